@@ -1,0 +1,47 @@
+# decom — build, test and demo. Run as root on Debian: the tests attach loop devices.
+GO      ?= go
+export CGO_ENABLED := 0
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+# Debian packages the tests and the demo use, as command=package. The mkfs tools,
+# cryptsetup and genisoimage make the real filesystems the signature tests probe.
+TEST_TOOLS := losetup=mount mount=mount blkid=util-linux mkswap=util-linux \
+	mkfs.ext4=e2fsprogs mkfs.vfat=dosfstools mkfs.xfs=xfsprogs mkfs.btrfs=btrfs-progs \
+	mkfs.ntfs=ntfs-3g mkfs.exfat=exfatprogs cryptsetup=cryptsetup-bin genisoimage=genisoimage
+
+.PHONY: all build test demo lint bench deps fuzz clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/decom ./cmd/decom
+
+## deps: install the host tools the tests need (apt-get, as root) when they are missing.
+deps:
+	@scripts/ensure-tools.sh $(TEST_TOOLS)
+
+## test: every test. Needs root: tests attach loop devices of their own.
+test: deps lint
+	$(GO) test -count=1 ./...
+
+## demo: inventory of this machine with a scratch loop device in it.
+demo: build deps
+	@scripts/demo.sh bin/decom
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+## fuzz: run each parser fuzzer for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	@scripts/fuzz.sh $(FUZZTIME)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/decom-project/decom/internal/logging"
+	"github.com/decom-project/decom/inventory"
+)
+
+type inventoryOptions struct {
+	WipeableOnly bool
+}
+
+func (o *inventoryOptions) AddFlags(f *pflag.FlagSet) {
+	f.BoolVar(&o.WipeableOnly, "wipeable", false, "list only the drives decom would agree to wipe")
+}
+
+func newInventoryCommand(g *globalOptions) *cobra.Command {
+	var opts inventoryOptions
+	cmd := &cobra.Command{
+		Use:   "inventory [DEVICE]",
+		Short: "List the machine's drives, or show everything known about one",
+		Long: `Lists every block device with its identity, geometry, transport, media, partitions,
+filesystems and whatever keeps it busy. Drives holding the running system, mounted
+filesystems, active swap, or anything stacked on them (dm, md) are not wipeable, and the
+reason is shown. With DEVICE (a /dev path, a /dev/disk/by-* link or a partition), shows the
+whole drive in detail. Nothing is ever written.
+
+With --output json the list is {"devices": [...]} and a single device is one object;
+field names are stable.
+
+` + exitCodeHelp,
+		Args: argsUsage(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runInventory(cmd.Context(), opts, g, args)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+func runInventory(ctx context.Context, opts inventoryOptions, g *globalOptions, args []string) error {
+	scanOpts := inventory.Options{Root: g.SysRoot, Logger: logging.Slog(g.log)}
+	if len(args) == 1 {
+		if opts.WipeableOnly {
+			return usageErrorf("--wipeable lists drives; it does not combine with a DEVICE")
+		}
+		d, err := inventory.Lookup(ctx, scanOpts, args[0])
+		if err != nil {
+			return err
+		}
+		if g.Output == outputJSON {
+			return writeJSON(g.stdout, d)
+		}
+		return writeDeviceDetail(g.stdout, d)
+	}
+	devs, err := inventory.Scan(ctx, scanOpts)
+	if err != nil {
+		return err
+	}
+	if opts.WipeableOnly {
+		kept := devs[:0]
+		for _, d := range devs {
+			if d.Wipeable {
+				kept = append(kept, d)
+			}
+		}
+		devs = kept
+	}
+	if g.Output == outputJSON {
+		return writeJSON(g.stdout, struct {
+			Devices []inventory.Device `json:"devices"`
+		}{devs})
+	}
+	return writeDeviceTable(g.stdout, devs)
+}
+
+func writeDeviceTable(w io.Writer, devs []inventory.Device) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICE\tSIZE\tTRANSPORT\tMEDIA\tMODEL\tSERIAL\tCONTENT\tSTATUS")
+	for _, d := range devs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Path, humanSize(d.SizeBytes), d.Transport, d.Media,
+			dash(d.Model), dash(d.Serial), dash(content(d)), status(d))
+	}
+	return tw.Flush()
+}
+
+func writeDeviceDetail(w io.Writer, d inventory.Device) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, dash(v)) }
+	row("Device:", d.Path)
+	row("Status:", status(d))
+	row("Model:", d.Model)
+	row("Vendor:", d.Vendor)
+	row("Serial:", d.Serial)
+	row("WWN:", d.WWN)
+	row("Firmware:", d.Firmware)
+	row("Size:", fmt.Sprintf("%s (%d bytes)", humanSize(d.SizeBytes), d.SizeBytes))
+	row("Sectors:", fmt.Sprintf("%d logical, %d physical", d.LogicalSectorSize, d.PhysicalSectorSize))
+	row("Transport:", d.Transport)
+	row("Media:", d.Media)
+	row("Flags:", flags(d))
+	row("Kernel device:", d.DevNo+" "+d.SysPath)
+	if d.BackingFile != "" {
+		row("Backing file:", d.BackingFile)
+	}
+	row("Partition table:", d.PartitionTable)
+	if d.Filesystem != "" {
+		row("Filesystem:", d.Filesystem)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(d.Partitions) > 0 {
+		fmt.Fprintln(w, "\nPartitions:")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  #\tDEVICE\tSTART\tSIZE\tTYPE\tLABEL\tFILESYSTEM")
+		for _, p := range d.Partitions {
+			fmt.Fprintf(tw, "  %d\t%s\t%d\t%s\t%s\t%s\t%s\n", p.Number, p.Path, p.Start, humanSize(p.Size),
+				dash(p.Type), dash(p.Label), dash(p.Filesystem))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(d.Mounts) > 0 {
+		fmt.Fprintln(w, "\nMounted:")
+		for _, m := range d.Mounts {
+			fmt.Fprintf(w, "  %s on %s (%s)\n", m.Device, m.MountPoint, m.FSType)
+		}
+	}
+	if len(d.Holders) > 0 {
+		fmt.Fprintf(w, "\nHolders: %s\n", strings.Join(d.Holders, ", "))
+	}
+	if len(d.Refusals) > 0 {
+		fmt.Fprintln(w, "\nNot wipeable because:")
+		for _, r := range d.Refusals {
+			fmt.Fprintf(w, "  - %s\n", r)
+		}
+	}
+	return nil
+}
+
+// status is the one-word verdict plus the first reason.
+func status(d inventory.Device) string {
+	switch {
+	case d.Wipeable:
+		return "wipeable"
+	case len(d.Refusals) > 1:
+		return fmt.Sprintf("refused: %s (+%d more)", d.Refusals[0], len(d.Refusals)-1)
+	case len(d.Refusals) == 1:
+		return "refused: " + d.Refusals[0]
+	}
+	return "refused"
+}
+
+// content summarises what is on the drive.
+func content(d inventory.Device) string {
+	switch {
+	case len(d.Partitions) > 0:
+		var fss []string
+		for _, p := range d.Partitions {
+			if p.Filesystem != "" {
+				fss = append(fss, p.Filesystem)
+			}
+		}
+		s := fmt.Sprintf("%s, %d part.", d.PartitionTable, len(d.Partitions))
+		if len(fss) > 0 {
+			s += " (" + strings.Join(fss, ",") + ")"
+		}
+		return strings.TrimPrefix(s, ", ")
+	case d.Filesystem != "":
+		return d.Filesystem
+	case d.PartitionTable != "" && d.PartitionTable != inventory.TableNone:
+		return d.PartitionTable + ", empty"
+	}
+	return ""
+}
+
+func flags(d inventory.Device) string {
+	var f []string
+	if d.Rotational {
+		f = append(f, "rotational")
+	}
+	if d.Removable {
+		f = append(f, "removable")
+	}
+	if d.ReadOnly {
+		f = append(f, "read-only")
+	}
+	return strings.Join(f, ", ")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// humanSize renders bytes in binary units with one decimal ("931.5 GiB").
+func humanSize(b uint64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := uint64(unit), 0
+	for n := b / unit; n >= unit && exp < 5; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+}

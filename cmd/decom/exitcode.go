@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/decom-project/decom/inventory"
+)
+
+// Exit codes. They are an interface: scripts branch on them, so a code keeps its
+// meaning forever. exitCodeHelp below is what users read; keep both in step.
+const (
+	exitOK           = 0
+	exitInternal     = 1   // unexpected failure: a bug, or the system refused something basic
+	exitUsage        = 2   // bad command line: unknown command or flag, bad value, missing argument
+	exitDevice       = 3   // the device named does not exist, is not a block device, vanished, or cannot be read
+	exitRefused      = 4   // a safety gate refused the operation; nothing was written
+	exitWipeFailed   = 5   // a wipe failed
+	exitVerifyFailed = 6   // a wipe completed but verification found data that should not be there
+	exitExceptions   = 7   // completed with exceptions (for example unwritable ranges skipped)
+	exitInterrupted  = 130 // stopped by SIGINT or SIGTERM
+)
+
+const exitCodeHelp = `Exit codes:
+  0    success
+  1    internal error (a bug, or the system refused something basic)
+  2    usage error: unknown command or flag, bad value, missing argument
+  3    device error: no such device, not a block device, vanished, unreadable
+  4    refused by a safety gate; nothing was written
+  5    wipe failed
+  6    verification failed
+  7    completed with exceptions
+  130  interrupted (SIGINT or SIGTERM)`
+
+// usageError marks an error as the user's command line being wrong.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// exitCode is the one place that turns an error into a process exit code.
+func exitCode(err error) int {
+	var usage usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.Is(err, inventory.ErrNotFound),
+		errors.Is(err, inventory.ErrNotBlockDevice),
+		errors.Is(err, inventory.ErrVanished),
+		errors.Is(err, fs.ErrPermission):
+		return exitDevice
+	}
+	return exitInternal
+}
+
+// errorMessage is the one line a user sees for err.
+func errorMessage(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.Is(err, fs.ErrPermission):
+		return err.Error() + " (decom reads devices directly: run it as root)"
+	}
+	return err.Error()
+}

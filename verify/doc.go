@@ -1,0 +1,3 @@
+// Package verify will read media back after a wipe: NIST-style sampling, full reads
+// and pattern regeneration. Nothing is implemented yet.
+package verify
