@@ -1,0 +1,168 @@
+package wipe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Device is a target the gate opened for writing. It is the only way decom writes to
+// a drive, a partition or an image file.
+type Device struct {
+	Target Target
+	// Direct reports whether writes bypass the page cache (O_DIRECT). When the
+	// target refuses O_DIRECT (a file on tmpfs, say) writes are buffered and the
+	// engine syncs periodically.
+	Direct bool
+
+	f    *os.File
+	tail *os.File // buffered descriptor for an image file's unaligned tail
+}
+
+// Open checks t again, right before writing, and opens it. It refuses when anything
+// the plan relied on changed: the inventory's verdict, the device number, the
+// drive's serial, WWN, model or size, a loop device's backing file, an image file's
+// inode. Drives and partitions are opened exclusively (O_EXCL), so the kernel
+// refuses if anything mounts or claims them meanwhile, and the opened descriptor
+// is checked to be the very device that was planned.
+func (g *Gate) Open(ctx context.Context, t Target) (*Device, error) {
+	now, err := g.Check(ctx, t.Path)
+	if err != nil {
+		return nil, err
+	}
+	if diffs := identityChanges(t, now); len(diffs) > 0 {
+		return nil, refused(t.Path, "changed since the plan: "+strings.Join(diffs, ", "))
+	}
+	flags := unix.O_WRONLY | unix.O_CLOEXEC
+	if t.Kind != KindFile {
+		flags |= unix.O_EXCL
+	}
+	direct := true
+	fd, err := unix.Open(t.Node, flags|unix.O_DIRECT, 0)
+	if errors.Is(err, unix.EINVAL) {
+		direct = false
+		fd, err = unix.Open(t.Node, flags, 0)
+	}
+	switch {
+	case errors.Is(err, unix.EBUSY):
+		return nil, refused(t.Path, "in use: the kernel refused exclusive access (mounted, or claimed by another program)")
+	case err != nil:
+		return nil, fmt.Errorf("%s: open for writing: %w", t.Path, err)
+	}
+	f := os.NewFile(uintptr(fd), t.Node)
+	d := &Device{Target: t, Direct: direct, f: f}
+	if err := d.confirm(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if t.Kind == KindFile && direct && t.Size()%int64(t.SectorSize) != 0 {
+		// O_DIRECT cannot write a partial sector; the file's last bytes go through
+		// the page cache.
+		d.tail, err = os.OpenFile(t.Node, os.O_WRONLY, 0)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s: open for writing: %w", t.Path, err)
+		}
+	}
+	return d, nil
+}
+
+// confirm checks that the opened descriptor is the planned target, with the planned
+// size, and locks image files against other decom runs.
+func (d *Device) confirm() error {
+	t := d.Target
+	var st unix.Stat_t
+	if err := unix.Fstat(int(d.f.Fd()), &st); err != nil {
+		return fmt.Errorf("%s: %w", t.Path, err)
+	}
+	switch t.Kind {
+	case KindFile:
+		devNo := fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
+		if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Ino != t.Identity.Inode || devNo != t.Identity.DevNo {
+			return refused(t.Path, "the file opened is not the file planned")
+		}
+		if uint64(st.Size) != t.Identity.SizeBytes {
+			return refused(t.Path, fmt.Sprintf("size changed since the plan: %d, now %d bytes", t.Identity.SizeBytes, st.Size))
+		}
+		if err := unix.Flock(int(d.f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			return refused(t.Path, "locked by another program")
+		}
+	default:
+		devNo := fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+		if st.Mode&unix.S_IFMT != unix.S_IFBLK || devNo != t.Identity.DevNo {
+			return refused(t.Path, "the device opened is not the device planned")
+		}
+		var size uint64
+		if _, _, errno := unix.Syscall(unix.SYS_IOCTL, d.f.Fd(), unix.BLKGETSIZE64, uintptr(unsafe.Pointer(&size))); errno != 0 {
+			return fmt.Errorf("%s: read device size: %w", t.Path, errno)
+		}
+		if size != t.Identity.SizeBytes {
+			return refused(t.Path, fmt.Sprintf("size changed since the plan: %d, now %d bytes", t.Identity.SizeBytes, size))
+		}
+		ssz, err := unix.IoctlGetInt(int(d.f.Fd()), unix.BLKSSZGET)
+		if err != nil {
+			return fmt.Errorf("%s: read sector size: %w", t.Path, err)
+		}
+		d.Target.SectorSize = ssz
+	}
+	return nil
+}
+
+// identityChanges lists what differs between the planned target and now.
+func identityChanges(plan, now Target) []string {
+	var out []string
+	diff := func(what, a, b string) {
+		if a != b {
+			out = append(out, fmt.Sprintf("%s %q, now %q", what, a, b))
+		}
+	}
+	diff("node", plan.Node, now.Node)
+	diff("kind", plan.Kind, now.Kind)
+	a, b := plan.Identity, now.Identity
+	diff("device number", a.DevNo, b.DevNo)
+	diff("serial", a.Serial, b.Serial)
+	diff("WWN", a.WWN, b.WWN)
+	diff("model", a.Model, b.Model)
+	diff("backing file", a.BackingFile, b.BackingFile)
+	if a.SizeBytes != b.SizeBytes {
+		out = append(out, fmt.Sprintf("size %d, now %d bytes", a.SizeBytes, b.SizeBytes))
+	}
+	if a.Inode != b.Inode {
+		out = append(out, fmt.Sprintf("inode %d, now %d", a.Inode, b.Inode))
+	}
+	return out
+}
+
+// WriteAt writes p at off. With O_DIRECT, p must be aligned in memory and, except for
+// an image file's last bytes, in length and offset to the sector size.
+func (d *Device) WriteAt(p []byte, off int64) (int, error) {
+	if d.tail != nil && len(p)%d.Target.SectorSize != 0 {
+		return d.tail.WriteAt(p, off)
+	}
+	return d.f.WriteAt(p, off)
+}
+
+// Sync flushes what was written to the medium; for a drive this asks it to empty
+// its volatile cache.
+func (d *Device) Sync() error {
+	if d.tail != nil {
+		if err := d.tail.Sync(); err != nil {
+			return err
+		}
+	}
+	return d.f.Sync()
+}
+
+// Close releases the device.
+func (d *Device) Close() error {
+	var err error
+	if d.tail != nil {
+		err = d.tail.Close()
+	}
+	return errors.Join(err, d.f.Close())
+}

@@ -1,0 +1,461 @@
+package wipe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/decom-project/decom/internal/blockio"
+)
+
+// Options tune the overwrite engine. The zero value means the defaults.
+type Options struct {
+	// BlockSize is the size of one write, a multiple of 4096 (default 1 MiB).
+	BlockSize int
+	// QueueDepth is the number of writes in flight per target (default 8).
+	QueueDepth int
+	// Retries is how often a failed write is tried again before its range is
+	// narrowed down to bad sectors (default 2).
+	Retries int
+	// MaxBadRanges ends a wipe as failed when more ranges than this are unwritable
+	// (default 4096): the drive is dying, not speckled.
+	MaxBadRanges int
+	// SyncEvery bounds the unflushed bytes in buffered mode (default 256 MiB).
+	SyncEvery int64
+	// ProgressInterval is the time between progress events (default 1s).
+	ProgressInterval time.Duration
+	// Progress, when not nil, receives progress events. It is called from the
+	// engine's own goroutine, one call at a time per target.
+	Progress func(Event)
+	Logger   *slog.Logger
+}
+
+// Defaults of Options.
+const (
+	DefaultBlockSize  = 1 << 20
+	DefaultQueueDepth = 8
+)
+
+func (o Options) withDefaults() Options {
+	if o.BlockSize == 0 {
+		o.BlockSize = DefaultBlockSize
+	}
+	if o.QueueDepth == 0 {
+		o.QueueDepth = DefaultQueueDepth
+	}
+	if o.Retries == 0 {
+		o.Retries = 2
+	}
+	if o.MaxBadRanges == 0 {
+		o.MaxBadRanges = 4096
+	}
+	if o.SyncEvery == 0 {
+		o.SyncEvery = 256 << 20
+	}
+	if o.ProgressInterval == 0 {
+		o.ProgressInterval = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Validate reports options no engine can honour.
+func (o Options) Validate() error {
+	o = o.withDefaults()
+	if o.BlockSize < 4096 || o.BlockSize%4096 != 0 || o.BlockSize > 64<<20 {
+		return fmt.Errorf("block size %d: want a multiple of 4096 up to 64 MiB", o.BlockSize)
+	}
+	if o.QueueDepth < 1 || o.QueueDepth > 256 {
+		return fmt.Errorf("queue depth %d: want 1 to 256", o.QueueDepth)
+	}
+	return nil
+}
+
+// Plan is what to write: a method, repeated, optionally followed by zeros.
+type Plan struct {
+	Method Method
+	Rounds int
+	Blank  bool
+}
+
+// Passes is the plan's pass sequence.
+func (p Plan) Passes() []Pattern { return p.Method.Sequence(p.Rounds, p.Blank) }
+
+// writeTarget is what the engine writes to; *Device in production.
+//
+// WriteAt must write all of p or return an error; Sync must not return before what
+// was written is on the medium.
+type writeTarget interface {
+	WriteAt(p []byte, off int64) (int, error)
+	Sync() error
+}
+
+// Overwrite runs plan's passes over dev and returns what happened. It never returns
+// early without a record: a cancelled ctx gives an aborted record saying where the
+// wipe stopped.
+func Overwrite(ctx context.Context, dev *Device, plan Plan, opts Options) Record {
+	return overwrite(ctx, dev, dev.Target, dev.Direct, plan, opts)
+}
+
+func overwrite(ctx context.Context, w writeTarget, t Target, direct bool, plan Plan, opts Options) Record {
+	opts = opts.withDefaults()
+	passes := plan.Passes()
+	rec := Record{
+		Device: t.Path, Kind: t.Kind, Identity: t.Identity,
+		Method: plan.Method.Name, Title: plan.Method.Title, NISTClass: plan.Method.NISTClass,
+		Rounds: max(plan.Rounds, 1), Blank: plan.Blank, VerifyRequired: plan.Method.Verify,
+		IOMode: IODirect, BlockSize: opts.BlockSize, QueueDepth: opts.QueueDepth,
+		Passes: []PassRecord{}, Warnings: slices.Clone(t.Warnings), Started: time.Now().UTC(),
+	}
+	if t.Kind != KindFile {
+		d := t.Drive
+		rec.Drive = &d
+	}
+	if !direct {
+		rec.IOMode = IOBuffered
+		rec.Warnings = append(rec.Warnings, "the target refused O_DIRECT: writes went through the page cache with periodic fdatasync")
+		opts.Logger.Warn("O_DIRECT refused; writing through the page cache with periodic fdatasync", "device", t.Path)
+	}
+	if err := opts.Validate(); err != nil {
+		rec.Outcome, rec.Error, rec.Finished = OutcomeFailed, err.Error(), time.Now().UTC()
+		return rec
+	}
+	e := &engine{w: w, t: t, direct: direct, opts: opts, size: t.Size(), sector: int64(max(t.SectorSize, 512)),
+		passes: len(passes)}
+	e.allocate(passes)
+	rec.Outcome = OutcomeCompleted
+	for i, p := range passes {
+		pr, stop := e.pass(ctx, i+1, p, passes[i+1:])
+		rec.Passes = append(rec.Passes, pr)
+		rec.BytesWritten += pr.BytesWritten
+		if len(pr.BadRanges) > 0 && rec.Outcome == OutcomeCompleted {
+			rec.Outcome = OutcomeExceptions
+		}
+		if stop != nil {
+			if errors.Is(stop, context.Canceled) || errors.Is(stop, context.DeadlineExceeded) {
+				rec.Outcome = OutcomeAborted
+				rec.AbortedAt = &Position{Pass: i + 1, Offset: e.reached}
+				rec.Error = "interrupted"
+			} else {
+				rec.Outcome = OutcomeFailed
+				rec.Error = stop.Error()
+			}
+			break
+		}
+	}
+	rec.Finished = time.Now().UTC()
+	return rec
+}
+
+// engine holds one target's buffers and counters across its passes.
+type engine struct {
+	w      writeTarget
+	t      Target
+	direct bool
+	opts   Options
+	size   int64
+	sector int64
+	passes int
+
+	bufs  [][]byte // one per worker, for random passes
+	fixed [][]byte // per phase, for fixed passes
+	zero  []byte   // keystream source for random passes
+
+	// per pass
+	next     atomic.Int64 // next block index to claim
+	done     atomic.Int64 // bytes written
+	synced   atomic.Int64 // bytes written when buffered mode last synced
+	syncMu   sync.Mutex
+	mu       sync.Mutex
+	bad      []Range
+	badCause map[int64]string // error text by bad sector offset
+	fatal    error
+	reached  int64
+}
+
+// allocate makes every buffer the passes need, once: the write loop allocates
+// nothing but the cipher state of a random block.
+func (e *engine) allocate(passes []Pattern) {
+	bs := e.opts.BlockSize
+	period := 0
+	random := false
+	for _, p := range passes {
+		if p.Kind == KindRandom {
+			random = true
+		} else {
+			period = max(period, len(p.Value))
+		}
+	}
+	if random {
+		e.zero = blockio.AlignedBuffer(bs)
+		for range e.opts.QueueDepth {
+			e.bufs = append(e.bufs, blockio.AlignedBuffer(bs))
+		}
+	}
+	for range period {
+		e.fixed = append(e.fixed, blockio.AlignedBuffer(bs))
+	}
+}
+
+// pass writes one pattern over the whole target. stop is non-nil when the wipe must
+// end: cancelled, the device gone, too many bad ranges, or a failed flush.
+func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern) (PassRecord, error) {
+	pr := PassRecord{Number: number, Pattern: p, BadRanges: []Range{}, Errors: []string{}, Started: time.Now().UTC()}
+	finish := func(stop error) (PassRecord, error) {
+		pr.BytesWritten = uint64(e.done.Load())
+		pr.BadRanges = MergeRanges(e.bad)
+		pr.Errors = append(e.badRangeErrors(pr.BadRanges), pr.Errors...)
+		pr.Finished = time.Now().UTC()
+		return pr, stop
+	}
+	var keys Keys
+	if p.Kind == KindRandom {
+		var err error
+		if keys, err = NewKeys(); err != nil {
+			return finish(fmt.Errorf("draw random keys: %w", err))
+		}
+		pr.Keys = &keys
+	}
+	stream, err := NewStream(p, keys)
+	if err != nil {
+		return finish(err)
+	}
+	for phase := range stream.Period() {
+		stream.FillAt(e.fixed[phase], int64(phase), nil)
+	}
+	e.next.Store(0)
+	e.done.Store(0)
+	e.synced.Store(0)
+	e.bad, e.badCause, e.fatal = nil, nil, nil
+
+	stopProgress := e.reportProgress(number, p, rest)
+	var wg sync.WaitGroup
+	for w := range e.opts.QueueDepth {
+		wg.Go(func() { e.worker(ctx, w, stream) })
+	}
+	wg.Wait()
+	e.reached = min(e.next.Load()*int64(e.opts.BlockSize), e.size)
+	stopProgress()
+
+	if e.fatal != nil {
+		return finish(e.fatal)
+	}
+	if err := ctx.Err(); err != nil && e.reached < e.size {
+		return finish(err)
+	}
+	if err := e.w.Sync(); err != nil {
+		msg := fmt.Sprintf("flush at the end of the pass failed: %v", err)
+		pr.Errors = append(pr.Errors, msg)
+		return finish(errors.New(msg))
+	}
+	pr.Flushed = true
+	pr.Completed = true
+	return finish(nil)
+}
+
+// worker claims blocks in order and writes them until the pass is done or must stop.
+func (e *engine) worker(ctx context.Context, w int, stream *Stream) {
+	bs := int64(e.opts.BlockSize)
+	for {
+		if ctx.Err() != nil || e.stopped() {
+			return
+		}
+		i := e.next.Add(1) - 1
+		off := i * bs
+		if off >= e.size {
+			return
+		}
+		n := min(bs, e.size-off)
+		var buf []byte
+		if p := stream.Period(); p > 0 {
+			buf = e.fixed[off%int64(p)][:n]
+		} else {
+			buf = e.bufs[w][:n]
+			stream.FillAt(buf, off, e.zero)
+		}
+		written, err := e.writeBlock(buf, off)
+		e.done.Add(written)
+		if err != nil {
+			e.fail(err)
+			return
+		}
+		if !e.direct {
+			e.maybeSync()
+		}
+	}
+}
+
+func (e *engine) stopped() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fatal != nil
+}
+
+func (e *engine) fail(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fatal == nil {
+		e.fatal = err
+	}
+}
+
+// writeBlock writes buf at off, retrying; a block that keeps failing is narrowed
+// down to the sectors that cannot be written, which are recorded as bad ranges. A
+// failed write may still have written part of the block (the kernel splits large
+// requests), so the narrowing rewrites all of it. It returns the bytes written; its
+// error is fatal to the wipe.
+func (e *engine) writeBlock(buf []byte, off int64) (int64, error) {
+	var err error
+	for range e.opts.Retries + 1 {
+		if err = e.writeFull(buf, off); err == nil {
+			return int64(len(buf)), nil
+		}
+		if blockio.Vanished(err) {
+			return 0, fmt.Errorf("the device is gone (write at offset %d: %v)", off, err)
+		}
+	}
+	e.opts.Logger.Warn("write failed; narrowing down the bad range", "device", e.t.Path, "offset", off, "length", len(buf), "err", err)
+	return e.bisect(buf, off)
+}
+
+// bisect writes buf in halves, down to single sectors, recording what fails.
+func (e *engine) bisect(buf []byte, off int64) (int64, error) {
+	if int64(len(buf)) <= e.sector {
+		err := e.writeFull(buf, off)
+		switch {
+		case err == nil:
+			return int64(len(buf)), nil
+		case blockio.Vanished(err):
+			return 0, fmt.Errorf("the device is gone (write at offset %d: %v)", off, err)
+		}
+		return 0, e.recordBad(Range{Offset: off, Length: int64(len(buf))}, err)
+	}
+	half := max(int64(len(buf))/2/e.sector*e.sector, e.sector)
+	a, err := e.bisect(buf[:half], off)
+	if err != nil {
+		return a, err
+	}
+	b, err := e.bisect(buf[half:], off+half)
+	return a + b, err
+}
+
+func (e *engine) recordBad(r Range, err error) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.bad = append(e.bad, r)
+	if e.badCause == nil {
+		e.badCause = map[int64]string{}
+	}
+	e.badCause[r.Offset] = err.Error()
+	if len(e.bad) > e.opts.MaxBadRanges {
+		return fmt.Errorf("more than %d unwritable sectors: the device is failing", e.opts.MaxBadRanges)
+	}
+	return nil
+}
+
+// badRangeErrors describes each merged bad range with the error of its first sector.
+func (e *engine) badRangeErrors(merged []Range) []string {
+	out := make([]string, 0, len(merged))
+	for _, r := range merged {
+		out = append(out, fmt.Sprintf("unwritable: %d bytes at offset %d: %s", r.Length, r.Offset, e.badCause[r.Offset]))
+	}
+	return out
+}
+
+func (e *engine) writeFull(buf []byte, off int64) error {
+	for len(buf) > 0 {
+		n, err := e.w.WriteAt(buf, off)
+		if err != nil {
+			return err
+		}
+		if n <= 0 {
+			return io.ErrShortWrite
+		}
+		buf, off = buf[n:], off+int64(n)
+	}
+	return nil
+}
+
+// maybeSync bounds the dirty page cache in buffered mode; a failed sync cannot be
+// pinned to a range and fails the wipe.
+func (e *engine) maybeSync() {
+	if e.done.Load()-e.synced.Load() < e.opts.SyncEvery || !e.syncMu.TryLock() {
+		return
+	}
+	defer e.syncMu.Unlock()
+	mark := e.done.Load()
+	if err := e.w.Sync(); err != nil {
+		e.fail(fmt.Errorf("fdatasync in buffered mode failed: %w", err))
+		return
+	}
+	e.synced.Store(mark)
+}
+
+// reportProgress sends progress events every interval until the returned function
+// is called, which sends the pass's last event.
+func (e *engine) reportProgress(number int, p Pattern, rest []Pattern) func() {
+	if e.opts.Progress == nil {
+		return func() {}
+	}
+	start := time.Now()
+	event := func(final bool) {
+		done := e.done.Load()
+		elapsed := time.Since(start).Seconds()
+		ev := Event{Device: e.t.Path, Pass: number, Passes: e.passes, Pattern: p.String(), Done: done,
+			Size: e.size, Final: final}
+		if elapsed > 0 {
+			ev.Rate = float64(done) / elapsed
+		}
+		if ev.Rate > 0 {
+			ev.ETA = float64(e.size-done+int64(len(rest))*e.size) / ev.Rate
+		}
+		e.opts.Progress(ev)
+	}
+	quit := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(e.opts.ProgressInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				event(false)
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-stopped
+		event(true)
+	}
+}
+
+// MergeRanges sorts ranges and joins the ones that touch.
+func MergeRanges(rs []Range) []Range {
+	out := slices.Clone(rs)
+	slices.SortFunc(out, func(a, b Range) int { return int(min(max(a.Offset-b.Offset, -1), 1)) })
+	merged := out[:0]
+	for _, r := range out {
+		if n := len(merged); n > 0 && merged[n-1].Offset+merged[n-1].Length >= r.Offset {
+			end := max(merged[n-1].Offset+merged[n-1].Length, r.Offset+r.Length)
+			merged[n-1].Length = end - merged[n-1].Offset
+			continue
+		}
+		merged = append(merged, r)
+	}
+	if merged == nil {
+		return []Range{}
+	}
+	return merged
+}

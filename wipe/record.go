@@ -1,0 +1,101 @@
+package wipe
+
+import (
+	"time"
+
+	"github.com/decom-project/decom/inventory"
+)
+
+// Outcomes of a wipe.
+const (
+	// OutcomeCompleted: every pass wrote every byte and was flushed.
+	OutcomeCompleted = "completed"
+	// OutcomeExceptions: every pass ran to the end, but some ranges could not be
+	// written; they are listed in the passes' BadRanges. Never a success.
+	OutcomeExceptions = "completed-with-exceptions"
+	// OutcomeFailed: the wipe could not go on (the device vanished, too many bad
+	// ranges, a flush failed).
+	OutcomeFailed = "failed"
+	// OutcomeAborted: stopped by the user (SIGINT/SIGTERM); AbortedAt says where.
+	OutcomeAborted = "aborted"
+	// OutcomeRefused: the safety gate refused the target; nothing was written.
+	OutcomeRefused = "refused"
+)
+
+// I/O modes of a wipe.
+const (
+	IODirect   = "direct"   // O_DIRECT: the page cache is bypassed
+	IOBuffered = "buffered" // O_DIRECT refused: page cache with periodic fdatasync
+)
+
+// Record is what a wipe did to one target, pass by pass: the evidence a certificate
+// is made from. Its JSON form is stable.
+type Record struct {
+	Device   string            `json:"device"`
+	Kind     string            `json:"kind"`
+	Identity Identity          `json:"identity"`
+	Drive    *inventory.Device `json:"drive,omitempty"`
+
+	Method    string `json:"method"`
+	Title     string `json:"method_title"`
+	NISTClass string `json:"nist_class"`
+	Rounds    int    `json:"rounds"`
+	Blank     bool   `json:"final_blank"`
+	// VerifyRequired says the method's standard requires reading the result back.
+	VerifyRequired bool `json:"verify_required"`
+
+	IOMode     string `json:"io_mode"`
+	BlockSize  int    `json:"block_size"`
+	QueueDepth int    `json:"queue_depth"`
+
+	Passes       []PassRecord `json:"passes"`
+	BytesWritten uint64       `json:"bytes_written"`
+	Outcome      string       `json:"outcome"`
+	Error        string       `json:"error,omitempty"`
+	AbortedAt    *Position    `json:"aborted_at,omitempty"`
+	Warnings     []string     `json:"warnings,omitempty"`
+	Started      time.Time    `json:"started"`
+	Finished     time.Time    `json:"finished"`
+}
+
+// PassRecord is one pass of a wipe.
+type PassRecord struct {
+	Number  int     `json:"number"` // from 1
+	Pattern Pattern `json:"pattern"`
+	// Keys regenerate a random pass's bytes for verification.
+	Keys         *Keys     `json:"keys,omitempty"`
+	BytesWritten uint64    `json:"bytes_written"`
+	Completed    bool      `json:"completed"`
+	Flushed      bool      `json:"flushed"`
+	BadRanges    []Range   `json:"bad_ranges"`
+	Errors       []string  `json:"errors"`
+	Started      time.Time `json:"started"`
+	Finished     time.Time `json:"finished"`
+}
+
+// Range is a byte range of the target.
+type Range struct {
+	Offset int64 `json:"offset"`
+	Length int64 `json:"length"`
+}
+
+// Position is where an aborted wipe stopped: every byte below Offset in pass Pass
+// (from 1) was written.
+type Position struct {
+	Pass   int   `json:"pass"`
+	Offset int64 `json:"offset"`
+}
+
+// Event is a progress report of one target's wipe.
+type Event struct {
+	Device  string  `json:"device"`
+	Pass    int     `json:"pass"`
+	Passes  int     `json:"passes"`
+	Pattern string  `json:"pattern"`
+	Done    int64   `json:"pass_bytes_done"`
+	Size    int64   `json:"pass_bytes_total"`
+	Rate    float64 `json:"rate_bytes_per_second"`
+	ETA     float64 `json:"eta_seconds"` // for the whole wipe
+	// Final is set on the last event of a pass.
+	Final bool `json:"pass_done,omitempty"`
+}
