@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# demo.sh DECOM — show decom's inventory on this machine with a scratch drive in it.
+# demo.sh DECOM — decom's main job on scratch media: inventory, plan, wipe, record.
 # The scratch drive is a loop device over a sparse image in a temporary directory; it is
-# the only device this script touches, and it is removed on exit, also on failure.
+# the only device this script writes to, and it is removed on exit, also on failure.
 set -euo pipefail
 decom=$(realpath "$1")
 if [ "$(id -u)" -ne 0 ]; then echo "demo: run as root (it attaches a loop device)" >&2; exit 1; fi
@@ -26,7 +26,12 @@ echo
 echo "== decom inventory $loop"
 "$decom" inventory "$loop"
 echo
-echo "== decom inventory --wipeable --output json (device paths and verdicts)"
-"$decom" inventory --wipeable --output json | grep -E '"(path|wipeable|filesystem)"' || true
+echo "== decom wipe $loop --method dod-3 --dry-run"
+"$decom" wipe "$loop" --method dod-3 --dry-run
+echo
+echo "== decom wipe $loop --method dod-3 --yes   (only the scratch drive is named)"
+"$decom" wipe "$loop" --method dod-3 --yes --output json > "$work/wipe.jsonl"
+grep '"type":"record"' "$work/wipe.jsonl" | grep -o '"outcome":"[a-z-]*"'
+"$decom" inventory "$loop" | grep -E '^(Status|Filesystem|Partition table):'
 echo
 echo "== detaching $loop"

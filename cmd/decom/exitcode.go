@@ -7,6 +7,7 @@ import (
 	"io/fs"
 
 	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/wipe"
 )
 
 // Exit codes. They are an interface: scripts branch on them, so a code keeps its
@@ -59,6 +60,12 @@ func exitCode(err error) int {
 		errors.Is(err, inventory.ErrVanished),
 		errors.Is(err, fs.ErrPermission):
 		return exitDevice
+	case errors.Is(err, wipe.ErrRefused):
+		return exitRefused
+	case errors.Is(err, errWipeFailed):
+		return exitWipeFailed
+	case errors.Is(err, errExceptions):
+		return exitExceptions
 	}
 	return exitInternal
 }

@@ -94,6 +94,8 @@ certificates of sanitization.
 	g.AddFlags(cmd.PersistentFlags())
 	cmd.AddCommand(
 		newInventoryCommand(g),
+		newMethodsCommand(g),
+		newWipeCommand(g),
 		newVersionCommand(g),
 	)
 	return cmd

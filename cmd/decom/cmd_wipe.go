@@ -1,0 +1,586 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/decom-project/decom/internal/logging"
+	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/wipe"
+)
+
+type wipeOptions struct {
+	Method     string
+	Passes     string
+	Rounds     int
+	Blank      bool
+	Yes        bool
+	All        bool
+	DryRun     bool
+	BlockSize  string
+	QueueDepth int
+	Interval   time.Duration
+}
+
+func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVarP(&o.Method, "method", "m", "nist-clear", "overwrite method (see decom methods)")
+	f.StringVar(&o.Passes, "passes", "", "custom pass sequence instead of a method, such as 0x55,0xaa,random,0x00")
+	f.IntVar(&o.Rounds, "rounds", 1, "run the method's passes this many times")
+	f.BoolVar(&o.Blank, "blank", false, "end with a pass of zeros (unless the last pass is zeros already)")
+	f.BoolVarP(&o.Yes, "yes", "y", false, "do not ask: wipe the devices named (or, with --all, every wipeable drive)")
+	f.BoolVar(&o.All, "all", false, "wipe every drive the inventory marks wipeable")
+	f.BoolVarP(&o.DryRun, "dry-run", "n", false, "print the plan and write nothing")
+	f.StringVar(&o.BlockSize, "block-size", "1MiB", "bytes per write (a multiple of 4 KiB)")
+	f.IntVar(&o.QueueDepth, "queue-depth", wipe.DefaultQueueDepth, "writes in flight per device")
+	f.DurationVar(&o.Interval, "progress-interval", time.Second, "time between progress events")
+}
+
+func newWipeCommand(g *globalOptions) *cobra.Command {
+	var opts wipeOptions
+	cmd := &cobra.Command{
+		Use:   "wipe [DEVICE|IMAGE ...]",
+		Short: "Overwrite drives, partitions or image files with a standard method",
+		Long: `Overwrites every user-addressable block of the chosen drives, partitions or image
+files with a method's pass sequence (see decom methods), several writes in flight per
+device and all devices in parallel, and reports what was done pass by pass.
+
+Safety: a target is refused when the inventory says it may not be wiped (mounted,
+active swap, held by dm/md, the running system's disk, read-only). Right before the
+first write its identity (device number, serial, WWN, model, size, loop backing file)
+is read again and compared with the plan, and it is opened exclusively.
+
+Confirmation: at a terminal, decom asks for each drive's serial number (its name when
+it has none) to be typed. Without a terminal, --yes is required, with the devices
+named or with --all. --dry-run prints the plan and writes nothing.
+
+A write error is retried, then narrowed down to the bad sectors, which are skipped and
+listed; such a wipe ends "completed-with-exceptions". SIGINT or SIGTERM stop the wipe;
+its record says at which pass and offset.
+
+With --output json, stdout carries JSON lines: a "plan" object per target, "progress"
+objects, and last a "record" object per target.
+
+` + exitCodeHelp,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runWipe(cmd.Context(), opts, g, args)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// plan is the wipe of one target as decided before anything is written.
+type plan struct {
+	target  wipe.Target
+	refusal error
+}
+
+func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []string) error {
+	method, err := opts.method()
+	if err != nil {
+		return err
+	}
+	engineOpts, err := opts.engine()
+	if err != nil {
+		return err
+	}
+	switch {
+	case opts.All && len(args) > 0:
+		return usageErrorf("--all wipes every wipeable drive; it does not combine with named devices")
+	case !opts.All && len(args) == 0:
+		return usageErrorf("name the devices or image files to wipe, or use --all")
+	}
+	gate := &wipe.Gate{Inventory: inventory.Options{Root: g.SysRoot, Logger: logging.Slog(g.log)}, Logger: logging.Slog(g.log)}
+	plans, err := makePlans(ctx, gate, opts.All, args)
+	if err != nil {
+		return err
+	}
+	wplan := wipe.Plan{Method: method, Rounds: opts.Rounds, Blank: opts.Blank}
+	out := newReporter(g)
+	out.plans(plans, wplan)
+	for _, p := range plans {
+		for _, w := range p.target.Warnings {
+			g.log.Warn().Str("device", p.target.Path).Msg(w)
+		}
+	}
+	if opts.DryRun {
+		return refusalsError(plans)
+	}
+	approved, err := confirmPlans(ctx, g, opts, plans)
+	if err != nil {
+		return err
+	}
+
+	var mu sync.Mutex
+	engineOpts.Logger = logging.Slog(g.log)
+	engineOpts.Progress = func(ev wipe.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		out.showProgress(ev)
+	}
+	records := make([]wipe.Record, len(approved))
+	var wg sync.WaitGroup
+	for i, p := range approved {
+		dev, err := gate.Open(ctx, p.target)
+		if err != nil {
+			records[i] = refusedRecord(p.target, wplan, err)
+			continue
+		}
+		wg.Go(func() {
+			defer dev.Close()
+			g.log.Info().Str("device", p.target.Path).Str("method", method.Name).Int("passes", len(wplan.Passes())).
+				Str("io_mode", ioMode(dev)).Msg("wipe started")
+			records[i] = wipe.Overwrite(ctx, dev, wplan, engineOpts)
+		})
+	}
+	wg.Wait()
+	out.done()
+	for _, r := range records {
+		out.record(r)
+	}
+	out.summary(records)
+	return outcomeError(ctx, records, plans)
+}
+
+func ioMode(d *wipe.Device) string {
+	if d.Direct {
+		return wipe.IODirect
+	}
+	return wipe.IOBuffered
+}
+
+func (o wipeOptions) method() (wipe.Method, error) {
+	if o.Rounds < 1 {
+		return wipe.Method{}, usageErrorf("--rounds %d: want 1 or more", o.Rounds)
+	}
+	if o.Passes != "" {
+		passes, err := wipe.ParsePasses(o.Passes)
+		if err != nil {
+			return wipe.Method{}, usageErrorf("--passes: %v", err)
+		}
+		return wipe.CustomMethod(passes), nil
+	}
+	m, err := wipe.LookupMethod(o.Method)
+	if err != nil {
+		return wipe.Method{}, usageErrorf("--method: %v", err)
+	}
+	return m, nil
+}
+
+func (o wipeOptions) engine() (wipe.Options, error) {
+	bs, err := parseSize(o.BlockSize)
+	if err != nil {
+		return wipe.Options{}, usageErrorf("--block-size: %v", err)
+	}
+	e := wipe.Options{BlockSize: int(bs), QueueDepth: o.QueueDepth, ProgressInterval: o.Interval}
+	if err := e.Validate(); err != nil {
+		return wipe.Options{}, usageErrorf("%v", err)
+	}
+	if o.Interval <= 0 {
+		return wipe.Options{}, usageErrorf("--progress-interval must be positive")
+	}
+	return e, nil
+}
+
+// parseSize reads "1MiB", "512KiB", "4096", "2M".
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}}
+	mult := int64(1)
+	num := strings.TrimSpace(s)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	var n int64
+	if _, err := fmt.Sscanf(num, "%d", &n); err != nil || n <= 0 || fmt.Sprint(n) != num {
+		return 0, fmt.Errorf("bad size %q (want a number with an optional KiB, MiB or GiB)", s)
+	}
+	return n * mult, nil
+}
+
+// makePlans passes every target through the gate's first check. Device errors (no
+// such device) end the command; refusals are kept and reported with the plan.
+func makePlans(ctx context.Context, gate *wipe.Gate, all bool, args []string) ([]plan, error) {
+	if all {
+		devs, err := inventory.Scan(ctx, gate.Inventory)
+		if err != nil {
+			return nil, err
+		}
+		args = nil
+		for _, d := range devs {
+			if d.Wipeable {
+				args = append(args, d.Path)
+			}
+		}
+	}
+	var plans []plan
+	seen := map[string]string{}
+	for _, a := range args {
+		t, err := gate.Check(ctx, a)
+		if all && err != nil {
+			// Busy since the scan, or gone: --all leaves out what it may not wipe.
+			gate.Logger.Info("left out of --all", "device", a, "reason", err.Error())
+			continue
+		}
+		if err != nil && !errors.Is(err, wipe.ErrRefused) {
+			return nil, err
+		}
+		if err == nil {
+			key := t.Identity.DevNo + "/" + fmt.Sprint(t.Identity.Inode)
+			if prev, dup := seen[key]; dup {
+				return nil, usageErrorf("%s and %s are the same target", prev, a)
+			}
+			seen[key] = a
+		}
+		plans = append(plans, plan{target: t, refusal: err})
+		if err != nil {
+			plans[len(plans)-1].target.Path = a
+		}
+	}
+	if all && len(plans) == 0 {
+		return nil, refusals("no drive of this machine is wipeable (see decom inventory)")
+	}
+	return plans, nil
+}
+
+// confirmPlans returns the plans a person (or --yes) approved. When any target named
+// was refused, nothing is approved: the command line was wrong about that drive and
+// may be wrong about others.
+func confirmPlans(ctx context.Context, g *globalOptions, opts wipeOptions, plans []plan) ([]plan, error) {
+	if err := refusalsError(plans); err != nil {
+		return nil, fmt.Errorf("%w (nothing was written to any target)", err)
+	}
+	ok := plans
+	if opts.Yes {
+		return ok, nil
+	}
+	if !g.interactive() {
+		return nil, fmt.Errorf("%w: confirmation missing: without a terminal, pass --yes (with the devices named, or --all)", wipe.ErrRefused)
+	}
+	approved, err := confirm(ctx, g.stdin, g.stderr, ok)
+	if err != nil {
+		return nil, err
+	}
+	if len(approved) == 0 {
+		return nil, fmt.Errorf("%w: nothing confirmed; nothing was written", wipe.ErrRefused)
+	}
+	return approved, nil
+}
+
+// confirm asks for each target's serial (its name when it has none) to be typed.
+func confirm(ctx context.Context, in io.Reader, out io.Writer, plans []plan) ([]plan, error) {
+	sc := bufio.NewScanner(in)
+	var approved []plan
+	for _, p := range plans {
+		want, what := confirmationWord(p.target)
+		fmt.Fprintf(out, "\nAll data on %s (%s, %s) will be destroyed.\nType its %s to wipe it, or press Enter to skip it: ",
+			p.target.Path, describe(p.target), humanSize(uint64(p.target.Size())), what)
+		if !sc.Scan() {
+			if err := sc.Err(); err != nil {
+				return nil, err
+			}
+			fmt.Fprintln(out)
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(sc.Text()) == want {
+			approved = append(approved, p)
+			fmt.Fprintf(out, "%s confirmed.\n", p.target.Path)
+		} else {
+			fmt.Fprintf(out, "%s skipped: that is not its %s.\n", p.target.Path, what)
+		}
+	}
+	return approved, nil
+}
+
+// confirmationWord is what a person must type to approve a target.
+func confirmationWord(t wipe.Target) (word, what string) {
+	if t.Identity.Serial != "" {
+		return t.Identity.Serial, "serial number"
+	}
+	if t.Kind == wipe.KindFile {
+		return t.Path, "path"
+	}
+	return strings.TrimPrefix(t.Node, "/dev/"), "device name (without /dev/)"
+}
+
+func describe(t wipe.Target) string {
+	switch t.Kind {
+	case wipe.KindFile:
+		return "image file"
+	case wipe.KindPartition:
+		return fmt.Sprintf("partition %d of %s", t.Partition, t.Drive.Path)
+	}
+	parts := []string{}
+	for _, s := range []string{t.Drive.Model, t.Identity.Serial, t.Drive.Transport} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	if len(parts) == 0 {
+		return "drive"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func refusedRecord(t wipe.Target, p wipe.Plan, err error) wipe.Record {
+	now := time.Now().UTC()
+	return wipe.Record{Device: t.Path, Kind: t.Kind, Identity: t.Identity, Method: p.Method.Name,
+		Title: p.Method.Title, NISTClass: p.Method.NISTClass, Rounds: p.Rounds, Blank: p.Blank,
+		Passes: []wipe.PassRecord{}, Outcome: wipe.OutcomeRefused, Error: err.Error(), Started: now, Finished: now}
+}
+
+// Errors that carry a wipe's outcome to exitCode.
+var (
+	errWipeFailed = errors.New("wipe failed")
+	errExceptions = errors.New("wipe completed with exceptions")
+)
+
+// refusalsError is the error for plans that were refused, nil when none was.
+func refusalsError(plans []plan) error {
+	var msgs []string
+	for _, p := range plans {
+		if p.refusal != nil {
+			msgs = append(msgs, p.refusal.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return refusals(strings.Join(msgs, "; "))
+}
+
+// refusals is the message of one or more gate refusals.
+type refusals string
+
+func (e refusals) Error() string        { return string(e) }
+func (e refusals) Is(target error) bool { return target == wipe.ErrRefused }
+
+// outcomeError turns the records into the command's error: the most severe outcome
+// decides the exit code (interrupted, failed, refused, with exceptions).
+func outcomeError(ctx context.Context, records []wipe.Record, plans []plan) error {
+	count := map[string]int{}
+	for _, r := range records {
+		count[r.Outcome]++
+	}
+	for _, p := range plans {
+		if p.refusal != nil {
+			count[wipe.OutcomeRefused]++
+		}
+	}
+	switch {
+	case count[wipe.OutcomeAborted] > 0 || ctx.Err() != nil:
+		return fmt.Errorf("wipe %w", context.Canceled)
+	case count[wipe.OutcomeFailed] > 0:
+		return fmt.Errorf("%w: %d of %d targets", errWipeFailed, count[wipe.OutcomeFailed], len(records))
+	case count[wipe.OutcomeRefused] > 0:
+		return fmt.Errorf("%w: %d targets were refused; nothing was written to them", wipe.ErrRefused, count[wipe.OutcomeRefused])
+	case count[wipe.OutcomeExceptions] > 0:
+		return fmt.Errorf("%w: %d of %d targets have unwritable ranges", errExceptions, count[wipe.OutcomeExceptions], len(records))
+	}
+	return nil
+}
+
+// wipeReporter shows plans, progress and records, as tables and a live display for
+// people or as JSON lines for programs.
+type wipeReporter struct {
+	g       *globalOptions
+	live    bool // redraw progress lines on the terminal
+	lines   map[string]int
+	order   []string
+	lastLog map[string]time.Time
+	drawn   int
+}
+
+func newReporter(g *globalOptions) *wipeReporter {
+	return &wipeReporter{g: g, live: g.Output == outputTable && logging.IsTerminal(g.stderr),
+		lines: map[string]int{}, lastLog: map[string]time.Time{}}
+}
+
+type planLine struct {
+	Device     string         `json:"device"`
+	Kind       string         `json:"kind"`
+	Identity   wipe.Identity  `json:"identity"`
+	Method     string         `json:"method"`
+	Passes     []wipe.Pattern `json:"passes"`
+	Estimate   float64        `json:"estimated_seconds,omitempty"`
+	Refused    bool           `json:"refused"`
+	Refusals   []string       `json:"refusals,omitempty"`
+	Warnings   []string       `json:"warnings,omitempty"`
+	SizeBytes  uint64         `json:"size_bytes"`
+	Model      string         `json:"model,omitempty"`
+	Serial     string         `json:"serial,omitempty"`
+	Transport  string         `json:"transport,omitempty"`
+	MediaClass string         `json:"media,omitempty"`
+}
+
+func (r *wipeReporter) line(typ string, v any) {
+	if err := writeJSONLine(r.g.stdout, typ, v); err != nil {
+		r.g.log.Error().Err(err).Msg("cannot write to stdout")
+	}
+}
+
+func (r *wipeReporter) plans(plans []plan, wp wipe.Plan) {
+	passes := wp.Passes()
+	if r.g.Output == outputJSON {
+		for _, p := range plans {
+			r.line("plan", planJSON(p, wp, passes))
+		}
+		return
+	}
+	w := r.g.stdout
+	fmt.Fprintf(w, "Method: %s — %s (%s: %s)\n\n", wp.Method.Name, wp.Method.Title, plural(len(passes), "pass", "passes"), passList(passes))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tKIND\tSIZE\tMODEL\tSERIAL\tESTIMATE\tPLAN")
+	for _, p := range plans {
+		t := p.target
+		verdict := "wipe"
+		if p.refusal != nil {
+			verdict = "REFUSED: " + refusalReasons(p.refusal)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Path, dash(t.Kind), humanSize(t.Identity.SizeBytes),
+			dash(t.Drive.Model), dash(t.Identity.Serial), estimate(t, len(passes)), verdict)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+}
+
+func planJSON(p plan, wp wipe.Plan, passes []wipe.Pattern) *planLine {
+	t := p.target
+	pl := &planLine{Device: t.Path, Kind: t.Kind, Identity: t.Identity, Method: wp.Method.Name, Passes: passes,
+		Warnings: t.Warnings, SizeBytes: t.Identity.SizeBytes, Model: t.Drive.Model, Serial: t.Identity.Serial,
+		Transport: t.Drive.Transport, MediaClass: t.Drive.Media}
+	if p.refusal != nil {
+		pl.Refused = true
+		var re *wipe.RefusedError
+		if errors.As(p.refusal, &re) {
+			pl.Refusals = re.Reasons
+		}
+	} else {
+		pl.Estimate = wipe.Estimate(t, len(passes)).Seconds()
+	}
+	return pl
+}
+
+func refusalReasons(err error) string {
+	var re *wipe.RefusedError
+	if errors.As(err, &re) {
+		return strings.Join(re.Reasons, "; ")
+	}
+	return err.Error()
+}
+
+func estimate(t wipe.Target, passes int) string {
+	if t.Kind == "" {
+		return "-"
+	}
+	d := wipe.Estimate(t, passes)
+	if d < time.Minute {
+		return "<1m"
+	}
+	return "~" + d.Round(time.Minute).String()
+}
+
+func (r *wipeReporter) showProgress(ev wipe.Event) {
+	if r.g.Output == outputJSON {
+		r.line("progress", ev)
+		return
+	}
+	text := fmt.Sprintf("%-14s pass %d/%d %-9s %5.1f%%  %s/s  ETA %s", ev.Device, ev.Pass, ev.Passes, ev.Pattern,
+		100*float64(ev.Done)/float64(max(ev.Size, 1)), humanSize(uint64(ev.Rate)), eta(ev.ETA))
+	if !r.live {
+		if ev.Final || time.Since(r.lastLog[ev.Device]) >= 10*time.Second {
+			r.lastLog[ev.Device] = time.Now()
+			r.g.log.Info().Str("device", ev.Device).Int("pass", ev.Pass).Int("passes", ev.Passes).
+				Int64("bytes_done", ev.Done).Int64("bytes_total", ev.Size).Float64("rate_bytes_per_second", ev.Rate).
+				Float64("eta_seconds", ev.ETA).Msg("progress")
+		}
+		return
+	}
+	i, ok := r.lines[ev.Device]
+	if !ok {
+		i = len(r.order)
+		r.lines[ev.Device] = i
+		r.order = append(r.order, ev.Device)
+		fmt.Fprintln(r.g.stderr)
+		r.drawn++
+	}
+	// Move up to the device's line, rewrite it, come back down.
+	up := r.drawn - i
+	fmt.Fprintf(r.g.stderr, "\x1b[%dA\r\x1b[2K%s\x1b[%dB\r", up, text, up)
+}
+
+func eta(s float64) string {
+	if s <= 0 {
+		return "-"
+	}
+	return (time.Duration(s) * time.Second).Round(time.Second).String()
+}
+
+func (r *wipeReporter) done() {
+	if r.live && r.drawn > 0 {
+		fmt.Fprintln(r.g.stderr)
+	}
+}
+
+func (r *wipeReporter) record(rec wipe.Record) {
+	if r.g.Output == outputJSON {
+		r.line("record", rec)
+	}
+}
+
+func (r *wipeReporter) summary(records []wipe.Record) {
+	if r.g.Output == outputJSON {
+		return
+	}
+	tw := tabwriter.NewWriter(r.g.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tOUTCOME\tPASSES\tWRITTEN\tRATE\tBAD RANGES\tNOTE")
+	for _, rec := range records {
+		bad := 0
+		done := 0
+		for _, p := range rec.Passes {
+			bad += len(p.BadRanges)
+			if p.Completed {
+				done++
+			}
+		}
+		rate := "-"
+		if secs := rec.Finished.Sub(rec.Started).Seconds(); secs > 0 && rec.BytesWritten > 0 {
+			rate = humanSize(uint64(float64(rec.BytesWritten)/secs)) + "/s"
+		}
+		note := rec.Error
+		if rec.AbortedAt != nil {
+			note = fmt.Sprintf("stopped in pass %d at offset %d", rec.AbortedAt.Pass, rec.AbortedAt.Offset)
+		}
+		if note == "" && rec.VerifyRequired {
+			note = "the method requires verification: run decom verify"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%d\t%s\n", rec.Device, rec.Outcome, done, len(rec.Passes),
+			humanSize(rec.BytesWritten), rate, bad, dash(note))
+	}
+	tw.Flush()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
