@@ -138,6 +138,11 @@ func identityChanges(plan, now Target) []string {
 	return out
 }
 
+// ReadPath names the opened device for reading it back: the process's own descriptor
+// under /proc/self/fd, so a verifier opens the very device that was written, not
+// whatever its path names now.
+func (d *Device) ReadPath() string { return fmt.Sprintf("/proc/self/fd/%d", d.f.Fd()) }
+
 // WriteAt writes p at off. With O_DIRECT, p must be aligned in memory and, except for
 // an image file's last bytes, in length and offset to the sector size.
 func (d *Device) WriteAt(p []byte, off int64) (int, error) {

@@ -33,7 +33,11 @@ type Options struct {
 	// Progress, when not nil, receives progress events. It is called from the
 	// engine's own goroutine, one call at a time per target.
 	Progress func(Event)
-	Logger   *slog.Logger
+	// AfterPass, when not nil, is called after each pass that ran to its end and was
+	// flushed, before the next pass starts: the moment to read the pass back. last
+	// says it is the final pass.
+	AfterPass func(ctx context.Context, pass PassRecord, last bool)
+	Logger    *slog.Logger
 }
 
 // Defaults of Options.
@@ -138,6 +142,9 @@ func overwrite(ctx context.Context, w writeTarget, t Target, direct bool, plan P
 		rec.BytesWritten += pr.BytesWritten
 		if len(pr.BadRanges) > 0 && rec.Outcome == OutcomeCompleted {
 			rec.Outcome = OutcomeExceptions
+		}
+		if stop == nil && opts.AfterPass != nil {
+			opts.AfterPass(ctx, pr, i == len(passes)-1)
 		}
 		if stop != nil {
 			if errors.Is(stop, context.Canceled) || errors.Is(stop, context.DeadlineExceeded) {

@@ -3,6 +3,7 @@ package wipe
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -221,4 +222,20 @@ func mustMethod(t *testing.T, name string) Method {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// AfterPass sees every completed pass, in order, before the next one overwrites it.
+func TestAfterPassSeesEachPass(t *testing.T) {
+	mem, tgt := memDrive(2 << 20)
+	var seen []string
+	opts := Options{AfterPass: func(_ context.Context, pr PassRecord, last bool) {
+		if !bytes.Equal(mem.data, expected(t, pr, 2<<20)) {
+			t.Errorf("pass %d: the device does not hold it when AfterPass runs", pr.Number)
+		}
+		seen = append(seen, fmt.Sprintf("%d:%s:%v", pr.Number, pr.Pattern, last))
+	}}
+	overwrite(context.Background(), mem, tgt, true, Plan{Method: mustMethod(t, "dod-3")}, opts)
+	if want := []string{"1:0x00:false", "2:0xff:false", "3:random:true"}; !slices.Equal(seen, want) {
+		t.Errorf("AfterPass saw %v, want %v", seen, want)
+	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/decom-project/decom/internal/logging"
 	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
 
@@ -30,6 +31,10 @@ type wipeOptions struct {
 	BlockSize  string
 	QueueDepth int
 	Interval   time.Duration
+
+	Verify       string
+	VerifyPasses string
+	Coverage     string
 }
 
 func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
@@ -43,6 +48,9 @@ func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.BlockSize, "block-size", "1MiB", "bytes per write (a multiple of 4 KiB)")
 	f.IntVar(&o.QueueDepth, "queue-depth", wipe.DefaultQueueDepth, "writes in flight per device")
 	f.DurationVar(&o.Interval, "progress-interval", time.Second, "time between progress events")
+	f.StringVar(&o.Verify, "verify", verify.ModeSample, "read the result back: sample, full or none")
+	f.StringVar(&o.VerifyPasses, "verify-passes", "last", "which passes to read back: last or all")
+	f.StringVar(&o.Coverage, "coverage", "10%", "share of the device a sampled verification reads")
 }
 
 func newWipeCommand(g *globalOptions) *cobra.Command {
@@ -63,12 +71,20 @@ Confirmation: at a terminal, decom asks for each drive's serial number (its name
 it has none) to be typed. Without a terminal, --yes is required, with the devices
 named or with --all. --dry-run prints the plan and writes nothing.
 
+Verification: after the last pass (or after each, with --verify-passes all) the device
+is read back through a read-only descriptor of the very device written: a NIST-style
+sample (--verify sample, the default: at least 1,000 subsections, two or more random
+blocks in each, the first and last blocks, --coverage of the device, a recorded seed)
+or every byte (--verify full). Random passes are checked against their regenerated
+keystream. Any mismatch or unreadable block fails verification (exit code 6).
+
 A write error is retried, then narrowed down to the bad sectors, which are skipped and
 listed; such a wipe ends "completed-with-exceptions". SIGINT or SIGTERM stop the wipe;
 its record says at which pass and offset.
 
 With --output json, stdout carries JSON lines: a "plan" object per target, "progress"
-objects, and last a "record" object per target.
+and "verify_progress" objects, and last a "record" object per target, with its
+"verification" results and "verified".
 
 ` + exitCodeHelp,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -91,6 +107,10 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 		return err
 	}
 	engineOpts, err := opts.engine()
+	if err != nil {
+		return err
+	}
+	verifyOpts, verifyAll, err := opts.verification()
 	if err != nil {
 		return err
 	}
@@ -128,19 +148,39 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 		defer mu.Unlock()
 		out.showProgress(ev)
 	}
-	records := make([]wipe.Record, len(approved))
+	records := make([]wipeResult, len(approved))
 	var wg sync.WaitGroup
 	for i, p := range approved {
 		dev, err := gate.Open(ctx, p.target)
 		if err != nil {
-			records[i] = refusedRecord(p.target, wplan, err)
+			records[i] = wipeResult{Record: refusedRecord(p.target, wplan, err), Verification: []verify.Result{}}
 			continue
 		}
 		wg.Go(func() {
 			defer dev.Close()
 			g.log.Info().Str("device", p.target.Path).Str("method", method.Name).Int("passes", len(wplan.Passes())).
 				Str("io_mode", ioMode(dev)).Msg("wipe started")
-			records[i] = wipe.Overwrite(ctx, dev, wplan, engineOpts)
+			results := []verify.Result{}
+			eo := engineOpts
+			if verifyOpts.Mode != verifyNone {
+				eo.AfterPass = func(ctx context.Context, pr wipe.PassRecord, last bool) {
+					if !last && !verifyAll {
+						return
+					}
+					vo := verifyOpts
+					vo.Progress = func(ev verify.Event) {
+						mu.Lock()
+						defer mu.Unlock()
+						out.showVerifyProgress(p.target.Path, pr.Number, ev)
+					}
+					res := verifyDevice(ctx, dev, pr, vo)
+					g.log.Info().Str("device", p.target.Path).Int("pass", pr.Number).Str("mode", res.Mode).
+						Str("outcome", res.Outcome).Float64("coverage", res.Coverage).Msg("verification")
+					results = append(results, res)
+				}
+			}
+			rec := wipe.Overwrite(ctx, dev, wplan, eo)
+			records[i] = newWipeResult(rec, results, verifyOpts.Mode != verifyNone)
 		})
 	}
 	wg.Wait()
@@ -175,6 +215,34 @@ func (o wipeOptions) method() (wipe.Method, error) {
 		return wipe.Method{}, usageErrorf("--method: %v", err)
 	}
 	return m, nil
+}
+
+// verifyNone is --verify none.
+const verifyNone = "none"
+
+func (o wipeOptions) verification() (verify.Options, bool, error) {
+	var vo verify.Options
+	switch o.Verify {
+	case verify.ModeSample, verify.ModeFull:
+		vo.Mode = o.Verify
+	case verifyNone:
+		vo.Mode = verifyNone
+	default:
+		return vo, false, usageErrorf("--verify %q: want sample, full or none", o.Verify)
+	}
+	if o.VerifyPasses != "last" && o.VerifyPasses != "all" {
+		return vo, false, usageErrorf("--verify-passes %q: want last or all", o.VerifyPasses)
+	}
+	mode, share, err := parseCoverage(o.Coverage)
+	if err != nil {
+		return vo, false, err
+	}
+	if vo.Mode == verify.ModeSample {
+		vo.Mode, vo.Coverage = mode, share // --coverage 100% means full
+	}
+	bs, _ := parseSize(o.BlockSize)
+	vo.BlockSize, vo.QueueDepth, vo.ProgressInterval = int(bs), o.QueueDepth, o.Interval
+	return vo, o.VerifyPasses == "all", nil
 }
 
 func (o wipeOptions) engine() (wipe.Options, error) {
@@ -349,9 +417,43 @@ func refusedRecord(t wipe.Target, p wipe.Plan, err error) wipe.Record {
 
 // Errors that carry a wipe's outcome to exitCode.
 var (
-	errWipeFailed = errors.New("wipe failed")
-	errExceptions = errors.New("wipe completed with exceptions")
+	errWipeFailed   = errors.New("wipe failed")
+	errExceptions   = errors.New("wipe completed with exceptions")
+	errVerifyFailed = errors.New("verification failed")
 )
+
+// wipeResult is a wipe's record with what reading it back found: the "record" line of
+// decom wipe's JSON output.
+type wipeResult struct {
+	wipe.Record
+	Verification []verify.Result `json:"verification"`
+	// Verified is true only when the wipe completed and every verification of it
+	// passed; never for an unverified or failed one.
+	Verified bool `json:"verified"`
+}
+
+func newWipeResult(rec wipe.Record, results []verify.Result, wanted bool) wipeResult {
+	r := wipeResult{Record: rec, Verification: results}
+	r.Verified = wanted && rec.Outcome == wipe.OutcomeCompleted && len(results) > 0
+	for _, v := range results {
+		r.Verified = r.Verified && v.Verified
+	}
+	return r
+}
+
+// verificationFailed reports whether a wipe that ran to its end failed (or skipped
+// part of) its reading back.
+func (r wipeResult) verificationFailed() bool {
+	if r.Outcome != wipe.OutcomeCompleted && r.Outcome != wipe.OutcomeExceptions {
+		return false
+	}
+	for _, v := range r.Verification {
+		if !v.Verified {
+			return true
+		}
+	}
+	return false
+}
 
 // refusalsError is the error for plans that were refused, nil when none was.
 func refusalsError(plans []plan) error {
@@ -375,10 +477,14 @@ func (e refusals) Is(target error) bool { return target == wipe.ErrRefused }
 
 // outcomeError turns the records into the command's error: the most severe outcome
 // decides the exit code (interrupted, failed, refused, with exceptions).
-func outcomeError(ctx context.Context, records []wipe.Record, plans []plan) error {
+func outcomeError(ctx context.Context, records []wipeResult, plans []plan) error {
 	count := map[string]int{}
+	verifyFailed := 0
 	for _, r := range records {
 		count[r.Outcome]++
+		if r.verificationFailed() {
+			verifyFailed++
+		}
 	}
 	for _, p := range plans {
 		if p.refusal != nil {
@@ -390,6 +496,8 @@ func outcomeError(ctx context.Context, records []wipe.Record, plans []plan) erro
 		return fmt.Errorf("wipe %w", context.Canceled)
 	case count[wipe.OutcomeFailed] > 0:
 		return fmt.Errorf("%w: %d of %d targets", errWipeFailed, count[wipe.OutcomeFailed], len(records))
+	case verifyFailed > 0:
+		return fmt.Errorf("%w: %d of %d targets do not read back as written", errVerifyFailed, verifyFailed, len(records))
 	case count[wipe.OutcomeRefused] > 0:
 		return fmt.Errorf("%w: %d targets were refused; nothing was written to them", wipe.ErrRefused, count[wipe.OutcomeRefused])
 	case count[wipe.OutcomeExceptions] > 0:
@@ -540,18 +648,40 @@ func (r *wipeReporter) done() {
 	}
 }
 
-func (r *wipeReporter) record(rec wipe.Record) {
+func (r *wipeReporter) showVerifyProgress(device string, pass int, ev verify.Event) {
+	if r.g.Output == outputJSON {
+		r.line("verify_progress", struct {
+			Device string `json:"device"`
+			Pass   int    `json:"pass"`
+			verify.Event
+		}{device, pass, ev})
+		return
+	}
+	if ev.Final || !r.live {
+		return
+	}
+	i, ok := r.lines[device]
+	if !ok {
+		return
+	}
+	up := r.drawn - i
+	text := fmt.Sprintf("%-14s pass %d verify (%s) %5.1f%%  %s/s", device, pass, ev.Mode,
+		100*float64(ev.Done)/float64(max(ev.Total, 1)), humanSize(uint64(ev.Rate)))
+	fmt.Fprintf(r.g.stderr, "\x1b[%dA\r\x1b[2K%s\x1b[%dB\r", up, text, up)
+}
+
+func (r *wipeReporter) record(rec wipeResult) {
 	if r.g.Output == outputJSON {
 		r.line("record", rec)
 	}
 }
 
-func (r *wipeReporter) summary(records []wipe.Record) {
+func (r *wipeReporter) summary(records []wipeResult) {
 	if r.g.Output == outputJSON {
 		return
 	}
 	tw := tabwriter.NewWriter(r.g.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tOUTCOME\tPASSES\tWRITTEN\tRATE\tBAD RANGES\tNOTE")
+	fmt.Fprintln(tw, "TARGET\tOUTCOME\tPASSES\tWRITTEN\tRATE\tBAD RANGES\tVERIFIED\tNOTE")
 	for _, rec := range records {
 		bad := 0
 		done := 0
@@ -569,11 +699,16 @@ func (r *wipeReporter) summary(records []wipe.Record) {
 		if rec.AbortedAt != nil {
 			note = fmt.Sprintf("stopped in pass %d at offset %d", rec.AbortedAt.Pass, rec.AbortedAt.Offset)
 		}
-		if note == "" && rec.VerifyRequired {
-			note = "the method requires verification: run decom verify"
+		if note == "" && rec.VerifyRequired && len(rec.Verification) == 0 {
+			note = "the method requires verification; none was done"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%d\t%s\n", rec.Device, rec.Outcome, done, len(rec.Passes),
-			humanSize(rec.BytesWritten), rate, bad, dash(note))
+		for _, v := range rec.Verification {
+			if !v.Verified && note == "" {
+				note = fmt.Sprintf("pass %d: %s", v.Pass, v.Error)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%d\t%s\t%s\n", rec.Device, rec.Outcome, done, len(rec.Passes),
+			humanSize(rec.BytesWritten), rate, bad, verifiedSummary(rec), dash(note))
 	}
 	tw.Flush()
 }
@@ -583,4 +718,20 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// verifiedSummary says in a few words how a wipe was read back.
+func verifiedSummary(r wipeResult) string {
+	if len(r.Verification) == 0 {
+		return "no"
+	}
+	v := r.Verification[len(r.Verification)-1]
+	how := "full"
+	if v.Mode == verify.ModeSample {
+		how = fmt.Sprintf("sample %.1f%%", 100*v.Coverage)
+	}
+	if !r.Verified {
+		return "FAILED (" + how + ")"
+	}
+	return "yes (" + how + ")"
 }

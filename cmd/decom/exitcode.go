@@ -66,6 +66,8 @@ func exitCode(err error) int {
 		return exitWipeFailed
 	case errors.Is(err, errExceptions):
 		return exitExceptions
+	case errors.Is(err, errVerifyFailed):
+		return exitVerifyFailed
 	}
 	return exitInternal
 }

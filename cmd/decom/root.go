@@ -96,6 +96,7 @@ certificates of sanitization.
 		newInventoryCommand(g),
 		newMethodsCommand(g),
 		newWipeCommand(g),
+		newVerifyCommand(g),
 		newVersionCommand(g),
 	)
 	return cmd

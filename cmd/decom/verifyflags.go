@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/decom-project/decom/verify"
+	"github.com/decom-project/decom/wipe"
+)
+
+// parseCoverage reads --coverage: "10%", "0.5%", "full" (or "100%").
+func parseCoverage(s string) (mode string, share float64, err error) {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "full") {
+		return verify.ModeFull, 1, nil
+	}
+	num, ok := strings.CutSuffix(s, "%")
+	if !ok {
+		return "", 0, usageErrorf("--coverage %q: want a percentage such as 10%% or full", s)
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || !(v > 0 && v <= 100) {
+		return "", 0, usageErrorf("--coverage %q: want more than 0%% and at most 100%%", s)
+	}
+	if v == 100 {
+		return verify.ModeFull, 1, nil
+	}
+	return verify.ModeSample, v / 100, nil
+}
+
+// verifyDevice reads back what a pass left on an opened wipe target, through a
+// read-only descriptor of the same device.
+func verifyDevice(ctx context.Context, dev *wipe.Device, pr wipe.PassRecord, opts verify.Options) verify.Result {
+	failed := func(err error) verify.Result {
+		return verify.Result{Mode: opts.Mode, Pass: pr.Number, Outcome: verify.OutcomeFailed, Error: err.Error(),
+			Mismatches: []verify.Mismatch{}, ReadErrors: []wipe.Range{}}
+	}
+	exp, err := verify.ExpectPass(pr.Pattern, pr.Keys)
+	if err != nil {
+		return failed(err)
+	}
+	rd, err := verify.Open(dev.ReadPath())
+	if err != nil {
+		return failed(fmt.Errorf("open for reading back: %w", err))
+	}
+	defer rd.Close()
+	id := dev.Target.Identity
+	if rd.DevNo != id.DevNo || (dev.Target.Kind == wipe.KindFile && rd.Inode != id.Inode) {
+		return failed(fmt.Errorf("reading back: the device read is not the device written"))
+	}
+	res := verify.Run(ctx, rd.Target(), exp, opts)
+	res.Pass = pr.Number
+	return res
+}

@@ -1,0 +1,445 @@
+package verify
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/decom-project/decom/internal/blockio"
+	"github.com/decom-project/decom/wipe"
+)
+
+// Modes of verification.
+const (
+	ModeSample = "sample" // NIST-style representative sampling
+	ModeFull   = "full"   // every byte
+)
+
+// Outcomes of a verification.
+const (
+	OutcomePassed  = "passed"
+	OutcomeFailed  = "failed"
+	OutcomeAborted = "aborted"
+)
+
+// DefaultCoverage is the share of a device a sampled verification reads.
+const DefaultCoverage = 0.10
+
+// Options tune a verification. The zero value samples 10% with a fresh seed.
+type Options struct {
+	Mode string
+	// Coverage is the share of the device a sample reads (default 0.10).
+	Coverage float64
+	// Seed selects the sampled blocks; 0 draws a fresh one. The seed used is in the
+	// Result.
+	Seed uint64
+	// BlockSize is the read size of a full verification and the largest sampled
+	// block (default 1 MiB, a multiple of 4096).
+	BlockSize int
+	// QueueDepth is the number of reads in flight (default 8).
+	QueueDepth int
+	// MaxMismatches is how many mismatches are described in the Result (default 16);
+	// all of them are counted.
+	MaxMismatches int
+	// Retries is how often a failed read is tried again before it is narrowed down
+	// to the unreadable sectors (default 2).
+	Retries int
+	// Progress, when not nil, receives progress events every ProgressInterval
+	// (default 1s) and at the end.
+	Progress         func(Event)
+	ProgressInterval time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Mode == "" {
+		o.Mode = ModeSample
+	}
+	if o.Coverage == 0 {
+		o.Coverage = DefaultCoverage
+	}
+	if o.BlockSize == 0 {
+		o.BlockSize = 1 << 20
+	}
+	if o.QueueDepth == 0 {
+		o.QueueDepth = 8
+	}
+	if o.MaxMismatches == 0 {
+		o.MaxMismatches = 16
+	}
+	if o.Retries == 0 {
+		o.Retries = 2
+	}
+	if o.ProgressInterval == 0 {
+		o.ProgressInterval = time.Second
+	}
+	return o
+}
+
+// Validate reports options no verification can honour.
+func (o Options) Validate() error {
+	o = o.withDefaults()
+	switch {
+	case o.Mode != ModeSample && o.Mode != ModeFull:
+		return fmt.Errorf("verification mode %q: want sample or full", o.Mode)
+	case !(o.Coverage > 0 && o.Coverage <= 1):
+		return fmt.Errorf("coverage %g: want more than 0%% and at most 100%%", o.Coverage*100)
+	case o.BlockSize < 4096 || o.BlockSize%4096 != 0 || o.BlockSize > 64<<20:
+		return fmt.Errorf("block size %d: want a multiple of 4096 up to 64 MiB", o.BlockSize)
+	case o.QueueDepth < 1 || o.QueueDepth > 256:
+		return fmt.Errorf("queue depth %d: want 1 to 256", o.QueueDepth)
+	}
+	return nil
+}
+
+// Result is what a verification found. Its JSON form is stable.
+type Result struct {
+	Mode     string `json:"mode"`
+	Expected string `json:"expected"`
+	// Pass is the wipe pass verified (from 1), 0 for a verification on its own.
+	Pass              int     `json:"pass,omitempty"`
+	Seed              uint64  `json:"seed,omitempty"`
+	CoverageRequested float64 `json:"coverage_requested,omitempty"`
+	Coverage          float64 `json:"coverage"`
+	Subsections       int     `json:"subsections,omitempty"`
+	SampleBlockSize   int     `json:"sample_block_size,omitempty"`
+	// LocationsDigest identifies the sampled blocks (Layout.Digest).
+	LocationsDigest  string       `json:"locations_sha256,omitempty"`
+	IOMode           string       `json:"io_mode,omitempty"`
+	SizeBytes        int64        `json:"size_bytes"`
+	BlocksRead       int64        `json:"blocks_read"`
+	BytesRead        int64        `json:"bytes_read"`
+	MismatchedBlocks int64        `json:"mismatched_blocks"`
+	MismatchedBytes  int64        `json:"mismatched_bytes"`
+	Mismatches       []Mismatch   `json:"mismatches"`
+	ReadErrors       []wipe.Range `json:"read_errors"`
+	Verified         bool         `json:"verified"`
+	Outcome          string       `json:"outcome"`
+	Error            string       `json:"error,omitempty"`
+	Started          time.Time    `json:"started"`
+	Finished         time.Time    `json:"finished"`
+}
+
+// Mismatch shows where the device differs from what was expected: up to 16 bytes
+// from the first differing byte of a block.
+type Mismatch struct {
+	Offset   int64      `json:"offset"`
+	Expected wipe.Bytes `json:"expected"`
+	Found    wipe.Bytes `json:"found"`
+}
+
+// Event is a progress report.
+type Event struct {
+	Mode  string  `json:"mode"`
+	Pass  int     `json:"pass,omitempty"`
+	Done  int64   `json:"bytes_read"`
+	Total int64   `json:"bytes_total"`
+	Rate  float64 `json:"rate_bytes_per_second"`
+	Final bool    `json:"done,omitempty"`
+}
+
+// NewSeed draws a sampling seed (never 0).
+func NewSeed() (uint64, error) {
+	var b [8]byte
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			return 0, err
+		}
+		if s := binary.BigEndian.Uint64(b[:]); s != 0 {
+			return s, nil
+		}
+	}
+}
+
+// Target is what Run reads: the device, its size and sector size.
+type Target struct {
+	R          io.ReaderAt
+	Size       int64
+	SectorSize int
+	// Direct reports whether reads bypass the page cache.
+	Direct bool
+}
+
+// Run verifies that t holds what exp describes. It always returns a Result; a
+// cancelled ctx gives an aborted one.
+func Run(ctx context.Context, t Target, exp Expectation, opts Options) Result {
+	opts = opts.withDefaults()
+	res := Result{Mode: opts.Mode, Expected: exp.Description, SizeBytes: t.Size, Mismatches: []Mismatch{},
+		ReadErrors: []wipe.Range{}, Started: time.Now().UTC(), IOMode: wipe.IOBuffered}
+	if t.Direct {
+		res.IOMode = wipe.IODirect
+	}
+	fail := func(err error) Result {
+		res.Outcome, res.Error, res.Finished = OutcomeFailed, err.Error(), time.Now().UTC()
+		return res
+	}
+	if err := opts.Validate(); err != nil {
+		return fail(err)
+	}
+	sector := max(t.SectorSize, 512)
+	var blocks func(yield func(Block) bool)
+	var total int64
+	if opts.Mode == ModeFull {
+		bs := int64(opts.BlockSize)
+		blocks = func(yield func(Block) bool) {
+			for off := int64(0); off < t.Size; off += bs {
+				if !yield(Block{off, min(bs, t.Size-off)}) {
+					return
+				}
+			}
+		}
+		total = t.Size
+	} else {
+		if opts.Seed == 0 {
+			seed, err := NewSeed()
+			if err != nil {
+				return fail(err)
+			}
+			opts.Seed = seed
+		}
+		layout, err := Locations(t.Size, sector, opts.Coverage, opts.Seed, opts.BlockSize)
+		if err != nil {
+			return fail(err)
+		}
+		res.Seed, res.CoverageRequested = opts.Seed, opts.Coverage
+		res.Subsections, res.SampleBlockSize, res.LocationsDigest = layout.Subsections, layout.BlockSize, layout.Digest()
+		blocks = slices.Values(layout.Blocks)
+		total = layout.Bytes()
+	}
+	r := &reader{t: t, exp: exp, opts: opts, sector: int64(sector), total: total}
+	r.run(ctx, blocks)
+
+	res.BlocksRead, res.BytesRead = r.blocks.Load(), r.bytes.Load()
+	res.MismatchedBlocks, res.MismatchedBytes = r.badBlocks, r.badBytes
+	res.Mismatches = append(res.Mismatches, r.mismatches...)
+	res.ReadErrors = wipe.MergeRanges(r.readErrs)
+	if t.Size > 0 {
+		res.Coverage = float64(res.BytesRead+sumRanges(res.ReadErrors)) / float64(t.Size)
+	}
+	res.Finished = time.Now().UTC()
+	switch {
+	case r.fatal != nil:
+		res.Outcome, res.Error = OutcomeFailed, r.fatal.Error()
+	case ctx.Err() != nil && !r.complete:
+		res.Outcome, res.Error = OutcomeAborted, "interrupted"
+	case res.MismatchedBytes > 0 || len(res.ReadErrors) > 0:
+		res.Outcome = OutcomeFailed
+		res.Error = fmt.Sprintf("%d bytes differ from what was expected in %d blocks; %d ranges unreadable",
+			res.MismatchedBytes, res.MismatchedBlocks, len(res.ReadErrors))
+	default:
+		res.Outcome, res.Verified = OutcomePassed, true
+	}
+	return res
+}
+
+// reader runs one verification's reads.
+type reader struct {
+	t      Target
+	exp    Expectation
+	opts   Options
+	sector int64
+	total  int64
+
+	blocks              atomic.Int64
+	bytes               atomic.Int64
+	mu                  sync.Mutex
+	badBlocks, badBytes int64
+	mismatches          []Mismatch
+	readErrs            []wipe.Range
+	fatal               error
+	complete            bool
+}
+
+func (r *reader) run(ctx context.Context, blocks func(yield func(Block) bool)) {
+	work := make(chan Block, r.opts.QueueDepth)
+	stop := r.reportProgress()
+	var wg sync.WaitGroup
+	for range r.opts.QueueDepth {
+		got, want := blockio.AlignedBuffer(r.opts.BlockSize), blockio.AlignedBuffer(r.opts.BlockSize)
+		zero := blockio.AlignedBuffer(r.opts.BlockSize)
+		wg.Go(func() {
+			for b := range work {
+				r.check(b, got, want, zero)
+			}
+		})
+	}
+	r.complete = true
+	for b := range blocks {
+		if ctx.Err() != nil || r.failed() {
+			r.complete = false
+			break
+		}
+		// A merged block may be longer than a buffer: read it in pieces.
+		for off := b.Offset; off < b.Offset+b.Length; off += int64(r.opts.BlockSize) {
+			work <- Block{off, min(int64(r.opts.BlockSize), b.Offset+b.Length-off)}
+		}
+	}
+	close(work)
+	wg.Wait()
+	stop()
+}
+
+func (r *reader) failed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fatal != nil
+}
+
+// check reads one block and compares it with what is expected.
+func (r *reader) check(b Block, got, want, zero []byte) {
+	got, want = got[:b.Length], want[:b.Length]
+	if err := r.readBlock(got, b.Offset); err != nil {
+		r.mu.Lock()
+		if r.fatal == nil {
+			r.fatal = err
+		}
+		r.mu.Unlock()
+		return
+	}
+	r.exp.fill(want, b.Offset, zero[:b.Length])
+	r.blocks.Add(1)
+	if bytes.Equal(got, want) {
+		r.bytes.Add(b.Length)
+		return
+	}
+	r.compare(got, want, b.Offset)
+	r.bytes.Add(b.Length)
+}
+
+// compare records the differences of a block that did not match: every differing
+// byte is counted, and each stretch of them (differences less than 16 bytes apart) is
+// described by up to 16 bytes from its start, as long as the Result has room.
+func (r *reader) compare(got, want []byte, off int64) {
+	var n int64
+	var found []Mismatch
+	room := r.opts.MaxMismatches
+	last := -1 // the last differing byte
+	for i := range got {
+		if got[i] == want[i] {
+			continue
+		}
+		n++
+		if (last < 0 || i-last > 16) && len(found) < room {
+			end := min(i+16, len(got))
+			found = append(found, Mismatch{Offset: off + int64(i),
+				Expected: slices.Clone(want[i:end]), Found: slices.Clone(got[i:end])})
+		}
+		last = i
+	}
+	if n == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.badBlocks++
+	r.badBytes += n
+	// Keep the room's worth with the lowest offsets, whatever order blocks finish in.
+	r.mismatches = append(r.mismatches, found...)
+	slices.SortFunc(r.mismatches, func(a, b Mismatch) int { return cmp.Compare(a.Offset, b.Offset) })
+	r.mismatches = r.mismatches[:min(len(r.mismatches), room)]
+}
+
+// readBlock reads buf at off, retrying, then narrowing a failing read down to the
+// unreadable sectors, which are recorded and compared as equal (they are reported as
+// read errors instead). Only a vanished device is an error.
+func (r *reader) readBlock(buf []byte, off int64) error {
+	var err error
+	for range r.opts.Retries + 1 {
+		if err = r.readFull(buf, off); err == nil {
+			return nil
+		}
+		if blockio.Vanished(err) {
+			return fmt.Errorf("the device is gone (read at offset %d: %v)", off, err)
+		}
+	}
+	return r.bisect(buf, off)
+}
+
+func (r *reader) bisect(buf []byte, off int64) error {
+	if int64(len(buf)) <= r.sector {
+		err := r.readFull(buf, off)
+		switch {
+		case err == nil:
+			return nil
+		case blockio.Vanished(err):
+			return fmt.Errorf("the device is gone (read at offset %d: %v)", off, err)
+		}
+		r.mu.Lock()
+		r.readErrs = append(r.readErrs, wipe.Range{Offset: off, Length: int64(len(buf))})
+		r.mu.Unlock()
+		// Unreadable: neither a match nor a mismatch. Make the comparison neutral by
+		// marking the bytes as absent from the count.
+		r.bytes.Add(-int64(len(buf)))
+		r.exp.fill(buf, off, nil)
+		return nil
+	}
+	half := max(int64(len(buf))/2/r.sector*r.sector, r.sector)
+	if err := r.bisect(buf[:half], off); err != nil {
+		return err
+	}
+	return r.bisect(buf[half:], off+half)
+}
+
+func (r *reader) readFull(buf []byte, off int64) error {
+	for len(buf) > 0 {
+		n, err := r.t.R.ReadAt(buf, off)
+		if n > 0 {
+			buf, off = buf[n:], off+int64(n)
+			continue
+		}
+		if err == nil || err == io.EOF {
+			return io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	return nil
+}
+
+func (r *reader) reportProgress() func() {
+	if r.opts.Progress == nil {
+		return func() {}
+	}
+	start := time.Now()
+	event := func(final bool) {
+		done := r.bytes.Load()
+		ev := Event{Mode: r.opts.Mode, Done: done, Total: r.total, Final: final}
+		if s := time.Since(start).Seconds(); s > 0 {
+			ev.Rate = float64(done) / s
+		}
+		r.opts.Progress(ev)
+	}
+	quit, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(r.opts.ProgressInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				event(false)
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-stopped
+		event(true)
+	}
+}
+
+func sumRanges(rs []wipe.Range) int64 {
+	var n int64
+	for _, r := range rs {
+		n += r.Length
+	}
+	return n
+}
