@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/decom-project/decom/internal/blockio"
+	"github.com/decom-project/decom/internal/ticker"
 	"github.com/decom-project/decom/wipe"
 )
 
@@ -415,25 +416,7 @@ func (r *reader) reportProgress() func() {
 		}
 		r.opts.Progress(ev)
 	}
-	quit, stopped := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(r.opts.ProgressInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-tick.C:
-				event(false)
-			}
-		}
-	}()
-	return func() {
-		close(quit)
-		<-stopped
-		event(true)
-	}
+	return ticker.Start(r.opts.ProgressInterval, event)
 }
 
 func sumRanges(rs []wipe.Range) int64 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/decom-project/decom/internal/blockio"
+	"github.com/decom-project/decom/internal/ticker"
 )
 
 // Options tune the overwrite engine. The zero value means the defaults.
@@ -426,26 +427,7 @@ func (e *engine) reportProgress(number int, p Pattern, rest []Pattern) func() {
 		}
 		e.opts.Progress(ev)
 	}
-	quit := make(chan struct{})
-	stopped := make(chan struct{})
-	go func() {
-		defer close(stopped)
-		tick := time.NewTicker(e.opts.ProgressInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-tick.C:
-				event(false)
-			}
-		}
-	}()
-	return func() {
-		close(quit)
-		<-stopped
-		event(true)
-	}
+	return ticker.Start(e.opts.ProgressInterval, event)
 }
 
 // MergeRanges sorts ranges and joins the ones that touch.
