@@ -1,0 +1,301 @@
+package certificates
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// PredicateType is the in-toto predicate type of decom's certificates.
+const PredicateType = "https://github.com/decom-project/decom/certificate-of-sanitization/v1"
+
+// SchemaVersion is the version of the Certificate JSON schema.
+const SchemaVersion = "1"
+
+// Outcomes of a sanitization, as a certificate states them.
+const (
+	OutcomeSanitized     = "sanitized"
+	OutcomeExceptions    = "sanitized-with-exceptions"
+	OutcomeFailed        = "failed"
+	OutcomeAborted       = "aborted"
+	StatusCertificate    = "certificate-of-sanitization"
+	StatusFailureRecord  = "record-of-failed-sanitization"
+	StatusAbortedRecord  = "record-of-aborted-sanitization"
+	StatusExceptionsCert = "certificate-of-sanitization-with-exceptions"
+)
+
+// NIST SP 800-88 method types.
+const (
+	CategoryClear   = "clear"
+	CategoryPurge   = "purge"
+	CategoryDestroy = "destroy"
+)
+
+// Destinations of the media after sanitization (NIST SP 800-88 Appendix G).
+const (
+	DestInternalReuse = "internal-reuse"
+	DestExternalReuse = "external-reuse"
+	DestRecycling     = "recycling"
+	DestManufacturer  = "manufacturer"
+	DestOther         = "other"
+	DestUnknown       = "unspecified"
+)
+
+// Destinations lists the accepted destination kinds.
+var Destinations = []string{DestInternalReuse, DestExternalReuse, DestRecycling, DestManufacturer, DestOther}
+
+// Certificate is the signed content: the predicate of the in-toto Statement. Its JSON
+// form is the schema an auditor checks; fields are only ever added.
+type Certificate struct {
+	SchemaVersion string `json:"schema_version"`
+	// ID identifies the certificate uniquely (a random UUID).
+	ID string `json:"id"`
+	// Status names what the document is: a certificate of sanitization only when the
+	// media were sanitized; otherwise a record of a failed or aborted attempt.
+	Status  string    `json:"status"`
+	Outcome string    `json:"outcome"`
+	Issued  time.Time `json:"issued"`
+
+	PerformedBy  Person  `json:"performed_by"`
+	ValidatedBy  *Person `json:"validated_by,omitempty"`
+	Organization string  `json:"organization,omitempty"`
+	Customer     string  `json:"customer,omitempty"`
+
+	Media        Media        `json:"media"`
+	Source       Source       `json:"source"`
+	Sanitization Sanitization `json:"sanitization"`
+	Verification Verification `json:"verification"`
+	Destination  Destination  `json:"destination"`
+
+	// DataBackedUp is yes, no or unknown.
+	DataBackedUp string `json:"data_backed_up"`
+	// Confidentiality categorisations before and after, when the organisation uses them.
+	PreCategorization  string `json:"pre_sanitization_categorization,omitempty"`
+	PostCategorization string `json:"post_sanitization_categorization,omitempty"`
+	Notes              string `json:"notes,omitempty"`
+}
+
+// Person is someone who performed or validated a sanitization.
+type Person struct {
+	Name         string `json:"name"`
+	Title        string `json:"title,omitempty"`
+	Organization string `json:"organization,omitempty"`
+	Location     string `json:"location,omitempty"`
+	Contact      string `json:"contact,omitempty"`
+}
+
+// Media describes the sanitized drive, partition or image file.
+type Media struct {
+	Kind               string `json:"kind"` // drive, partition or file
+	Path               string `json:"path"`
+	Manufacturer       string `json:"manufacturer,omitempty"`
+	Model              string `json:"model,omitempty"`
+	Serial             string `json:"serial,omitempty"`
+	WWN                string `json:"wwn,omitempty"`
+	Firmware           string `json:"firmware,omitempty"`
+	SizeBytes          uint64 `json:"size_bytes"`
+	LogicalSectorSize  uint64 `json:"logical_sector_size,omitempty"`
+	PhysicalSectorSize uint64 `json:"physical_sector_size,omitempty"`
+	MediaType          string `json:"media_type,omitempty"` // hdd, ssd, flash, virtual
+	Transport          string `json:"transport,omitempty"`
+	AssetNumber        string `json:"asset_number,omitempty"`
+	// HiddenAreas says what is known of HPA/DCO areas: "unknown" until decom reads
+	// them from the drive.
+	HiddenAreas string `json:"hidden_areas"`
+	// Partition is the partition number for a partition, 0 otherwise.
+	Partition int `json:"partition,omitempty"`
+}
+
+// Source is the host system the media were in.
+type Source struct {
+	Hostname      string `json:"hostname,omitempty"`
+	SystemVendor  string `json:"system_vendor,omitempty"`
+	SystemProduct string `json:"system_product,omitempty"`
+	SystemSerial  string `json:"system_serial,omitempty"`
+	SystemUUID    string `json:"system_uuid,omitempty"`
+}
+
+// Sanitization is what was done.
+type Sanitization struct {
+	// Category is the NIST SP 800-88 method type: clear, purge or destroy.
+	Category string `json:"category"`
+	// Technique is how: overwrite (later: block erase, crypto erase, …).
+	Technique   string    `json:"technique"`
+	Method      string    `json:"method"`
+	MethodTitle string    `json:"method_title"`
+	Standard    string    `json:"standard,omitempty"`
+	Rounds      int       `json:"rounds"`
+	FinalBlank  bool      `json:"final_blank"`
+	Passes      []Pass    `json:"passes"`
+	IOMode      string    `json:"io_mode,omitempty"`
+	Tool        Tool      `json:"tool"`
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished"`
+	// AbortedAt says where an aborted wipe stopped.
+	AbortedAt *Position `json:"aborted_at,omitempty"`
+	Error     string    `json:"error,omitempty"`
+}
+
+// Pass is one overwrite pass.
+type Pass struct {
+	Number       int       `json:"number"`
+	Pattern      string    `json:"pattern"` // 0x00, 0x924924, random
+	Key          string    `json:"key,omitempty"`
+	IV           string    `json:"iv,omitempty"`
+	BytesWritten uint64    `json:"bytes_written"`
+	Completed    bool      `json:"completed"`
+	Flushed      bool      `json:"flushed"`
+	BadRanges    []Range   `json:"bad_ranges"`
+	Errors       []string  `json:"errors"`
+	Started      time.Time `json:"started"`
+	Finished     time.Time `json:"finished"`
+}
+
+// Range is a byte range of the media.
+type Range struct {
+	Offset int64 `json:"offset"`
+	Length int64 `json:"length"`
+}
+
+// Position is where an aborted wipe stopped.
+type Position struct {
+	Pass   int   `json:"pass"`
+	Offset int64 `json:"offset"`
+}
+
+// Tool names the software that sanitized.
+type Tool struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Commit  string `json:"commit"`
+}
+
+// Verification is the proof: how the result was read back and what was found.
+type Verification struct {
+	// Method is full, sample or none.
+	Method   string  `json:"method"`
+	Verified bool    `json:"verified"`
+	Checks   []Check `json:"checks"`
+}
+
+// Check is one reading back of one pass.
+type Check struct {
+	Pass              int        `json:"pass"`
+	Mode              string     `json:"mode"`
+	Expected          string     `json:"expected"`
+	Seed              uint64     `json:"seed,omitempty"`
+	CoverageRequested float64    `json:"coverage_requested,omitempty"`
+	Coverage          float64    `json:"coverage"`
+	Subsections       int        `json:"subsections,omitempty"`
+	SampleBlockSize   int        `json:"sample_block_size,omitempty"`
+	LocationsDigest   string     `json:"locations_sha256,omitempty"`
+	BytesRead         int64      `json:"bytes_read"`
+	MismatchedBytes   int64      `json:"mismatched_bytes"`
+	Mismatches        []Mismatch `json:"mismatches"`
+	ReadErrors        []Range    `json:"read_errors"`
+	Outcome           string     `json:"outcome"`
+	Error             string     `json:"error,omitempty"`
+	Started           time.Time  `json:"started"`
+	Finished          time.Time  `json:"finished"`
+}
+
+// Mismatch is a place that did not read back as written.
+type Mismatch struct {
+	Offset   int64  `json:"offset"`
+	Expected string `json:"expected"`
+	Found    string `json:"found"`
+}
+
+// Destination is where the media go after sanitization.
+type Destination struct {
+	Kind    string `json:"kind"`
+	Details string `json:"details,omitempty"`
+}
+
+// IsCertificate reports whether the document certifies a sanitization (possibly
+// with exceptions), rather than recording a failure.
+func (c *Certificate) IsCertificate() bool {
+	return c.Status == StatusCertificate || c.Status == StatusExceptionsCert
+}
+
+// Title is what the document calls itself, on screen and on paper.
+func (c *Certificate) Title() string {
+	switch c.Status {
+	case StatusCertificate:
+		return "Certificate of Sanitization"
+	case StatusExceptionsCert:
+		return "Certificate of Sanitization — with exceptions"
+	case StatusAbortedRecord:
+		return "Record of an aborted sanitization — NOT a certificate of sanitization"
+	}
+	return "Record of a failed sanitization — NOT a certificate of sanitization"
+}
+
+// statusFor is the one place that decides what a document may call itself.
+func statusFor(outcome string) string {
+	switch outcome {
+	case OutcomeSanitized:
+		return StatusCertificate
+	case OutcomeExceptions:
+		return StatusExceptionsCert
+	case OutcomeAborted:
+		return StatusAbortedRecord
+	}
+	return StatusFailureRecord
+}
+
+// ErrInvalid is what Validate's errors wrap.
+var ErrInvalid = errors.New("invalid certificate")
+
+// Validate checks the schema rules a verifier relies on: required fields, known
+// values, and a status that matches the outcome.
+func (c *Certificate) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.SchemaVersion != SchemaVersion:
+		return bad("schema version %q, want %q", c.SchemaVersion, SchemaVersion)
+	case c.ID == "":
+		return bad("no id")
+	case !slices.Contains([]string{OutcomeSanitized, OutcomeExceptions, OutcomeFailed, OutcomeAborted}, c.Outcome):
+		return bad("unknown outcome %q", c.Outcome)
+	case c.Status != statusFor(c.Outcome):
+		return bad("status %q does not match outcome %q", c.Status, c.Outcome)
+	case c.Issued.IsZero():
+		return bad("no issue time")
+	case c.PerformedBy.Name == "":
+		return bad("no person performing the sanitization")
+	case c.Media.Path == "" || c.Media.Kind == "":
+		return bad("no media")
+	case !slices.Contains([]string{CategoryClear, CategoryPurge, CategoryDestroy, ""}, c.Sanitization.Category):
+		return bad("unknown method type %q", c.Sanitization.Category)
+	case c.Sanitization.Method == "" || c.Sanitization.Technique == "":
+		return bad("no sanitization method")
+	case !slices.Contains(append(slices.Clone(Destinations), DestUnknown), c.Destination.Kind):
+		return bad("unknown destination %q", c.Destination.Kind)
+	case !slices.Contains([]string{"yes", "no", "unknown"}, c.DataBackedUp):
+		return bad("data backed up %q: want yes, no or unknown", c.DataBackedUp)
+	case !slices.Contains([]string{"full", "sample", "none"}, c.Verification.Method):
+		return bad("unknown verification method %q", c.Verification.Method)
+	case c.Outcome == OutcomeSanitized && !c.Verification.Verified && c.Verification.Method != "none":
+		return bad("sanitized, but its verification did not pass")
+	}
+	return nil
+}
+
+// Subject is what the signed statement is about: the media, named by the strongest
+// identity it has — its serial number, else its WWN, else its path — and identified
+// by the SHA-256 of that value. The value itself is the "blob" cosign
+// verify-blob-attestation checks a certificate against: an auditor holding the drive
+// can type its serial into a file and check that the certificate is about it.
+func (c *Certificate) Subject() (name string, blob []byte) {
+	switch {
+	case c.Media.Serial != "":
+		return "serial:" + c.Media.Serial, []byte(c.Media.Serial)
+	case c.Media.WWN != "":
+		return "wwn:" + c.Media.WWN, []byte(c.Media.WWN)
+	}
+	return "path:" + c.Media.Path, []byte(c.Media.Path)
+}
