@@ -53,6 +53,10 @@ type Options struct {
 	// Retries is how often a failed read is tried again before it is narrowed down
 	// to the unreadable sectors (default 2).
 	Retries int
+	// Exclude lists ranges known not to hold the expectation: the bad ranges a wipe
+	// could not write, already reported as its exceptions. What is read there is
+	// neither a mismatch nor a read error; the Result counts it as excluded.
+	Exclude []wipe.Range
 	// Progress, when not nil, receives progress events every ProgressInterval
 	// (default 1s) and at the end.
 	Progress         func(Event)
@@ -121,11 +125,13 @@ type Result struct {
 	MismatchedBytes  int64        `json:"mismatched_bytes"`
 	Mismatches       []Mismatch   `json:"mismatches"`
 	ReadErrors       []wipe.Range `json:"read_errors"`
-	Verified         bool         `json:"verified"`
-	Outcome          string       `json:"outcome"`
-	Error            string       `json:"error,omitempty"`
-	Started          time.Time    `json:"started"`
-	Finished         time.Time    `json:"finished"`
+	// ExcludedBytes were read (or found unreadable) inside Options.Exclude.
+	ExcludedBytes int64     `json:"excluded_bytes,omitempty"`
+	Verified      bool      `json:"verified"`
+	Outcome       string    `json:"outcome"`
+	Error         string    `json:"error,omitempty"`
+	Started       time.Time `json:"started"`
+	Finished      time.Time `json:"finished"`
 }
 
 // Mismatch shows where the device differs from what was expected: up to 16 bytes
@@ -221,6 +227,7 @@ func Run(ctx context.Context, t Target, exp Expectation, opts Options) Result {
 	res.MismatchedBlocks, res.MismatchedBytes = r.badBlocks, r.badBytes
 	res.Mismatches = append(res.Mismatches, r.mismatches...)
 	res.ReadErrors = wipe.MergeRanges(r.readErrs)
+	res.ExcludedBytes = r.excludedBytes.Load()
 	if t.Size > 0 {
 		res.Coverage = float64(res.BytesRead+sumRanges(res.ReadErrors)) / float64(t.Size)
 	}
@@ -250,6 +257,7 @@ type reader struct {
 
 	blocks              atomic.Int64
 	bytes               atomic.Int64
+	excludedBytes       atomic.Int64
 	mu                  sync.Mutex
 	badBlocks, badBytes int64
 	mismatches          []Mismatch
@@ -305,6 +313,7 @@ func (r *reader) check(b Block, got, want, zero []byte) {
 		return
 	}
 	r.exp.fill(want, b.Offset, zero[:b.Length])
+	r.excuse(got, want, b.Offset)
 	r.blocks.Add(1)
 	if bytes.Equal(got, want) {
 		r.bytes.Add(b.Length)
@@ -312,6 +321,30 @@ func (r *reader) check(b Block, got, want, zero []byte) {
 	}
 	r.compare(got, want, b.Offset)
 	r.bytes.Add(b.Length)
+}
+
+// excuse makes the bytes of a block that fall in an excluded range compare equal,
+// and counts them.
+func (r *reader) excuse(got, want []byte, off int64) {
+	end := off + int64(len(got))
+	for _, x := range r.opts.Exclude {
+		lo, hi := max(x.Offset, off), min(x.Offset+x.Length, end)
+		if lo >= hi {
+			continue
+		}
+		copy(got[lo-off:hi-off], want[lo-off:hi-off])
+		r.excludedBytes.Add(hi - lo)
+	}
+}
+
+// excluded reports whether [off, off+n) lies wholly in an excluded range.
+func (r *reader) excluded(off, n int64) bool {
+	for _, x := range r.opts.Exclude {
+		if off >= x.Offset && off+n <= x.Offset+x.Length {
+			return true
+		}
+	}
+	return false
 }
 
 // compare records the differences of a block that did not match: every differing
@@ -372,9 +405,11 @@ func (r *reader) bisect(buf []byte, off int64) error {
 		case blockio.Vanished(err):
 			return fmt.Errorf("the device is gone (read at offset %d: %v)", off, err)
 		}
-		r.mu.Lock()
-		r.readErrs = append(r.readErrs, wipe.Range{Offset: off, Length: int64(len(buf))})
-		r.mu.Unlock()
+		if !r.excluded(off, int64(len(buf))) {
+			r.mu.Lock()
+			r.readErrs = append(r.readErrs, wipe.Range{Offset: off, Length: int64(len(buf))})
+			r.mu.Unlock()
+		}
 		// Unreadable: neither a match nor a mismatch. Make the comparison neutral by
 		// marking the bytes as absent from the count.
 		r.bytes.Add(-int64(len(buf)))

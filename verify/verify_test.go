@@ -233,3 +233,20 @@ func TestExpectBytes(t *testing.T) {
 type readerFunc func([]byte, int64) (int, error)
 
 func (f readerFunc) ReadAt(p []byte, off int64) (int, error) { return f(p, off) }
+
+// The bad ranges a wipe could not write are its exceptions: verification excludes
+// them and judges the rest.
+func TestExcludedRanges(t *testing.T) {
+	m, exp := wiped(t, 4<<20, wipe.Fixed(0))
+	copy(m.data[1<<20:], "old data the wipe could not reach")
+	m.bad = []wipe.Range{{Offset: 3 << 20, Length: 512}}
+	exclude := []wipe.Range{{Offset: 1 << 20, Length: 4096}, {Offset: 3 << 20, Length: 512}}
+	res := Run(context.Background(), m.target(), exp, Options{Mode: ModeFull, Exclude: exclude})
+	if !res.Verified || res.ExcludedBytes != 4096+512 || len(res.ReadErrors) != 0 {
+		t.Fatalf("verified %v excluded %d read errors %v: %s", res.Verified, res.ExcludedBytes, res.ReadErrors, res.Error)
+	}
+	m.data[2<<20] = 1 // outside the exclusions
+	if res := Run(context.Background(), m.target(), exp, Options{Mode: ModeFull, Exclude: exclude}); res.Verified || res.MismatchedBytes != 1 {
+		t.Fatalf("mismatch outside the exclusions: verified %v mismatched %d", res.Verified, res.MismatchedBytes)
+	}
+}

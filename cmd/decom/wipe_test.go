@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/decom-project/decom/internal/faultfs"
+	"github.com/decom-project/decom/internal/loopdev"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/wipe"
 )
@@ -58,5 +63,44 @@ func TestParseSize(t *testing.T) {
 		if _, err := parseSize(bad); err == nil {
 			t.Errorf("parseSize(%q) accepted", bad)
 		}
+	}
+}
+
+// A drive with bad sectors: the wipe goes on, lists exactly the bad ranges, verifies
+// the rest (the bad ranges are its exceptions, not verification failures), and exits
+// with code 7.
+func TestWipeWithBadSectorsExitsWithExceptions(t *testing.T) {
+	const size = 16 << 20
+	disk := faultfs.Mount(t, size, faultfs.Range{Off: 4 << 20, Len: 8192, Ops: faultfs.Write})
+	l, err := loopdev.Attach(disk.Path(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := l.Detach(); err != nil {
+			t.Error(err)
+		}
+	})
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"wipe", l.Path, "--yes", "--method", "zero", "--verify", "full", "--output", "json"},
+		strings.NewReader(""), &out, &errOut)
+	if code != exitExceptions {
+		t.Fatalf("exit %d, want %d: %s", code, exitExceptions, errOut.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var rec wipeResult
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rec); err != nil {
+		t.Fatal(err)
+	}
+	want := []wipe.Range{{Offset: 4 << 20, Length: 8192}}
+	if rec.Outcome != wipe.OutcomeExceptions || !slices.Equal(rec.Passes[0].BadRanges, want) {
+		t.Fatalf("outcome %s bad ranges %+v", rec.Outcome, rec.Passes[0].BadRanges)
+	}
+	v := rec.Verification[0]
+	if !v.Verified || v.ExcludedBytes != 8192 || v.BytesRead != size {
+		t.Errorf("verification: verified %v excluded %d read %d", v.Verified, v.ExcludedBytes, v.BytesRead)
+	}
+	if rec.Verified {
+		t.Error("a wipe with exceptions is reported as verified")
 	}
 }
