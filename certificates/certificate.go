@@ -194,10 +194,12 @@ type Check struct {
 	MismatchedBytes   int64      `json:"mismatched_bytes"`
 	Mismatches        []Mismatch `json:"mismatches"`
 	ReadErrors        []Range    `json:"read_errors"`
-	Outcome           string     `json:"outcome"`
-	Error             string     `json:"error,omitempty"`
-	Started           time.Time  `json:"started"`
-	Finished          time.Time  `json:"finished"`
+	// ExcludedBytes lay in the pass's bad ranges: exceptions, not judged.
+	ExcludedBytes int64     `json:"excluded_bytes,omitempty"`
+	Outcome       string    `json:"outcome"`
+	Error         string    `json:"error,omitempty"`
+	Started       time.Time `json:"started"`
+	Finished      time.Time `json:"finished"`
 }
 
 // Mismatch is a place that did not read back as written.

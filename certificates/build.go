@@ -1,0 +1,181 @@
+package certificates
+
+import (
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/verify"
+	"github.com/decom-project/decom/wipe"
+)
+
+// Details are what the wipe itself cannot know: the people, the organisation and
+// customer, where the media go, the asset number. A technician sets them once, in a
+// config file or the environment.
+type Details struct {
+	PerformedBy        Person
+	ValidatedBy        *Person
+	Organization       string
+	Customer           string
+	Destination        Destination
+	DataBackedUp       string // yes, no or unknown (the default)
+	PreCategorization  string
+	PostCategorization string
+	Notes              string
+	// AssetNumbers maps a drive's serial (or its path) to the organisation's property
+	// number for it.
+	AssetNumbers map[string]string
+}
+
+// Evidence is what decom did and found for one target.
+type Evidence struct {
+	Record wipe.Record
+	// Checks are the verifications of the record's passes; VerifyMode is full,
+	// sample or none.
+	Checks     []verify.Result
+	VerifyMode string
+	Host       inventory.Host
+	Tool       Tool
+}
+
+// New builds the certificate of a wipe. The outcome follows from the evidence alone:
+// sanitized when every pass completed and every check passed; with exceptions when
+// some sectors could not be written (and the rest read back right); failed or
+// aborted otherwise.
+func New(ev Evidence, d Details, now time.Time) (*Certificate, error) {
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	rec := ev.Record
+	c := &Certificate{
+		SchemaVersion: SchemaVersion, ID: id, Outcome: outcome(ev), Issued: now.UTC(),
+		PerformedBy: d.PerformedBy, ValidatedBy: d.ValidatedBy, Organization: d.Organization, Customer: d.Customer,
+		Destination: d.Destination, DataBackedUp: d.DataBackedUp,
+		PreCategorization: d.PreCategorization, PostCategorization: d.PostCategorization, Notes: d.Notes,
+		Source: Source{Hostname: ev.Host.Hostname, SystemVendor: ev.Host.SystemVendor, SystemProduct: ev.Host.SystemProduct,
+			SystemSerial: ev.Host.SystemSerial, SystemUUID: ev.Host.SystemUUID},
+		Media: media(rec),
+		Sanitization: Sanitization{
+			Category: category(rec), Technique: "overwrite", Method: rec.Method, MethodTitle: rec.Title,
+			Rounds: rec.Rounds, FinalBlank: rec.Blank, IOMode: rec.IOMode, Tool: ev.Tool,
+			Started: rec.Started, Finished: rec.Finished, Error: rec.Error, Passes: []Pass{},
+		},
+		Verification: Verification{Method: ev.VerifyMode, Checks: []Check{}},
+	}
+	if c.DataBackedUp == "" {
+		c.DataBackedUp = "unknown"
+	}
+	if c.Destination.Kind == "" {
+		c.Destination.Kind = DestUnknown
+	}
+	if c.Verification.Method == "" {
+		c.Verification.Method = "none"
+	}
+	c.Status = statusFor(c.Outcome)
+	if n, ok := d.AssetNumbers[c.Media.Serial]; ok && c.Media.Serial != "" {
+		c.Media.AssetNumber = n
+	} else if n, ok := d.AssetNumbers[c.Media.Path]; ok {
+		c.Media.AssetNumber = n
+	}
+	if rec.AbortedAt != nil {
+		c.Sanitization.AbortedAt = &Position{Pass: rec.AbortedAt.Pass, Offset: rec.AbortedAt.Offset}
+	}
+	for _, p := range rec.Passes {
+		c.Sanitization.Passes = append(c.Sanitization.Passes, pass(p))
+	}
+	c.Verification.Verified = len(ev.Checks) > 0
+	for _, r := range ev.Checks {
+		c.Verification.Checks = append(c.Verification.Checks, check(r))
+		c.Verification.Verified = c.Verification.Verified && r.Verified
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func outcome(ev Evidence) string {
+	checksPass := true
+	for _, r := range ev.Checks {
+		checksPass = checksPass && r.Verified
+	}
+	switch ev.Record.Outcome {
+	case wipe.OutcomeCompleted:
+		if checksPass {
+			return OutcomeSanitized
+		}
+	case wipe.OutcomeExceptions:
+		if checksPass {
+			return OutcomeExceptions
+		}
+	case wipe.OutcomeAborted:
+		return OutcomeAborted
+	}
+	return OutcomeFailed
+}
+
+// category is the NIST method type an overwrite achieves: Clear, when it ran.
+func category(rec wipe.Record) string {
+	if rec.NISTClass == wipe.ClassPurge {
+		return CategoryPurge
+	}
+	return CategoryClear
+}
+
+func media(rec wipe.Record) Media {
+	m := Media{Kind: rec.Kind, Path: rec.Device, Serial: rec.Identity.Serial, WWN: rec.Identity.WWN,
+		Model: rec.Identity.Model, SizeBytes: rec.Identity.SizeBytes, HiddenAreas: "unknown"}
+	if d := rec.Drive; d != nil {
+		m.Manufacturer, m.Firmware, m.Transport, m.MediaType = d.Vendor, d.Firmware, d.Transport, d.Media
+		m.LogicalSectorSize, m.PhysicalSectorSize = d.LogicalSectorSize, d.PhysicalSectorSize
+		if m.Model == "" {
+			m.Model = d.Model
+		}
+	}
+	if rec.Kind == wipe.KindFile {
+		m.MediaType = "image-file"
+		m.HiddenAreas = "none"
+	}
+	return m
+}
+
+func pass(p wipe.PassRecord) Pass {
+	out := Pass{Number: p.Number, Pattern: p.Pattern.String(), BytesWritten: p.BytesWritten, Completed: p.Completed,
+		Flushed: p.Flushed, BadRanges: []Range{}, Errors: append([]string{}, p.Errors...), Started: p.Started, Finished: p.Finished}
+	if p.Keys != nil {
+		out.Key, out.IV = p.Keys.Key.String(), p.Keys.IV.String()
+	}
+	for _, r := range p.BadRanges {
+		out.BadRanges = append(out.BadRanges, Range{Offset: r.Offset, Length: r.Length})
+	}
+	return out
+}
+
+func check(r verify.Result) Check {
+	c := Check{Pass: r.Pass, Mode: r.Mode, Expected: r.Expected, Seed: r.Seed, CoverageRequested: r.CoverageRequested,
+		Coverage: r.Coverage, Subsections: r.Subsections, SampleBlockSize: r.SampleBlockSize,
+		LocationsDigest: r.LocationsDigest, BytesRead: r.BytesRead, MismatchedBytes: r.MismatchedBytes,
+		ExcludedBytes: r.ExcludedBytes,
+		Mismatches:    []Mismatch{}, ReadErrors: []Range{}, Outcome: r.Outcome, Error: r.Error,
+		Started: r.Started, Finished: r.Finished}
+	for _, m := range r.Mismatches {
+		c.Mismatches = append(c.Mismatches, Mismatch{Offset: m.Offset, Expected: m.Expected.String(), Found: m.Found.String()})
+	}
+	for _, e := range r.ReadErrors {
+		c.ReadErrors = append(c.ReadErrors, Range{Offset: e.Offset, Length: e.Length})
+	}
+	return c
+}
+
+// newID draws a random (version 4) UUID.
+func newID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
