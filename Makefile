@@ -7,25 +7,43 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 # Debian packages the tests and the demo use, as command=package. The mkfs tools,
-# cryptsetup and genisoimage make the real filesystems the signature tests probe.
+# cryptsetup and genisoimage make the real filesystems the signature tests probe;
+# poppler and zbar read the certificate PDFs back, QR code included.
 TEST_TOOLS := losetup=mount mount=mount blkid=util-linux mkswap=util-linux \
 	mkfs.ext4=e2fsprogs mkfs.vfat=dosfstools mkfs.xfs=xfsprogs mkfs.btrfs=btrfs-progs \
-	mkfs.ntfs=ntfs-3g mkfs.exfat=exfatprogs cryptsetup=cryptsetup-bin genisoimage=genisoimage
+	mkfs.ntfs=ntfs-3g mkfs.exfat=exfatprogs cryptsetup=cryptsetup-bin genisoimage=genisoimage \
+	pdftotext=poppler-utils pdfinfo=poppler-utils pdftoppm=poppler-utils zbarimg=zbar-tools
 
-.PHONY: all build test demo lint bench deps fuzz clean
+# Tools built from the Go module proxy, kept outside the checkout so that CI's fresh
+# clones reuse them: cosign, for the test that checks certificates the way an auditor
+# would with it.
+TOOLS_DIR ?= $(HOME)/.cache/decom/tools
+COSIGN_VERSION := v3.1.3
+COSIGN := $(TOOLS_DIR)/cosign-$(COSIGN_VERSION)
+
+.PHONY: all build test demo lint bench deps tools fuzz clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/decom ./cmd/decom
 
-## deps: install the host tools the tests need (apt-get, as root) when they are missing.
-deps:
+## deps: install the host tools the tests need (apt-get, as root) when they are missing,
+## and build cosign.
+deps: tools
 	@scripts/ensure-tools.sh $(TEST_TOOLS)
+
+tools: $(COSIGN)
+
+$(COSIGN):
+	@mkdir -p $(TOOLS_DIR)
+	@echo "building cosign $(COSIGN_VERSION) into $(TOOLS_DIR) (a few minutes, once)"
+	GOBIN=$(TOOLS_DIR)/.build CGO_ENABLED=0 $(GO) install github.com/sigstore/cosign/v3/cmd/cosign@$(COSIGN_VERSION)
+	mv $(TOOLS_DIR)/.build/cosign $@
 
 ## test: every test. Needs root: tests attach loop devices of their own.
 test: deps lint
-	$(GO) test -count=1 ./...
+	DECOM_COSIGN=$(COSIGN) $(GO) test -count=1 ./...
 
 ## demo: inventory of this machine with a scratch loop device in it.
 demo: build deps

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# demo.sh DECOM — decom's main job on scratch media: inventory, plan, wipe, record.
+# demo.sh DECOM — decom's main job end to end on scratch media: inventory, plan, wipe
+# with NIST Clear and sampled verification, a signed certificate and its PDF, checked.
 # The scratch drive is a loop device over a sparse image in a temporary directory; it is
 # the only device this script writes to, and it is removed on exit, also on failure.
+# The certificates and the demo key stay in ./demo-output for a look afterwards.
 set -euo pipefail
 decom=$(realpath "$1")
 if [ "$(id -u)" -ne 0 ]; then echo "demo: run as root (it attaches a loop device)" >&2; exit 1; fi
 
+out=$(realpath -m demo-output)
 work=$(mktemp -d /tmp/decom-demo.XXXXXX)
 loop=""
 cleanup() {
@@ -13,6 +16,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+mkdir -p "$out/certificates"
 
 truncate -s 256M "$work/scratch.img"
 loop=$(losetup --find --show "$work/scratch.img")
@@ -23,15 +27,32 @@ echo
 echo "== decom inventory"
 "$decom" inventory
 echo
-echo "== decom inventory $loop"
-"$decom" inventory "$loop"
+echo "== decom wipe $loop --method nist-clear --dry-run"
+"$decom" wipe "$loop" --method nist-clear --dry-run
 echo
-echo "== decom wipe $loop --method dod-3 --dry-run"
-"$decom" wipe "$loop" --method dod-3 --dry-run
+export DECOM_KEY_PASSWORD=demo-only-passphrase
+if [ ! -e "$out/demo.key" ]; then
+  echo "== decom keys generate --out $out/demo   (passphrase from DECOM_KEY_PASSWORD)"
+  "$decom" keys generate --out "$out/demo"
+  echo
+fi
+echo "== decom wipe $loop --method nist-clear --verify sample --yes --key … --pdf"
+echo "   (only the scratch drive is named)"
+"$decom" wipe "$loop" --method nist-clear --verify sample --yes \
+  --key "$out/demo.key" --cert-dir "$out/certificates" --pdf \
+  --operator "Demo Technician" --operator-title "Technician" --organization "decom demo" \
+  --destination internal-reuse --data-backed-up no --output json > "$work/wipe.jsonl"
+record=$(grep '"type":"record"' "$work/wipe.jsonl")
+cert=$(sed -E 's/.*"certificate":"([^"]*)".*/\1/' <<<"$record")
+pdf=$(sed -E 's/.*"certificate_pdf":"([^"]*)".*/\1/' <<<"$record")
+grep -oE '"(outcome|verified)":("[a-z-]*"|true|false)' <<<"$record" | tr '\n' ' '
 echo
-echo "== decom wipe $loop --method dod-3 --yes   (only the scratch drive is named)"
-"$decom" wipe "$loop" --method dod-3 --yes --output json > "$work/wipe.jsonl"
-grep '"type":"record"' "$work/wipe.jsonl" | grep -o '"outcome":"[a-z-]*"'
-"$decom" inventory "$loop" | grep -E '^(Status|Filesystem|Partition table):'
+echo
+echo "== decom cert verify $cert --key $out/demo.pub"
+"$decom" cert verify "$cert" --key "$out/demo.pub"
+echo
+echo "Certificate: $cert"
+echo "PDF:         $pdf"
+echo "Public key:  $out/demo.pub"
 echo
 echo "== detaching $loop"

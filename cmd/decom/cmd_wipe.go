@@ -35,6 +35,8 @@ type wipeOptions struct {
 	Verify       string
 	VerifyPasses string
 	Coverage     string
+
+	cert certOptions
 }
 
 func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
@@ -51,6 +53,17 @@ func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Verify, "verify", verify.ModeSample, "read the result back: sample, full or none")
 	f.StringVar(&o.VerifyPasses, "verify-passes", "last", "which passes to read back: last or all")
 	f.StringVar(&o.Coverage, "coverage", "10%", "share of the device a sampled verification reads")
+	o.cert.AddFlags(f)
+}
+
+// apply fills the settings not given as flags from the environment and the config file.
+func (o *wipeOptions) apply(flags *pflag.FlagSet, c fileConfig) {
+	resolve(flags, []setting{
+		{"method", "DECOM_METHOD", c.Method, &o.Method},
+		{"verify", "DECOM_VERIFY", c.Verify, &o.Verify},
+		{"coverage", "DECOM_COVERAGE", c.Coverage, &o.Coverage},
+	})
+	o.cert.apply(flags, c)
 }
 
 func newWipeCommand(g *globalOptions) *cobra.Command {
@@ -88,6 +101,11 @@ and "verify_progress" objects, and last a "record" object per target, with its
 
 ` + exitCodeHelp,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(g.Config)
+			if err != nil {
+				return err
+			}
+			opts.apply(cmd.Flags(), cfg)
 			return runWipe(cmd.Context(), opts, g, args)
 		},
 	}
@@ -119,6 +137,14 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 		return usageErrorf("--all wipes every wipeable drive; it does not combine with named devices")
 	case !opts.All && len(args) == 0:
 		return usageErrorf("name the devices or image files to wipe, or use --all")
+	}
+	// Everything a certificate needs is checked, and the key unlocked, before
+	// anything is written: a wipe must not end without its certificate.
+	var signer *certSigner
+	if !opts.cert.NoCertificate && !opts.DryRun {
+		if signer, err = newCertSigner(ctx, g, opts.cert); err != nil {
+			return err
+		}
 	}
 	gate := &wipe.Gate{Inventory: inventory.Options{Root: g.SysRoot, Logger: logging.Slog(g.log)}, Logger: logging.Slog(g.log)}
 	plans, err := makePlans(ctx, gate, opts.All, args)
@@ -185,11 +211,20 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	}
 	wg.Wait()
 	out.done()
+	var certErr error
+	if signer != nil {
+		certErr = signer.certify(context.WithoutCancel(ctx), records, verifyOpts.Mode)
+	} else {
+		g.log.Warn().Msg("--no-certificate: no certificate was written for this wipe")
+	}
 	for _, r := range records {
 		out.record(r)
 	}
 	out.summary(records)
-	return outcomeError(ctx, records, plans)
+	if err := outcomeError(ctx, records, plans); err != nil {
+		return err
+	}
+	return certErr
 }
 
 func ioMode(d *wipe.Device) string {
@@ -430,6 +465,11 @@ type wipeResult struct {
 	// Verified is true only when the wipe completed and every verification of it
 	// passed; never for an unverified or failed one.
 	Verified bool `json:"verified"`
+	// Certificate is the signed certificate (or record) written for the wipe, and
+	// CertificatePDF its rendering.
+	Certificate    string `json:"certificate,omitempty"`
+	CertificateID  string `json:"certificate_id,omitempty"`
+	CertificatePDF string `json:"certificate_pdf,omitempty"`
 }
 
 func newWipeResult(rec wipe.Record, results []verify.Result, wanted bool) wipeResult {
@@ -698,6 +738,9 @@ func (r *wipeReporter) summary(records []wipeResult) {
 		note := rec.Error
 		if rec.AbortedAt != nil {
 			note = fmt.Sprintf("stopped in pass %d at offset %d", rec.AbortedAt.Pass, rec.AbortedAt.Offset)
+		}
+		if note == "" && rec.Certificate != "" {
+			note = "certificate " + rec.Certificate
 		}
 		if note == "" && rec.VerifyRequired && len(rec.Verification) == 0 {
 			note = "the method requires verification; none was done"

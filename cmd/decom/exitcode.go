@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/wipe"
 )
@@ -21,6 +22,8 @@ const (
 	exitWipeFailed   = 5   // a wipe failed
 	exitVerifyFailed = 6   // a wipe completed but verification found data that should not be there
 	exitExceptions   = 7   // completed with exceptions (for example unwritable ranges skipped)
+	exitCertInvalid  = 8   // a certificate did not verify: altered, untrusted key, wrong type or schema
+	exitBadInput     = 9   // an input file or key is missing, unreadable or malformed, or its passphrase is wrong
 	exitInterrupted  = 130 // stopped by SIGINT or SIGTERM
 )
 
@@ -33,6 +36,8 @@ const exitCodeHelp = `Exit codes:
   5    wipe failed
   6    verification failed
   7    completed with exceptions
+  8    certificate verification failed: altered, untrusted key, wrong type or schema
+  9    bad input file or key: missing, unreadable, malformed, or a wrong passphrase
   130  interrupted (SIGINT or SIGTERM)`
 
 // usageError marks an error as the user's command line being wrong.
@@ -45,9 +50,20 @@ func usageErrorf(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
+// badInputError marks an input file or key that cannot be used.
+type badInputError struct{ err error }
+
+func (e badInputError) Error() string { return e.err.Error() }
+func (e badInputError) Unwrap() error { return e.err }
+
+func badInputf(format string, args ...any) error {
+	return badInputError{fmt.Errorf(format, args...)}
+}
+
 // exitCode is the one place that turns an error into a process exit code.
 func exitCode(err error) int {
 	var usage usageError
+	var badInput badInputError
 	switch {
 	case err == nil:
 		return exitOK
@@ -55,6 +71,15 @@ func exitCode(err error) int {
 		return exitInterrupted
 	case errors.As(err, &usage):
 		return exitUsage
+	case errors.As(err, &badInput),
+		errors.Is(err, certificates.ErrPassphrase),
+		errors.Is(err, certificates.ErrKey):
+		return exitBadInput
+	case errors.Is(err, certificates.ErrFormat),
+		errors.Is(err, certificates.ErrSignature),
+		errors.Is(err, certificates.ErrPredicateType),
+		errors.Is(err, certificates.ErrInvalid):
+		return exitCertInvalid
 	case errors.Is(err, inventory.ErrNotFound),
 		errors.Is(err, inventory.ErrNotBlockDevice),
 		errors.Is(err, inventory.ErrVanished),

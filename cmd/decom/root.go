@@ -26,6 +26,8 @@ type globalOptions struct {
 	Output    string
 	// SysRoot is where /sys, /proc, /run and /dev are read; tests point it at a fake tree.
 	SysRoot string
+	// Config is the config file (default: DECOM_CONFIG, else /etc/decom/config.yaml).
+	Config string
 
 	stdin  io.Reader
 	stdout io.Writer
@@ -37,6 +39,7 @@ func (g *globalOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.StringVar(&g.LogFormat, "log-format", "", "log format: console or json (default: console when stdout is a terminal, json otherwise)")
 	f.StringVarP(&g.Output, "output", "o", outputTable, "output format: table or json")
+	f.StringVar(&g.Config, "config", "", "config file (default: $DECOM_CONFIG, else "+defaultConfig+" if it exists)")
 	f.StringVar(&g.SysRoot, "sysroot", "/", "read /sys, /proc, /run and /dev below this directory (for tests)")
 	_ = f.MarkHidden("sysroot")
 }
@@ -97,6 +100,8 @@ certificates of sanitization.
 		newMethodsCommand(g),
 		newWipeCommand(g),
 		newVerifyCommand(g),
+		newCertCommand(g),
+		newKeysCommand(g),
 		newVersionCommand(g),
 	)
 	return cmd

@@ -19,7 +19,7 @@ import (
 func TestWipeInterruptedBySIGTERM(t *testing.T) {
 	loopdev.Require(t)
 	l := loopdev.New(t, 256<<20, false, nil)
-	cmd := exec.Command(os.Args[0], "wipe", l.Path, "--yes", "--method", "gutmann", "--output", "json",
+	cmd := exec.Command(os.Args[0], "wipe", l.Path, "--yes", "--no-certificate", "--method", "gutmann", "--output", "json",
 		"--progress-interval", "50ms", "--queue-depth", "2")
 	cmd.Env = append(os.Environ(), "DECOM_TEST_RUN_MAIN=1")
 	stdout, err := cmd.StdoutPipe()

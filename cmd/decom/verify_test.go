@@ -20,7 +20,7 @@ func TestVerifySeedRepeatsTheRecordedSample(t *testing.T) {
 	loopdev.Require(t)
 	l := loopdev.New(t, 64<<20, false, nil)
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"wipe", l.Path, "--yes", "--method", "dod-3", "--output", "json"},
+	code := run(context.Background(), []string{"wipe", l.Path, "--yes", "--no-certificate", "--method", "dod-3", "--output", "json"},
 		strings.NewReader(""), &out, &errOut)
 	if code != exitOK {
 		t.Fatalf("wipe: exit %d: %s", code, errOut.String())

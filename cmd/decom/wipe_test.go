@@ -82,7 +82,7 @@ func TestWipeWithBadSectorsExitsWithExceptions(t *testing.T) {
 		}
 	})
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"wipe", l.Path, "--yes", "--method", "zero", "--verify", "full", "--output", "json"},
+	code := run(context.Background(), []string{"wipe", l.Path, "--yes", "--no-certificate", "--method", "zero", "--verify", "full", "--output", "json"},
 		strings.NewReader(""), &out, &errOut)
 	if code != exitExceptions {
 		t.Fatalf("exit %d, want %d: %s", code, exitExceptions, errOut.String())

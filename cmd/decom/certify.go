@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/decom-project/decom/certificates"
+	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/wipe"
+)
+
+// certSigner turns wipe results into signed certificates on disk.
+type certSigner struct {
+	g       *globalOptions
+	signer  signature.SignerVerifier
+	details certificates.Details
+	dir     string
+	pdf     bool
+}
+
+// newCertSigner checks the certificate settings and unlocks the signing key.
+func newCertSigner(ctx context.Context, g *globalOptions, o certOptions) (*certSigner, error) {
+	d, err := o.details()
+	if err != nil {
+		return nil, err
+	}
+	if o.Key == "" {
+		return nil, usageErrorf("a signing key is needed for the certificate: --key, DECOM_KEY or key: in the config file (decom keys generate makes one); --no-certificate wipes without")
+	}
+	signer, err := certificates.LoadSigner(ctx, o.Key, func() ([]byte, error) {
+		return g.passphrase("Passphrase for "+o.Key, false)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(o.CertDir, 0o755); err != nil {
+		return nil, badInputf("certificate directory: %v", err)
+	}
+	return &certSigner{g: g, signer: signer, details: d, dir: o.CertDir, pdf: o.PDF}, nil
+}
+
+// certify writes a signed certificate (or record) for every target the wipe touched,
+// and notes where in the results. Refused targets, never written, get none.
+func (s *certSigner) certify(ctx context.Context, results []wipeResult, verifyMode string) error {
+	host := inventory.ReadHost(inventory.Options{Root: s.g.SysRoot})
+	v := currentVersion()
+	tool := certificates.Tool{Name: "decom", Version: v.Version, Commit: v.Commit}
+	var errs []error
+	for i := range results {
+		r := &results[i]
+		if r.Outcome == wipe.OutcomeRefused {
+			continue
+		}
+		if err := s.certifyOne(ctx, r, host, tool, verifyMode); err != nil {
+			s.g.log.Error().Str("device", r.Device).Err(err).Msg("certificate not written")
+			errs = append(errs, fmt.Errorf("%s: certificate not written: %w", r.Device, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *certSigner) certifyOne(ctx context.Context, r *wipeResult, host inventory.Host, tool certificates.Tool, verifyMode string) error {
+	if verifyMode == verifyNone {
+		verifyMode = "none"
+	}
+	c, err := certificates.New(certificates.Evidence{Record: r.Record, Checks: r.Verification, VerifyMode: verifyMode,
+		Host: host, Tool: tool}, s.details, time.Now())
+	if err != nil {
+		return err
+	}
+	bundle, err := certificates.Sign(ctx, s.signer, c)
+	if err != nil {
+		return err
+	}
+	base := certFileBase(c)
+	path, err := certificates.WriteFileAtomic(s.dir, base+".sigstore.json", bundle, 0o644)
+	if err != nil {
+		return err
+	}
+	r.Certificate, r.CertificateID = path, c.ID
+	s.g.log.Info().Str("device", r.Device).Str("certificate", path).Str("status", c.Status).Msg("certificate written")
+	if !s.pdf {
+		return nil
+	}
+	pub, err := s.signer.PublicKey()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := certificates.WritePDF(&buf, c, certificates.Fingerprint(pub), base+".sigstore.json"); err != nil {
+		return err
+	}
+	r.CertificatePDF, err = certificates.WriteFileAtomic(s.dir, base+".pdf", buf.Bytes(), 0o644)
+	return err
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// certFileBase names a certificate's files: the time, the media and the ID, so that
+// a directory of them sorts by time and reads at a glance.
+func certFileBase(c *certificates.Certificate) string {
+	media := c.Media.Serial
+	if media == "" {
+		media = c.Media.Path
+	}
+	media = unsafeName.ReplaceAllString(media, "_")
+	if len(media) > 64 {
+		media = media[len(media)-64:]
+	}
+	return fmt.Sprintf("%s_%s_%s", c.Issued.UTC().Format("20060102T150405Z"), media, c.ID)
+}
