@@ -14,6 +14,9 @@ TEST_TOOLS := losetup=mount mount=mount blkid=util-linux mkswap=util-linux \
 	mkfs.ntfs=ntfs-3g mkfs.exfat=exfatprogs cryptsetup=cryptsetup-bin genisoimage=genisoimage \
 	pdftotext=poppler-utils pdfinfo=poppler-utils pdftoppm=poppler-utils zbarimg=zbar-tools
 
+# Debian packages the benchmarks use; nwipe is there to compare with.
+BENCH_TOOLS := fio=fio jq=jq /usr/bin/time=time losetup=mount fallocate=util-linux nwipe=nwipe
+
 # Tools built from the Go module proxy, kept outside the checkout so that CI's fresh
 # clones reuse them: cosign, for the test that checks certificates the way an auditor
 # would with it.
@@ -21,7 +24,7 @@ TOOLS_DIR ?= $(HOME)/.cache/decom/tools
 COSIGN_VERSION := v3.1.3
 COSIGN := $(TOOLS_DIR)/cosign-$(COSIGN_VERSION)
 
-.PHONY: all build test demo lint bench deps tools fuzz clean
+.PHONY: all build test demo lint bench bench-go bench-wipe deps tools fuzz clean
 
 all: build
 
@@ -53,8 +56,16 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench:
+## bench: the Go benchmarks, then decom against fio (and nwipe) on loop devices it makes.
+bench: bench-go bench-wipe
+
+bench-go:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+## bench-wipe: SIZE per device (default 2G) and REPEAT (default 3), e.g. make bench-wipe SIZE=1G
+bench-wipe: build
+	@scripts/ensure-tools.sh $(BENCH_TOOLS)
+	scripts/bench-wipe.sh bin/decom
 
 ## fuzz: run each parser fuzzer for FUZZTIME (default 30s).
 FUZZTIME ?= 30s

@@ -171,15 +171,7 @@ func TestLoopReadErrors(t *testing.T) {
 	const size = 16 << 20
 	bad := []wipe.Range{{Offset: 5 << 20, Length: 8192}, {Offset: size - 4096, Length: 4096}}
 	disk := faultfs.Mount(t, size)
-	l, err := loopdev.Attach(disk.Path(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := l.Detach(); err != nil {
-			t.Error(err)
-		}
-	})
+	l := disk.Attach(t)
 	// The disk holds zeros (a sparse backing file); then the bad ranges go bad.
 	var faults []faultfs.Range
 	for _, r := range bad {

@@ -125,15 +125,7 @@ func TestWipeRecordsInjectedWriteErrors(t *testing.T) {
 		faults = append(faults, faultfs.Range{Off: r.Offset, Len: r.Length, Ops: faultfs.Write})
 	}
 	disk := faultfs.Mount(t, size, faults...)
-	l, err := loopdev.Attach(disk.Path(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := l.Detach(); err != nil {
-			t.Error(err)
-		}
-	})
+	l := disk.Attach(t)
 	g := &Gate{}
 	tgt, err := g.Check(context.Background(), l.Path)
 	if err != nil {

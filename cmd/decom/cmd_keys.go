@@ -1,9 +1,7 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -94,6 +92,3 @@ func runKeysGenerate(opts keysGenerateOptions, g *globalOptions) error {
 	_, err = fmt.Fprintf(g.stdout, "Private key: %s (encrypted)\nPublic key:  %s\nFingerprint: %s\n", keyPath, pubPath, fp)
 	return err
 }
-
-// isMissing reports a file that is not there.
-func isMissing(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/decom-project/decom/internal/faultfs"
-	"github.com/decom-project/decom/internal/loopdev"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/wipe"
 )
@@ -72,15 +71,7 @@ func TestParseSize(t *testing.T) {
 func TestWipeWithBadSectorsExitsWithExceptions(t *testing.T) {
 	const size = 16 << 20
 	disk := faultfs.Mount(t, size, faultfs.Range{Off: 4 << 20, Len: 8192, Ops: faultfs.Write})
-	l, err := loopdev.Attach(disk.Path(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := l.Detach(); err != nil {
-			t.Error(err)
-		}
-	})
+	l := disk.Attach(t)
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), []string{"wipe", l.Path, "--yes", "--no-certificate", "--method", "zero", "--verify", "full", "--output", "json"},
 		strings.NewReader(""), &out, &errOut)

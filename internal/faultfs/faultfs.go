@@ -45,6 +45,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/decom-project/decom/internal/loopdev"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
@@ -346,4 +347,20 @@ func (n *diskNode) Allocate(ctx context.Context, fh fs.FileHandle, off, size uin
 		return syscall.ENOSPC
 	}
 	return fs.ToErrno(unix.Fallocate(int(n.d.file.Fd()), mode, int64(off), int64(size)))
+}
+
+// Attach puts a loop device over the disk, so that it is a block device with bad
+// sectors, and detaches it when the test ends (before the disk is unmounted).
+func (d *Disk) Attach(t testing.TB) *loopdev.Loop {
+	t.Helper()
+	l, err := loopdev.Attach(d.Path(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := l.Detach(); err != nil {
+			t.Errorf("detach %s: %v", l.Path, err)
+		}
+	})
+	return l
 }
