@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// batcher commits the certificates that concurrent callers put in groups: one
+// transaction, and so one sync of SQLite's write-ahead log, for all the
+// certificates that arrived while the previous group was committing. This is what
+// lets SQLite sync every commit (synchronous=FULL) and still store thousands of
+// certificates a second. Each caller returns only after its own group is
+// committed, and a lone caller waits for nobody: group commit, with no timer.
+//
+// The batcher holds nothing that outlives a call: a request is in memory only
+// while its caller waits for the answer.
+type batcher struct {
+	db   *sql.DB
+	d    dialect
+	reqs chan *putReq // unbuffered: a request is taken or its caller is told
+	quit chan struct{}
+	done chan struct{}
+}
+
+type putReq struct {
+	ctx context.Context
+	rec Record
+	res chan putRes // buffered: the batcher never waits for a caller
+}
+
+type putRes struct {
+	rec     Record
+	created bool
+	err     error
+}
+
+// maxBatch bounds a group, and so how long one transaction holds the writer.
+const maxBatch = 256
+
+var errClosed = errors.New("store is closed")
+
+func newBatcher(db *sql.DB, d dialect) *batcher {
+	b := &batcher{db: db, d: d, reqs: make(chan *putReq), quit: make(chan struct{}), done: make(chan struct{})}
+	go b.run()
+	return b
+}
+
+// put stores c, committed with whatever else is being put at the same time. If
+// ctx ends first, put returns its error, and c may or may not be stored: putting
+// it again says which.
+func (b *batcher) put(ctx context.Context, c Record) (Record, bool, error) {
+	r := &putReq{ctx: ctx, rec: c, res: make(chan putRes, 1)}
+	select {
+	case b.reqs <- r:
+	case <-b.quit:
+		return Record{}, false, errClosed
+	case <-ctx.Done():
+		return Record{}, false, ctx.Err()
+	}
+	select {
+	case res := <-r.res:
+		return res.rec, res.created, res.err
+	case <-ctx.Done():
+		return Record{}, false, ctx.Err()
+	}
+}
+
+// stop ends the batcher once the group being committed is.
+func (b *batcher) stop() {
+	close(b.quit)
+	<-b.done
+}
+
+func (b *batcher) run() {
+	defer close(b.done)
+	for {
+		var group []*putReq
+		select {
+		case r := <-b.reqs:
+			group = append(group, r)
+		case <-b.quit:
+			return
+		}
+		// Everyone who queued while the last group committed joins this one.
+	more:
+		for len(group) < maxBatch {
+			select {
+			case r := <-b.reqs:
+				group = append(group, r)
+			default:
+				break more
+			}
+		}
+		b.commit(group)
+	}
+}
+
+// commit stores a group in one transaction. If the transaction fails, each
+// request is tried again alone, so that one cannot fail the others.
+func (b *batcher) commit(group []*putReq) {
+	live := group[:0]
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.res <- putRes{err: err}
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	results, err := b.commitGroup(live)
+	if err != nil && len(live) > 1 {
+		for _, r := range live {
+			b.commit([]*putReq{r})
+		}
+		return
+	}
+	for i, r := range live {
+		if err != nil {
+			r.res <- putRes{err: err}
+		} else {
+			r.res <- results[i]
+		}
+	}
+}
+
+func (b *batcher) commitGroup(group []*putReq) ([]putRes, error) {
+	// Not any caller's context: one caller giving up must not undo the others.
+	ctx := context.Background()
+	tx, err := b.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	results := make([]putRes, len(group))
+	for i, r := range group {
+		rec, created, err := putRecord(ctx, tx, b.d, r.rec)
+		if eb := (errBatch{}); errors.As(err, &eb) {
+			return nil, eb.err
+		}
+		// A conflict fails only its own statement; the transaction goes on.
+		results[i] = putRes{rec, created, err}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return results, nil
+}

@@ -1,0 +1,120 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// OpenPostgres connects to the PostgreSQL database at url (a postgres:// URL or a
+// libpq keyword/value string) and brings its schema up to date. The URL may tune
+// the connection pool (pool_max_conns=…, default max(4, CPUs)) and, behind a
+// transaction-pooling proxy such as PgBouncer, default_query_exec_mode=exec.
+//
+// Several registry instances may share the database: the store keeps nothing in
+// the process, the database enforces uniqueness, and migrations take an advisory
+// lock so that instances starting together apply each version once.
+func OpenPostgres(ctx context.Context, url string) (Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's error would repeat the URL, password included.
+		return nil, fmt.Errorf("open postgres: %w: cannot parse the database URL", ErrInvalid)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	s := newSQLStore(postgresDialect{}, db, db)
+	s.closers = append(s.closers, func() error { pool.Close(); return nil })
+	if err := s.Ping(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open postgres %s@%s/%s: %w", cfg.ConnConfig.User, cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
+	}
+	if err := migrate(ctx, db, postgresDialect{}); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	return s, nil
+}
+
+type postgresDialect struct{}
+
+func (postgresDialect) name() string { return "postgres" }
+
+// migrationLock is the advisory lock key held while migrating ("decomreg").
+const migrationLock = 0x6465636f6d726567
+
+func (postgresDialect) lockMigrations(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(migrationLock))
+	return err
+}
+
+func (postgresDialect) timeArg(t time.Time) any { return t.UTC() }
+
+func (postgresDialect) isUniqueViolation(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505"
+}
+
+func (postgresDialect) migrations() [][]string { return postgresMigrations }
+
+// postgresMigrations: never edit a version once released; add one. They mirror
+// sqliteMigrations, with PostgreSQL's types.
+var postgresMigrations = [][]string{
+	// 1: certificates, tokens, keys.
+	{
+		`CREATE TABLE certificates (
+			seq              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			id               TEXT NOT NULL UNIQUE,
+			status           TEXT NOT NULL,
+			outcome          TEXT NOT NULL,
+			serial           TEXT NOT NULL,
+			wwn              TEXT NOT NULL,
+			asset_number     TEXT NOT NULL,
+			method           TEXT NOT NULL,
+			organization     TEXT NOT NULL,
+			customer         TEXT NOT NULL,
+			key_fingerprint  TEXT NOT NULL,
+			serial_key       TEXT NOT NULL,
+			wwn_key          TEXT NOT NULL,
+			asset_key        TEXT NOT NULL,
+			organization_key TEXT NOT NULL,
+			customer_key     TEXT NOT NULL,
+			issued           TIMESTAMPTZ NOT NULL,
+			bundle           BYTEA NOT NULL,
+			log_index        BIGINT UNIQUE,
+			received         TIMESTAMPTZ NOT NULL
+		)`,
+		`CREATE INDEX certificates_serial ON certificates (serial_key, seq)`,
+		`CREATE INDEX certificates_wwn ON certificates (wwn_key, seq)`,
+		`CREATE INDEX certificates_asset ON certificates (asset_key, seq)`,
+		`CREATE INDEX certificates_organization ON certificates (organization_key, seq)`,
+		`CREATE INDEX certificates_customer ON certificates (customer_key, seq)`,
+		`CREATE INDEX certificates_outcome ON certificates (outcome, seq)`,
+		`CREATE INDEX certificates_method ON certificates (method, seq)`,
+		`CREATE INDEX certificates_issued ON certificates (issued, seq)`,
+		`CREATE INDEX certificates_pending ON certificates (seq) WHERE log_index IS NULL`,
+		`CREATE TABLE api_tokens (
+			id      BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			name    TEXT NOT NULL,
+			hash    BYTEA NOT NULL UNIQUE,
+			created TIMESTAMPTZ NOT NULL,
+			revoked TIMESTAMPTZ
+		)`,
+		`CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens (name) WHERE revoked IS NULL`,
+		`CREATE TABLE agent_keys (
+			fingerprint TEXT PRIMARY KEY,
+			name        TEXT NOT NULL,
+			pem         TEXT NOT NULL,
+			added       TIMESTAMPTZ NOT NULL,
+			revoked     TIMESTAMPTZ
+		)`,
+	},
+}
