@@ -9,10 +9,11 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Debian packages the tests and the demo use, as command=package. The mkfs tools,
 # cryptsetup and genisoimage make the real filesystems the signature tests probe;
 # poppler and zbar read the certificate PDFs back, QR code included.
-TEST_TOOLS := losetup=mount mount=mount blkid=util-linux mkswap=util-linux \
+TEST_TOOLS := losetup=mount mount=mount blkid=util-linux mkswap=util-linux curl=curl \
 	mkfs.ext4=e2fsprogs mkfs.vfat=dosfstools mkfs.xfs=xfsprogs mkfs.btrfs=btrfs-progs \
 	mkfs.ntfs=ntfs-3g mkfs.exfat=exfatprogs cryptsetup=cryptsetup-bin genisoimage=genisoimage \
-	pdftotext=poppler-utils pdfinfo=poppler-utils pdftoppm=poppler-utils zbarimg=zbar-tools
+	pdftotext=poppler-utils pdfinfo=poppler-utils pdftoppm=poppler-utils zbarimg=zbar-tools \
+	chromium=chromium chromedriver=chromium-driver pg_ctlcluster=postgresql
 
 # Debian packages the benchmarks use; nwipe is there to compare with.
 BENCH_TOOLS := fio=fio jq=jq /usr/bin/time=time losetup=mount fallocate=util-linux nwipe=nwipe

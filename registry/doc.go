@@ -1,3 +1,10 @@
-// Package registry will be the central registry server that collects certificates into
-// a transparency log. Nothing is implemented yet.
+// Package registry is decom's central registry: the HTTP server that collects signed
+// certificates from every agent, keeps them in a store (SQLite or PostgreSQL) and in an
+// append-only transparency log (registry/tlog), and serves them to auditors — as JSON,
+// with inclusion and consistency proofs, and as server-rendered pages.
+//
+// A certificate is accepted only with a valid API token and only when it verifies with
+// a key enrolled with the registry. Acknowledgement comes after the certificate is both
+// stored and integrated in a published checkpoint, so an acknowledged upload survives a
+// crash; Recover re-submits to the log whatever was stored but not yet integrated.
 package registry

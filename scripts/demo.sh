@@ -11,7 +11,9 @@ if [ "$(id -u)" -ne 0 ]; then echo "demo: run as root (it attaches a loop device
 out=$(realpath -m demo-output)
 work=$(mktemp -d /tmp/decom-demo.XXXXXX)
 loop=""
+registry_pid=""
 cleanup() {
+  [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
   [ -n "$loop" ] && losetup --detach "$loop"
   rm -rf "$work"
 }
@@ -36,10 +38,23 @@ if [ ! -e "$out/demo.key" ]; then
   "$decom" keys generate --out "$out/demo"
   echo
 fi
-echo "== decom wipe $loop --method nist-clear --verify sample --yes --key … --pdf"
+# A registry of our own on a loopback port, with a temporary data directory.
+port=$(( 20000 + RANDOM % 20000 ))
+registry="http://127.0.0.1:$port"
+data="$work/registry"
+echo "== decom registry serve --addr 127.0.0.1:$port --data $data   (in the background)"
+"$decom" registry key add --data "$data" "$out/demo.pub" >/dev/null
+token=$("$decom" registry token create --data "$data" --name demo-agent)
+"$decom" --log-level warn registry serve --addr "127.0.0.1:$port" --data "$data" > "$work/registry.out" 2>&1 &
+registry_pid=$!
+for _ in $(seq 50); do curl -fs "$registry/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+echo "   agent key enrolled, API token created"
+echo
+export DECOM_STATE_DIR="$work/state"
+echo "== decom wipe $loop --method nist-clear --verify sample --yes --key … --pdf --registry $registry"
 echo "   (only the scratch drive is named)"
 "$decom" wipe "$loop" --method nist-clear --verify sample --yes \
-  --key "$out/demo.key" --cert-dir "$out/certificates" --pdf \
+  --key "$out/demo.key" --cert-dir "$out/certificates" --pdf --registry "$registry" --token "$token" \
   --operator "Demo Technician" --operator-title "Technician" --organization "decom demo" \
   --destination internal-reuse --data-backed-up no --output json > "$work/wipe.jsonl"
 record=$(grep '"type":"record"' "$work/wipe.jsonl")
@@ -48,8 +63,13 @@ pdf=$(sed -E 's/.*"certificate_pdf":"([^"]*)".*/\1/' <<<"$record")
 grep -oE '"(outcome|verified)":("[a-z-]*"|true|false)' <<<"$record" | tr '\n' ' '
 echo
 echo
-echo "== decom cert verify $cert --key $out/demo.pub"
-"$decom" cert verify "$cert" --key "$out/demo.pub"
+echo "== decom cert verify $cert --key $out/demo.pub --registry $registry"
+echo "   (signature, inclusion in the registry's log, consistency with earlier checks)"
+"$decom" cert verify "$cert" --key "$out/demo.pub" --registry "$registry"
+echo
+id=$(sed -E 's/.*"certificate_id":"([^"]*)".*/\1/' <<<"$record")
+echo "Its page while the demo registry runs: $registry/certificates/$id"
+curl -fs "$registry/certificates/$id" | grep -oE 'included: entry [0-9]+ of [0-9]+[^<]*' || true
 echo
 echo "Certificate: $cert"
 echo "PDF:         $pdf"

@@ -13,6 +13,7 @@ import (
 
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/registry"
 	"github.com/decom-project/decom/wipe"
 )
 
@@ -23,10 +24,11 @@ type certSigner struct {
 	details certificates.Details
 	dir     string
 	pdf     bool
+	reg     *registry.Client
 }
 
 // newCertSigner checks the certificate settings and unlocks the signing key.
-func newCertSigner(ctx context.Context, g *globalOptions, o certOptions) (*certSigner, error) {
+func newCertSigner(ctx context.Context, g *globalOptions, o certOptions, ro registryOptions) (*certSigner, error) {
 	d, err := o.details()
 	if err != nil {
 		return nil, err
@@ -43,7 +45,14 @@ func newCertSigner(ctx context.Context, g *globalOptions, o certOptions) (*certS
 	if err := os.MkdirAll(o.CertDir, 0o755); err != nil {
 		return nil, badInputf("certificate directory: %v", err)
 	}
-	return &certSigner{g: g, signer: signer, details: d, dir: o.CertDir, pdf: o.PDF}, nil
+	s := &certSigner{g: g, signer: signer, details: d, dir: o.CertDir, pdf: o.PDF}
+	if ro.URL != "" {
+		if ro.Token == "" {
+			return nil, usageErrorf("--registry needs --token (or DECOM_REGISTRY_TOKEN)")
+		}
+		s.reg = ro.client()
+	}
+	return s, nil
 }
 
 // certify writes a signed certificate (or record) for every target the wipe touched,
@@ -86,6 +95,16 @@ func (s *certSigner) certifyOne(ctx context.Context, r *wipeResult, host invento
 	}
 	r.Certificate, r.CertificateID = path, c.ID
 	s.g.log.Info().Str("device", r.Device).Str("certificate", path).Str("status", c.Status).Msg("certificate written")
+	if s.reg != nil {
+		receipt, err := upload(ctx, s.reg, path, 3)
+		if err != nil {
+			r.RegistryError = err.Error()
+			s.g.log.Warn().Str("device", r.Device).Err(err).Msg("certificate not uploaded: it waits in the certificate directory for decom cert push")
+		} else {
+			r.RegistryReceipt = &receipt
+			s.g.log.Info().Str("device", r.Device).Uint64("log_index", receipt.LogIndex).Msg("certificate uploaded to the registry")
+		}
+	}
 	if !s.pdf {
 		return nil
 	}

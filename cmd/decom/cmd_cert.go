@@ -19,7 +19,9 @@ import (
 )
 
 type certKeyOptions struct {
-	Keys []string
+	Keys     []string
+	registry registryOptions
+	LogKey   string
 }
 
 func (o *certKeyOptions) AddFlags(f *pflag.FlagSet, required bool) {
@@ -67,6 +69,8 @@ change to any byte fails it. Prints a one-screen summary per certificate.
 		},
 	}
 	verifyOpts.AddFlags(verifyCmd.Flags(), true)
+	verifyCmd.Flags().StringVar(&verifyOpts.registry.URL, "registry", "", "also check that the registry's transparency log holds each certificate, consistently with earlier checks")
+	verifyCmd.Flags().StringVar(&verifyOpts.LogKey, "log-key", "", "the registry's log verifier key (default: pinned at the first check)")
 	showCmd := &cobra.Command{
 		Use:   "show FILE",
 		Short: "Show what a certificate says",
@@ -92,7 +96,27 @@ signature is checked before anything is rendered.
 	}
 	pdfOpts.AddFlags(pdfCmd.Flags(), false)
 	pdfCmd.Flags().StringVarP(&pdfOut, "out", "O", "", "the PDF file to write (default: FILE with .pdf)")
-	cmd.AddCommand(verifyCmd, showCmd, pdfCmd)
+	var pushOpts registryOptions
+	pushCmd := &cobra.Command{
+		Use:   "push DIR",
+		Short: "Upload the certificates of a directory the registry has not acknowledged",
+		Long: `Uploads every certificate (*.sigstore.json) in DIR that has no receipt beside it, with
+retries and backoff, and stores each receipt (log index, inclusion proof, checkpoint)
+beside its certificate. Certificates that could not be uploaded stay for the next push.
+
+` + exitCodeHelp,
+		Args: argsUsage(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(g.Config)
+			if err != nil {
+				return err
+			}
+			pushOpts.apply(cmd.Flags(), cfg)
+			return runCertPush(cmd.Context(), pushOpts, g, args[0])
+		},
+	}
+	pushOpts.AddFlags(pushCmd.Flags())
+	cmd.AddCommand(verifyCmd, showCmd, pdfCmd, pushCmd)
 	return cmd
 }
 
@@ -115,6 +139,7 @@ type certResult struct {
 	Outcome     string `json:"outcome,omitempty"`
 	Subject     string `json:"subject,omitempty"`
 	Fingerprint string `json:"key_fingerprint,omitempty"`
+	Registry    string `json:"registry,omitempty"`
 }
 
 func runCertVerify(_ context.Context, opts certKeyOptions, g *globalOptions, files []string) error {
@@ -130,6 +155,13 @@ func runCertVerify(_ context.Context, opts certKeyOptions, g *globalOptions, fil
 	for _, f := range files {
 		r := certResult{File: f}
 		v, err := verifyFile(f, keys)
+		if err == nil && opts.registry.URL != "" {
+			var msg string
+			msg, err = checkFileInRegistry(context.Background(), opts, f, v)
+			if err == nil {
+				r.Registry = msg
+			}
+		}
 		if err != nil {
 			r.Error = err.Error()
 			if firstErr == nil {
@@ -142,6 +174,9 @@ func runCertVerify(_ context.Context, opts certKeyOptions, g *globalOptions, fil
 		results = append(results, r)
 		if g.Output != outputJSON {
 			writeCertSummary(g.stdout, f, v, err)
+			if r.Registry != "" {
+				fmt.Fprintf(g.stdout, "  Registry:       %s\n", r.Registry)
+			}
 		}
 	}
 	if g.Output == outputJSON {
@@ -345,4 +380,50 @@ func runCertPDF(opts certKeyOptions, g *globalOptions, path, out string) error {
 	}
 	_, err = fmt.Fprintln(g.stdout, written)
 	return err
+}
+
+func checkFileInRegistry(ctx context.Context, opts certKeyOptions, path string, v *certificates.Verified) (string, error) {
+	bundle, err := readBundle(path)
+	if err != nil {
+		return "", err
+	}
+	msg, err := checkInRegistry(ctx, opts.registry.client(), opts.LogKey, v.Certificate.ID, bundle)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return msg, nil
+}
+
+func runCertPush(ctx context.Context, o registryOptions, g *globalOptions, dir string) error {
+	if o.URL == "" || o.Token == "" {
+		return usageErrorf("--registry and --token (or DECOM_REGISTRY and DECOM_REGISTRY_TOKEN) are required")
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.sigstore.json"))
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return badInputf("%v", err)
+	}
+	c := o.client()
+	var pushed, kept int
+	var firstErr error
+	for _, f := range files {
+		if _, err := os.Stat(receiptPath(f)); err == nil {
+			continue // acknowledged before
+		}
+		r, err := upload(ctx, c, f, 5)
+		if err != nil {
+			kept++
+			g.log.Warn().Str("certificate", f).Err(err).Msg("not uploaded; it stays for the next push")
+			if firstErr == nil {
+				firstErr = fmt.Errorf("%s: %w", f, err)
+			}
+			continue
+		}
+		pushed++
+		g.log.Info().Str("certificate", f).Uint64("log_index", r.LogIndex).Msg("uploaded")
+	}
+	fmt.Fprintf(g.stdout, "%d uploaded, %d waiting, %d certificates in %s\n", pushed, kept, len(files), dir)
+	return firstErr
 }

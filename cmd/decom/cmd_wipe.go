@@ -16,6 +16,7 @@ import (
 
 	"github.com/decom-project/decom/internal/logging"
 	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/registry"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
@@ -36,7 +37,8 @@ type wipeOptions struct {
 	VerifyPasses string
 	Coverage     string
 
-	cert certOptions
+	cert     certOptions
+	registry registryOptions
 }
 
 func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
@@ -54,6 +56,7 @@ func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.VerifyPasses, "verify-passes", "last", "which passes to read back: last or all")
 	f.StringVar(&o.Coverage, "coverage", "10%", "share of the device a sampled verification reads")
 	o.cert.AddFlags(f)
+	o.registry.AddFlags(f)
 }
 
 // apply fills the settings not given as flags from the environment and the config file.
@@ -64,6 +67,7 @@ func (o *wipeOptions) apply(flags *pflag.FlagSet, c fileConfig) {
 		{"coverage", "DECOM_COVERAGE", c.Coverage, &o.Coverage},
 	})
 	o.cert.apply(flags, c)
+	o.registry.apply(flags, c)
 }
 
 func newWipeCommand(g *globalOptions) *cobra.Command {
@@ -142,7 +146,7 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	// anything is written: a wipe must not end without its certificate.
 	var signer *certSigner
 	if !opts.cert.NoCertificate && !opts.DryRun {
-		if signer, err = newCertSigner(ctx, g, opts.cert); err != nil {
+		if signer, err = newCertSigner(ctx, g, opts.cert, opts.registry); err != nil {
 			return err
 		}
 	}
@@ -470,6 +474,10 @@ type wipeResult struct {
 	Certificate    string `json:"certificate,omitempty"`
 	CertificateID  string `json:"certificate_id,omitempty"`
 	CertificatePDF string `json:"certificate_pdf,omitempty"`
+	// Registry says where the certificate went: its receipt, or why it waits in
+	// the certificate directory for decom cert push.
+	RegistryReceipt *registry.Receipt `json:"registry_receipt,omitempty"`
+	RegistryError   string            `json:"registry_error,omitempty"`
 }
 
 func newWipeResult(rec wipe.Record, results []verify.Result, wanted bool) wipeResult {

@@ -41,6 +41,9 @@ type fileConfig struct {
 	Method   string `yaml:"method"`
 	Verify   string `yaml:"verify"`
 	Coverage string `yaml:"coverage"`
+
+	Registry      string `yaml:"registry"`
+	RegistryToken string `yaml:"registry_token"`
 }
 
 type personConfig struct {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/registry"
 	"github.com/decom-project/decom/wipe"
 )
 
@@ -24,6 +25,7 @@ const (
 	exitExceptions   = 7   // completed with exceptions (for example unwritable ranges skipped)
 	exitCertInvalid  = 8   // a certificate did not verify: altered, untrusted key, wrong type or schema
 	exitBadInput     = 9   // an input file or key is missing, unreadable or malformed, or its passphrase is wrong
+	exitUnreachable  = 10  // the registry could not be reached; certificates wait in the spool
 	exitInterrupted  = 130 // stopped by SIGINT or SIGTERM
 )
 
@@ -38,6 +40,7 @@ const exitCodeHelp = `Exit codes:
   7    completed with exceptions
   8    certificate verification failed: altered, untrusted key, wrong type or schema
   9    bad input file or key: missing, unreadable, malformed, or a wrong passphrase
+  10   registry unreachable: certificates wait in the certificate directory
   130  interrupted (SIGINT or SIGTERM)`
 
 // usageError marks an error as the user's command line being wrong.
@@ -75,7 +78,11 @@ func exitCode(err error) int {
 		errors.Is(err, certificates.ErrPassphrase),
 		errors.Is(err, certificates.ErrKey):
 		return exitBadInput
-	case errors.Is(err, certificates.ErrFormat),
+	case errors.Is(err, registry.ErrUnreachable):
+		return exitUnreachable
+	case errors.Is(err, registry.ErrRejected),
+		errors.Is(err, registry.ErrInconsistent),
+		errors.Is(err, certificates.ErrFormat),
 		errors.Is(err, certificates.ErrSignature),
 		errors.Is(err, certificates.ErrPredicateType),
 		errors.Is(err, certificates.ErrInvalid):

@@ -102,6 +102,7 @@ certificates of sanitization.
 		newVerifyCommand(g),
 		newCertCommand(g),
 		newKeysCommand(g),
+		newRegistryCommand(g),
 		newVersionCommand(g),
 	)
 	return cmd

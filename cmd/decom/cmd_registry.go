@@ -1,0 +1,333 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/mod/sumdb/note"
+	"k8s.io/klog/v2"
+
+	"github.com/decom-project/decom/certificates"
+	"github.com/decom-project/decom/internal/logging"
+	"github.com/decom-project/decom/registry"
+	"github.com/decom-project/decom/registry/store"
+	"github.com/decom-project/decom/registry/tlog"
+)
+
+// registryStoreOptions name the registry's data: the directory (SQLite, the log,
+// the log's key) and, for larger sites, a PostgreSQL URL.
+type registryStoreOptions struct {
+	Data string
+	DB   string
+}
+
+func (o *registryStoreOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.Data, "data", "/var/lib/decom/registry", "data directory: the SQLite database, the transparency log and its key")
+	f.StringVar(&o.DB, "db", "", "PostgreSQL URL (postgres://…) instead of SQLite in the data directory")
+}
+
+func (o registryStoreOptions) open(ctx context.Context) (store.Store, error) {
+	if err := os.MkdirAll(o.Data, 0o700); err != nil {
+		return nil, badInputf("data directory: %v", err)
+	}
+	s, err := store.Open(ctx, o.Data, o.DB)
+	if err != nil {
+		return nil, badInputf("open the registry's store: %v", err)
+	}
+	return s, nil
+}
+
+type registryServeOptions struct {
+	registryStoreOptions
+	Addr    string
+	TLSCert string
+	TLSKey  string
+	Origin  string
+}
+
+func newRegistryCommand(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "registry",
+		Short: "Run the central registry of certificates, and manage its tokens and keys",
+		Args:  argsUsage(cobra.NoArgs),
+	}
+	var serve registryServeOptions
+	serveCmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the registry: API, transparency log, auditor pages",
+		Long: `Serves the registry over HTTP (HTTPS with --tls-cert and --tls-key): agents upload
+certificates with an API token (decom registry token), signed by an enrolled key (decom
+registry key); every accepted certificate is stored and appended to a transparency log
+whose checkpoints the registry signs with its own key (made on first start, in the data
+directory). Auditors search and check certificates at /, and fetch proofs from the API.
+SIGINT or SIGTERM shut it down gracefully.
+
+` + exitCodeHelp,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRegistryServe(cmd.Context(), serve, g) },
+	}
+	serve.registryStoreOptions.AddFlags(serveCmd.Flags())
+	serveCmd.Flags().StringVar(&serve.Addr, "addr", "127.0.0.1:8443", "address to listen on")
+	serveCmd.Flags().StringVar(&serve.TLSCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key, serve HTTPS")
+	serveCmd.Flags().StringVar(&serve.TLSKey, "tls-key", "", "TLS private key (PEM)")
+	serveCmd.Flags().StringVar(&serve.Origin, "origin", "", "the log's name in its checkpoints (default: decom-registry/HOSTNAME; fixed at first start)")
+	cmd.AddCommand(serveCmd, newRegistryTokenCommand(g), newRegistryKeyCommand(g))
+	return cmd
+}
+
+// logKeys loads the log's signing key from the data directory, making it at first.
+func logKeys(dir, origin string) (note.Signer, string, error) {
+	keyPath, pubPath := filepath.Join(dir, "log.key"), filepath.Join(dir, "log.pub")
+	skey, err := os.ReadFile(keyPath)
+	if errors.Is(err, os.ErrNotExist) {
+		if origin == "" {
+			host, _ := os.Hostname()
+			origin = "decom-registry/" + strings.ReplaceAll(host, " ", "-")
+		}
+		s, v, err := tlog.GenerateKey(origin)
+		if err != nil {
+			return nil, "", usageErrorf("--origin: %v", err)
+		}
+		if _, err := certificates.WriteFileAtomic(dir, "log.key", []byte(s+"\n"), 0o600); err != nil {
+			return nil, "", err
+		}
+		if _, err := certificates.WriteFileAtomic(dir, "log.pub", []byte(v+"\n"), 0o644); err != nil {
+			return nil, "", err
+		}
+		skey = []byte(s)
+	} else if err != nil {
+		return nil, "", badInputf("log key: %v", err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		return nil, "", badInputf("log key %s: %v", keyPath, err)
+	}
+	pub, err := os.ReadFile(pubPath)
+	if err != nil {
+		return nil, "", badInputf("log verifier key: %v", err)
+	}
+	if origin != "" && signer.Name() != origin {
+		return nil, "", usageErrorf("--origin %q: this registry's log is %q", origin, signer.Name())
+	}
+	return signer, strings.TrimSpace(string(pub)), nil
+}
+
+func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOptions) error {
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return usageErrorf("--tls-cert and --tls-key go together")
+	}
+	st, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	signer, verifier, err := logKeys(o.Data, o.Origin)
+	if err != nil {
+		return err
+	}
+	klog.SetSlogLogger(logging.Slog(g.log)) // tessera logs through klog
+	lg, err := tlog.Open(ctx, filepath.Join(o.Data, "log"), signer)
+	if err != nil {
+		return badInputf("open the transparency log: %v", err)
+	}
+	defer lg.Close()
+	logger := logging.Slog(g.log)
+	srv, err := registry.New(registry.Config{Store: st, Log: lg, LogKey: verifier, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if n, err := srv.Recover(ctx); err != nil {
+		return fmt.Errorf("bring the log up to date with the store: %w", err)
+	} else if n > 0 {
+		g.log.Warn().Int("certificates", n).Msg("stored certificates that were not yet in the log were appended")
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return usageErrorf("--addr: %v", err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	scheme := "http"
+	if o.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
+		if err != nil {
+			return badInputf("TLS: %v", err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	}
+	g.log.Info().Str("url", scheme+"://"+ln.Addr().String()).Str("data", o.Data).Str("log_origin", signer.Name()).
+		Str("log_key", verifier).Msg("registry serving")
+	fmt.Fprintf(g.stdout, "serving %s://%s (log %s)\n", scheme, ln.Addr(), verifier)
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	g.log.Info().Msg("shutting down")
+	if err := hs.Shutdown(shutdown); err != nil {
+		return err
+	}
+	return nil
+}
+
+func newRegistryTokenCommand(g *globalOptions) *cobra.Command {
+	var so registryStoreOptions
+	var name string
+	cmd := &cobra.Command{Use: "token", Short: "Create, revoke and list API tokens", Args: argsUsage(cobra.NoArgs)}
+	so.AddFlags(cmd.PersistentFlags())
+	create := &cobra.Command{
+		Use: "create", Short: "Create an API token for an agent or a site; it is printed once", Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if name == "" {
+				return usageErrorf("--name is required")
+			}
+			st, err := so.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			tok, err := st.CreateToken(cmd.Context(), name)
+			if err != nil {
+				return storeError(err)
+			}
+			_, err = fmt.Fprintln(g.stdout, tok)
+			return err
+		},
+	}
+	create.Flags().StringVar(&name, "name", "", "who the token is for")
+	revoke := &cobra.Command{
+		Use: "revoke NAME", Short: "Revoke a token", Args: argsUsage(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := so.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return storeError(st.RevokeToken(cmd.Context(), args[0]))
+		},
+	}
+	list := &cobra.Command{
+		Use: "list", Short: "List tokens (names and dates; tokens are stored only as hashes)", Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := so.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			toks, err := st.ListTokens(cmd.Context())
+			if err != nil {
+				return storeError(err)
+			}
+			if g.Output == outputJSON {
+				return writeJSON(g.stdout, toks)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tCREATED\tREVOKED")
+			for _, t := range toks {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.Created.Format(time.RFC3339), timeOrDash(t.Revoked))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.AddCommand(create, revoke, list)
+	return cmd
+}
+
+func newRegistryKeyCommand(g *globalOptions) *cobra.Command {
+	var so registryStoreOptions
+	var name string
+	cmd := &cobra.Command{Use: "key", Short: "Enrol, revoke and list the agent keys certificates must be signed with", Args: argsUsage(cobra.NoArgs)}
+	so.AddFlags(cmd.PersistentFlags())
+	add := &cobra.Command{
+		Use: "add PUBKEY", Short: "Enrol an agent's public key (decom keys generate's .pub)", Args: argsUsage(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pem, err := os.ReadFile(args[0])
+			if err != nil {
+				return badInputf("%v", err)
+			}
+			if name == "" {
+				name = strings.TrimSuffix(filepath.Base(args[0]), ".pub")
+			}
+			st, err := so.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			fp, err := st.AddKey(cmd.Context(), pem, name)
+			if err != nil {
+				return storeError(err)
+			}
+			_, err = fmt.Fprintln(g.stdout, fp)
+			return err
+		},
+	}
+	add.Flags().StringVar(&name, "name", "", "a name for the key (default: the file's name)")
+	revoke := &cobra.Command{
+		Use: "revoke FINGERPRINT", Short: "Revoke a key: certificates it signs are refused from now on", Args: argsUsage(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := so.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			return storeError(st.RevokeKey(cmd.Context(), args[0]))
+		},
+	}
+	list := &cobra.Command{
+		Use: "list", Short: "List the active keys", Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := so.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			keys, err := st.ActiveKeys(cmd.Context())
+			if err != nil {
+				return storeError(err)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "FINGERPRINT\tNAME\tADDED")
+			for _, k := range keys {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Fingerprint, k.Name, k.Added.Format(time.RFC3339))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.AddCommand(add, revoke, list)
+	return cmd
+}
+
+// storeError turns the store's errors into the command's.
+func storeError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrInvalid):
+		return usageErrorf("%v", err)
+	}
+	return err
+}
+
+func timeOrDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format(time.RFC3339)
+}

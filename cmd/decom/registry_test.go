@@ -1,0 +1,174 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/decom-project/decom/internal/loopdev"
+)
+
+// decom runs the CLI in-process and returns its exit code, stdout and stderr.
+func decom(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(ctx, args, strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startRegistry runs decom registry serve until the test ends.
+func startRegistry(t *testing.T, data string) string {
+	t.Helper()
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		code, _, stderr := decom(t, ctx, "--log-level", "warn", "registry", "serve", "--addr", addr, "--data", data)
+		if code != exitOK && code != exitInterrupted {
+			t.Errorf("registry serve: exit %d: %s", code, stderr)
+		}
+		done <- code
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	url := "http://" + addr
+	for start := time.Now(); time.Since(start) < 10*time.Second; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return url
+			}
+		}
+	}
+	t.Fatal("the registry did not become ready")
+	return ""
+}
+
+// The whole flow on one machine: a registry, an enrolled agent key and a token; a
+// wipe that uploads its certificate; an auditor's check of signature, inclusion and
+// consistency; a spooled certificate pushed later.
+func TestRegistryEndToEnd(t *testing.T) {
+	loopdev.Require(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	t.Setenv("DECOM_STATE_DIR", filepath.Join(dir, "state"))
+	t.Setenv("DECOM_KEY_PASSWORD", "test passphrase")
+	data := filepath.Join(dir, "registry")
+	if code, _, stderr := decom(t, ctx, "keys", "generate", "--out", filepath.Join(dir, "agent")); code != exitOK {
+		t.Fatalf("keys generate: %s", stderr)
+	}
+	code, fp, stderr := decom(t, ctx, "registry", "key", "add", "--data", data, filepath.Join(dir, "agent.pub"))
+	if code != exitOK || !strings.HasPrefix(fp, "SHA256:") {
+		t.Fatalf("registry key add: %d %s %s", code, fp, stderr)
+	}
+	code, token, stderr := decom(t, ctx, "registry", "token", "create", "--data", data, "--name", "rack-12")
+	token = strings.TrimSpace(token)
+	if code != exitOK || len(token) < 20 {
+		t.Fatalf("registry token create: %d %q %s", code, token, stderr)
+	}
+	url := startRegistry(t, data)
+
+	certs := filepath.Join(dir, "certs")
+	wipe := func(l *loopdev.Loop, registryURL string) wipeResult {
+		t.Helper()
+		code, out, stderr := decom(t, ctx, "wipe", l.Path, "--yes", "--method", "zero", "--key", filepath.Join(dir, "agent.key"),
+			"--operator", "Jane Doe", "--cert-dir", certs, "--registry", registryURL, "--token", token, "--output", "json")
+		if code != exitOK {
+			t.Fatalf("wipe: exit %d: %s", code, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		var rec wipeResult
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rec); err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	first := wipe(loopdev.New(t, 8<<20, false, nil), url)
+	if first.RegistryReceipt == nil || first.RegistryError != "" {
+		t.Fatalf("not uploaded: %s", first.RegistryError)
+	}
+	if _, err := os.Stat(receiptPath(first.Certificate)); err != nil {
+		t.Errorf("no receipt beside the certificate: %v", err)
+	}
+	code, out, stderr := decom(t, ctx, "cert", "verify", first.Certificate, "--key", filepath.Join(dir, "agent.pub"), "--registry", url)
+	if code != exitOK || !strings.Contains(out, "in the registry's log as entry") {
+		t.Fatalf("cert verify --registry: %d\n%s%s", code, out, stderr)
+	}
+
+	// The registry is down: the certificate waits; decom cert push delivers it later.
+	second := wipe(loopdev.New(t, 8<<20, false, nil), "http://"+freeAddr(t))
+	if second.RegistryReceipt != nil || second.RegistryError == "" {
+		t.Fatalf("upload to a closed port: %+v", second.RegistryReceipt)
+	}
+	code, out, stderr = decom(t, ctx, "cert", "push", certs, "--registry", url, "--token", token)
+	if code != exitOK || !strings.HasPrefix(out, "1 uploaded, 0 waiting, 2 certificates") {
+		t.Fatalf("cert push: %d %s %s", code, out, stderr)
+	}
+	// A second check of the first certificate proves the grown log consistent.
+	code, out, stderr = decom(t, ctx, "cert", "verify", first.Certificate, "--key", filepath.Join(dir, "agent.pub"), "--registry", url)
+	if code != exitOK || !strings.Contains(out, "consistent with the 1-entry log seen before") {
+		t.Fatalf("second check: %d\n%s%s", code, out, stderr)
+	}
+
+	// Uploading the same certificate again is answered with the same entry.
+	bundle, _ := os.ReadFile(first.Certificate)
+	resp := post(t, url+"/api/v1/certificates", token, bundle)
+	var again struct {
+		LogIndex uint64 `json:"log_index"`
+		Created  bool   `json:"created"`
+	}
+	json.NewDecoder(resp.Body).Decode(&again)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || again.Created || again.LogIndex != first.RegistryReceipt.LogIndex {
+		t.Errorf("re-upload: %d created %v index %d, want 200, false, %d", resp.StatusCode, again.Created, again.LogIndex, first.RegistryReceipt.LogIndex)
+	}
+	// Without a token, with a wrong one, with a revoked key: refused, nothing stored.
+	for _, c := range []struct {
+		token string
+		body  []byte
+		want  int
+	}{{"", bundle, 401}, {"wrong", bundle, 401}, {token, []byte("{not json"), 400}, {token, bytes.Repeat([]byte("x"), 70<<10), 413}} {
+		resp := post(t, url+"/api/v1/certificates", c.token, c.body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("upload with token %q, %d bytes: %d, want %d", c.token, len(c.body), resp.StatusCode, c.want)
+		}
+	}
+	if code, _, stderr := decom(t, ctx, "registry", "key", "revoke", "--data", data, strings.TrimSpace(fp)); code != exitOK {
+		t.Fatalf("key revoke: %s", stderr)
+	}
+	time.Sleep(2100 * time.Millisecond) // the server's key cache
+	third := wipe(loopdev.New(t, 8<<20, false, nil), url)
+	if !strings.Contains(third.RegistryError, "403") {
+		t.Errorf("a revoked key's certificate: %q, want a 403", third.RegistryError)
+	}
+}
+
+func post(t *testing.T, url, token string, body []byte) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}

@@ -1,0 +1,524 @@
+package registry
+
+import (
+	"context"
+	"crypto"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/decom-project/decom/certificates"
+	"github.com/decom-project/decom/registry/store"
+	"github.com/decom-project/decom/registry/tlog"
+)
+
+// MaxBundle bounds an uploaded certificate: a bundle is a few kilobytes, and the log
+// takes entries of up to tlog.MaxEntrySize.
+const MaxBundle = tlog.MaxEntrySize
+
+// maxUploads bounds the uploads in flight: the log's backend has no pushback of its own.
+const maxUploads = 512
+
+// Server serves the registry's API, its log and its pages.
+type Server struct {
+	store       store.Store
+	log         *tlog.Log
+	logKey      string // the log's note verifier key, published for auditors
+	logger      *slog.Logger
+	metrics     *metrics
+	mux         *http.ServeMux
+	keys        *keyCache
+	uiTemplates *uiTemplates
+	uploads     chan struct{}
+}
+
+// Config is what a Server needs.
+type Config struct {
+	Store store.Store
+	Log   *tlog.Log
+	// LogKey is the verifier key of the log's checkpoints (note format).
+	LogKey string
+	Logger *slog.Logger
+	// Registry receives the server's metrics; nil makes a fresh one.
+	Registry *prometheus.Registry
+}
+
+// New builds a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	ui, err := loadTemplates()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{store: cfg.Store, log: cfg.Log, logKey: cfg.LogKey, logger: cfg.Logger,
+		metrics: newMetrics(cfg.Registry), mux: http.NewServeMux(), keys: &keyCache{store: cfg.Store},
+		uiTemplates: ui, uploads: make(chan struct{}, maxUploads)}
+	s.routes(cfg.Registry)
+	return s, nil
+}
+
+func (s *Server) routes(reg *prometheus.Registry) {
+	m := s.mux
+	m.HandleFunc("POST /api/v1/certificates", s.upload)
+	m.HandleFunc("GET /api/v1/certificates/{id}", s.getCertificate)
+	m.HandleFunc("GET /api/v1/certificates/{id}/bundle", s.getBundle)
+	m.HandleFunc("GET /api/v1/certificates/{id}/pdf", s.getPDF)
+	m.HandleFunc("GET /api/v1/certificates/{id}/proof", s.getProof)
+	m.HandleFunc("GET /api/v1/search", s.search)
+	m.HandleFunc("GET /api/v1/log/checkpoint", s.getCheckpoint)
+	m.HandleFunc("GET /api/v1/log/key", s.getLogKey)
+	m.HandleFunc("GET /api/v1/log/consistency", s.getConsistency)
+	m.Handle("GET /log/", http.StripPrefix("/log", s.log.TileHandler()))
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	m.HandleFunc("GET /readyz", s.ready)
+	m.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s.uiRoutes(m)
+}
+
+// Handler is the server's HTTP handler, with request logging and metrics.
+func (s *Server) Handler() http.Handler {
+	return s.instrument(s.mux)
+}
+
+// apiError is the JSON body of every error response.
+type apiError struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, format string, args ...any) {
+	writeJSON(w, status, apiError{Error: fmt.Sprintf(format, args...)})
+}
+
+// Receipt is what the registry answers an accepted upload with, and serves for any
+// stored certificate: where the certificate is in the log, and the proof of it
+// against a signed checkpoint.
+type Receipt struct {
+	ID             string   `json:"id"`
+	LogIndex       uint64   `json:"log_index"`
+	TreeSize       uint64   `json:"tree_size"`
+	InclusionProof []string `json:"inclusion_proof"` // base64 hashes
+	Checkpoint     string   `json:"checkpoint"`      // the signed note, verbatim
+	LogOrigin      string   `json:"log_origin"`
+	Created        bool     `json:"created"`
+}
+
+// upload accepts a certificate: token, size, signature by an enrolled key; then the
+// store and the log. It answers only once both hold the certificate.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+	select {
+	case s.uploads <- struct{}{}:
+		defer func() { <-s.uploads }()
+	case <-r.Context().Done():
+		return
+	}
+	if _, err := s.authorize(r); err != nil {
+		s.metrics.rejected.WithLabelValues("token").Inc()
+		writeError(w, http.StatusUnauthorized, "a valid API token is required (Authorization: Bearer TOKEN)")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBundle))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.metrics.rejected.WithLabelValues("size").Inc()
+			writeError(w, http.StatusRequestEntityTooLarge, "certificate larger than %d bytes", MaxBundle)
+			return
+		}
+		writeError(w, http.StatusBadRequest, "reading the body: %v", err)
+		return
+	}
+	keys, err := s.keys.active(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	v, err := certificates.Verify(body, keys)
+	switch {
+	case errors.Is(err, certificates.ErrSignature):
+		s.metrics.rejected.WithLabelValues("key").Inc()
+		writeError(w, http.StatusForbidden, "not signed by a key enrolled with this registry: %v", err)
+		return
+	case err != nil:
+		s.metrics.rejected.WithLabelValues("invalid").Inc()
+		writeError(w, http.StatusBadRequest, "not a valid decom certificate: %v", err)
+		return
+	}
+	c := v.Certificate
+	rec, created, err := s.store.PutCertificate(r.Context(), store.Record{
+		ID: c.ID, Status: c.Status, Outcome: c.Outcome, Serial: c.Media.Serial, WWN: c.Media.WWN,
+		AssetNumber: c.Media.AssetNumber, Method: c.Sanitization.Method, Organization: c.Organization,
+		Customer: c.Customer, KeyFingerprint: v.KeyFingerprint, Issued: c.Issued, Bundle: body,
+	})
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, http.StatusConflict, "another certificate with ID %s is stored", c.ID)
+		return
+	case errors.Is(err, store.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "certificate not storable: %v", err)
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	idx, err := s.integrate(r.Context(), rec)
+	if errors.Is(err, tlog.ErrClosed) {
+		writeError(w, http.StatusServiceUnavailable, "the registry is shutting down; upload again")
+		return
+	}
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	receipt, err := s.receipt(r.Context(), rec.ID, idx, rec.Bundle)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	receipt.Created = created
+	if created {
+		s.metrics.accepted.Inc()
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, receipt)
+}
+
+// integrate puts a stored certificate in the log, once, and records its index.
+func (s *Server) integrate(ctx context.Context, rec store.Record) (uint64, error) {
+	if rec.LogIndex != nil {
+		return *rec.LogIndex, nil
+	}
+	idx, err := s.log.Append(ctx, rec.Bundle)
+	if err != nil {
+		return 0, fmt.Errorf("append to the log: %w", err)
+	}
+	// The log gives the same bytes the same index, so a concurrent upload of the
+	// same certificate records the same index; a conflict is a real disagreement.
+	if err := s.store.SetLogIndex(ctx, rec.ID, idx); err != nil {
+		return 0, fmt.Errorf("record the log index: %w", err)
+	}
+	return idx, nil
+}
+
+// Recover integrates every stored certificate the log does not have yet: what a
+// crash between storing and logging left behind. The server calls it at start.
+func (s *Server) Recover(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		pending, err := s.store.Pending(ctx, 500)
+		if err != nil || len(pending) == 0 {
+			return n, err
+		}
+		for _, rec := range pending {
+			if _, err := s.integrate(ctx, rec); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+}
+
+// receipt proves the certificate at idx against the latest checkpoint.
+func (s *Server) receipt(ctx context.Context, id string, idx uint64, bundle []byte) (Receipt, error) {
+	cpRaw, err := s.log.Checkpoint(ctx)
+	if err != nil {
+		return Receipt{}, err
+	}
+	cp, err := tlog.VerifyCheckpoint(cpRaw, s.logKey)
+	if err != nil {
+		return Receipt{}, fmt.Errorf("own checkpoint: %w", err)
+	}
+	proof, err := s.log.InclusionProof(ctx, idx, cp.Size)
+	if err != nil {
+		return Receipt{}, err
+	}
+	r := Receipt{ID: id, LogIndex: idx, TreeSize: cp.Size, Checkpoint: string(cpRaw), LogOrigin: cp.Origin,
+		InclusionProof: make([]string, len(proof))}
+	for i, h := range proof {
+		r.InclusionProof[i] = base64.StdEncoding.EncodeToString(h)
+	}
+	return r, nil
+}
+
+// authorize checks the request's bearer token.
+func (s *Server) authorize(r *http.Request) (string, error) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		return "", store.ErrUnauthorized
+	}
+	return s.store.CheckToken(r.Context(), strings.TrimSpace(token))
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
+	s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error; the registry's log has the details")
+}
+
+// CertificateInfo is the API's view of a stored certificate.
+type CertificateInfo struct {
+	ID             string                    `json:"id"`
+	Status         string                    `json:"status"`
+	Outcome        string                    `json:"outcome"`
+	Serial         string                    `json:"serial,omitempty"`
+	WWN            string                    `json:"wwn,omitempty"`
+	AssetNumber    string                    `json:"asset_number,omitempty"`
+	Method         string                    `json:"method"`
+	Organization   string                    `json:"organization,omitempty"`
+	Customer       string                    `json:"customer,omitempty"`
+	KeyFingerprint string                    `json:"key_fingerprint"`
+	Issued         time.Time                 `json:"issued"`
+	Received       time.Time                 `json:"received"`
+	LogIndex       *uint64                   `json:"log_index,omitempty"`
+	Certificate    *certificates.Certificate `json:"certificate,omitempty"`
+}
+
+func info(rec store.Record, full bool) CertificateInfo {
+	ci := CertificateInfo{ID: rec.ID, Status: rec.Status, Outcome: rec.Outcome, Serial: rec.Serial, WWN: rec.WWN,
+		AssetNumber: rec.AssetNumber, Method: rec.Method, Organization: rec.Organization, Customer: rec.Customer,
+		KeyFingerprint: rec.KeyFingerprint, Issued: rec.Issued, Received: rec.Received, LogIndex: rec.LogIndex}
+	if full {
+		if c, _, err := certificates.Inspect(rec.Bundle); err == nil {
+			ci.Certificate = c
+		}
+	}
+	return ci
+}
+
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (store.Record, bool) {
+	rec, err := s.store.GetCertificate(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalid):
+		writeError(w, http.StatusNotFound, "no certificate with ID %q", r.PathValue("id"))
+		return rec, false
+	case err != nil:
+		s.internal(w, r, err)
+		return rec, false
+	}
+	return rec, true
+}
+
+func (s *Server) getCertificate(w http.ResponseWriter, r *http.Request) {
+	if rec, ok := s.lookup(w, r); ok {
+		writeJSON(w, http.StatusOK, info(rec, true))
+	}
+}
+
+func (s *Server) getBundle(w http.ResponseWriter, r *http.Request) {
+	rec, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", rec.ID+".sigstore.json"))
+	_, _ = w.Write(rec.Bundle)
+}
+
+func (s *Server) getPDF(w http.ResponseWriter, r *http.Request) {
+	rec, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	c, _, err := certificates.Inspect(rec.Bundle)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", rec.ID+".pdf"))
+	if err := certificates.WritePDF(w, c, rec.KeyFingerprint, rec.ID+".sigstore.json"); err != nil {
+		s.logger.Error("render PDF", "id", rec.ID, "err", err)
+	}
+}
+
+func (s *Server) getProof(w http.ResponseWriter, r *http.Request) {
+	rec, ok := s.lookup(w, r)
+	if !ok {
+		return
+	}
+	if rec.LogIndex == nil {
+		writeError(w, http.StatusAccepted, "certificate %s is stored but not yet in the log", rec.ID)
+		return
+	}
+	receipt, err := s.receipt(r.Context(), rec.ID, *rec.LogIndex, rec.Bundle)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, receipt)
+}
+
+// SearchResult is a page of search results.
+type SearchResult struct {
+	Certificates []CertificateInfo `json:"certificates"`
+	Next         string            `json:"next,omitempty"`
+}
+
+// query reads a search from URL parameters; a bad one is a 400.
+func query(r *http.Request) (store.Query, error) {
+	v := r.URL.Query()
+	q := store.Query{Serial: v.Get("serial"), WWN: v.Get("wwn"), AssetNumber: v.Get("asset"), ID: v.Get("id"),
+		Outcome: v.Get("outcome"), Method: v.Get("method"), Organization: v.Get("organization"),
+		Customer: v.Get("customer"), Cursor: v.Get("cursor")}
+	for _, t := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &q.From}, {"to", &q.To}} {
+		if s := v.Get(t.name); s != "" {
+			parsed, err := parseTime(s)
+			if err != nil {
+				return q, fmt.Errorf("%s: want a date (2006-01-02) or an RFC 3339 time", t.name)
+			}
+			*t.dst = parsed
+		}
+	}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return q, errors.New("limit: want a positive number")
+		}
+		q.Limit = n
+	}
+	return q, nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02", s)
+}
+
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	q, err := query(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	page, err := s.store.Search(r.Context(), q)
+	switch {
+	case errors.Is(err, store.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "bad search: %v", err)
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	res := SearchResult{Certificates: []CertificateInfo{}, Next: page.Next}
+	for _, rec := range page.Records {
+		res.Certificates = append(res.Certificates, info(rec, false))
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
+	cp, err := s.log.Checkpoint(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write(cp)
+}
+
+func (s *Server) getLogKey(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.WriteString(w, s.logKey+"\n")
+}
+
+// ConsistencyProof proves that the log at size To extends the log at size From.
+type ConsistencyProof struct {
+	From  uint64   `json:"from"`
+	To    uint64   `json:"to"`
+	Proof []string `json:"proof"`
+}
+
+func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) {
+	from, err1 := strconv.ParseUint(r.URL.Query().Get("from"), 10, 64)
+	to, err2 := strconv.ParseUint(r.URL.Query().Get("to"), 10, 64)
+	if err1 != nil || err2 != nil || from > to {
+		writeError(w, http.StatusBadRequest, "want from and to tree sizes, from <= to")
+		return
+	}
+	proof, err := s.log.ConsistencyProof(r.Context(), from, to)
+	switch {
+	case errors.Is(err, tlog.ErrOutOfRange):
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	res := ConsistencyProof{From: from, To: to, Proof: make([]string, len(proof))}
+	for i, h := range proof {
+		res.Proof[i] = base64.StdEncoding.EncodeToString(h)
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "store not ready: %v", err)
+		return
+	}
+	if _, err := s.log.Checkpoint(ctx); err != nil {
+		writeError(w, http.StatusServiceUnavailable, "log not ready: %v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// keyCache keeps the enrolled keys for a moment: every upload needs them. A key
+// revoked on one instance is refused by all within keyCacheTTL.
+type keyCache struct {
+	store   store.Store
+	mu      sync.Mutex
+	fetched time.Time
+	keys    []crypto.PublicKey
+}
+
+const keyCacheTTL = 2 * time.Second
+
+func (k *keyCache) active(ctx context.Context) ([]crypto.PublicKey, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.keys != nil && time.Since(k.fetched) < keyCacheTTL {
+		return k.keys, nil
+	}
+	ks, err := k.store.ActiveKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]crypto.PublicKey, 0, len(ks))
+	for _, key := range ks {
+		keys = append(keys, key.PublicKey)
+	}
+	k.keys, k.fetched = keys, time.Now()
+	return keys, nil
+}

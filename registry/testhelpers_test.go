@@ -1,0 +1,239 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sigstore/sigstore/pkg/signature"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/decom-project/decom/certificates"
+	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/registry/store"
+	"github.com/decom-project/decom/registry/tlog"
+	"github.com/decom-project/decom/verify"
+	"github.com/decom-project/decom/wipe"
+)
+
+// testRegistry is a real registry behind httptest: a SQLite store and a tessera
+// log in a temporary directory, a generated log key, one enrolled agent key and
+// an API token. Everything is closed when the test ends.
+type testRegistry struct {
+	URL    string // the server's base URL, http://127.0.0.1:PORT
+	Server *Server
+	Store  store.Store
+	Log    *tlog.Log
+	// LogKey is the log's note verifier key; Origin its name.
+	LogKey, Origin string
+	// Agent signs certificates with the key enrolled as AgentFingerprint.
+	Agent            signature.SignerVerifier
+	AgentFingerprint string
+	Token            string
+	HTTP             *http.Client
+}
+
+// testOrigin is the origin of the test registries' logs.
+const testOrigin = "registry.test/decom"
+
+func newTestRegistry(t *testing.T) *testRegistry {
+	t.Helper()
+	ctx := t.Context()
+	dir := t.TempDir()
+	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+
+	skey, vkey, err := tlog.GenerateKey(testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg, err := tlog.Open(ctx, filepath.Join(dir, "log"), signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := lg.Close(); err != nil {
+			t.Errorf("close the log: %v", err)
+		}
+	})
+
+	privPEM, pubPEM, err := certificates.GenerateKey(certificates.KeyECDSAP256, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, err := certificates.LoadPrivateKey(privPEM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := st.AddKey(ctx, pubPEM, "test-agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := st.CreateToken(ctx, "test-agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	srv, err := New(Config{Store: st, Log: lg, LogKey: vkey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return &testRegistry{URL: hs.URL, Server: srv, Store: st, Log: lg, LogKey: vkey, Origin: testOrigin,
+		Agent: agent, AgentFingerprint: fp, Token: token, HTTP: hs.Client()}
+}
+
+// testCert describes a certificate to make; the zero value of a field gets a
+// plausible default.
+type testCert struct {
+	Serial       string
+	Organization string
+	Customer     string
+	Method       string // a wipe method name; "dod-3" by default
+	// Outcome is the wipe's outcome (wipe.OutcomeCompleted by default); Unverified
+	// makes its read-back check fail, so a completed wipe becomes a failure record.
+	Outcome    string
+	Unverified bool
+	Issued     time.Time
+}
+
+// certificate builds a certificate of a simulated two-pass wipe, the way the
+// agent does after a real one.
+func (r *testRegistry) certificate(t *testing.T, tc testCert) *certificates.Certificate {
+	t.Helper()
+	if tc.Method == "" {
+		tc.Method = "dod-3"
+	}
+	if tc.Outcome == "" {
+		tc.Outcome = wipe.OutcomeCompleted
+	}
+	if tc.Issued.IsZero() {
+		tc.Issued = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	}
+	started := tc.Issued.Add(-time.Hour)
+	const size = 1000204886016
+	rec := wipe.Record{Device: "/dev/sdb", Kind: wipe.KindDrive, Method: tc.Method, Title: "Overwrite, " + tc.Method,
+		NISTClass: wipe.ClassClear, Rounds: 1, IOMode: wipe.IODirect, Outcome: tc.Outcome, Started: started,
+		Finished: tc.Issued.Add(-time.Minute),
+		Identity: wipe.Identity{DevNo: "8:16", Serial: tc.Serial, WWN: "0x5002538f42a1b2c3", Model: "Samsung SSD 870 EVO 1TB",
+			SizeBytes: size},
+		Drive: &inventory.Device{Vendor: "ATA", Firmware: "SVT02B6Q", Transport: "sata", Media: "ssd", LogicalSectorSize: 512,
+			PhysicalSectorSize: 512},
+		Passes: []wipe.PassRecord{
+			{Number: 1, Pattern: wipe.Fixed(0), BytesWritten: size, Completed: true, Flushed: true, BadRanges: []wipe.Range{}},
+			{Number: 2, Pattern: wipe.Random(), Keys: &wipe.Keys{Key: make([]byte, 32), IV: make([]byte, 16)},
+				BytesWritten: size, Completed: true, Flushed: true, BadRanges: []wipe.Range{}},
+		}}
+	switch tc.Outcome {
+	case wipe.OutcomeExceptions:
+		rec.Passes[0].BadRanges = []wipe.Range{{Offset: 4096, Length: 512}}
+	case wipe.OutcomeAborted:
+		rec.AbortedAt = &wipe.Position{Pass: 2, Offset: 1 << 30}
+		rec.Passes[1].Completed = false
+	case wipe.OutcomeFailed:
+		rec.Error = "write /dev/sdb at offset 1073741824: input/output error"
+	}
+	ev := certificates.Evidence{Record: rec, VerifyMode: verify.ModeSample,
+		Host: inventory.Host{Hostname: "node7", SystemVendor: "Dell Inc.", SystemProduct: "PowerEdge R640"},
+		Tool: certificates.Tool{Name: "decom", Version: "v0.1.0", Commit: "abc1234"}}
+	res := verify.Result{Pass: 2, Mode: verify.ModeSample, Seed: 42, Coverage: 0.01, Verified: true, Outcome: verify.OutcomePassed}
+	if tc.Unverified {
+		res.Verified, res.Outcome, res.MismatchedBytes = false, verify.OutcomeFailed, 3
+		res.Mismatches = []verify.Mismatch{{Offset: 7, Expected: wipe.Bytes{0}, Found: wipe.Bytes{1}}}
+	}
+	ev.Checks = []verify.Result{res}
+	d := certificates.Details{
+		PerformedBy: certificates.Person{Name: "Jane Doe", Title: "Technician", Organization: tc.Organization,
+			Location: "Building 4, room 12", Contact: "jane@example.com"},
+		Organization: tc.Organization, Customer: tc.Customer,
+		Destination:  certificates.Destination{Kind: certificates.DestRecycling},
+		AssetNumbers: map[string]string{tc.Serial: "A-" + tc.Serial},
+	}
+	c, err := certificates.New(ev, d, tc.Issued)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// sign signs a certificate with the enrolled agent key and returns the bundle.
+func (r *testRegistry) sign(t *testing.T, c *certificates.Certificate) []byte {
+	t.Helper()
+	b, err := certificates.Sign(t.Context(), r.Agent, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// post uploads a bundle through the API and returns the receipt.
+func (r *testRegistry) post(ctx context.Context, bundle []byte) (Receipt, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL+"/api/v1/certificates", bytes.NewReader(bundle))
+	if err != nil {
+		return Receipt{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+r.Token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := r.HTTP.Do(req)
+	if err != nil {
+		return Receipt{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		return Receipt{}, fmt.Errorf("upload: %s: %s", resp.Status, body)
+	}
+	var rc Receipt
+	if err := json.Unmarshal(body, &rc); err != nil {
+		return Receipt{}, fmt.Errorf("upload: decode the receipt: %w", err)
+	}
+	return rc, nil
+}
+
+// upload signs and uploads certificates, a few at a time (the log batches
+// concurrent appends), and returns the bundles as uploaded, in the order of cs.
+func (r *testRegistry) upload(t *testing.T, cs ...*certificates.Certificate) [][]byte {
+	t.Helper()
+	bundles := make([][]byte, len(cs))
+	for i, c := range cs {
+		bundles[i] = r.sign(t, c)
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i, b := range bundles {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			rc, err := r.post(t.Context(), b)
+			if err != nil {
+				t.Errorf("certificate %s: %v", cs[i].ID, err)
+			} else if rc.ID != cs[i].ID || !rc.Created {
+				t.Errorf("certificate %s: receipt %+v", cs[i].ID, rc)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	return bundles
+}

@@ -1,0 +1,205 @@
+package registry
+
+import (
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/decom-project/decom/certificates"
+	"github.com/decom-project/decom/registry/store"
+	"github.com/decom-project/decom/registry/tlog"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+type uiTemplates struct {
+	search, certificate, log, notFound *template.Template
+}
+
+func loadTemplates() (*uiTemplates, error) {
+	funcs := template.FuncMap{
+		"time": func(t time.Time) string {
+			if t.IsZero() {
+				return "—"
+			}
+			return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		},
+		"bytes": func(n uint64) string { return humanBytes(n) },
+		"outcomes": func() []string {
+			return []string{certificates.OutcomeSanitized, certificates.OutcomeExceptions, certificates.OutcomeFailed, certificates.OutcomeAborted}
+		},
+		"pct": func(f float64) string {
+			return strings.TrimSuffix(strings.TrimRight(strings.TrimRight(formatFloat(f*100), "0"), "."), ".") + "%"
+		},
+	}
+	parse := func(name string) (*template.Template, error) {
+		return template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
+	}
+	var t uiTemplates
+	var err error
+	for _, p := range []struct {
+		dst  **template.Template
+		name string
+	}{{&t.search, "search.html"}, {&t.certificate, "certificate.html"}, {&t.log, "log.html"}, {&t.notFound, "notfound.html"}} {
+		if *p.dst, err = parse(p.name); err != nil {
+			return nil, err
+		}
+	}
+	return &t, nil
+}
+
+func (s *Server) uiRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /{$}", s.uiSearch)
+	m.HandleFunc("GET /certificates/{id}", s.uiCertificate)
+	m.HandleFunc("GET /log", s.uiLog)
+}
+
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, t *template.Template, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	if err := t.Execute(w, data); err != nil {
+		s.logger.Error("render page", "path", r.URL.Path, "err", err)
+	}
+}
+
+type searchPage struct {
+	Query   store.Query
+	Params  map[string]string
+	Results []CertificateInfo
+	Next    string
+	NextURL string
+	Error   string
+	Asked   bool
+}
+
+func (s *Server) uiSearch(w http.ResponseWriter, r *http.Request) {
+	page := searchPage{Params: map[string]string{}}
+	for _, k := range []string{"serial", "wwn", "asset", "id", "outcome", "method", "organization", "customer", "from", "to"} {
+		page.Params[k] = r.URL.Query().Get(k)
+		if page.Params[k] != "" {
+			page.Asked = true
+		}
+	}
+	q, err := query(r)
+	if err != nil {
+		page.Error = err.Error()
+		s.render(w, r, http.StatusBadRequest, s.uiTemplates.search, page)
+		return
+	}
+	if q.Limit == 0 {
+		q.Limit = 50
+	}
+	res, err := s.store.Search(r.Context(), q)
+	switch {
+	case errors.Is(err, store.ErrInvalid):
+		page.Error = "bad search: " + err.Error()
+		s.render(w, r, http.StatusBadRequest, s.uiTemplates.search, page)
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	for _, rec := range res.Records {
+		page.Results = append(page.Results, info(rec, false))
+	}
+	if res.Next != "" {
+		v := r.URL.Query()
+		v.Set("cursor", res.Next)
+		page.NextURL = "/?" + v.Encode()
+	}
+	s.render(w, r, http.StatusOK, s.uiTemplates.search, page)
+}
+
+type certificatePage struct {
+	Info        CertificateInfo
+	Cert        *certificates.Certificate
+	Signature   string
+	SignatureOK bool
+	Inclusion   string
+	InclusionOK bool
+	Receipt     *Receipt
+}
+
+func (s *Server) uiCertificate(w http.ResponseWriter, r *http.Request) {
+	rec, err := s.store.GetCertificate(r.Context(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrInvalid):
+		s.render(w, r, http.StatusNotFound, s.uiTemplates.notFound, r.PathValue("id"))
+		return
+	case err != nil:
+		s.internal(w, r, err)
+		return
+	}
+	p := certificatePage{Info: info(rec, true)}
+	p.Cert = p.Info.Certificate
+	keys, err := s.keys.active(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	if v, err := certificates.Verify(rec.Bundle, keys); err == nil {
+		p.SignatureOK = true
+		p.Signature = "valid: signed by enrolled key " + v.KeyFingerprint
+	} else {
+		p.Signature = "does not verify with the enrolled keys (" + err.Error() + "); signed by " + rec.KeyFingerprint
+	}
+	p.Inclusion = "not yet in the log"
+	if rec.LogIndex != nil {
+		receipt, err := s.receipt(r.Context(), rec.ID, *rec.LogIndex, rec.Bundle)
+		if err == nil {
+			p.Receipt = &receipt
+			p.InclusionOK, p.Inclusion = checkReceipt(receipt, rec.Bundle, s.logKey)
+		} else {
+			p.Inclusion = "proof unavailable: " + err.Error()
+		}
+	}
+	s.render(w, r, http.StatusOK, s.uiTemplates.certificate, p)
+}
+
+// checkReceipt checks a receipt as an auditor would, and says what it proved.
+func checkReceipt(rc Receipt, bundle []byte, logKey string) (bool, string) {
+	cp, err := tlog.VerifyCheckpoint([]byte(rc.Checkpoint), logKey)
+	if err != nil {
+		return false, "checkpoint does not verify: " + err.Error()
+	}
+	proof := make([][]byte, len(rc.InclusionProof))
+	for i, h := range rc.InclusionProof {
+		if proof[i], err = base64.StdEncoding.DecodeString(h); err != nil {
+			return false, "malformed proof"
+		}
+	}
+	if err := tlog.VerifyInclusion(bundle, rc.LogIndex, proof, cp); err != nil {
+		return false, "inclusion proof fails: " + err.Error()
+	}
+	return true, "included: entry " + itoa(rc.LogIndex) + " of " + itoa(cp.Size) + " in the log " + cp.Origin + ", proof verified against its signed checkpoint"
+}
+
+type logPage struct {
+	Checkpoint string
+	Origin     string
+	Size       uint64
+	Hash       string
+	Key        string
+}
+
+func (s *Server) uiLog(w http.ResponseWriter, r *http.Request) {
+	raw, err := s.log.Checkpoint(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	cp, err := tlog.VerifyCheckpoint(raw, s.logKey)
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, s.uiTemplates.log, logPage{Checkpoint: string(raw), Origin: cp.Origin, Size: cp.Size,
+		Hash: base64.StdEncoding.EncodeToString(cp.Hash), Key: s.logKey})
+}
