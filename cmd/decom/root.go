@@ -74,9 +74,10 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "decom",
 		Short: "Inventory, sanitize and certify storage devices",
-		Long: `decom inventories the drives of a machine, sanitizes them (NIST SP 800-88 Clear and
-Purge, DoD 5220.22-M and other overwrite methods), verifies the result and issues signed
-certificates of sanitization.
+		Long: `decom inventories the drives of a machine, sanitizes them by overwriting (NIST SP
+800-88 Clear, DoD 5220.22-M and the other standard methods), verifies the result, issues
+signed certificates of sanitization and collects them in a central registry. (Purge with
+the drives' own sanitize commands is not implemented yet.)
 
 ` + exitCodeHelp,
 		Args:              cobra.ArbitraryArgs,
