@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/decom-project/decom/certificates"
+	"github.com/decom-project/decom/internal/humanize"
 	"github.com/decom-project/decom/registry/store"
 	"github.com/decom-project/decom/registry/tlog"
 )
@@ -29,7 +30,7 @@ func loadTemplates() (*uiTemplates, error) {
 			}
 			return t.UTC().Format("2006-01-02 15:04:05 UTC")
 		},
-		"bytes": func(n uint64) string { return humanBytes(n) },
+		"bytes": humanize.Bytes,
 		"outcomes": func() []string {
 			return []string{certificates.OutcomeSanitized, certificates.OutcomeExceptions, certificates.OutcomeFailed, certificates.OutcomeAborted}
 		},

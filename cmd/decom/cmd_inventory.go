@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/decom-project/decom/internal/humanize"
 	"github.com/decom-project/decom/internal/logging"
 	"github.com/decom-project/decom/inventory"
 )
@@ -206,15 +207,4 @@ func dash(s string) string {
 }
 
 // humanSize renders bytes in binary units with one decimal ("931.5 GiB").
-func humanSize(b uint64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := uint64(unit), 0
-	for n := b / unit; n >= unit && exp < 5; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
-}
+func humanSize(b uint64) string { return humanize.Bytes(b) }
