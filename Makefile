@@ -25,7 +25,7 @@ TOOLS_DIR ?= $(HOME)/.cache/decom/tools
 COSIGN_VERSION := v3.1.3
 COSIGN := $(TOOLS_DIR)/cosign-$(COSIGN_VERSION)
 
-.PHONY: all build test demo lint bench bench-go bench-wipe deps tools fuzz clean
+.PHONY: all build test demo lint bench bench-go bench-wipe bench-registry deps tools fuzz clean
 
 all: build
 
@@ -57,8 +57,9 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## bench: the Go benchmarks, then decom against fio (and nwipe) on loop devices it makes.
-bench: bench-go bench-wipe
+## bench: the Go benchmarks, decom against fio (and nwipe) on loop devices it makes,
+## and the registry under load (loopback only, 20,000 uploads, bounded in time).
+bench: bench-go bench-wipe bench-registry
 
 bench-go:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
@@ -67,6 +68,15 @@ bench-go:
 bench-wipe: build
 	@scripts/ensure-tools.sh $(BENCH_TOOLS)
 	scripts/bench-wipe.sh bin/decom
+
+## bench-registry: 20,000 uploads arriving at 1,300/s, then 64 agents uploading in a
+## closed loop; the reports go to bin/.
+bench-registry:
+	@mkdir -p bin
+	DECOM_LOAD_FULL=1 DECOM_LOAD_RATE=1300 DECOM_LOAD_REPORT=$(CURDIR)/bin/registry-load-rate.md \
+		$(GO) test -count=1 -run 'TestLoad$$' -v ./registry/loadtest/
+	DECOM_LOAD_FULL=1 DECOM_LOAD_REPORT=$(CURDIR)/bin/registry-load-agents.md \
+		$(GO) test -count=1 -run 'TestLoad$$' -v ./registry/loadtest/
 
 ## fuzz: run each parser fuzzer for FUZZTIME (default 30s).
 FUZZTIME ?= 30s

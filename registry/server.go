@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"encoding/base64"
@@ -41,6 +42,29 @@ type Server struct {
 	keys        *keyCache
 	uiTemplates *uiTemplates
 	uploads     chan struct{}
+	parsed      checkpointCache
+}
+
+// checkpointCache keeps the last checkpoint the server parsed and checked: receipts
+// are cut against it many times between two checkpoints.
+type checkpointCache struct {
+	mu  sync.Mutex
+	raw []byte
+	cp  tlog.Checkpoint
+}
+
+func (c *checkpointCache) checkpoint(raw []byte, key string) (tlog.Checkpoint, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if bytes.Equal(raw, c.raw) {
+		return c.cp, nil
+	}
+	cp, err := tlog.VerifyCheckpoint(raw, key)
+	if err != nil {
+		return cp, err
+	}
+	c.raw, c.cp = raw, cp
+	return cp, nil
 }
 
 // Config is what a Server needs.
@@ -184,6 +208,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	idx, err := s.integrate(r.Context(), rec)
+	if r.Context().Err() != nil {
+		// The agent went away; it will upload again and get the same entry.
+		s.logger.Debug("upload abandoned by the client", "id", rec.ID)
+		return
+	}
 	if errors.Is(err, tlog.ErrClosed) {
 		writeError(w, http.StatusServiceUnavailable, "the registry is shutting down; upload again")
 		return
@@ -249,7 +278,7 @@ func (s *Server) receipt(ctx context.Context, id string, idx uint64, bundle []by
 	if err != nil {
 		return Receipt{}, err
 	}
-	cp, err := tlog.VerifyCheckpoint(cpRaw, s.logKey)
+	cp, err := s.parsed.checkpoint(cpRaw, s.logKey)
 	if err != nil {
 		return Receipt{}, fmt.Errorf("own checkpoint: %w", err)
 	}
@@ -267,11 +296,12 @@ func (s *Server) receipt(ctx context.Context, id string, idx uint64, bundle []by
 
 // authorize checks the request's bearer token.
 func (s *Server) authorize(r *http.Request) (string, error) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" {
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return "", store.ErrUnauthorized
 	}
-	return s.store.CheckToken(r.Context(), strings.TrimSpace(token))
+	return s.store.CheckToken(r.Context(), token)
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {

@@ -27,7 +27,9 @@ type batcher struct {
 type putReq struct {
 	ctx context.Context
 	rec Record
-	res chan putRes // buffered: the batcher never waits for a caller
+	// setIndex, when set, makes the request a SetLogIndex of rec.ID instead.
+	setIndex *uint64
+	res      chan putRes // buffered: the batcher never waits for a caller
 }
 
 type putRes struct {
@@ -64,6 +66,25 @@ func (b *batcher) put(ctx context.Context, c Record) (Record, bool, error) {
 		return res.rec, res.created, res.err
 	case <-ctx.Done():
 		return Record{}, false, ctx.Err()
+	}
+}
+
+// setLogIndex records a log index, committed with whatever else is being written at
+// the same time: one sync for a whole group of uploads' indexes.
+func (b *batcher) setLogIndex(ctx context.Context, id string, index uint64) error {
+	r := &putReq{ctx: ctx, rec: Record{ID: id}, setIndex: &index, res: make(chan putRes, 1)}
+	select {
+	case b.reqs <- r:
+	case <-b.quit:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case res := <-r.res:
+		return res.err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -137,12 +158,17 @@ func (b *batcher) commitGroup(group []*putReq) ([]putRes, error) {
 	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
 	results := make([]putRes, len(group))
 	for i, r := range group {
-		rec, created, err := putRecord(ctx, tx, b.d, r.rec)
-		if eb := (errBatch{}); errors.As(err, &eb) {
+		var res putRes
+		if r.setIndex != nil {
+			res.err = setLogIndex(ctx, tx, b.d, r.rec.ID, *r.setIndex)
+		} else {
+			res.rec, res.created, res.err = putRecord(ctx, tx, b.d, r.rec)
+		}
+		if eb := (errBatch{}); errors.As(res.err, &eb) {
 			return nil, eb.err
 		}
 		// A conflict fails only its own statement; the transaction goes on.
-		results[i] = putRes{rec, created, err}
+		results[i] = res
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)

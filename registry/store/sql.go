@@ -330,25 +330,40 @@ func (s *sqlStore) SetLogIndex(ctx context.Context, id string, index uint64) err
 	if !textOK(id, MaxIDLen) {
 		return fmt.Errorf("set log index of %s: %w", quote(id), ErrNotFound)
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE certificates SET log_index = $1 WHERE id = $2 AND log_index IS NULL`, int64(index), id)
-	if s.d.isUniqueViolation(err) {
-		return fmt.Errorf("set log index of %s: %w: index %d is another certificate's", quote(id), ErrConflict, index)
+	var err error
+	if s.batch != nil {
+		err = s.batch.setLogIndex(ctx, id, index)
+	} else {
+		err = setLogIndex(ctx, s.w, s.d, id, index)
 	}
-	if err != nil {
-		return fmt.Errorf("set log index of %s: %w", quote(id), err)
+	if eb := (errBatch{}); errors.As(err, &eb) {
+		return fmt.Errorf("set log index of %s: %w", quote(id), eb.err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("set log index of %s: %w", quote(id), err)
-	} else if n == 1 {
-		return nil
-	}
-	old, err := s.get(ctx, s.w, id)
-	if err != nil {
-		return fmt.Errorf("set log index: %w", err)
-	}
+	return err
+}
+
+// setLogIndex records a certificate's log index unless it has one; the same index
+// again is a no-op, another is ErrConflict. Its other errors are errBatch.
+func setLogIndex(ctx context.Context, q queryer, d dialect, id string, index uint64) error {
+	var seq int64
+	err := q.QueryRowContext(ctx, `UPDATE certificates SET log_index = $1 WHERE id = $2 AND log_index IS NULL RETURNING seq`,
+		int64(index), id).Scan(&seq)
 	switch {
+	case err == nil:
+		return nil
+	case d.isUniqueViolation(err):
+		return fmt.Errorf("set log index of %s: %w: index %d is another certificate's", quote(id), ErrConflict, index)
+	case !errors.Is(err, sql.ErrNoRows):
+		return errBatch{err}
+	}
+	old, _, err := scanRecord(q.QueryRowContext(ctx, `SELECT `+certColumns+` FROM certificates WHERE id = $1`, id))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("set log index of %s: %w", quote(id), ErrNotFound)
+	case err != nil:
+		return errBatch{err}
 	case old.LogIndex == nil: // cannot be: log indexes are never unset
-		return fmt.Errorf("set log index of %s: not set, try again", quote(id))
+		return errBatch{fmt.Errorf("log index of %s not set", quote(id))}
 	case *old.LogIndex != index:
 		return fmt.Errorf("set log index of %s: %w: it is %d already", quote(id), ErrConflict, *old.LogIndex)
 	}
