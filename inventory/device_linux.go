@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/decom-project/decom/internal/blockio"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,18 +12,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// devNoString formats a device number the way sysfs does ("8:0").
-func devNoString(rdev uint64) string {
-	return fmt.Sprintf("%d:%d", unix.Major(rdev), unix.Minor(rdev))
-}
-
 // fileDevNo returns the device number of the filesystem that holds path.
 func fileDevNo(path string) (string, error) {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
 		return "", err
 	}
-	return devNoString(st.Dev), nil
+	return blockio.DevNo(st.Dev), nil
 }
 
 // openForProbe opens /dev/NAME read-only, and only if it is the block device sysfs
@@ -37,7 +33,7 @@ func openForProbe(root, name, devNo string) (*os.File, error) {
 		f.Close()
 		return nil, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFBLK || devNoString(st.Rdev) != devNo {
+	if st.Mode&unix.S_IFMT != unix.S_IFBLK || blockio.DevNo(st.Rdev) != devNo {
 		f.Close()
 		return nil, fmt.Errorf("%s is not the block device %s", f.Name(), devNo)
 	}
@@ -59,5 +55,5 @@ func Lookup(ctx context.Context, opts Options, path string) (Device, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFBLK {
 		return Device{}, fmt.Errorf("%s: %w", path, ErrNotBlockDevice)
 	}
-	return lookupDevNo(ctx, opts, path, devNoString(st.Rdev))
+	return lookupDevNo(ctx, opts, path, blockio.DevNo(st.Rdev))
 }

@@ -3,9 +3,9 @@ package verify
 import (
 	"errors"
 	"fmt"
+	"github.com/decom-project/decom/internal/blockio"
 	"io/fs"
 	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -53,18 +53,14 @@ func (d *Device) describe(direct bool) error {
 	d.t = Target{R: d.f, Direct: direct, SectorSize: 512}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFBLK:
-		d.DevNo = fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
-		var size uint64
-		if _, _, errno := unix.Syscall(unix.SYS_IOCTL, d.f.Fd(), unix.BLKGETSIZE64, uintptr(unsafe.Pointer(&size))); errno != 0 {
-			return fmt.Errorf("%s: read device size: %w", d.Path, errno)
-		}
-		ssz, err := unix.IoctlGetInt(int(d.f.Fd()), unix.BLKSSZGET)
+		d.DevNo = blockio.DevNo(st.Rdev)
+		size, ssz, err := blockio.Geometry(d.f)
 		if err != nil {
-			return fmt.Errorf("%s: read sector size: %w", d.Path, err)
+			return fmt.Errorf("%s: %w", d.Path, err)
 		}
 		d.t.Size, d.t.SectorSize = int64(size), ssz
 	case unix.S_IFREG:
-		d.DevNo = fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
+		d.DevNo = blockio.DevNo(st.Dev)
 		d.Inode = st.Ino
 		d.t.Size = st.Size
 		if direct && st.Size%512 != 0 {

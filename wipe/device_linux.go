@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/decom-project/decom/internal/blockio"
 	"os"
 	"strings"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -82,8 +82,7 @@ func (d *Device) confirm() error {
 	}
 	switch t.Kind {
 	case KindFile:
-		devNo := fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
-		if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Ino != t.Identity.Inode || devNo != t.Identity.DevNo {
+		if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Ino != t.Identity.Inode || blockio.DevNo(st.Dev) != t.Identity.DevNo {
 			return refused(t.Path, "the file opened is not the file planned")
 		}
 		if uint64(st.Size) != t.Identity.SizeBytes {
@@ -93,20 +92,15 @@ func (d *Device) confirm() error {
 			return refused(t.Path, "locked by another program")
 		}
 	default:
-		devNo := fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
-		if st.Mode&unix.S_IFMT != unix.S_IFBLK || devNo != t.Identity.DevNo {
+		if st.Mode&unix.S_IFMT != unix.S_IFBLK || blockio.DevNo(st.Rdev) != t.Identity.DevNo {
 			return refused(t.Path, "the device opened is not the device planned")
 		}
-		var size uint64
-		if _, _, errno := unix.Syscall(unix.SYS_IOCTL, d.f.Fd(), unix.BLKGETSIZE64, uintptr(unsafe.Pointer(&size))); errno != 0 {
-			return fmt.Errorf("%s: read device size: %w", t.Path, errno)
+		size, ssz, err := blockio.Geometry(d.f)
+		if err != nil {
+			return fmt.Errorf("%s: %w", t.Path, err)
 		}
 		if size != t.Identity.SizeBytes {
 			return refused(t.Path, fmt.Sprintf("size changed since the plan: %d, now %d bytes", t.Identity.SizeBytes, size))
-		}
-		ssz, err := unix.IoctlGetInt(int(d.f.Fd()), unix.BLKSSZGET)
-		if err != nil {
-			return fmt.Errorf("%s: read sector size: %w", t.Path, err)
 		}
 		d.Target.SectorSize = ssz
 	}

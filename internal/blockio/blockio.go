@@ -5,6 +5,8 @@ package blockio
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -33,4 +35,20 @@ func Vanished(err error) bool {
 		}
 	}
 	return false
+}
+
+// DevNo formats a device number the way sysfs does ("8:0").
+func DevNo(dev uint64) string {
+	return fmt.Sprintf("%d:%d", unix.Major(dev), unix.Minor(dev))
+}
+
+// Geometry returns an open block device's size in bytes and its logical sector size.
+func Geometry(f *os.File) (size uint64, sector int, err error) {
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), unix.BLKGETSIZE64, uintptr(unsafe.Pointer(&size))); errno != 0 {
+		return 0, 0, fmt.Errorf("read device size: %w", errno)
+	}
+	if sector, err = unix.IoctlGetInt(int(f.Fd()), unix.BLKSSZGET); err != nil {
+		return 0, 0, fmt.Errorf("read sector size: %w", err)
+	}
+	return size, sector, nil
 }
