@@ -309,19 +309,20 @@ func assess(d *Device, sys systemState) {
 		d.Partitions[i].Refusals = []string{}
 	}
 	// refuse records a reason for the drive, and for every partition that the
-	// device named by cause rests on.
+	// device named by cause rests on; a reason with no cause concerns the whole
+	// drive, and so every partition.
 	refuse := func(why, cause string, uses ...string) {
 		d.Refusals = append(d.Refusals, why)
 		for _, u := range uses {
 			use[u] = true
 		}
-		if cause == "" {
-			return
+		under := map[string]bool{}
+		if cause != "" {
+			under = sys.nodes.stack(cause)
 		}
-		under := sys.nodes.stack(cause)
 		for i := range d.Partitions {
 			p := &d.Partitions[i]
-			if p.Name == "" || !under[p.Name] {
+			if cause != "" && (p.Name == "" || !under[p.Name]) {
 				continue
 			}
 			p.Refusals = append(p.Refusals, why)
@@ -380,6 +381,15 @@ func assess(d *Device, sys systemState) {
 		d.Partitions[i].InUseBy = sortedKeys(partUse[i])
 	}
 
+	// The partitions of the running system's disk are refused too, even idle ones:
+	// a slip there takes the machine down.
+	if use[UseRoot] || use[UseBoot] {
+		for i := range d.Partitions {
+			if p := &d.Partitions[i]; !partUse[i][UseRoot] && !partUse[i][UseBoot] {
+				p.Refusals = append(p.Refusals, "partition of the running system's disk "+d.Path)
+			}
+		}
+	}
 	if d.ReadOnly {
 		refuse("read-only device", "")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/decom-project/decom/internal/blockio"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
@@ -135,7 +136,7 @@ func (g *Gate) checkBlock(ctx context.Context, path, node string, st unix.Stat_t
 	if err != nil {
 		return Target{}, err
 	}
-	devNo := fmt.Sprintf("%d:%d", unix.Major(st.Rdev), unix.Minor(st.Rdev))
+	devNo := blockio.DevNo(st.Rdev)
 	t := Target{Path: path, Node: node, Kind: KindDrive, Drive: d, SectorSize: int(d.LogicalSectorSize),
 		Identity: driveIdentity(d)}
 	if devNo == d.DevNo {
@@ -149,16 +150,8 @@ func (g *Gate) checkBlock(ctx context.Context, path, node string, st unix.Stat_t
 		return Target{}, fmt.Errorf("%s: %w", path, inventory.ErrVanished)
 	}
 	p := d.Partitions[i]
-	var reasons []string
-	reasons = append(reasons, p.Refusals...)
-	if slices.Contains(d.InUseBy, inventory.UseRoot) || slices.Contains(d.InUseBy, inventory.UseBoot) {
-		reasons = append(reasons, "partition of the running system's disk "+d.Path)
-	}
-	if d.ReadOnly {
-		reasons = append(reasons, "read-only device")
-	}
-	if len(reasons) > 0 {
-		return Target{}, refused(path, reasons...)
+	if len(p.Refusals) > 0 {
+		return Target{}, refused(path, p.Refusals...)
 	}
 	t.Kind = KindPartition
 	t.Partition = p.Number
@@ -182,7 +175,7 @@ func (g *Gate) checkFile(ctx context.Context, path, node string, st unix.Stat_t)
 		return Target{}, refused(path, "empty file: nothing to overwrite")
 	}
 	return Target{Path: path, Node: node, Kind: KindFile, SectorSize: 512,
-		Identity: Identity{DevNo: fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)),
+		Identity: Identity{DevNo: blockio.DevNo(st.Dev),
 			Inode: st.Ino, SizeBytes: uint64(st.Size)}}, nil
 }
 
