@@ -116,6 +116,9 @@ func TestLoopCorruptBytes(t *testing.T) {
 		covered += res.Coverage
 	}
 	p := covered / trials
+	if p < DefaultCoverage {
+		t.Fatalf("a %.0f%% sample read only %.3f of the device", 100*DefaultCoverage, p)
+	}
 	rate := float64(detected) / trials
 	if sd := math.Sqrt(p * (1 - p) / trials); math.Abs(rate-p) > 4*sd {
 		t.Errorf("sampled detection rate %.3f, coverage %.3f (4 sd = %.3f)", rate, p, 4*sd)

@@ -233,8 +233,8 @@ func Run(ctx context.Context, t Target, exp Expectation, opts Options) Result {
 	}
 	res.Finished = time.Now().UTC()
 	switch {
-	case r.fatal != nil:
-		res.Outcome, res.Error = OutcomeFailed, r.fatal.Error()
+	case r.fatal.Load() != nil:
+		res.Outcome, res.Error = OutcomeFailed, (*r.fatal.Load()).Error()
 	case ctx.Err() != nil && !r.complete:
 		res.Outcome, res.Error = OutcomeAborted, "interrupted"
 	case res.MismatchedBytes > 0 || len(res.ReadErrors) > 0:
@@ -262,7 +262,7 @@ type reader struct {
 	badBlocks, badBytes int64
 	mismatches          []Mismatch
 	readErrs            []wipe.Range
-	fatal               error
+	fatal               atomic.Pointer[error] // the first error that ends the run
 	complete            bool
 }
 
@@ -281,7 +281,7 @@ func (r *reader) run(ctx context.Context, blocks func(yield func(Block) bool)) {
 	}
 	r.complete = true
 	for b := range blocks {
-		if ctx.Err() != nil || r.failed() {
+		if ctx.Err() != nil || r.fatal.Load() != nil {
 			r.complete = false
 			break
 		}
@@ -295,32 +295,21 @@ func (r *reader) run(ctx context.Context, blocks func(yield func(Block) bool)) {
 	stop()
 }
 
-func (r *reader) failed() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.fatal != nil
-}
-
 // check reads one block and compares it with what is expected.
 func (r *reader) check(b Block, got, want, zero []byte) {
 	got, want = got[:b.Length], want[:b.Length]
-	if err := r.readBlock(got, b.Offset); err != nil {
-		r.mu.Lock()
-		if r.fatal == nil {
-			r.fatal = err
-		}
-		r.mu.Unlock()
+	unreadable, err := r.readBlock(got, b.Offset)
+	if err != nil {
+		r.fatal.CompareAndSwap(nil, &err)
 		return
 	}
 	r.exp.fill(want, b.Offset, zero[:b.Length])
 	r.excuse(got, want, b.Offset)
 	r.blocks.Add(1)
-	if bytes.Equal(got, want) {
-		r.bytes.Add(b.Length)
-		return
+	r.bytes.Add(b.Length - unreadable)
+	if !bytes.Equal(got, want) {
+		r.compare(got, want, b.Offset)
 	}
-	r.compare(got, want, b.Offset)
-	r.bytes.Add(b.Length)
 }
 
 // excuse makes the bytes of a block that fall in an excluded range compare equal,
@@ -383,44 +372,46 @@ func (r *reader) compare(got, want []byte, off int64) {
 // readBlock reads buf at off, retrying, then narrowing a failing read down to the
 // unreadable sectors, which are recorded and compared as equal (they are reported as
 // read errors instead). Only a vanished device is an error.
-func (r *reader) readBlock(buf []byte, off int64) error {
-	var err error
+func (r *reader) readBlock(buf []byte, off int64) (unreadable int64, err error) {
 	for range r.opts.Retries + 1 {
 		if err = r.readFull(buf, off); err == nil {
-			return nil
+			return 0, nil
 		}
 		if blockio.Vanished(err) {
-			return fmt.Errorf("the device is gone (read at offset %d: %v)", off, err)
+			return 0, fmt.Errorf("the device is gone (read at offset %d: %v)", off, err)
 		}
 	}
 	return r.bisect(buf, off)
 }
 
-func (r *reader) bisect(buf []byte, off int64) error {
+// bisect reads buf in halves, down to single sectors, and returns how many bytes
+// could not be read. An unreadable sector is recorded as a read error and filled with
+// what was expected there, so that the comparison counts it neither as a match nor
+// as a mismatch.
+func (r *reader) bisect(buf []byte, off int64) (int64, error) {
 	if int64(len(buf)) <= r.sector {
 		err := r.readFull(buf, off)
 		switch {
 		case err == nil:
-			return nil
+			return 0, nil
 		case blockio.Vanished(err):
-			return fmt.Errorf("the device is gone (read at offset %d: %v)", off, err)
+			return 0, fmt.Errorf("the device is gone (read at offset %d: %v)", off, err)
 		}
 		if !r.excluded(off, int64(len(buf))) {
 			r.mu.Lock()
 			r.readErrs = append(r.readErrs, wipe.Range{Offset: off, Length: int64(len(buf))})
 			r.mu.Unlock()
 		}
-		// Unreadable: neither a match nor a mismatch. Make the comparison neutral by
-		// marking the bytes as absent from the count.
-		r.bytes.Add(-int64(len(buf)))
 		r.exp.fill(buf, off, nil)
-		return nil
+		return int64(len(buf)), nil
 	}
 	half := max(int64(len(buf))/2/r.sector*r.sector, r.sector)
-	if err := r.bisect(buf[:half], off); err != nil {
-		return err
+	a, err := r.bisect(buf[:half], off)
+	if err != nil {
+		return a, err
 	}
-	return r.bisect(buf[half:], off+half)
+	b, err := r.bisect(buf[half:], off+half)
+	return a + b, err
 }
 
 func (r *reader) readFull(buf []byte, off int64) error {

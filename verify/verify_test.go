@@ -133,6 +133,9 @@ func TestSampleDetectionRate(t *testing.T) {
 			covered += res.Coverage
 		}
 		p := covered / seeds // the coverage achieved, which is what detection must match
+		if p < coverage {
+			t.Fatalf("coverage %.2f asked, %.4f read: a sample that reads less cannot pass this test", coverage, p)
+		}
 		rate := float64(found) / seeds
 		sd := math.Sqrt(p * (1 - p) / seeds)
 		if math.Abs(rate-p) > 4*sd {

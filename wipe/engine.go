@@ -184,8 +184,8 @@ type engine struct {
 	syncMu   sync.Mutex
 	mu       sync.Mutex
 	bad      []Range
-	badCause map[int64]string // error text by bad sector offset
-	fatal    error
+	badCause map[int64]string      // error text by bad sector offset
+	fatal    atomic.Pointer[error] // the first error that ends the pass
 	reached  int64
 }
 
@@ -242,7 +242,8 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 	e.next.Store(0)
 	e.done.Store(0)
 	e.synced.Store(0)
-	e.bad, e.badCause, e.fatal = nil, nil, nil
+	e.bad, e.badCause = nil, nil
+	e.fatal.Store(nil)
 
 	stopProgress := e.reportProgress(number, p, rest)
 	var wg sync.WaitGroup
@@ -253,8 +254,8 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 	e.reached = min(e.next.Load()*int64(e.opts.BlockSize), e.size)
 	stopProgress()
 
-	if e.fatal != nil {
-		return finish(e.fatal)
+	if fatal := e.fatal.Load(); fatal != nil {
+		return finish(*fatal)
 	}
 	if err := ctx.Err(); err != nil && e.reached < e.size {
 		return finish(err)
@@ -273,7 +274,7 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 func (e *engine) worker(ctx context.Context, w int, stream *Stream) {
 	bs := int64(e.opts.BlockSize)
 	for {
-		if ctx.Err() != nil || e.stopped() {
+		if ctx.Err() != nil || e.fatal.Load() != nil {
 			return
 		}
 		i := e.next.Add(1) - 1
@@ -301,19 +302,7 @@ func (e *engine) worker(ctx context.Context, w int, stream *Stream) {
 	}
 }
 
-func (e *engine) stopped() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.fatal != nil
-}
-
-func (e *engine) fail(err error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.fatal == nil {
-		e.fatal = err
-	}
-}
+func (e *engine) fail(err error) { e.fatal.CompareAndSwap(nil, &err) }
 
 // writeBlock writes buf at off, retrying; a block that keeps failing is narrowed
 // down to the sectors that cannot be written, which are recorded as bad ranges. A
