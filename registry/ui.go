@@ -5,14 +5,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"html/template"
+	"math"
 	"net/http"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/internal/humanize"
 	"github.com/decom-project/decom/registry/store"
-	"github.com/decom-project/decom/registry/tlog"
 )
 
 //go:embed templates/*.html
@@ -35,7 +35,7 @@ func loadTemplates() (*uiTemplates, error) {
 			return []string{certificates.OutcomeSanitized, certificates.OutcomeExceptions, certificates.OutcomeFailed, certificates.OutcomeAborted}
 		},
 		"pct": func(f float64) string {
-			return strings.TrimSuffix(strings.TrimRight(strings.TrimRight(formatFloat(f*100), "0"), "."), ".") + "%"
+			return strconv.FormatFloat(math.Round(f*10000)/100, 'f', -1, 64) + "%"
 		},
 	}
 	parse := func(name string) (*template.Template, error) {
@@ -166,18 +166,9 @@ func (s *Server) uiCertificate(w http.ResponseWriter, r *http.Request) {
 
 // checkReceipt checks a receipt as an auditor would, and says what it proved.
 func checkReceipt(rc Receipt, bundle []byte, logKey string) (bool, string) {
-	cp, err := tlog.VerifyCheckpoint([]byte(rc.Checkpoint), logKey)
+	cp, err := VerifyReceipt(rc, bundle, logKey)
 	if err != nil {
-		return false, "checkpoint does not verify: " + err.Error()
-	}
-	proof := make([][]byte, len(rc.InclusionProof))
-	for i, h := range rc.InclusionProof {
-		if proof[i], err = base64.StdEncoding.DecodeString(h); err != nil {
-			return false, "malformed proof"
-		}
-	}
-	if err := tlog.VerifyInclusion(bundle, rc.LogIndex, proof, cp); err != nil {
-		return false, "inclusion proof fails: " + err.Error()
+		return false, err.Error()
 	}
 	return true, "included: entry " + itoa(rc.LogIndex) + " of " + itoa(cp.Size) + " in the log " + cp.Origin + ", proof verified against its signed checkpoint"
 }
@@ -196,7 +187,7 @@ func (s *Server) uiLog(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	cp, err := tlog.VerifyCheckpoint(raw, s.logKey)
+	cp, err := s.parsed.checkpoint(raw, s.logKey)
 	if err != nil {
 		s.internal(w, r, err)
 		return

@@ -42,13 +42,8 @@ func ExpectBytes(data []byte, description string) (Expectation, error) {
 	if len(data) == 0 || len(data) > maxPatternFile {
 		return Expectation{}, fmt.Errorf("pattern of %d bytes: want 1 byte to %d MiB", len(data), maxPatternFile>>20)
 	}
-	p := len(data)
 	return Expectation{Description: description, fill: func(buf []byte, off int64, _ []byte) {
-		phase := int(off % int64(p))
-		n := copy(buf, data[phase:])
-		for n < len(buf) {
-			n += copy(buf[n:], data)
-		}
+		wipe.Repeat(buf, data, off)
 	}}, nil
 }
 

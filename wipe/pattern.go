@@ -151,15 +151,7 @@ func (s *Stream) Period() int { return len(s.fixed) }
 // state: the standard library offers no way to reposition a CTR stream in place.
 func (s *Stream) FillAt(buf []byte, off int64, zero []byte) {
 	if s.block == nil {
-		p := len(s.fixed)
-		phase := int(off % int64(p))
-		n := 0
-		for ; n < len(buf) && n < p; n++ {
-			buf[n] = s.fixed[(phase+n)%p]
-		}
-		for n < len(buf) {
-			n += copy(buf[n:], buf[:n]) // n stays a multiple of p: the phase holds
-		}
+		Repeat(buf, s.fixed, off)
 		return
 	}
 	var iv [aes.BlockSize]byte
@@ -176,4 +168,16 @@ func (s *Stream) FillAt(buf []byte, off int64, zero []byte) {
 		zero = buf
 	}
 	ctr.XORKeyStream(buf, zero[:len(buf)])
+}
+
+// Repeat fills buf with what a device holding pattern repeated from offset 0 has at
+// offset off.
+func Repeat(buf, pattern []byte, off int64) {
+	p := len(pattern)
+	phase := int(off % int64(p))
+	n := copy(buf, pattern[phase:])
+	n += copy(buf[n:], pattern[:phase]) // one whole period, starting at the phase
+	for n < len(buf) {
+		n += copy(buf[n:], buf[:n]) // n stays a multiple of p: the phase holds
+	}
 }

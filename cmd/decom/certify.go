@@ -76,9 +76,6 @@ func (s *certSigner) certify(ctx context.Context, results []wipeResult, verifyMo
 }
 
 func (s *certSigner) certifyOne(ctx context.Context, r *wipeResult, host inventory.Host, tool certificates.Tool, verifyMode string) error {
-	if verifyMode == verifyNone {
-		verifyMode = "none"
-	}
 	c, err := certificates.New(certificates.Evidence{Record: r.Record, Checks: r.Verification, VerifyMode: verifyMode,
 		Host: host, Tool: tool}, s.details, time.Now())
 	if err != nil {

@@ -142,7 +142,7 @@ type certResult struct {
 	Registry    string `json:"registry,omitempty"`
 }
 
-func runCertVerify(_ context.Context, opts certKeyOptions, g *globalOptions, files []string) error {
+func runCertVerify(ctx context.Context, opts certKeyOptions, g *globalOptions, files []string) error {
 	if len(opts.Keys) == 0 {
 		return usageErrorf("--key is required: the public key(s) the certificates must be signed with")
 	}
@@ -157,7 +157,7 @@ func runCertVerify(_ context.Context, opts certKeyOptions, g *globalOptions, fil
 		v, err := verifyFile(f, keys)
 		if err == nil && opts.registry.URL != "" {
 			var msg string
-			msg, err = checkFileInRegistry(context.Background(), opts, f, v)
+			msg, err = checkFileInRegistry(ctx, opts, f, v)
 			if err == nil {
 				r.Registry = msg
 			}

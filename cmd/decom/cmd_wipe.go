@@ -372,14 +372,13 @@ func confirmPlans(ctx context.Context, g *globalOptions, opts wipeOptions, plans
 	if err := refusalsError(plans); err != nil {
 		return nil, fmt.Errorf("%w (nothing was written to any target)", err)
 	}
-	ok := plans
 	if opts.Yes {
-		return ok, nil
+		return plans, nil
 	}
 	if !g.interactive() {
 		return nil, fmt.Errorf("%w: confirmation missing: without a terminal, pass --yes (with the devices named, or --all)", wipe.ErrRefused)
 	}
-	approved, err := confirm(ctx, g.stdin, g.stderr, ok)
+	approved, err := confirm(ctx, g.stdin, g.stderr, plans)
 	if err != nil {
 		return nil, err
 	}

@@ -161,26 +161,6 @@ func BenchmarkUploadInProcess(b *testing.B) {
 // BenchmarkProofLookupInProcess is BenchmarkProofLookup with the server in the test process, to
 // profile it.
 func BenchmarkProofLookupInProcess(b *testing.B) {
-	cfg := settings(b)
-	bs := bundles(b, 2000)
 	p, token := startInProcess(b)
-	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
-	defer cancel()
-	up, err := runUploads(ctx, p, token, bs, cfg.plan)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ids := make([]string, len(bs))
-	indexes := make([]uint64, len(bs))
-	for i, bd := range bs {
-		ids[i], indexes[i] = bd.ID, up.receipts[i].LogIndex
-	}
-	b.ResetTimer()
-	lk, err := runLookups(ctx, p, ids, indexes, b.N, cfg.lookupAgents, b.N+1)
-	b.StopTimer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(lk.perSecond(), "lookups/s")
-	b.ReportMetric(ms(pct(sorted(lk.latencies), 99)), "p99-ms")
+	benchProofLookup(b, p, token)
 }
