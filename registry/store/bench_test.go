@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/decom-project/decom/internal/pgtest"
 	"time"
 )
 
@@ -22,8 +24,8 @@ func benchBackends(b *testing.B) []struct {
 	}{
 		{"sqlite", func(b *testing.B) Store { return openSQLiteForTest(b, b.TempDir()) }},
 		{"postgres", func(b *testing.B) Store {
-			c := startPostgres(b)
-			s, err := OpenPostgres(context.Background(), c.newDatabase(b))
+			c := pgtest.Start(b)
+			s, err := OpenPostgres(context.Background(), c.NewDatabase(b))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+
+	"github.com/decom-project/decom/internal/pgtest"
 	"time"
 )
 
@@ -41,9 +43,9 @@ func TestSQLite(t *testing.T) {
 }
 
 func TestPostgres(t *testing.T) {
-	cluster := startPostgres(t)
+	cluster := pgtest.Start(t)
 	testStore(t, func(t testing.TB) opener {
-		url := cluster.newDatabase(t)
+		url := cluster.NewDatabase(t)
 		return func(t testing.TB) Store {
 			t.Helper()
 			s, err := OpenPostgres(context.Background(), url)
@@ -61,7 +63,7 @@ func TestPostgres(t *testing.T) {
 
 	// Instances starting together migrate the schema once.
 	t.Run("ConcurrentOpen", func(t *testing.T) {
-		url := cluster.newDatabase(t)
+		url := cluster.NewDatabase(t)
 		var wg sync.WaitGroup
 		for range 6 {
 			wg.Add(1)
@@ -85,7 +87,7 @@ func TestPostgres(t *testing.T) {
 		if !errors.Is(err, ErrInvalid) || strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("OpenPostgres(bad URL): %v; want ErrInvalid without the password", err)
 		}
-		_, err = OpenPostgres(ctx, cluster.url("no_such_database"))
+		_, err = OpenPostgres(ctx, cluster.URL("no_such_database"))
 		if err == nil {
 			t.Error("OpenPostgres(missing database): no error")
 		}

@@ -1,4 +1,7 @@
-package store
+// Package pgtest starts throwaway PostgreSQL servers for tests: Debian's postgresql package,
+// a data directory and Unix socket in the test's temporary directory, no TCP listener, stopped
+// when the test ends.
+package pgtest
 
 import (
 	"context"
@@ -19,10 +22,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// pgBinDir finds PostgreSQL's server programs (initdb, pg_ctl), which Debian keeps
+// binDir finds PostgreSQL's server programs (initdb, pg_ctl), which Debian keeps
 // off $PATH: $DECOM_PG_BINDIR if set, else the newest /usr/lib/postgresql/*/bin
 // (the postgresql package), else the directory of pg_ctl on $PATH.
-func pgBinDir() (string, error) {
+func binDir() (string, error) {
 	if d := os.Getenv("DECOM_PG_BINDIR"); d != "" {
 		if _, err := os.Stat(filepath.Join(d, "initdb")); err != nil {
 			return "", fmt.Errorf("DECOM_PG_BINDIR: %w", err)
@@ -51,20 +54,20 @@ func pgBinDir() (string, error) {
 	return "", errors.New("no initdb in /usr/lib/postgresql/*/bin nor on $PATH")
 }
 
-// pgCluster is a throwaway PostgreSQL server of the test's own: its data and its
+// Cluster is a throwaway PostgreSQL server of the test's own: its data and its
 // Unix socket in a temporary directory, no TCP listener, stopped at cleanup.
-type pgCluster struct {
+type Cluster struct {
 	sockDir string
 	dbs     atomic.Int64
 	once    sync.Once
 	onceErr error
 }
 
-// startPostgres starts a cluster for t, or skips t when PostgreSQL is not
-// installed (fails it when CI=true: CI must test both stores).
-func startPostgres(t testing.TB) *pgCluster {
+// Start starts a cluster for t, or skips t when PostgreSQL is not installed
+// (fails it when CI=true: CI must test PostgreSQL).
+func Start(t testing.TB) *Cluster {
 	t.Helper()
-	bin, err := pgBinDir()
+	bin, err := binDir()
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("PostgreSQL is not installed (%v): make deps installs it", err)
@@ -130,22 +133,22 @@ func startPostgres(t testing.TB) *pgCluster {
 		t.Fatalf("%v\n%s", err, log)
 	}
 	t.Logf("PostgreSQL from %s up in %v", bin, time.Since(start).Round(time.Millisecond))
-	return &pgCluster{sockDir: dir}
+	return &Cluster{sockDir: dir}
 }
 
-// url is the connection string of database db on the cluster.
-func (c *pgCluster) url(db string) string {
+// URL is the connection string of database db on the cluster.
+func (c *Cluster) URL(db string) string {
 	return fmt.Sprintf("host=%s user=postgres dbname=%s sslmode=disable", c.sockDir, db)
 }
 
-// newDatabase makes an empty namespace for a store and returns its connection
+// NewDatabase makes an empty namespace for a store and returns its connection
 // string: a schema of its own, first on the search path, in one database that
 // every test shares. (CREATE DATABASE takes a quarter of a second; CREATE SCHEMA
 // is instant.)
-func (c *pgCluster) newDatabase(t testing.TB) string {
+func (c *Cluster) NewDatabase(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, c.url("postgres"))
+	conn, err := pgx.Connect(ctx, c.URL("postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +160,7 @@ func (c *pgCluster) newDatabase(t testing.TB) string {
 		t.Fatal(c.onceErr)
 	}
 	name := fmt.Sprintf("store_%d", c.dbs.Add(1))
-	conn2, err := pgx.Connect(ctx, c.url("decom_test"))
+	conn2, err := pgx.Connect(ctx, c.URL("decom_test"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,5 +168,5 @@ func (c *pgCluster) newDatabase(t testing.TB) string {
 	if _, err := conn2.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
 		t.Fatal(err)
 	}
-	return c.url("decom_test") + " search_path=" + name
+	return c.URL("decom_test") + " search_path=" + name
 }
