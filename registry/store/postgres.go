@@ -117,4 +117,8 @@ var postgresMigrations = [][]string{
 			revoked     TIMESTAMPTZ
 		)`,
 	},
+	// 2: the lease on logging a certificate, for instances sharing one log.
+	{
+		`ALTER TABLE certificates ADD COLUMN log_claim TEXT, ADD COLUMN log_claim_until TIMESTAMPTZ`,
+	},
 }

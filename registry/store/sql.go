@@ -370,6 +370,31 @@ func setLogIndex(ctx context.Context, q queryer, d dialect, id string, index uin
 	return nil
 }
 
+func (s *sqlStore) ClaimLog(ctx context.Context, id, holder string, lease time.Duration) (Record, bool, error) {
+	if !textOK(id, MaxIDLen) {
+		return Record{}, false, fmt.Errorf("claim logging of %s: %w", quote(id), ErrNotFound)
+	}
+	if holder == "" || !textOK(holder, MaxNameLen) || lease <= 0 {
+		return Record{}, false, fmt.Errorf("claim logging of %s: %w: holder %s, lease %v", quote(id), ErrInvalid, quote(holder), lease)
+	}
+	now := s.stamp()
+	var seq int64
+	err := s.w.QueryRowContext(ctx, `UPDATE certificates SET log_claim = $1, log_claim_until = $2
+		WHERE id = $3 AND log_index IS NULL AND (log_claim IS NULL OR log_claim = $1 OR log_claim_until < $4)
+		RETURNING seq`, holder, s.d.timeArg(now.Add(lease)), id, s.d.timeArg(now)).Scan(&seq)
+	claimed := err == nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Record{}, false, fmt.Errorf("claim logging of %s: %w", quote(id), err)
+	}
+	// Read back through the writer: a reader connection may not see the claim or an
+	// index set an instant ago.
+	rec, err := s.get(ctx, s.w, id)
+	if err != nil {
+		return Record{}, false, fmt.Errorf("claim logging of %s: %w", quote(id), err)
+	}
+	return rec, claimed && rec.LogIndex == nil, nil
+}
+
 // Cursors are "c1" and the base64url of the last returned row's sequence number:
 // opaque to clients, checked when they come back.
 const cursorPrefix = "c1"

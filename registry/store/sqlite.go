@@ -177,4 +177,9 @@ var sqliteMigrations = [][]string{
 			revoked     INTEGER
 		) STRICT`,
 	},
+	// 2: the lease on logging a certificate, for instances sharing one log.
+	{
+		`ALTER TABLE certificates ADD COLUMN log_claim TEXT`,
+		`ALTER TABLE certificates ADD COLUMN log_claim_until INTEGER`,
+	},
 }

@@ -77,6 +77,14 @@ type Store interface {
 	// Search returns the certificates matching every field the query sets, newest
 	// received first, a page at a time. See Query for how fields match.
 	Search(ctx context.Context, q Query) (Page, error)
+	// ClaimLog leases the logging of a certificate to holder until the lease ends:
+	// registry instances that share one transparency log claim a certificate before
+	// appending it, so that two of them never log it twice. It returns the stored
+	// record and whether holder has the lease now: it does when the certificate has no
+	// log index and no other holder's lease is running (holder may renew its own).
+	// A record with a LogIndex is never claimed. An unknown ID is ErrNotFound.
+	// Leases compare the instances' clocks, which must agree to well within lease.
+	ClaimLog(ctx context.Context, id, holder string, lease time.Duration) (rec Record, claimed bool, err error)
 	// Pending returns up to limit certificates the transparency log has not yet
 	// integrated (no LogIndex), oldest first: what a restarted server submits to
 	// the log again.

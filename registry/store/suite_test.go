@@ -47,6 +47,8 @@ func testStore(t *testing.T, fresh newDB) {
 		{"ConcurrentSameID", testConcurrentSameID},
 		{"ConcurrentSameIDTwoInstances", testConcurrentSameIDTwoInstances},
 		{"LogIndex", testLogIndex},
+		{"ClaimLog", testClaimLog},
+		{"ClaimLogTwoInstances", testClaimLogTwoInstances},
 		{"Pending", testPending},
 		{"SearchFields", testSearchFields},
 		{"SearchTime", testSearchTime},
@@ -421,6 +423,101 @@ func testLogIndex(t *testing.T, open opener) {
 	got, _ = s.GetCertificate(ctx, r2.ID)
 	if got.LogIndex == nil || *got.LogIndex != 0 {
 		t.Errorf("log index %v, want 0", fmtIndex(got.LogIndex))
+	}
+}
+
+func testClaimLog(t *testing.T, open opener) {
+	ctx := context.Background()
+	s := open(t)
+	r1, r2 := testRecord(1), testRecord(2)
+	put(t, s, r1, r2)
+	claim := func(id, holder string, lease time.Duration) (Record, bool) {
+		t.Helper()
+		rec, ok, err := s.ClaimLog(ctx, id, holder, lease)
+		if err != nil {
+			t.Fatalf("ClaimLog(%s, %s): %v", id, holder, err)
+		}
+		return rec, ok
+	}
+	if rec, ok := claim(r1.ID, "a", time.Minute); !ok || rec.ID != r1.ID || rec.LogIndex != nil {
+		t.Fatalf("first claim: %v %+v", ok, rec)
+	}
+	if _, ok := claim(r1.ID, "b", time.Minute); ok {
+		t.Error("b claimed a certificate that a holds")
+	}
+	if _, ok := claim(r1.ID, "a", time.Minute); !ok {
+		t.Error("a could not renew its own claim")
+	}
+	// Another certificate is free.
+	if _, ok := claim(r2.ID, "b", time.Minute); !ok {
+		t.Error("b could not claim another certificate")
+	}
+	// A lease that ran out may be taken over.
+	if _, ok := claim(r1.ID, "a", time.Millisecond); !ok {
+		t.Error("a could not shorten its lease")
+	}
+	time.Sleep(5 * time.Millisecond)
+	if _, ok := claim(r1.ID, "b", time.Minute); !ok {
+		t.Error("b could not take over an expired lease")
+	}
+	if _, ok := claim(r1.ID, "a", time.Minute); ok {
+		t.Error("a took back a lease b holds")
+	}
+	// Once logged, nobody claims it, and the record says where it is.
+	if err := s.SetLogIndex(ctx, r1.ID, 3); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"a", "b"} {
+		rec, ok := claim(r1.ID, h, time.Minute)
+		if ok || rec.LogIndex == nil || *rec.LogIndex != 3 {
+			t.Errorf("claim of a logged certificate by %s: %v, index %s; want refused, index 3", h, ok, fmtIndex(rec.LogIndex))
+		}
+	}
+	if _, _, err := s.ClaimLog(ctx, "unknown", "a", time.Minute); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ClaimLog(unknown): %v, want ErrNotFound", err)
+	}
+	for _, bad := range []struct {
+		holder string
+		lease  time.Duration
+	}{{"", time.Minute}, {"a", 0}, {"a", -time.Second}, {"a\x00b", time.Minute}} {
+		if _, _, err := s.ClaimLog(ctx, r2.ID, bad.holder, bad.lease); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ClaimLog(holder %q, lease %v): %v, want ErrInvalid", bad.holder, bad.lease, err)
+		}
+	}
+}
+
+// testClaimLogTwoInstances races two instances for the same certificates: each is
+// claimed by exactly one.
+func testClaimLogTwoInstances(t *testing.T, open opener) {
+	ctx := context.Background()
+	a, b := open(t), open(t)
+	const n = 100
+	for i := range n {
+		put(t, a, testRecord(i))
+	}
+	var wonA, wonB [n]bool
+	var wg sync.WaitGroup
+	for _, side := range []struct {
+		s      Store
+		holder string
+		won    *[n]bool
+	}{{a, "instance-a", &wonA}, {b, "instance-b", &wonB}} {
+		wg.Go(func() {
+			for i := range n {
+				_, ok, err := side.s.ClaimLog(ctx, testRecord(i).ID, side.holder, time.Minute)
+				if err != nil {
+					t.Errorf("ClaimLog: %v", err)
+					return
+				}
+				side.won[i] = ok
+			}
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if wonA[i] == wonB[i] {
+			t.Errorf("record %d: claimed by A %v, by B %v; want exactly one", i, wonA[i], wonB[i])
+		}
 	}
 }
 
