@@ -87,15 +87,18 @@ var (
 	// ErrOutOfRange is returned for a proof request naming an index or tree size that the latest
 	// published checkpoint does not cover. Servers map it to 400 or 404.
 	ErrOutOfRange = errors.New("tlog: index or tree size outside the published log")
-	// ErrLocked is returned by Open when another process has the log open.
+	// ErrLocked is returned by Open when another process has the log open, and by OpenShared
+	// when a process has it open with Open.
 	ErrLocked = errors.New("tlog: log is in use by another process")
 )
 
 // Log is a transparency log stored in a directory in the tlog-tiles layout. It is safe for
-// concurrent use. Only one Log (in one process) may have a directory open at a time.
+// concurrent use. A directory is open either in one process ([Open]) or in any number of
+// processes that share it ([OpenShared]), never both.
 type Log struct {
 	dir    string
 	origin string
+	shared bool
 
 	appender *tessera.Appender
 	shutdown func(context.Context) error
@@ -113,8 +116,15 @@ type Log struct {
 	mu       sync.Mutex
 	closed   bool
 	index    map[[32]byte]uint64 // leaf hash -> index, for every sequenced entry
+	indexed  uint64              // entries read from the level-0 tiles into index
 	inflight map[[32]byte]*pending
 	adds     sync.WaitGroup
+
+	// catchUp serialises reading other processes' entries into index (shared logs): asked
+	// counts the requests, covered is the count when the last completed read began.
+	catchUpMu sync.Mutex
+	asked     atomic.Uint64
+	covered   uint64
 }
 
 // published is a snapshot of the latest published checkpoint. changed is closed when a newer one
@@ -140,7 +150,27 @@ type pending struct {
 //
 // Opening reads every level-0 tile once to rebuild the duplicate index (32 bytes per entry on
 // disk, about 100 bytes per entry in memory).
-func Open(ctx context.Context, dir string, signer note.Signer) (l *Log, err error) {
+func Open(ctx context.Context, dir string, signer note.Signer) (*Log, error) {
+	return open(ctx, dir, signer, false)
+}
+
+// OpenShared opens the log in dir like [Open], for a process that shares the directory with
+// others doing the same: several registry instances behind a load balancer, each appending.
+// tessera's POSIX backend serialises their sequencing and publishing with locks in the
+// directory, so the directory must be on a filesystem whose fcntl locks and renames hold
+// between all the sharers (a local filesystem; a cluster filesystem such as CephFS — not NFS).
+//
+// Append stays idempotent across the processes with one condition: when it does not know an
+// entry, it reads the entries the others integrated since it last looked, so bytes already in
+// the log get their first index; but two processes appending the same new bytes at the same
+// moment both log them. Callers that need each entry once must make sure that only one process
+// appends a given entry at a time (the registry leases each certificate in its shared store).
+// One process opens a directory once: tessera's locks do not separate two sharers in one process.
+func OpenShared(ctx context.Context, dir string, signer note.Signer) (*Log, error) {
+	return open(ctx, dir, signer, true)
+}
+
+func open(ctx context.Context, dir string, signer note.Signer, shared bool) (l *Log, err error) {
 	if signer == nil {
 		return nil, errors.New("tlog: open: nil signer")
 	}
@@ -151,7 +181,7 @@ func Open(ctx context.Context, dir string, signer note.Signer) (l *Log, err erro
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("tlog: open: %w", err)
 	}
-	lock, err := lockDir(dir)
+	lock, err := lockDir(dir, shared)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +226,7 @@ func Open(ctx context.Context, dir string, signer note.Signer) (l *Log, err erro
 	l = &Log{
 		dir:      dir,
 		origin:   signer.Name(),
+		shared:   shared,
 		appender: appender,
 		shutdown: shutdown,
 		reader:   reader,
@@ -223,9 +254,11 @@ func Open(ctx context.Context, dir string, signer note.Signer) (l *Log, err erro
 	if err != nil {
 		return nil, fmt.Errorf("tlog: open: %w", err)
 	}
-	if l.index, err = loadIndex(ctx, reader, size); err != nil {
+	l.index = make(map[[32]byte]uint64, size)
+	if err := indexTiles(ctx, reader, l.index, 0, size); err != nil {
 		return nil, fmt.Errorf("tlog: open: rebuild index: %w", err)
 	}
+	l.indexed = size
 	go l.pollCheckpoints()
 	return l, nil
 }
@@ -248,14 +281,18 @@ func firstCheckpoint(ctx context.Context, r tessera.LogReader) ([]byte, error) {
 	}
 }
 
-// lockDir takes an exclusive flock on the log's lock file, which the kernel drops if the process
-// dies.
-func lockDir(dir string) (*os.File, error) {
+// lockDir takes a flock on the log's lock file, exclusive or shared, which the kernel drops if
+// the process dies.
+func lockDir(dir string, shared bool) (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(dir, lockFileName), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("tlog: open: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	how := syscall.LOCK_EX
+	if shared {
+		how = syscall.LOCK_SH
+	}
+	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, fmt.Errorf("tlog: open %s: %w", dir, ErrLocked)
@@ -265,24 +302,27 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// loadIndex maps the leaf hash of each of the first size entries to its index, reading the
+// indexTiles maps the leaf hash of entries from..size-1 to their indexes in m, reading the
 // level-0 tiles. Should the log hold the same entry twice, the first index wins.
-func loadIndex(ctx context.Context, r tessera.LogReader, size uint64) (map[[32]byte]uint64, error) {
-	m := make(map[[32]byte]uint64, size)
-	for t := uint64(0); t*layout.TileWidth < size; t++ {
+func indexTiles(ctx context.Context, r tessera.LogReader, m map[[32]byte]uint64, from, size uint64) error {
+	for t := from / layout.TileWidth; t*layout.TileWidth < size; t++ {
 		p := layout.PartialTileSize(0, t, size)
 		raw, err := r.ReadTile(ctx, 0, t, p)
 		if err != nil {
-			return nil, fmt.Errorf("tile 0/%d: %w", t, err)
+			return fmt.Errorf("tile 0/%d: %w", t, err)
 		}
 		n := uint64(p)
 		if n == 0 {
 			n = layout.TileWidth
 		}
 		if uint64(len(raw)) < n*32 {
-			return nil, fmt.Errorf("tile 0/%d: %d bytes, want at least %d", t, len(raw), n*32)
+			return fmt.Errorf("tile 0/%d: %d bytes, want at least %d", t, len(raw), n*32)
 		}
-		for i := uint64(0); i < n; i++ {
+		first := uint64(0)
+		if t == from/layout.TileWidth {
+			first = from % layout.TileWidth
+		}
+		for i := first; i < n; i++ {
 			var k [32]byte
 			copy(k[:], raw[i*32:])
 			if _, dup := m[k]; !dup {
@@ -290,7 +330,7 @@ func loadIndex(ctx context.Context, r tessera.LogReader, size uint64) (map[[32]b
 			}
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // Origin returns the log's origin, the name of its signing key.
@@ -322,6 +362,26 @@ func (l *Log) Append(ctx context.Context, entry []byte) (uint64, error) {
 		return idx, nil
 	}
 	p := l.inflight[h]
+	if p == nil && l.shared {
+		// Another process may have logged these bytes since this one last looked.
+		l.mu.Unlock()
+		if err := l.catchUp(ctx); err != nil {
+			return 0, fmt.Errorf("tlog: append: %w", err)
+		}
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return 0, ErrClosed
+		}
+		if idx, ok := l.index[h]; ok {
+			l.mu.Unlock()
+			if err := l.awaitPublished(ctx, idx); err != nil {
+				return 0, fmt.Errorf("tlog: append: %w", err)
+			}
+			return idx, nil
+		}
+		p = l.inflight[h]
+	}
 	if p == nil {
 		p = &pending{done: make(chan struct{})}
 		l.inflight[h] = p
@@ -362,6 +422,42 @@ func (l *Log) add(h [32]byte, entry []byte, p *pending) {
 	}
 	p.idx, p.err = idx.Index, err
 	close(p.done)
+}
+
+// catchUp reads into the index the entries integrated since it was last read, by this process
+// or others. Callers that ask while a read is under way wait for the next one, which begins
+// after they asked and so sees everything integrated before.
+func (l *Log) catchUp(ctx context.Context) error {
+	ticket := l.asked.Add(1)
+	l.catchUpMu.Lock()
+	defer l.catchUpMu.Unlock()
+	if l.covered >= ticket {
+		return nil
+	}
+	begun := l.asked.Load()
+	size, err := l.reader.IntegratedSize(ctx)
+	if err != nil {
+		return fmt.Errorf("read the tree size: %w", err)
+	}
+	l.mu.Lock()
+	from := l.indexed
+	l.mu.Unlock()
+	if size > from {
+		found := make(map[[32]byte]uint64, size-from)
+		if err := indexTiles(ctx, l.reader, found, from, size); err != nil {
+			return fmt.Errorf("read the log's new entries: %w", err)
+		}
+		l.mu.Lock()
+		for h, idx := range found {
+			if old, ok := l.index[h]; !ok || idx < old {
+				l.index[h] = idx
+			}
+		}
+		l.indexed = max(l.indexed, size)
+		l.mu.Unlock()
+	}
+	l.covered = begun
+	return nil
 }
 
 // Lookup returns the index of entry if it is in the log and covered by the latest published
