@@ -14,6 +14,17 @@ import (
 // path written. On failure the temporary file is removed and an existing file of
 // that name is left as it was.
 func WriteFileAtomic(dir, name string, data []byte, perm os.FileMode) (path string, err error) {
+	return writeFileAtomic(dir, name, data, perm, true)
+}
+
+// CreateFileAtomic is WriteFileAtomic for a file that must not exist yet: when dir/name
+// exists, or another process creates it first, it leaves that file alone and returns
+// an error that matches os.ErrExist.
+func CreateFileAtomic(dir, name string, data []byte, perm os.FileMode) (path string, err error) {
+	return writeFileAtomic(dir, name, data, perm, false)
+}
+
+func writeFileAtomic(dir, name string, data []byte, perm os.FileMode, replace bool) (path string, err error) {
 	if name == "" || name != filepath.Base(name) || name == "." || name == ".." {
 		return "", fmt.Errorf("write %q in %s: want a plain file name", name, dir)
 	}
@@ -41,7 +52,12 @@ func WriteFileAtomic(dir, name string, data []byte, perm os.FileMode) (path stri
 	if err = f.Close(); err != nil {
 		return "", fmt.Errorf("write %s: close: %w", path, err)
 	}
-	if err = os.Rename(tmp, path); err != nil {
+	if replace {
+		err = os.Rename(tmp, path)
+	} else if err = os.Link(tmp, path); err == nil {
+		os.Remove(tmp)
+	}
+	if err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err = syncDir(dir); err != nil {

@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -29,6 +30,27 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Errorf("mode %v", fi.Mode())
 	}
 	sigOnlyFiles(t, dir, "c.sigstore.json")
+}
+
+func TestCreateFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := CreateFileAtomic(dir, "log.key", []byte("first"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A second creator, as a second registry instance starting at the same moment would
+	// be, leaves the first file alone.
+	_, err := CreateFileAtomic(dir, "log.key", []byte("second"), 0o600)
+	if !errors.Is(err, os.ErrExist) {
+		t.Fatalf("second create: %v, want os.ErrExist", err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "log.key"))
+	if string(b) != "first" {
+		t.Errorf("content %q after a second create, want the first", b)
+	}
+	if fi, _ := os.Stat(filepath.Join(dir, "log.key")); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+	sigOnlyFiles(t, dir, "log.key")
 }
 
 func TestWriteFileAtomicFailureLeavesNoTemp(t *testing.T) {

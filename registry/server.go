@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +45,9 @@ type Server struct {
 	uiTemplates *uiTemplates
 	uploads     chan struct{}
 	parsed      checkpointCache
+	// instance names this server in the leases it takes on certificates to log, when
+	// its log is shared with other instances.
+	instance string
 }
 
 // checkpointCache keeps the last checkpoint the server parsed and checked: receipts
@@ -92,7 +97,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{store: cfg.Store, log: cfg.Log, logKey: cfg.LogKey, logger: cfg.Logger,
 		metrics: newMetrics(cfg.Registry), mux: http.NewServeMux(), keys: &keyCache{store: cfg.Store},
-		uiTemplates: ui, uploads: make(chan struct{}, maxUploads)}
+		uiTemplates: ui, uploads: make(chan struct{}, maxUploads), instance: instanceName()}
 	s.routes(cfg.Registry)
 	return s, nil
 }
@@ -242,6 +247,14 @@ func (s *Server) integrate(ctx context.Context, rec store.Record) (uint64, error
 	if rec.LogIndex != nil {
 		return *rec.LogIndex, nil
 	}
+	if s.log.Shared() {
+		return s.integrateShared(ctx, rec)
+	}
+	return s.appendAndRecord(ctx, rec)
+}
+
+// appendAndRecord appends a certificate to the log and records its index.
+func (s *Server) appendAndRecord(ctx context.Context, rec store.Record) (uint64, error) {
 	idx, err := s.log.Append(ctx, rec.Bundle)
 	if err != nil {
 		return 0, fmt.Errorf("append to the log: %w", err)
@@ -252,6 +265,76 @@ func (s *Server) integrate(ctx context.Context, rec store.Record) (uint64, error
 		return 0, fmt.Errorf("record the log index: %w", err)
 	}
 	return idx, nil
+}
+
+// Leases on logging a certificate, for instances that share a log: the holder
+// appends it, renewing the lease while the append lasts; the others wait for the
+// index it records. A lease runs out only when its holder died or hung; then another
+// instance takes over, and the log, having read what the first one integrated,
+// gives the certificate the index it got, if it got one.
+const (
+	logLease      = 10 * time.Second
+	logLeaseRenew = 3 * time.Second
+	logLeasePoll  = 10 * time.Millisecond
+)
+
+// integrateShared is integrate when other instances append to the same log: the
+// log's own duplicate check cannot see their appends in flight, so the certificate
+// is leased in the shared store first.
+func (s *Server) integrateShared(ctx context.Context, rec store.Record) (uint64, error) {
+	for {
+		cur, claimed, err := s.store.ClaimLog(ctx, rec.ID, s.instance, logLease)
+		if err != nil {
+			return 0, fmt.Errorf("lease the certificate for the log: %w", err)
+		}
+		if cur.LogIndex != nil {
+			return *cur.LogIndex, nil
+		}
+		if claimed {
+			return s.appendLeased(ctx, rec)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(logLeasePoll):
+		}
+	}
+}
+
+// appendLeased appends a leased certificate, renewing the lease until the append
+// returns. The lease is not given back on failure: an append cut short may still
+// land, and only the log can tell once it has.
+func (s *Server) appendLeased(ctx context.Context, rec store.Record) (uint64, error) {
+	done := make(chan struct{})
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(logLeaseRenew)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), logLeaseRenew)
+			if _, ok, err := s.store.ClaimLog(rctx, rec.ID, s.instance, logLease); err != nil || !ok {
+				s.logger.Warn("could not renew the lease on logging a certificate", "id", rec.ID, "err", err)
+			}
+			cancel()
+		}
+	}()
+	defer func() { close(done); <-renewed }()
+	return s.appendAndRecord(ctx, rec)
+}
+
+// instanceName identifies this process among the registry instances: host, process
+// ID and a random suffix, so that a restarted process never inherits leases.
+func instanceName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }
 
 // Recover integrates every stored certificate the log does not have yet: what a
@@ -272,8 +355,18 @@ func (s *Server) Recover(ctx context.Context) (int, error) {
 	}
 }
 
+// publishWait bounds how long a receipt waits for this instance to see the checkpoint
+// that covers an index another instance recorded.
+const publishWait = 5 * time.Second
+
 // receipt proves the certificate at idx against the latest checkpoint.
 func (s *Server) receipt(ctx context.Context, id string, idx uint64, bundle []byte) (Receipt, error) {
+	wctx, cancel := context.WithTimeout(ctx, publishWait)
+	err := s.log.AwaitPublished(wctx, idx)
+	cancel()
+	if err != nil {
+		return Receipt{}, err
+	}
 	cpRaw, err := s.log.Checkpoint(ctx)
 	if err != nil {
 		return Receipt{}, err

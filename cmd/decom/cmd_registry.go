@@ -87,40 +87,51 @@ SIGINT or SIGTERM shut it down gracefully.
 }
 
 // logKeys loads the log's signing key from the data directory, making it at first.
+// Instances sharing a data directory may start together: the first key written wins
+// and the others use it. log.pub, the verifier key for auditors, is derived from it.
 func logKeys(dir, origin string) (note.Signer, string, error) {
-	keyPath, pubPath := filepath.Join(dir, "log.key"), filepath.Join(dir, "log.pub")
+	keyPath := filepath.Join(dir, "log.key")
 	skey, err := os.ReadFile(keyPath)
 	if errors.Is(err, os.ErrNotExist) {
 		if origin == "" {
 			host, _ := os.Hostname()
 			origin = "decom-registry/" + strings.ReplaceAll(host, " ", "-")
 		}
-		s, v, err := tlog.GenerateKey(origin)
-		if err != nil {
-			return nil, "", usageErrorf("--origin: %v", err)
+		s, _, genErr := tlog.GenerateKey(origin)
+		if genErr != nil {
+			return nil, "", usageErrorf("--origin: %v", genErr)
 		}
-		if _, err := certificates.WriteFileAtomic(dir, "log.key", []byte(s+"\n"), 0o600); err != nil {
+		_, err = certificates.CreateFileAtomic(dir, "log.key", []byte(s+"\n"), 0o600)
+		if err != nil && !errors.Is(err, os.ErrExist) {
 			return nil, "", err
 		}
-		if _, err := certificates.WriteFileAtomic(dir, "log.pub", []byte(v+"\n"), 0o644); err != nil {
-			return nil, "", err
-		}
-		skey = []byte(s)
-	} else if err != nil {
+		skey, err = os.ReadFile(keyPath)
+	}
+	if err != nil {
 		return nil, "", badInputf("log key: %v", err)
 	}
 	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
 	if err != nil {
 		return nil, "", badInputf("log key %s: %v", keyPath, err)
 	}
-	pub, err := os.ReadFile(pubPath)
+	verifier, err := tlog.VerifierKey(strings.TrimSpace(string(skey)))
 	if err != nil {
+		return nil, "", badInputf("log key %s: %v", keyPath, err)
+	}
+	switch pub, err := os.ReadFile(filepath.Join(dir, "log.pub")); {
+	case errors.Is(err, os.ErrNotExist):
+		if _, err := certificates.WriteFileAtomic(dir, "log.pub", []byte(verifier+"\n"), 0o644); err != nil {
+			return nil, "", err
+		}
+	case err != nil:
 		return nil, "", badInputf("log verifier key: %v", err)
+	case strings.TrimSpace(string(pub)) != verifier:
+		return nil, "", badInputf("%s does not hold the verifier key of %s", filepath.Join(dir, "log.pub"), keyPath)
 	}
 	if origin != "" && signer.Name() != origin {
 		return nil, "", usageErrorf("--origin %q: this registry's log is %q", origin, signer.Name())
 	}
-	return signer, strings.TrimSpace(string(pub)), nil
+	return signer, verifier, nil
 }
 
 func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOptions) error {
@@ -137,7 +148,14 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 		return err
 	}
 	klog.SetSlogLogger(logging.Slog(g.log)) // tessera logs through klog
-	lg, err := tlog.Open(ctx, filepath.Join(o.Data, "log"), signer)
+	// With PostgreSQL, several instances may serve one registry: they share the data
+	// directory (so it must be on a filesystem they all mount with working locks),
+	// and with it the log.
+	open := tlog.Open
+	if o.DB != "" {
+		open = tlog.OpenShared
+	}
+	lg, err := open(ctx, filepath.Join(o.Data, "log"), signer)
 	if err != nil {
 		return badInputf("open the transparency log: %v", err)
 	}
@@ -169,7 +187,7 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 		scheme = "https"
 	}
 	g.log.Info().Str("url", scheme+"://"+ln.Addr().String()).Str("data", o.Data).Str("log_origin", signer.Name()).
-		Str("log_key", verifier).Msg("registry serving")
+		Str("log_key", verifier).Bool("log_shared", lg.Shared()).Msg("registry serving")
 	fmt.Fprintf(g.stdout, "serving %s://%s (log %s)\n", scheme, ln.Addr(), verifier)
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()

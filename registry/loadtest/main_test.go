@@ -194,13 +194,14 @@ func evidence(n int) certificates.Evidence {
 }
 
 // newRegistryData makes a data directory with the agent key enrolled and a token, as an
-// operator would with decom registry key add and decom registry token create.
-func newRegistryData(t testing.TB) (data, token string) {
+// operator would with decom registry key add and decom registry token create. Extra flags
+// (--db URL) go to both.
+func newRegistryData(t testing.TB, extra ...string) (data, token string) {
 	t.Helper()
 	agent, _ := keys(t)
 	data = filepath.Join(t.TempDir(), "registry")
-	decom(t, "--log-level", "error", "registry", "key", "add", "--data", data, agent.pub)
-	token = decom(t, "--log-level", "error", "registry", "token", "create", "--data", data, "--name", "loadtest")
+	decom(t, append([]string{"--log-level", "error", "registry", "key", "add", "--data", data, agent.pub}, extra...)...)
+	token = decom(t, append([]string{"--log-level", "error", "registry", "token", "create", "--data", data, "--name", "loadtest"}, extra...)...)
 	if !strings.HasPrefix(token, "decom_") {
 		t.Fatalf("registry token create printed %q", token)
 	}
@@ -223,13 +224,14 @@ const (
 	logQuiet    = "warn"
 )
 
-// startServer runs the registry on a free loopback port with the given data directory, waits
-// until it is ready, and kills it (SIGKILL) when the test ends, whatever happened.
-func startServer(t testing.TB, data, logLevel string) *server {
+// startServer runs the registry on a free loopback port with the given data directory (and
+// extra flags of registry serve), waits until it is ready, and kills it (SIGKILL) when the test
+// ends, whatever happened.
+func startServer(t testing.TB, data, logLevel string, extra ...string) *server {
 	t.Helper()
 	var last error
 	for range 3 { // the free port may be taken between finding and binding it
-		s, err := tryStart(t, data, logLevel)
+		s, err := tryStart(t, data, logLevel, extra)
 		if err == nil {
 			return s
 		}
@@ -239,7 +241,7 @@ func startServer(t testing.TB, data, logLevel string) *server {
 	return nil
 }
 
-func tryStart(t testing.TB, data, logLevel string) (*server, error) {
+func tryStart(t testing.TB, data, logLevel string, extra []string) (*server, error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
@@ -250,8 +252,8 @@ func tryStart(t testing.TB, data, logLevel string) (*server, error) {
 		return nil, err
 	}
 	defer f.Close()
-	cmd := exec.Command(decomBin, "--log-level", logLevel, "--log-format", "json",
-		"registry", "serve", "--addr", addr, "--data", data, "--origin", "loadtest.decom.invalid/registry")
+	cmd := exec.Command(decomBin, append([]string{"--log-level", logLevel, "--log-format", "json",
+		"registry", "serve", "--addr", addr, "--data", data, "--origin", "loadtest.decom.invalid/registry"}, extra...)...)
 	cmd.Stdout, cmd.Stderr = f, f
 	// Should the test process die without cleaning up (a panic, go test -timeout), the kernel
 	// kills the server.

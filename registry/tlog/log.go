@@ -336,6 +336,9 @@ func indexTiles(ctx context.Context, r tessera.LogReader, m map[[32]byte]uint64,
 // Origin returns the log's origin, the name of its signing key.
 func (l *Log) Origin() string { return l.origin }
 
+// Shared reports whether the log was opened with OpenShared.
+func (l *Log) Shared() bool { return l.shared }
+
 // Append adds entry (the exact bytes) to the log and returns its index once the entry is
 // sequenced, integrated and committed to by a published checkpoint: the caller may acknowledge
 // the upload when Append returns without error. Appending bytes already in the log returns the
@@ -471,6 +474,16 @@ func (l *Log) Lookup(entry []byte) (uint64, bool) {
 		return 0, false
 	}
 	return idx, true
+}
+
+// AwaitPublished blocks until this Log has seen a published checkpoint that covers index idx,
+// or ctx ends. On a shared log another process may record an index a moment before this one
+// reads the checkpoint that covers it.
+func (l *Log) AwaitPublished(ctx context.Context, idx uint64) error {
+	if err := l.awaitPublished(ctx, idx); err != nil {
+		return fmt.Errorf("tlog: wait for entry %d to be published: %w", idx, err)
+	}
+	return nil
 }
 
 // awaitPublished blocks until a published checkpoint covers index idx.

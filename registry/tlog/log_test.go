@@ -468,3 +468,32 @@ func TestGenerateKey(t *testing.T) {
 		t.Errorf("keys %q / %q not in note format", skey, vkey)
 	}
 }
+
+func TestVerifierKey(t *testing.T) {
+	for range 5 {
+		skey, vkey, err := GenerateKey(testOrigin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := VerifierKey(skey)
+		if err != nil || got != vkey {
+			t.Fatalf("VerifierKey: %q, %v; want %q", got, err, vkey)
+		}
+	}
+	skey, _, _ := GenerateKey(testOrigin)
+	f := strings.SplitN(skey, "+", 5)
+	prefix := strings.Join(f[:4], "+")
+	for _, bad := range []string{"", "PRIVATE+KEY+x", skey[:len(skey)-8], vkeyOf(t), prefix + "+AQID"} {
+		if _, err := VerifierKey(bad); err == nil {
+			t.Errorf("VerifierKey(%q) accepted it", bad)
+		}
+	}
+}
+
+func vkeyOf(t *testing.T) string {
+	_, vkey, err := GenerateKey(testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vkey
+}

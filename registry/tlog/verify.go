@@ -1,9 +1,12 @@
 package tlog
 
 import (
+	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 
 	flog "github.com/transparency-dev/formats/log"
 	"github.com/transparency-dev/merkle/proof"
@@ -42,6 +45,30 @@ func GenerateKey(origin string) (signerKey, verifierKey string, err error) {
 		return "", "", fmt.Errorf("tlog: generate key for origin %q: %w", origin, err)
 	}
 	return signerKey, verifierKey, nil
+}
+
+// VerifierKey derives the verifier key of a signer key made by GenerateKey (an Ed25519 note
+// key): sharers of one log keep only the signer key and agree on the verifier key.
+func VerifierKey(signerKey string) (string, error) {
+	s, err := note.NewSigner(signerKey)
+	if err != nil {
+		return "", fmt.Errorf("tlog: signer key: %w", err)
+	}
+	// PRIVATE+KEY+name+hash+key: names hold no "+", the base64 key may.
+	f := strings.SplitN(signerKey, "+", 5)
+	raw, err := base64.StdEncoding.DecodeString(f[len(f)-1])
+	if err != nil || len(raw) != 1+ed25519.SeedSize || raw[0] != 1 {
+		return "", errors.New("tlog: signer key: not an Ed25519 note key")
+	}
+	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
+	vkey, err := note.NewEd25519VerifierKey(s.Name(), pub)
+	if err != nil {
+		return "", fmt.Errorf("tlog: signer key: %w", err)
+	}
+	if v, err := note.NewVerifier(vkey); err != nil || v.KeyHash() != s.KeyHash() {
+		return "", errors.New("tlog: signer key: its key hash does not match its key")
+	}
+	return vkey, nil
 }
 
 // VerifyCheckpoint parses the signed checkpoint note cp and checks that it carries a valid
