@@ -8,12 +8,14 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 # Debian packages the tests and the demo use, as command=package. The mkfs tools,
 # cryptsetup and genisoimage make the real filesystems the signature tests probe;
-# poppler and zbar read the certificate PDFs back, QR code included.
+# poppler and zbar read the certificate PDFs back, QR code included; QEMU boots the
+# emulated NVMe/SATA/SCSI disks of internal/qemutest.
 TEST_TOOLS := losetup=mount mount=mount blkid=util-linux mkswap=util-linux curl=curl \
 	mkfs.ext4=e2fsprogs mkfs.vfat=dosfstools mkfs.xfs=xfsprogs mkfs.btrfs=btrfs-progs \
 	mkfs.ntfs=ntfs-3g mkfs.exfat=exfatprogs cryptsetup=cryptsetup-bin genisoimage=genisoimage \
 	pdftotext=poppler-utils pdfinfo=poppler-utils pdftoppm=poppler-utils zbarimg=zbar-tools \
-	chromium=chromium chromedriver=chromium-driver pg_ctlcluster=postgresql
+	chromium=chromium chromedriver=chromium-driver pg_ctlcluster=postgresql \
+	qemu-system-x86_64=qemu-system-x86
 
 # Debian packages the benchmarks use; nwipe is there to compare with.
 BENCH_TOOLS := fio=fio jq=jq /usr/bin/time=time losetup=mount fallocate=util-linux nwipe=nwipe
@@ -33,9 +35,10 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/decom ./cmd/decom
 
 ## deps: install the host tools the tests need (apt-get, as root) when they are missing,
-## and build cosign.
+## build cosign, and fetch Debian's kernel for the QEMU tests into ~/.cache/decom/kernel.
 deps: tools
 	@scripts/ensure-tools.sh $(TEST_TOOLS)
+	@scripts/fetch-kernel.sh
 
 tools: $(COSIGN)
 
