@@ -89,6 +89,15 @@ type Device struct {
 	DevNo string `json:"dev_no"`
 	// SysPath is the resolved sysfs device path, the evidence for Transport.
 	SysPath string `json:"sys_path"`
+
+	// What the drive's firmware can do to sanitize it, and its state, when the drive
+	// was asked (Options.ProbeFirmware); nil otherwise, and for devices that have no
+	// firmware to ask (loop, virtual).
+	Capabilities  *Capabilities  `json:"capabilities,omitempty"`
+	SecurityState *SecurityState `json:"security_state,omitempty"`
+	HPA           *HPA           `json:"hpa,omitempty"`
+	DCO           *DCO           `json:"dco,omitempty"`
+	AMAX          *AMAX          `json:"amax,omitempty"`
 }
 
 // Partition is one partition of a Device. Path and Name are empty for a partition

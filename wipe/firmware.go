@@ -1,0 +1,59 @@
+package wipe
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/decom-project/decom/internal/devio"
+	"github.com/decom-project/decom/inventory"
+)
+
+// Drive is what the firmware executors talk to: the command interfaces of one drive.
+// The executors never open anything themselves; the caller builds the Drive from the
+// file the safety gate opened (devio.NewSGDevice, devio.NewNVMeDevice) or, in tests,
+// from the drive simulator.
+type Drive struct {
+	Path string
+	// SCSI carries SCSI commands and ATA commands (ATA PASS-THROUGH) for SATA, SAS
+	// and SCSI drives; nil for NVMe.
+	SCSI devio.SCSI
+	// NVMe carries admin commands for an NVMe namespace; nil otherwise. NSID is the
+	// namespace.
+	NVMe devio.NVMe
+	NSID uint32
+	// Size is the drive's size in bytes, for progress events.
+	Size int64
+}
+
+// FirmwareOptions tune a firmware sanitize.
+type FirmwareOptions struct {
+	// Progress receives the same events as an overwrite's: one pass, whose Pattern is
+	// the technique and whose Done is the drive's own progress indicator scaled to Size.
+	Progress func(Event)
+	// PollInterval is how often the drive's progress is read (default 2 s).
+	PollInterval time.Duration
+	// StallTimeout: a drive whose progress indicator does not move for this long has
+	// failed (default 30 min); a progress indicator that goes backwards has failed at
+	// once. (nvme-cli treats a sanitize the same way.)
+	StallTimeout time.Duration
+	// Timeout bounds commands that run to completion before they answer (SECURITY
+	// ERASE UNIT, Format NVM); zero derives it from the drive's own estimate, at
+	// least 2 h.
+	Timeout time.Duration
+	Logger  *slog.Logger
+}
+
+// FirmwareRecord is what a firmware sanitize did: the evidence a certificate names.
+type FirmwareRecord struct {
+	Technique Technique `json:"technique"`
+	// Commands lists the commands sent, in order, as the drive's command set names
+	// them ("SECURITY ERASE PREPARE", "Sanitize (crypto erase)", …).
+	Commands []string `json:"commands"`
+	// HPABefore and HPAAfter are the drive's Host Protected Area before and after (ATA).
+	HPABefore *inventory.HPA `json:"hpa_before,omitempty"`
+	HPAAfter  *inventory.HPA `json:"hpa_after,omitempty"`
+	Completed bool           `json:"completed"`
+	Error     string         `json:"error,omitempty"`
+	Started   time.Time      `json:"started"`
+	Finished  time.Time      `json:"finished"`
+}
