@@ -38,6 +38,10 @@ type Options struct {
 	// NoProbe skips reading the devices' own bytes (partition tables, signatures); the
 	// udev database is then the only source for them.
 	NoProbe bool
+	// ProbeFirmware asks each drive's firmware what it can do to sanitize it (NVMe
+	// Identify, ATA IDENTIFY DEVICE through SG_IO, SCSI REPORT SUPPORTED OPERATION
+	// CODES): read-only commands, but commands nonetheless, so only when asked.
+	ProbeFirmware bool
 
 	// afterList runs between listing the devices and reading their details, so tests
 	// can make a device vanish mid-scan.
@@ -102,6 +106,9 @@ func scan(ctx context.Context, opts Options, only func(name string) bool) ([]Dev
 		}
 		if !opts.NoProbe {
 			probeDevice(&d, root, log)
+		}
+		if opts.ProbeFirmware {
+			probeFirmware(&d, root, log)
 		}
 		assess(&d, sys)
 		out = append(out, d)

@@ -17,10 +17,12 @@ import (
 
 type inventoryOptions struct {
 	WipeableOnly bool
+	NoFirmware   bool
 }
 
 func (o *inventoryOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.WipeableOnly, "wipeable", false, "list only the drives decom would agree to wipe")
+	f.BoolVar(&o.NoFirmware, "no-firmware", false, "do not ask the drives' firmware for its sanitize capabilities (identify commands)")
 }
 
 func newInventoryCommand(g *globalOptions) *cobra.Command {
@@ -33,6 +35,11 @@ filesystems and whatever keeps it busy. Drives holding the running system, mount
 filesystems, active swap, or anything stacked on them (dm, md) are not wipeable, and the
 reason is shown. With DEVICE (a /dev path, a /dev/disk/by-* link or a partition), shows the
 whole drive in detail. Nothing is ever written.
+
+Each drive's firmware is asked, with identify commands that change nothing, what it can
+do to sanitize itself (ATA security erase and sanitize, NVMe format and sanitize, SCSI
+sanitize), its security state (frozen, locked) and its hidden areas (HPA, DCO);
+--no-firmware skips that.
 
 With --output json the list is {"devices": [...]} and a single device is one object;
 field names are stable.
@@ -48,7 +55,7 @@ field names are stable.
 }
 
 func runInventory(ctx context.Context, opts inventoryOptions, g *globalOptions, args []string) error {
-	scanOpts := inventory.Options{Root: g.SysRoot, Logger: logging.Slog(g.log)}
+	scanOpts := inventory.Options{Root: g.SysRoot, Logger: logging.Slog(g.log), ProbeFirmware: !opts.NoFirmware}
 	if len(args) == 1 {
 		if opts.WipeableOnly {
 			return usageErrorf("--wipeable lists drives; it does not combine with a DEVICE")
@@ -111,6 +118,15 @@ func writeDeviceDetail(w io.Writer, d inventory.Device) error {
 	row("Kernel device:", d.DevNo+" "+d.SysPath)
 	if d.BackingFile != "" {
 		row("Backing file:", d.BackingFile)
+	}
+	if c := d.Capabilities; c != nil {
+		row("Firmware sanitize:", firmwareSummary(c))
+	}
+	if st := d.SecurityState; st != nil && st.Supported {
+		row("ATA security:", securitySummary(st))
+	}
+	if d.Capabilities != nil {
+		row("Hidden areas:", d.HiddenAreas())
 	}
 	row("Partition table:", d.PartitionTable)
 	if d.Filesystem != "" {
@@ -208,3 +224,73 @@ func dash(s string) string {
 
 // humanSize renders bytes in binary units with one decimal ("931.5 GiB").
 func humanSize(b uint64) string { return humanize.Bytes(b) }
+
+// firmwareSummary lists what the drive's firmware offers to sanitize it.
+func firmwareSummary(c *inventory.Capabilities) string {
+	if !c.Probed {
+		return "unknown: " + c.ProbeError
+	}
+	var out []string
+	modes := func(prefix string, m *inventory.SanitizeModes) {
+		if m == nil {
+			return
+		}
+		var ms []string
+		for _, x := range []struct {
+			on   bool
+			name string
+		}{{m.CryptoErase, "crypto"}, {m.BlockErase, "block"}, {m.Overwrite, "overwrite"}} {
+			if x.on {
+				ms = append(ms, x.name)
+			}
+		}
+		out = append(out, prefix+" ("+strings.Join(ms, ", ")+")")
+	}
+	if e := c.ATASecurityErase; e != nil {
+		s := "ATA security erase"
+		if e.Enhanced {
+			s += " (normal, enhanced"
+		} else {
+			s += " (normal"
+		}
+		if e.EnhancedMinutes > 0 {
+			s += fmt.Sprintf(", ~%d min", e.EnhancedMinutes)
+		} else if e.NormalMinutes > 0 {
+			s += fmt.Sprintf(", ~%d min", e.NormalMinutes)
+		}
+		out = append(out, s+")")
+	}
+	modes("ATA sanitize", c.ATASanitize)
+	if f := c.NVMeFormat; f != nil {
+		s := "NVMe format (user-data erase"
+		if f.CryptoErase {
+			s += ", crypto erase"
+		}
+		out = append(out, s+")")
+	}
+	modes("NVMe sanitize", c.NVMeSanitize)
+	modes("SCSI sanitize", c.SCSISanitize)
+	if c.SecureDiscard {
+		out = append(out, "secure discard")
+	}
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, "; ")
+}
+
+func securitySummary(st *inventory.SecurityState) string {
+	var f []string
+	for _, x := range []struct {
+		on   bool
+		name string
+	}{{st.Enabled, "enabled"}, {st.Locked, "locked"}, {st.Frozen, "frozen"}, {st.CountExpired, "attempts exhausted"}} {
+		if x.on {
+			f = append(f, x.name)
+		}
+	}
+	if len(f) == 0 {
+		return "not enabled, not frozen"
+	}
+	return strings.Join(f, ", ")
+}

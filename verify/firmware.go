@@ -1,0 +1,152 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/decom-project/decom/internal/blockio"
+	"github.com/decom-project/decom/wipe"
+)
+
+// Verification of a drive that sanitized itself. Its firmware decides what erased
+// media read as, so there is no pattern to compare with; instead:
+//
+//   - after a cryptographic erase, every sampled block must differ from what the same
+//     block held before (the old ciphertext now decrypts to noise under the new key);
+//   - after any other erase (block erase, overwrite, a format with user-data erase,
+//     secure erase), every sampled block must read as one byte value repeated (zeros on
+//     most drives, ones on some), which no block of user data does by accident at
+//     these sizes. Before-and-after is recorded too.
+
+// Modes of a firmware verification (Result.Mode).
+const (
+	ModeSampleChanged = "sample-changed" // every sampled block differs from before
+	ModeSampleUniform = "sample-uniform" // every sampled block is one repeated byte
+)
+
+// Snapshot is what sampled blocks held before a firmware sanitize: the blocks' places
+// and their SHA-256 digests (not their contents: the certificate may carry it).
+type Snapshot struct {
+	Layout  Layout
+	Seed    uint64
+	Digests [][sha256.Size]byte
+	// Uniform counts the blocks that were already one repeated byte: those prove
+	// nothing by reading the same value afterwards.
+	Uniform int
+	Taken   time.Time
+}
+
+// TakeSnapshot reads the blocks a sample of coverage would read, with seed (0 draws
+// one), and keeps their digests.
+func TakeSnapshot(ctx context.Context, t Target, coverage float64, seed uint64) (*Snapshot, error) {
+	if seed == 0 {
+		var err error
+		if seed, err = NewSeed(); err != nil {
+			return nil, err
+		}
+	}
+	layout, err := Locations(t.Size, max(t.SectorSize, 512), coverage, seed, 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	s := &Snapshot{Layout: layout, Seed: seed, Digests: make([][sha256.Size]byte, len(layout.Blocks)), Taken: time.Now()}
+	buf := blockio.AlignedBuffer(layout.BlockSize)
+	for i, b := range layout.Blocks {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		p := buf[:b.Length]
+		if err := readAll(t, p, b.Offset); err != nil {
+			return nil, fmt.Errorf("verify: read the block at %d before the sanitize: %w", b.Offset, err)
+		}
+		s.Digests[i] = sha256.Sum256(p)
+		if uniform(p) {
+			s.Uniform++
+		}
+	}
+	return s, nil
+}
+
+// CheckErased reads the snapshot's blocks again after a firmware sanitize. With crypto
+// set, every block must differ from before; otherwise every block must read as one
+// repeated byte. The Result is a sampled verification's, with Mode ModeSampleChanged or
+// ModeSampleUniform; a block that cannot be read fails it.
+func CheckErased(ctx context.Context, t Target, before *Snapshot, crypto bool) Result {
+	res := Result{Mode: ModeSampleUniform, Expected: "every sampled block reads as one repeated byte value",
+		Seed: before.Seed, Subsections: before.Layout.Subsections, SampleBlockSize: before.Layout.BlockSize,
+		LocationsDigest: before.Layout.Digest(), SizeBytes: t.Size, Mismatches: []Mismatch{}, ReadErrors: []wipe.Range{},
+		Started: time.Now(), IOMode: ioModeOf(t)}
+	if crypto {
+		res.Mode = ModeSampleChanged
+		res.Expected = "every sampled block differs from what it held before the cryptographic erase"
+	}
+	if t.Size > 0 {
+		res.Coverage = float64(before.Layout.Bytes()) / float64(t.Size)
+	}
+	buf := blockio.AlignedBuffer(before.Layout.BlockSize)
+	for i, b := range before.Layout.Blocks {
+		if err := ctx.Err(); err != nil {
+			res.Outcome, res.Error, res.Finished = OutcomeAborted, err.Error(), time.Now()
+			return res
+		}
+		p := buf[:b.Length]
+		res.BlocksRead++
+		if err := readAll(t, p, b.Offset); err != nil {
+			res.ReadErrors = append(res.ReadErrors, wipe.Range{Offset: b.Offset, Length: b.Length})
+			continue
+		}
+		res.BytesRead += b.Length
+		bad := false
+		if crypto {
+			bad = sha256.Sum256(p) == before.Digests[i]
+		} else {
+			bad = !uniform(p)
+		}
+		if bad {
+			res.MismatchedBlocks++
+			res.MismatchedBytes += b.Length
+			if len(res.Mismatches) < 16 {
+				res.Mismatches = append(res.Mismatches, Mismatch{Offset: b.Offset, Found: wipe.Bytes(bytes.Clone(p[:min(16, len(p))]))})
+			}
+		}
+	}
+	res.Verified = res.MismatchedBlocks == 0 && len(res.ReadErrors) == 0 && res.BlocksRead > 0
+	res.Outcome = OutcomeFailed
+	if res.Verified {
+		res.Outcome = OutcomePassed
+	}
+	res.Finished = time.Now()
+	return res
+}
+
+func ioModeOf(t Target) string {
+	if t.Direct {
+		return "direct"
+	}
+	return "buffered"
+}
+
+func readAll(t Target, p []byte, off int64) error {
+	n, err := t.R.ReadAt(p, off)
+	if n == len(p) {
+		return nil
+	}
+	if err == nil {
+		err = errors.New("short read")
+	}
+	return err
+}
+
+// uniform reports whether p is one byte value repeated.
+func uniform(p []byte) bool {
+	for _, c := range p[1:] {
+		if c != p[0] {
+			return false
+		}
+	}
+	return len(p) > 0
+}

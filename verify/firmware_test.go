@@ -1,0 +1,72 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"testing"
+)
+
+// memTarget is a Target over bytes in memory.
+func memTarget(b []byte) Target {
+	return Target{R: bytes.NewReader(b), Size: int64(len(b)), SectorSize: 512}
+}
+
+func TestCheckErased(t *testing.T) {
+	ctx := context.Background()
+	const size = 8 << 20
+	data := make([]byte, size)
+	rand.Read(data)
+	snap, err := TakeSnapshot(ctx, memTarget(data), 0.10, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Digests) < 2000 || snap.Uniform != 0 || snap.Seed != 42 {
+		t.Fatalf("snapshot of %d blocks, %d uniform, seed %d", len(snap.Digests), snap.Uniform, snap.Seed)
+	}
+
+	// Unchanged media fail both checks.
+	for _, crypto := range []bool{false, true} {
+		if r := CheckErased(ctx, memTarget(data), snap, crypto); r.Verified || r.MismatchedBlocks != int64(len(snap.Digests)) || r.Outcome != OutcomeFailed {
+			t.Errorf("crypto=%v on unchanged media: verified %v, %d of %d blocks mismatched", crypto, r.Verified, r.MismatchedBlocks, len(snap.Digests))
+		}
+	}
+
+	// A crypto erase: new noise everywhere.
+	noise := make([]byte, size)
+	rand.Read(noise)
+	if r := CheckErased(ctx, memTarget(noise), snap, true); !r.Verified || r.Mode != ModeSampleChanged || r.BlocksRead != int64(len(snap.Digests)) {
+		t.Errorf("crypto erase: %+v", r)
+	}
+	// Noise is not an erase to a uniform value.
+	if r := CheckErased(ctx, memTarget(noise), snap, false); r.Verified {
+		t.Error("random data passed as a uniform erase")
+	}
+	// Block erase to zeros, or to ones.
+	for _, v := range []byte{0x00, 0xff} {
+		erased := bytes.Repeat([]byte{v}, size)
+		r := CheckErased(ctx, memTarget(erased), snap, false)
+		if !r.Verified || r.Mode != ModeSampleUniform || r.MismatchedBlocks != 0 {
+			t.Errorf("erase to %#x: %+v", v, r)
+		}
+	}
+	// One block left behind is found, where it is.
+	partly := bytes.Repeat([]byte{0}, size)
+	b := snap.Layout.Blocks[len(snap.Layout.Blocks)/2]
+	copy(partly[b.Offset:b.Offset+b.Length], data[b.Offset:])
+	r := CheckErased(ctx, memTarget(partly), snap, false)
+	if r.Verified || r.MismatchedBlocks != 1 || len(r.Mismatches) != 1 || r.Mismatches[0].Offset != b.Offset {
+		t.Errorf("one block not erased: verified %v, %d mismatched, %+v", r.Verified, r.MismatchedBlocks, r.Mismatches)
+	}
+	// With crypto, a block that kept its old bytes fails.
+	kept := bytes.Clone(noise)
+	copy(kept[b.Offset:b.Offset+b.Length], data[b.Offset:])
+	if r := CheckErased(ctx, memTarget(kept), snap, true); r.Verified || r.MismatchedBlocks != 1 {
+		t.Errorf("crypto erase that missed a block: verified %v, %d mismatched", r.Verified, r.MismatchedBlocks)
+	}
+	// A device that cannot be read any more fails.
+	short := Target{R: bytes.NewReader(noise[:size/2]), Size: size, SectorSize: 512}
+	if r := CheckErased(ctx, short, snap, true); r.Verified || len(r.ReadErrors) == 0 {
+		t.Errorf("unreadable half: verified %v, %d read errors", r.Verified, len(r.ReadErrors))
+	}
+}
