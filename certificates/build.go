@@ -58,11 +58,22 @@ func New(ev Evidence, d Details, now time.Time) (*Certificate, error) {
 			SystemSerial: ev.Host.SystemSerial, SystemUUID: ev.Host.SystemUUID},
 		Media: media(rec),
 		Sanitization: Sanitization{
-			Category: category(rec), Technique: "overwrite", Method: rec.Method, MethodTitle: rec.Title,
+			Category: category(rec), Technique: technique(rec), Method: rec.Method, MethodTitle: rec.Title,
 			Rounds: rec.Rounds, FinalBlank: rec.Blank, IOMode: rec.IOMode, Tool: ev.Tool,
 			Started: rec.Started, Finished: rec.Finished, Error: rec.Error, Passes: []Pass{},
 		},
 		Verification: Verification{Method: ev.VerifyMode, Checks: []Check{}},
+	}
+	if rec.Plan != nil {
+		c.Sanitization.Reason = rec.Plan.Reason
+	}
+	if fw := rec.Firmware; fw != nil {
+		c.Sanitization.Firmware = &FirmwareEvidence{Commands: append([]string{}, fw.Commands...),
+			HiddenAreasBefore: hpaText(fw.HPABefore), HiddenAreasAfter: hpaText(fw.HPAAfter),
+			Completed: fw.Completed, Error: fw.Error, Started: fw.Started, Finished: fw.Finished}
+		if fw.HPABefore != nil && fw.HPAAfter != nil && fw.HPABefore.HiddenSectors > 0 && fw.HPAAfter.HiddenSectors == 0 {
+			c.Media.HiddenAreas = "hpa removed before sanitizing: " + hpaText(fw.HPABefore)
+		}
 	}
 	if c.DataBackedUp == "" {
 		c.DataBackedUp = "unknown"
@@ -116,7 +127,30 @@ func outcome(ev Evidence) string {
 	return OutcomeFailed
 }
 
-// category is the NIST method type an overwrite achieves: Clear, when it ran.
+// technique names how the target was sanitized; records made before techniques were
+// recorded are overwrites.
+func technique(rec wipe.Record) string {
+	if rec.Technique == "" {
+		return string(wipe.TechOverwrite)
+	}
+	return string(rec.Technique)
+}
+
+// hpaText describes a Host Protected Area for a certificate.
+func hpaText(h *inventory.HPA) string {
+	switch {
+	case h == nil:
+		return ""
+	case h.NativeMaxLBA == 0:
+		return fmt.Sprintf("max LBA %d, native max unknown", h.CurrentMaxLBA)
+	case h.HiddenSectors == 0:
+		return fmt.Sprintf("none (max LBA %d is the native max)", h.CurrentMaxLBA)
+	}
+	return fmt.Sprintf("%d sectors hidden (max LBA %d, native max %d)", h.HiddenSectors, h.CurrentMaxLBA, h.NativeMaxLBA)
+}
+
+// category is the NIST method type a wipe achieved: what the record's class says (a
+// Purge only from a firmware technique the planner chose for it), else Clear.
 func category(rec wipe.Record) string {
 	if rec.NISTClass == wipe.ClassPurge {
 		return CategoryPurge
@@ -128,6 +162,7 @@ func media(rec wipe.Record) Media {
 	m := Media{Kind: rec.Kind, Path: rec.Device, Serial: rec.Identity.Serial, WWN: rec.Identity.WWN,
 		Model: rec.Identity.Model, SizeBytes: rec.Identity.SizeBytes, HiddenAreas: "unknown"}
 	if d := rec.Drive; d != nil {
+		m.HiddenAreas = d.HiddenAreas()
 		m.Manufacturer, m.Firmware, m.Transport, m.MediaType = d.Vendor, d.Firmware, d.Transport, d.Media
 		m.LogicalSectorSize, m.PhysicalSectorSize = d.LogicalSectorSize, d.PhysicalSectorSize
 		if m.Model == "" {

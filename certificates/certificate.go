@@ -120,8 +120,14 @@ type Source struct {
 type Sanitization struct {
 	// Category is the NIST SP 800-88 method type: clear, purge or destroy.
 	Category string `json:"category"`
-	// Technique is how: overwrite (later: block erase, crypto erase, …).
+	// Technique is how: overwrite, or the drive's own command (nvme-format-user-data-erase,
+	// ata-sanitize-block-erase, …; see decom methods).
 	Technique   string    `json:"technique"`
+	// Reason is why the technique was chosen for this drive, for planned methods
+	// (nist-purge, nist-clear).
+	Reason string `json:"reason,omitempty"`
+	// Firmware is the evidence of a firmware technique.
+	Firmware *FirmwareEvidence `json:"firmware,omitempty"`
 	Method      string    `json:"method"`
 	MethodTitle string    `json:"method_title"`
 	Standard    string    `json:"standard,omitempty"`
@@ -135,6 +141,20 @@ type Sanitization struct {
 	// AbortedAt says where an aborted wipe stopped.
 	AbortedAt *Position `json:"aborted_at,omitempty"`
 	Error     string    `json:"error,omitempty"`
+}
+
+// FirmwareEvidence is what decom asked of the drive's firmware.
+type FirmwareEvidence struct {
+	// Commands are the commands sent, in order.
+	Commands []string `json:"commands"`
+	// HiddenAreasBefore and HiddenAreasAfter describe the Host Protected Area around
+	// the sanitize (ATA drives); empty for drives that have none.
+	HiddenAreasBefore string    `json:"hidden_areas_before,omitempty"`
+	HiddenAreasAfter  string    `json:"hidden_areas_after,omitempty"`
+	Completed         bool      `json:"completed"`
+	Error             string    `json:"error,omitempty"`
+	Started           time.Time `json:"started"`
+	Finished          time.Time `json:"finished"`
 }
 
 // Pass is one overwrite pass.

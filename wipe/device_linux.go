@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/decom-project/decom/internal/blockio"
 	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/decom-project/decom/internal/blockio"
+	"github.com/decom-project/decom/internal/devio"
+	"github.com/decom-project/decom/inventory"
 )
 
 // Device is a target the gate opened for writing. It is the only way decom writes to
@@ -164,4 +167,53 @@ func (d *Device) Close() error {
 		err = d.tail.Close()
 	}
 	return errors.Join(err, d.f.Close())
+}
+
+// Commands returns the command interfaces of the opened drive, for a firmware sanitize:
+// NVMe admin passthrough for an NVMe namespace, SG_IO otherwise. They go through a
+// duplicate of the descriptor the gate opened and checked, never through a new open of
+// the device node. The caller closes the Drive.
+func (d *Device) Commands() (Drive, error) {
+	if d.Target.Kind != KindDrive {
+		return Drive{}, fmt.Errorf("%s: a firmware sanitize applies to whole drives only", d.Target.Path)
+	}
+	fd, err := unix.FcntlInt(d.f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return Drive{}, fmt.Errorf("%s: %w", d.Target.Path, err)
+	}
+	f := os.NewFile(uintptr(fd), d.Target.Node)
+	drv := Drive{Path: d.Target.Path, Size: d.Target.Size()}
+	if d.Target.Drive.Transport == inventory.TransportNVMe {
+		nv := devio.NewNVMeDevice(f)
+		nsid, err := nv.NamespaceID()
+		if err != nil {
+			nv.Close()
+			return Drive{}, err
+		}
+		drv.NVMe, drv.NSID, drv.closer = nv, nsid, nv.Close
+		return drv, nil
+	}
+	sg := devio.NewSGDevice(f)
+	drv.SCSI, drv.closer = sg, sg.Close
+	return drv, nil
+}
+
+// Regeometry reads the device's size again, after a Host Protected Area was removed:
+// the overwrite then covers the sectors it hid.
+func (d *Device) Regeometry() error {
+	size, ssz, err := blockio.Geometry(d.f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", d.Target.Path, err)
+	}
+	d.Target.Identity.SizeBytes, d.Target.SectorSize = size, ssz
+	return nil
+}
+
+// DropCache discards the kernel's cached pages of the device (BLKFLSBUF), so that what
+// is read afterwards comes from the drive.
+func (d *Device) DropCache() error {
+	if d.Target.Kind == KindFile {
+		return nil
+	}
+	return unix.IoctlSetInt(int(d.f.Fd()), unix.BLKFLSBUF, 0)
 }

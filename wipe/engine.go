@@ -115,7 +115,7 @@ func overwrite(ctx context.Context, w writeTarget, t Target, direct bool, plan P
 	passes := plan.Passes()
 	rec := Record{
 		Device: t.Path, Kind: t.Kind, Identity: t.Identity,
-		Method: plan.Method.Name, Title: plan.Method.Title, NISTClass: plan.Method.NISTClass,
+		Method: plan.Method.Name, Title: plan.Method.Title, NISTClass: plan.Method.NISTClass, Technique: TechOverwrite,
 		Rounds: max(plan.Rounds, 1), Blank: plan.Blank, VerifyRequired: plan.Method.Verify,
 		IOMode: IODirect, BlockSize: opts.BlockSize, QueueDepth: opts.QueueDepth,
 		Passes: []PassRecord{}, Warnings: slices.Clone(t.Warnings), Started: time.Now().UTC(),

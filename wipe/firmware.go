@@ -23,6 +23,16 @@ type Drive struct {
 	NSID uint32
 	// Size is the drive's size in bytes, for progress events.
 	Size int64
+
+	closer func() error
+}
+
+// Close releases what Device.Commands opened for the Drive.
+func (d Drive) Close() error {
+	if d.closer == nil {
+		return nil
+	}
+	return d.closer()
 }
 
 // FirmwareOptions tune a firmware sanitize.

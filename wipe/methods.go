@@ -103,14 +103,17 @@ func MethodNames() []string {
 	return names
 }
 
-// LookupMethod finds a method by name.
+// LookupMethod finds a method by name: one of the catalogue's, or nist-purge.
 func LookupMethod(name string) (Method, error) {
+	if name == MethodNISTPurge {
+		return PurgeMethod(), nil
+	}
 	for _, m := range Methods() {
 		if m.Name == name {
 			return m, nil
 		}
 	}
-	return Method{}, fmt.Errorf("unknown method %q (known: %s)", name, strings.Join(MethodNames(), ", "))
+	return Method{}, fmt.Errorf("unknown method %q (known: %s, %s)", name, strings.Join(MethodNames(), ", "), MethodNISTPurge)
 }
 
 // CustomMethod wraps a --passes list as a method.

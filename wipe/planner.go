@@ -50,6 +50,14 @@ const (
 	MethodNISTPurge = "nist-purge"
 )
 
+// PurgeMethod is nist-purge: it has no pass sequence of its own; the planner picks each
+// drive's own sanitize command (Choose).
+func PurgeMethod() Method {
+	return Method{Name: MethodNISTPurge, Title: "NIST SP 800-88 Purge with the drive's own sanitize command",
+		Standard: "NIST SP 800-88 Rev. 1, Appendix A; IEEE 2883-2022", Passes: []Pattern{}, Verify: true, NISTClass: ClassPurge,
+		Notes: "the technique is chosen per drive (decom wipe --dry-run shows which and why); drives that cannot be purged are refused"}
+}
+
 // ErrUnachievable is wrapped by Choose when no technique reaches the asked NIST class
 // on a drive: the drive is refused, never sanitized to a lesser class.
 var ErrUnachievable = errors.New("sanitization class not achievable on this drive")

@@ -44,6 +44,13 @@ type Record struct {
 	// VerifyRequired says the method's standard requires reading the result back.
 	VerifyRequired bool `json:"verify_required"`
 
+	// Technique is how the target was sanitized: an overwrite, or the drive's own
+	// command (then Firmware holds its evidence and Passes is empty).
+	Technique Technique       `json:"technique"`
+	Firmware  *FirmwareRecord `json:"firmware,omitempty"`
+	// Plan is the planner's choice for nist-purge and nist-clear: why this technique.
+	Plan *Choice `json:"plan,omitempty"`
+
 	IOMode     string `json:"io_mode"`
 	BlockSize  int    `json:"block_size"`
 	QueueDepth int    `json:"queue_depth"`

@@ -18,6 +18,10 @@ func newMethodsCommand(g *globalOptions) *cobra.Command {
 whether their standard requires verification, and what NIST SP 800-88 credits them with.
 An overwrite is a Clear technique; on flash media it never achieves Purge.
 
+nist-purge is not an overwrite: decom chooses each drive's own sanitize command
+(NVMe sanitize or format, ATA sanitize or enhanced security erase, SCSI sanitize)
+by NIST SP 800-88 Appendix A, and refuses drives that cannot be purged.
+
 ` + exitCodeHelp,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error { return runMethods(g) },
@@ -25,7 +29,7 @@ An overwrite is a Clear technique; on flash media it never achieves Purge.
 }
 
 func runMethods(g *globalOptions) error {
-	methods := wipe.Methods()
+	methods := append(wipe.Methods(), wipe.PurgeMethod())
 	if g.Output == outputJSON {
 		return writeJSON(g.stdout, struct {
 			Methods []wipe.Method `json:"methods"`
@@ -37,6 +41,10 @@ func runMethods(g *globalOptions) error {
 		verify := "-"
 		if m.Verify {
 			verify = "required"
+		}
+		if m.Name == wipe.MethodNISTPurge {
+			fmt.Fprintf(tw, "%s\t-\t%s\t%s\t%s\t%s\n", m.Name, verify, m.NISTClass, m.Standard, "the drive's own sanitize command, per drive")
+			continue
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", m.Name, len(m.Passes), verify, m.NISTClass, m.Standard, passList(m.Passes))
 	}

@@ -121,6 +121,8 @@ and "verify_progress" objects, and last a "record" object per target, with its
 type plan struct {
 	target  wipe.Target
 	refusal error
+	// choice is the planner's, for nist-purge and nist-clear.
+	choice *wipe.Choice
 }
 
 func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []string) error {
@@ -150,10 +152,22 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 			return err
 		}
 	}
-	gate := &wipe.Gate{Inventory: inventory.Options{Root: g.SysRoot, Logger: logging.Slog(g.log)}, Logger: logging.Slog(g.log)}
+	planned := plannedMethod(method)
+	if planned && opts.Passes != "" {
+		return usageErrorf("--passes makes a custom overwrite; it does not combine with --method %s", method.Name)
+	}
+	if method.Name == wipe.MethodNISTPurge && (opts.Rounds != 1 || opts.Blank) {
+		return usageErrorf("--rounds and --blank are for overwrites; nist-purge runs the drive's own command once")
+	}
+	// The planner needs what the drives' firmware can do; the gate's inventory asks.
+	gate := &wipe.Gate{Inventory: inventory.Options{Root: g.SysRoot, Logger: logging.Slog(g.log), ProbeFirmware: planned},
+		Logger: logging.Slog(g.log)}
 	plans, err := makePlans(ctx, gate, opts.All, args)
 	if err != nil {
 		return err
+	}
+	if planned {
+		choosePlans(plans, method)
 	}
 	wplan := wipe.Plan{Method: method, Rounds: opts.Rounds, Blank: opts.Blank}
 	out := newReporter(g)
@@ -186,6 +200,23 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 			records[i] = wipeResult{Record: refusedRecord(p.target, wplan, err), Verification: []verify.Result{}}
 			continue
 		}
+		if p.choice != nil && p.choice.Technique.Firmware() {
+			wg.Go(func() {
+				defer dev.Close()
+				records[i] = runFirmware(ctx, g, dev, p, method, verifyOpts, engineOpts.Progress)
+			})
+			continue
+		}
+		var hpa *wipe.FirmwareRecord
+		if p.choice != nil && p.choice.RemoveHPA {
+			if hpa, err = removeHPA(dev); err != nil {
+				dev.Close()
+				rec := refusedRecord(p.target, wplan, err)
+				rec.Firmware = hpa
+				records[i] = wipeResult{Record: rec, Verification: []verify.Result{}}
+				continue
+			}
+		}
 		wg.Go(func() {
 			defer dev.Close()
 			g.log.Info().Str("device", p.target.Path).Str("method", method.Name).Int("passes", len(wplan.Passes())).
@@ -210,6 +241,7 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 				}
 			}
 			rec := wipe.Overwrite(ctx, dev, wplan, eo)
+			rec.Plan, rec.Firmware = p.choice, hpa
 			records[i] = newWipeResult(rec, results, verifyOpts.Mode != verifyNone)
 		})
 	}
@@ -584,6 +616,8 @@ type planLine struct {
 	Serial     string         `json:"serial,omitempty"`
 	Transport  string         `json:"transport,omitempty"`
 	MediaClass string         `json:"media,omitempty"`
+	// Plan is the planner's choice for nist-purge and nist-clear: technique, class, why.
+	Plan *wipe.Choice `json:"plan,omitempty"`
 }
 
 func (r *wipeReporter) line(typ string, v any) {
@@ -601,12 +635,16 @@ func (r *wipeReporter) plans(plans []plan, wp wipe.Plan) {
 		return
 	}
 	w := r.g.stdout
-	fmt.Fprintf(w, "Method: %s — %s (%s: %s)\n\n", wp.Method.Name, wp.Method.Title, plural(len(passes), "pass", "passes"), passList(passes))
+	if wp.Method.Name == wipe.MethodNISTPurge {
+		fmt.Fprintf(w, "Method: %s — %s (chosen per drive)\n\n", wp.Method.Name, wp.Method.Title)
+	} else {
+		fmt.Fprintf(w, "Method: %s — %s (%s: %s)\n\n", wp.Method.Name, wp.Method.Title, plural(len(passes), "pass", "passes"), passList(passes))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET\tKIND\tSIZE\tMODEL\tSERIAL\tESTIMATE\tPLAN")
 	for _, p := range plans {
 		t := p.target
-		verdict := "wipe"
+		verdict := planText(p)
 		if p.refusal != nil {
 			verdict = "REFUSED: " + refusalReasons(p.refusal)
 		}
@@ -615,13 +653,16 @@ func (r *wipeReporter) plans(plans []plan, wp wipe.Plan) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	if why := planReasons(plans); why != "" {
+		fmt.Fprintf(w, "%s\n", why)
+	}
 }
 
 func planJSON(p plan, wp wipe.Plan, passes []wipe.Pattern) *planLine {
 	t := p.target
 	pl := &planLine{Device: t.Path, Kind: t.Kind, Identity: t.Identity, Method: wp.Method.Name, Passes: passes,
 		Warnings: t.Warnings, SizeBytes: t.Identity.SizeBytes, Model: t.Drive.Model, Serial: t.Identity.Serial,
-		Transport: t.Drive.Transport, MediaClass: t.Drive.Media}
+		Transport: t.Drive.Transport, MediaClass: t.Drive.Media, Plan: p.choice}
 	if p.refusal != nil {
 		pl.Refused = true
 		var re *wipe.RefusedError

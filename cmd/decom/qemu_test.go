@@ -1,11 +1,21 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"crypto/rand"
 	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/internal/qemutest"
 	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/verify"
+	"github.com/decom-project/decom/wipe"
 )
 
 // guestDevice finds the device with serial in a decom inventory JSON listing.
@@ -69,4 +79,129 @@ func TestQEMUInventoryFirmware(t *testing.T) {
 		t.Errorf("SCSI capabilities: %+v; want probed, no SANITIZE", c)
 	}
 	t.Logf("SCSI: transport %s, media %s", scsi.Transport, scsi.Media)
+}
+
+// TestQEMUPurgeNVMe wipes an emulated NVMe drive full of random data with
+// --method nist-purge in a QEMU guest. The planner picks Format NVM with user-data erase
+// (QEMU's controller has no sanitize), refuses the guest's SATA disk (no sanitize, no
+// enhanced security erase: Purge not achievable), and on the host the NVMe image reads
+// back all zeros and the certificate names the technique and the Purge class.
+func TestQEMUPurgeNVMe(t *testing.T) {
+	qemutest.Require(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	t.Setenv("DECOM_KEY_PASSWORD", "qemu test passphrase")
+	if code, _, stderr := decom(t, ctx, "keys", "generate", "--out", filepath.Join(dir, "site")); code != exitOK {
+		t.Fatalf("keys generate: %s", stderr)
+	}
+	const size = 64 << 20
+	img := qemutest.Image(t, "nvme.img", size)
+	f, err := os.OpenFile(img, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.CopyN(f, rand.Reader, size); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	steps, res := qemutest.RunSteps(t, qemutest.Config{
+		Disks: []qemutest.Disk{
+			{Path: img, Bus: qemutest.NVMe, Serial: "PURGENVME1"},
+			{Path: qemutest.Image(t, "sata.img", 16<<20), Bus: qemutest.AHCI, Serial: "PURGESATA1"},
+		},
+		Programs:  map[string]string{"/decom": "github.com/decom-project/decom/cmd/decom"},
+		Files:     map[string]string{"/site.key": filepath.Join(dir, "site.key")},
+		Env:       []string{"DECOM_KEY_PASSWORD=qemu test passphrase"},
+		MemoryMiB: 1024,
+	}, []qemutest.Step{
+		{Argv: []string{"/decom", "wipe", "--method", "nist-purge", "--dry-run", "-o", "json", "/dev/nvme0n1", "/dev/sda"}},
+		{Argv: []string{"/decom", "wipe", "--method", "nist-purge", "--yes", "-o", "json", "--key", "/site.key",
+			"--operator", "QEMU Tester", "--cert-dir", "/tmp/certs", "/dev/nvme0n1"}},
+		{Cat: "/tmp/certs/*.sigstore.json"},
+	})
+	t.Logf("guest: %s", res.Elapsed)
+
+	// The dry run: a plan for each drive, the SATA disk refused with the reason.
+	if steps[0].Exit != exitRefused {
+		t.Errorf("dry run: exit %d, want %d (one drive refused)\n%s", steps[0].Exit, exitRefused, steps[0].Stdout)
+	}
+	var nvPlan, sataPlan *planLine
+	for line := range strings.SplitSeq(steps[0].Stdout, "\n") {
+		var l struct {
+			Type string `json:"type"`
+			planLine
+		}
+		if json.Unmarshal([]byte(line), &l) != nil || l.Type != "plan" {
+			continue
+		}
+		switch l.Serial {
+		case "PURGENVME1":
+			nvPlan = &l.planLine
+		case "PURGESATA1":
+			sataPlan = &l.planLine
+		}
+	}
+	if nvPlan == nil || nvPlan.Refused || nvPlan.Plan == nil || nvPlan.Plan.Technique != wipe.TechNVMeFormatUserData || nvPlan.Plan.Class != wipe.ClassPurge {
+		t.Errorf("NVMe plan: %+v; want nvme-format-user-data-erase, purge", nvPlan)
+	} else if len(nvPlan.Plan.Rejected) < 3 {
+		t.Errorf("NVMe plan passed over only %v: the sanitize and crypto-format options must be named", nvPlan.Plan.Rejected)
+	}
+	if sataPlan == nil || !sataPlan.Refused || !strings.Contains(strings.Join(sataPlan.Refusals, " "), "not achievable") {
+		t.Errorf("SATA plan: %+v; want refused as not achievable", sataPlan)
+	}
+
+	// The wipe.
+	if steps[1].Exit != exitOK {
+		t.Fatalf("wipe: exit %d\n%s\nstderr:\n%s", steps[1].Exit, steps[1].Stdout, res.Stderr)
+	}
+	zero := make([]byte, 1<<20)
+	got, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := 0; off < len(got); off += len(zero) {
+		if !bytes.Equal(got[off:off+len(zero)], zero) {
+			t.Fatalf("the NVMe image is not all zeros after the format: first difference in the MiB at %d", off)
+		}
+	}
+
+	// The certificate, as an auditor reads it on the host.
+	bundle := certFromCat(t, steps[2].Stdout)
+	certPath := filepath.Join(dir, "nvme.sigstore.json")
+	if err := os.WriteFile(certPath, bundle, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := decom(t, ctx, "cert", "verify", certPath, "--key", filepath.Join(dir, "site.pub"))
+	if code != exitOK {
+		t.Fatalf("cert verify: %d %s %s", code, out, stderr)
+	}
+	c, _, err := certificates.Inspect(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Sanitization
+	if s.Technique != string(wipe.TechNVMeFormatUserData) || s.Category != certificates.CategoryPurge || c.Outcome != certificates.OutcomeSanitized ||
+		c.Media.Serial != "PURGENVME1" || s.Firmware == nil || !s.Firmware.Completed || s.Reason == "" {
+		t.Errorf("certificate: technique %q, category %q, outcome %q, serial %q, firmware %+v, reason %q",
+			s.Technique, s.Category, c.Outcome, c.Media.Serial, s.Firmware, s.Reason)
+	}
+	if !c.Verification.Verified || len(c.Verification.Checks) != 1 || c.Verification.Checks[0].Mode != verify.ModeSampleUniform {
+		t.Errorf("certificate verification: %+v", c.Verification)
+	}
+}
+
+// certFromCat takes the one certificate a cat step printed.
+func certFromCat(t *testing.T, out string) []byte {
+	t.Helper()
+	_, rest, ok := strings.Cut(out, "--- /tmp/certs/")
+	if !ok {
+		t.Fatalf("no certificate printed:\n%s", out)
+	}
+	_, body, _ := strings.Cut(rest, "\n")
+	body, _, ok = strings.Cut(body, "\n--- end")
+	if !ok {
+		t.Fatalf("certificate not framed:\n%s", out)
+	}
+	return []byte(body)
 }

@@ -453,3 +453,16 @@ func wrapIoctlErr(err error) error {
 	}
 	return err
 }
+
+// nvmeIoctlID is NVME_IOCTL_ID, _IO('N', 0x40): the namespace ID behind a namespace node.
+const nvmeIoctlID = 0x4e40
+
+// NamespaceID returns the ID of the namespace the device node stands for; a controller
+// node (/dev/nvme0) has none and gets an error.
+func (d *NVMeDevice) NamespaceID() (uint32, error) {
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, d.f.Fd(), nvmeIoctlID, 0)
+	if errno != 0 {
+		return 0, fmt.Errorf("nvme %s: namespace ID: %w", d.f.Name(), wrapIoctlErr(errno))
+	}
+	return uint32(r), nil
+}
