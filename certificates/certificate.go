@@ -122,22 +122,22 @@ type Sanitization struct {
 	Category string `json:"category"`
 	// Technique is how: overwrite, or the drive's own command (nvme-format-user-data-erase,
 	// ata-sanitize-block-erase, …; see decom methods).
-	Technique   string    `json:"technique"`
+	Technique string `json:"technique"`
 	// Reason is why the technique was chosen for this drive, for planned methods
 	// (nist-purge, nist-clear).
 	Reason string `json:"reason,omitempty"`
 	// Firmware is the evidence of a firmware technique.
-	Firmware *FirmwareEvidence `json:"firmware,omitempty"`
-	Method      string    `json:"method"`
-	MethodTitle string    `json:"method_title"`
-	Standard    string    `json:"standard,omitempty"`
-	Rounds      int       `json:"rounds"`
-	FinalBlank  bool      `json:"final_blank"`
-	Passes      []Pass    `json:"passes"`
-	IOMode      string    `json:"io_mode,omitempty"`
-	Tool        Tool      `json:"tool"`
-	Started     time.Time `json:"started"`
-	Finished    time.Time `json:"finished"`
+	Firmware    *FirmwareEvidence `json:"firmware,omitempty"`
+	Method      string            `json:"method"`
+	MethodTitle string            `json:"method_title"`
+	Standard    string            `json:"standard,omitempty"`
+	Rounds      int               `json:"rounds"`
+	FinalBlank  bool              `json:"final_blank"`
+	Passes      []Pass            `json:"passes"`
+	IOMode      string            `json:"io_mode,omitempty"`
+	Tool        Tool              `json:"tool"`
+	Started     time.Time         `json:"started"`
+	Finished    time.Time         `json:"finished"`
 	// AbortedAt says where an aborted wipe stopped.
 	AbortedAt *Position `json:"aborted_at,omitempty"`
 	Error     string    `json:"error,omitempty"`
