@@ -27,6 +27,9 @@ type CommandError struct {
 	Command   uint8
 	Features  uint16
 	Registers Registers
+	// Translated: the registers did not come back; the translation layer's sense data
+	// (ABORTED COMMAND) said the drive aborted the command, and Registers says no more.
+	Translated bool
 }
 
 func (e *CommandError) Error() string {
@@ -36,6 +39,9 @@ func (e *CommandError) Error() string {
 		what = "failed with a device fault"
 	case e.Registers.Error&errorABRT != 0:
 		what = "aborted by the device"
+	}
+	if e.Translated {
+		return fmt.Sprintf("ata: %s %s (ABORTED COMMAND from the translation layer, no registers)", commandName(e.Command, e.Features), what)
 	}
 	return fmt.Sprintf("ata: %s %s (status %#02x, error %#02x)", commandName(e.Command, e.Features), what, e.Registers.Status, e.Registers.Error)
 }
@@ -104,6 +110,13 @@ func Exec(d devio.SCSI, c Command, data []byte, dir devio.Direction, timeout tim
 	// sense key the translation layer chose for it.
 	if haveRegs && regs.Status&(statusERR|statusDF) != 0 {
 		return regs, &CommandError{Command: c.Command, Features: c.Features, Registers: regs}
+	}
+	if haveSense && !haveRegs && !sense.Deferred() && sense.Key == scsi.AbortedCommand && sense.ASC == 0 && sense.ASCQ == 0 {
+		// libata translates the drive's ABRT into ABORTED COMMAND, 00h/00h; when its error
+		// handler made that sense data itself, the ATA registers are left out. (Seen from
+		// QEMU's AHCI disk under Linux 6.1, for SANITIZE STATUS EXT.)
+		return Registers{}, &CommandError{Command: c.Command, Features: c.Features, Translated: true,
+			Registers: Registers{Status: statusERR, Error: errorABRT}}
 	}
 	if res.Status == devio.StatusCheckCondition && sense.Unsupported() {
 		return Registers{}, fmt.Errorf("ata: %s: ATA PASS-THROUGH rejected: %w", name,

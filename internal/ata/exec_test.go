@@ -231,6 +231,32 @@ func TestExecAborted(t *testing.T) {
 	}
 }
 
+// TestExecAbortedNoRegisters: libata's error handler answers a command the drive aborted
+// with ABORTED COMMAND 00h/00h and no ATA registers (QEMU's AHCI disk, Linux 6.1, SANITIZE
+// STATUS EXT); that is the drive's abort all the same.
+func TestExecAbortedNoRegisters(t *testing.T) {
+	for name, sense := range map[string]string{
+		"fixed":      "70 00 0b 00 00 00 00 0a 00 00 00 00 00 00 00 00 00 00",
+		"descriptor": "72 0b 00 00 00 00 00 00",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Exec(checkCondition(t, sense), SanitizeStatusExt(), nil, devio.DirNone, 0)
+			var ce *CommandError
+			if !errors.Is(err, ErrAborted) || !errors.As(err, &ce) || !ce.Translated {
+				t.Fatalf("got %v, want a translated ErrAborted", err)
+			}
+			if errors.Is(err, devio.ErrUnsupported) {
+				t.Error("matched devio.ErrUnsupported")
+			}
+		})
+	}
+	// ABORTED COMMAND with an additional sense code is the transport's abort, not the drive's.
+	_, err := Exec(checkCondition(t, "70 00 0b 00 00 00 00 0a 00 00 00 00 47 00 00 00 00 00"), SanitizeStatusExt(), nil, devio.DirNone, 0)
+	if err == nil || errors.Is(err, ErrAborted) {
+		t.Errorf("SCSI parity error: %v; want an error that is not ErrAborted", err)
+	}
+}
+
 func TestExecDeviceFault(t *testing.T) {
 	// HARDWARE ERROR, status 60h: DRDY and DEVICE FAULT, no ERR.
 	_, err := Exec(checkCondition(t, "72 04 44 00 00 00 00 0e 09 0c 00 00 00 00 00 00 00 00 00 00 40 60"), SecurityErasePrepare(), nil, devio.DirNone, 0)
