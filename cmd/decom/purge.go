@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/decom-project/decom/internal/logging"
+	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
@@ -85,9 +86,23 @@ func runFirmware(ctx context.Context, g *globalOptions, dev *wipe.Device, p plan
 		}
 	}
 
+	// Hidden areas first: a sanitize must reach the sectors an HPA hides, and the
+	// certificate says what was hidden before and after.
+	var hpaBefore, hpaAfter *inventory.HPA
+	if ch.RemoveHPA {
+		before, after, err := wipe.RemoveHPA(drv)
+		if err != nil {
+			return fail(fmt.Errorf("remove the Host Protected Area before the sanitize: %w", err))
+		}
+		hpaBefore, hpaAfter = &before, &after
+	} else if h := t.Drive.HPA; h != nil {
+		hpaBefore, hpaAfter = h, h
+	}
+
 	logger := logging.Slog(g.log)
 	logger.Info("firmware sanitize started", "device", t.Path, "technique", string(ch.Technique), "nist_class", ch.Class)
 	fr := wipe.Sanitize(ctx, drv, ch.Technique, wipe.FirmwareOptions{Progress: progress, Logger: logger})
+	fr.HPABefore, fr.HPAAfter = hpaBefore, hpaAfter
 	rec.Firmware = &fr
 	rec.Finished = time.Now().UTC()
 	if !fr.Completed {
