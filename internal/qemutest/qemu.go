@@ -38,6 +38,9 @@ type Disk struct {
 	// Serial is the serial number the emulated drive reports: up to 20 characters of
 	// [A-Za-z0-9._-]. Empty means QEMU's default (NVMe: "QEMUTEST<index>").
 	Serial string
+	// Blkdebug is a blkdebug rules file (QEMU's error injection: [inject-error] rules
+	// with event, errno, sector, once); the disk then fails the I/O the rules name.
+	Blkdebug string
 }
 
 // Config is one boot of the virtual machine.
@@ -109,11 +112,7 @@ func Run(t testing.TB, cfg Config) Result {
 		t.Fatalf("qemutest: %v", err)
 	}
 
-	tree, err := openModuleTree(modulesDir)
-	if err != nil {
-		t.Fatalf("qemutest: %v", err)
-	}
-	mods, err := tree.resolve(append(append([]string(nil), DefaultModules...), cfg.Modules...))
+	mods, err := resolveModules(modulesDir, append(append([]string(nil), DefaultModules...), cfg.Modules...))
 	if err != nil {
 		t.Fatalf("qemutest: %v", err)
 	}
@@ -260,7 +259,12 @@ func diskArgs(disks []Disk) ([]string, error) {
 			return nil, fmt.Errorf("disk %d: serial %q: want 1 to 20 of [A-Za-z0-9._-]", i, d.Serial)
 		}
 		id := fmt.Sprintf("disk%d", i)
-		args = append(args, "-drive", fmt.Sprintf("file=%s,if=none,id=%s,format=raw", strings.ReplaceAll(d.Path, ",", ",,"), id))
+		if d.Blkdebug != "" {
+			args = append(args, "-drive", fmt.Sprintf("if=none,id=%s,driver=raw,file.driver=blkdebug,file.config=%s,file.image.driver=file,file.image.filename=%s",
+				id, escape(d.Blkdebug), escape(d.Path)))
+		} else {
+			args = append(args, "-drive", fmt.Sprintf("file=%s,if=none,id=%s,format=raw", escape(d.Path), id))
+		}
 		serial := ""
 		if d.Serial != "" {
 			serial = ",serial=" + d.Serial
