@@ -9,13 +9,15 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Debian packages the tests and the demo use, as command=package. The mkfs tools,
 # cryptsetup and genisoimage make the real filesystems the signature tests probe;
 # poppler and zbar read the certificate PDFs back, QR code included; QEMU boots the
-# emulated NVMe/SATA/SCSI disks of internal/qemutest.
+# emulated NVMe/SATA/SCSI disks of internal/qemutest, and with OVMF (its UEFI firmware: a
+# file, not a command; ensure-tools.sh checks that an absolute path exists) the boot
+# images; fsck.fat checks the images' FAT filesystems.
 TEST_TOOLS := losetup=mount mount=mount blkid=util-linux mkswap=util-linux curl=curl \
-	mkfs.ext4=e2fsprogs mkfs.vfat=dosfstools mkfs.xfs=xfsprogs mkfs.btrfs=btrfs-progs \
+	mkfs.ext4=e2fsprogs mkfs.vfat=dosfstools fsck.fat=dosfstools mkfs.xfs=xfsprogs mkfs.btrfs=btrfs-progs \
 	mkfs.ntfs=ntfs-3g mkfs.exfat=exfatprogs cryptsetup=cryptsetup-bin genisoimage=genisoimage \
 	pdftotext=poppler-utils pdfinfo=poppler-utils pdftoppm=poppler-utils zbarimg=zbar-tools \
 	chromium=chromium chromedriver=chromium-driver pg_ctlcluster=postgresql \
-	qemu-system-x86_64=qemu-system-x86
+	qemu-system-x86_64=qemu-system-x86 /usr/share/OVMF/OVMF_CODE.fd=ovmf
 
 # Debian packages the benchmarks use; nwipe is there to compare with.
 BENCH_TOOLS := fio=fio jq=jq /usr/bin/time=time losetup=mount fallocate=util-linux nwipe=nwipe
@@ -27,7 +29,7 @@ TOOLS_DIR ?= $(HOME)/.cache/decom/tools
 COSIGN_VERSION := v3.1.3
 COSIGN := $(TOOLS_DIR)/cosign-$(COSIGN_VERSION)
 
-.PHONY: all build test demo lint bench bench-go bench-wipe bench-registry deps tools fuzz clean
+.PHONY: all build image test demo lint bench bench-go bench-wipe bench-registry deps tools fuzz clean
 
 all: build
 
@@ -35,10 +37,12 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/decom ./cmd/decom
 
 ## deps: install the host tools the tests need (apt-get, as root) when they are missing,
-## build cosign, and fetch Debian's kernel for the QEMU tests into ~/.cache/decom/kernel.
+## build cosign, fetch Debian's kernel (for the QEMU tests and the boot image) into
+## ~/.cache/decom/kernel and systemd-boot (for the boot image) into ~/.cache/decom/boot.
 deps: tools
 	@scripts/ensure-tools.sh $(TEST_TOOLS)
 	@scripts/fetch-kernel.sh
+	@scripts/fetch-boot.sh
 
 tools: $(COSIGN)
 
@@ -47,6 +51,17 @@ $(COSIGN):
 	@echo "building cosign $(COSIGN_VERSION) into $(TOOLS_DIR) (a few minutes, once)"
 	GOBIN=$(TOOLS_DIR)/.build CGO_ENABLED=0 $(GO) install github.com/sigstore/cosign/v3/cmd/cosign@$(COSIGN_VERSION)
 	mv $(TOOLS_DIR)/.build/cosign $@
+
+## image: the boot media: bin/decom.img (USB stick, GPT: EFI System Partition and
+## DECOM-DATA) and bin/decom.iso (BMC virtual media), UEFI, booting bin/decom; what they
+## hold goes to bin/decom.img.json. Same commit, same bytes: files are dated with the
+## commit's time (SOURCE_DATE_EPOCH).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 1735689600)
+image: build
+	@scripts/fetch-kernel.sh
+	@scripts/fetch-boot.sh
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) bin/decom image build --binary bin/decom \
+		--image bin/decom.img --iso bin/decom.iso --report bin/decom.img.json
 
 ## test: every test. Needs root: tests attach loop devices of their own.
 test: deps lint

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # ensure-tools.sh CMD=PACKAGE ... — install the Debian package of every missing command.
+# A CMD that is an absolute path is a file the package provides (e.g. OVMF's firmware):
+# it only has to exist.
 set -euo pipefail
 missing=()
 for pair in "$@"; do
   cmd=${pair%%=*} pkg=${pair#*=}
+  if [[ $cmd == /* ]]; then
+    [ -e "$cmd" ] || missing+=("$pkg")
+    continue
+  fi
   command -v "$cmd" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -75,9 +75,10 @@ func newRootCommand(g *globalOptions) *cobra.Command {
 		Use:   "decom",
 		Short: "Inventory, sanitize and certify storage devices",
 		Long: `decom inventories the drives of a machine, sanitizes them by overwriting (NIST SP
-800-88 Clear, DoD 5220.22-M and the other standard methods), verifies the result, issues
-signed certificates of sanitization and collects them in a central registry. (Purge with
-the drives' own sanitize commands is not implemented yet.)
+800-88 Clear, DoD 5220.22-M and the other standard methods) or with the drives' own
+sanitize commands (NIST Purge: --method nist-purge), verifies the result, issues signed
+certificates of sanitization and collects them in a central registry. decom image build
+makes the bootable USB image and ISO that run it on their own.
 
 ` + exitCodeHelp,
 		Args:              cobra.ArbitraryArgs,
@@ -105,6 +106,7 @@ the drives' own sanitize commands is not implemented yet.)
 		newKeysCommand(g),
 		newRegistryCommand(g),
 		newVersionCommand(g),
+		newImageCommand(g),
 	)
 	return cmd
 }
