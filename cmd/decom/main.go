@@ -9,6 +9,9 @@ import (
 )
 
 func main() {
+	if isBootInit() {
+		bootInit() // PID 1 of the boot image: never returns
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

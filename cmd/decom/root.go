@@ -107,6 +107,7 @@ makes the bootable USB image and ISO that run it on their own.
 		newRegistryCommand(g),
 		newVersionCommand(g),
 		newImageCommand(g),
+		newAgentCommand(g),
 	)
 	return cmd
 }

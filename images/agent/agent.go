@@ -1,0 +1,844 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/decom-project/decom/internal/kmod"
+	"github.com/decom-project/decom/inventory"
+)
+
+// System is what the agent asks of the kernel. Linux (in the boot image) does it for
+// real; tests give a fake, so that nothing on the machine running them is mounted,
+// loaded or powered off.
+type System interface {
+	// Mount mounts the FAT filesystem of device on target (read-write, noexec,
+	// nosuid, nodev), with mount data such as "iocharset=ascii".
+	MountFAT(device, target, data string) error
+	// Unmount unmounts target.
+	Unmount(target string) error
+	// Sync flushes every filesystem's dirty data to its medium.
+	Sync()
+	// LoadModule loads a kernel module (kmod.Load).
+	LoadModule(modulesDir string, m kmod.Module) error
+	// KernelRelease is uname -r.
+	KernelRelease() (string, error)
+	// Network brings up the wired interfaces and configures the first that gets a
+	// DHCPv4 lease (address, default route, /etc/resolv.conf); it returns a line
+	// that says what it got.
+	Network(ctx context.Context, logf func(format string, args ...any)) (string, error)
+	// PowerOff powers the machine off; it returns only when that failed.
+	PowerOff() error
+}
+
+// Config is what the agent needs to know of decom's config file: cmd/decom reads it,
+// with decom's own loader and rules, and hands these over (Options.ReadConfig).
+type Config struct {
+	Method   string
+	Verify   string
+	Key      string
+	Registry string
+	// HasToken says whether the file gives a registry token.
+	HasToken bool
+	// PDF is the file's pdf: setting; nil when it has none.
+	PDF      *bool
+	Operator string
+}
+
+// CLI runs decom's own command line in the agent's process: cmd/decom's run, with the
+// same arguments a person would type, returning its exit code.
+type CLI func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
+
+// Options are everything Run needs. System, CLI and ReadConfig are required.
+type Options struct {
+	// Root is the directory below which the agent reads /proc, /sys, /dev and
+	// /lib/modules and makes /data and /run/decom: "/" in the boot image, a fake
+	// tree in tests.
+	Root string
+	// Cmdline is the kernel command line; empty means Root/proc/cmdline.
+	Cmdline string
+	System  System
+	CLI     CLI
+	// ReadConfig reads a config file as decom does; path "" means decom's default
+	// ($DECOM_CONFIG, else /etc/decom/config.yaml when it exists).
+	ReadConfig func(path string) (Config, error)
+	// Inventory lists the machine's drives; nil means inventory.Scan below Root.
+	Inventory func(ctx context.Context) ([]inventory.Device, error)
+	// Console shows what the agent says (default os.Stdout); Input answers its
+	// questions (default: none, so interactive mode cannot run).
+	Console io.Writer
+	Input   Input
+	// Boot makes Run the boot image's agent: at its end it powers the machine off,
+	// or halts and waits, and never returns. Without it Run returns an exit code.
+	Boot bool
+	// Version is shown at the start.
+	Version string
+	// Settling bounds the wait for the hardware (zero: DefaultSettling; decom.settle
+	// changes Quiet). PowerOffDelay is the pause between the summary and powering
+	// off (zero: 10 s).
+	Settling      Settling
+	PowerOffDelay time.Duration
+
+	clock clock // tests replace it
+}
+
+// Paths inside the root.
+const (
+	dataDir       = "data"           // the data partition's mount point
+	configFile    = "config.yaml"    // on the data partition
+	passphraseRel = "key-passphrase" // on the data partition: the signing key's passphrase
+	caFileRel     = "ca.pem"         // on the data partition: CA certificates for the registry
+	runDir        = "run/decom"      // certificates and logs without a data partition
+)
+
+// Exit codes of Run (without Options.Boot): decom wipe's when it ran and failed, else
+// ExitProblems when a step failed (the summary's "decom: problem:" lines say which).
+const (
+	ExitOK       = 0
+	ExitProblems = 1
+)
+
+// agent is one run.
+type agent struct {
+	o     Options
+	out   *output
+	clk   clock
+	cmd   Cmdline
+	input Input
+
+	cfg        Config
+	configPath string // passed to decom with --config; "" for decom's default
+	data       *Partition
+	dataMount  string
+	allData    []Partition
+	network    bool // a lease was configured
+	registry   string
+	summary    Summary
+	wipeExit   int
+	fatal      bool
+	stamp      string
+	jsonLog    *os.File
+	progressAt map[string]time.Time
+}
+
+// Run is the boot agent: it reads the kernel command line, loads the modules for the
+// hardware, waits for the disks, mounts the data partition, reads the config, brings
+// up the network when a registry is configured and then, as decom.mode says, wipes
+// every eligible drive (auto), asks which (interactive) or explains (shell). It ends
+// with a summary on the console, the data partition unmounted and, with Options.Boot,
+// the machine powered off or halted. A step that fails is reported and the next one
+// runs; Run does not panic.
+//
+// The mounts of /proc, /sys, /dev, /run and /tmp, the console and the reaping of
+// orphans are Init's, which starts Run in a process of its own.
+func Run(ctx context.Context, o Options) int {
+	if o.Root == "" {
+		o.Root = "/"
+	}
+	if o.Console == nil {
+		o.Console = os.Stdout
+	}
+	if o.Input == nil {
+		o.Input = noInput{}
+	}
+	if o.Settling == (Settling{}) {
+		o.Settling = DefaultSettling
+	}
+	if o.PowerOffDelay == 0 {
+		o.PowerOffDelay = 10 * time.Second
+	}
+	clk := o.clock
+	if clk == nil {
+		clk = realClock{}
+	}
+	a := &agent{o: o, clk: clk, input: o.Input, out: &output{console: o.Console, now: clk.Now},
+		progressAt: map[string]time.Time{}}
+	a.stamp = clk.Now().UTC().Format("20060102T150405Z")
+	code := a.run(ctx)
+	if o.Boot {
+		a.end() // does not return
+	}
+	return code
+}
+
+func (a *agent) run(ctx context.Context) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.out.Printf("FATAL: internal error: %v", r)
+			a.out.Debugf("%s", debug.Stack())
+			a.fatal = true
+			a.finish()
+			code = ExitProblems
+		}
+	}()
+	a.readCmdline()
+	a.out.Printf("decom %s boot agent: mode %s", a.o.Version, a.cmd.Mode)
+	if a.cmd.Mode == ModeShell {
+		a.shell(ctx)
+		a.finish()
+		return ExitOK
+	}
+	a.step("kernel modules and disks", func() error { return a.hardware(ctx) })
+	a.step("data partition", a.mountData)
+	a.step("config", a.readConfig)
+	if a.registry != "" {
+		a.step("network", func() error { return a.bringUpNetwork(ctx) })
+	}
+	switch a.cmd.Mode {
+	case ModeAuto:
+		a.step("auto", func() error { return a.auto(ctx) })
+	case ModeInteractive:
+		a.step("interactive", func() error { return a.interactive(ctx) })
+	}
+	a.finish()
+	switch {
+	case a.wipeExit != 0:
+		return a.wipeExit
+	case a.fatal || len(a.summary.Problems) > 0:
+		return ExitProblems
+	}
+	return ExitOK
+}
+
+// step runs one step of the sequence; a failure or a panic is reported and the
+// sequence goes on.
+func (a *agent) step(name string, f func() error) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.problem("%s: internal error: %v", name, r)
+			a.out.Debugf("%s", debug.Stack())
+			ok = false
+		}
+	}()
+	if err := f(); err != nil {
+		a.problem("%s: %v", name, err)
+		return false
+	}
+	return true
+}
+
+// problem reports a failed step now, and again in the summary.
+func (a *agent) problem(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	a.out.Printf("ERROR: %s", msg)
+	a.summary.Problems = append(a.summary.Problems, msg)
+}
+
+func (a *agent) path(elem ...string) string {
+	return filepath.Join(append([]string{a.o.Root}, elem...)...)
+}
+
+func (a *agent) readCmdline() {
+	line := a.o.Cmdline
+	if line == "" {
+		b, err := os.ReadFile(a.path("proc", "cmdline"))
+		if err != nil {
+			a.problem("kernel command line: %v; using the defaults", err)
+		}
+		line = string(b)
+	}
+	a.cmd = ParseCmdline(line)
+	a.out.debug = a.cmd.Debug
+	a.out.Debugf("kernel command line: %s", strings.TrimSpace(line))
+	for _, w := range a.cmd.Warnings {
+		a.out.Printf("WARNING: kernel command line: %s", w)
+	}
+	for _, e := range a.cmd.Errors {
+		a.problem("kernel command line: %s", e)
+	}
+	if a.cmd.Settle > 0 {
+		a.o.Settling.Quiet = time.Duration(a.cmd.Settle) * time.Second
+		if a.o.Settling.Max < 3*a.o.Settling.Quiet {
+			a.o.Settling.Max = 3 * a.o.Settling.Quiet
+		}
+	}
+	a.summary.Mode = a.cmd.Mode
+}
+
+// hardware loads the modules for the hardware present and the filesystem modules, and
+// waits for the disks to settle.
+func (a *agent) hardware(ctx context.Context) error {
+	var errs []error
+	var cp *Coldplug
+	release, err := a.o.System.KernelRelease()
+	if err != nil {
+		errs = append(errs, fmt.Errorf("kernel release: %w", err))
+	}
+	if x, dir, err := a.moduleIndex(release); err != nil {
+		errs = append(errs, fmt.Errorf("%w; loading no modules: only the drivers built into the kernel work", err))
+	} else {
+		cp = &Coldplug{Root: a.o.Root, ModulesDir: dir, Index: x, Load: a.o.System.LoadModule, Logf: a.out.Printf}
+		var fs []string
+		for _, m := range FilesystemModules {
+			if _, ok := x.Lookup(m); ok || x.IsBuiltin(m) {
+				fs = append(fs, m)
+			}
+		}
+		cp.LoadModules(fs...)
+	}
+	res := waitHardware(ctx, a.o.Root, cp, a.o.Settling, a.clk)
+	if cp != nil {
+		a.out.Printf("modules: %d loaded, %d failed", len(cp.Loaded), len(cp.Failed))
+		a.out.Debugf("modules loaded: %s", strings.Join(cp.Loaded, " "))
+	}
+	how := fmt.Sprintf("settled after %v", res.Elapsed.Round(100*time.Millisecond))
+	if !res.Settled {
+		how = fmt.Sprintf("still changing after %v; going on", res.Elapsed.Round(100*time.Millisecond))
+	}
+	a.out.Printf("disks: %s (%s)", dashList(res.Disks), how)
+	return errors.Join(errs...)
+}
+
+func dashList(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, " ")
+}
+
+// moduleIndex reads the module index of the running kernel; when the image has the
+// modules of one other release only, it says so and uses them.
+func (a *agent) moduleIndex(release string) (*kmod.Index, string, error) {
+	base := a.path("lib", "modules")
+	dir := filepath.Join(base, release)
+	if _, err := os.Stat(filepath.Join(dir, kmod.IndexFile)); err != nil || release == "" {
+		entries, _ := os.ReadDir(base)
+		var dirs []string
+		for _, e := range entries {
+			if _, err := os.Stat(filepath.Join(base, e.Name(), kmod.IndexFile)); err == nil {
+				dirs = append(dirs, e.Name())
+			}
+		}
+		if len(dirs) != 1 {
+			return nil, "", fmt.Errorf("no module index %s for kernel %q (the image has %s)",
+				filepath.Join("/lib/modules", release, kmod.IndexFile), release, dashList(dirs))
+		}
+		a.out.Printf("WARNING: the image's modules are for kernel %s, not the running %q: trying them", dirs[0], release)
+		dir = filepath.Join(base, dirs[0])
+	}
+	f, err := os.Open(filepath.Join(dir, kmod.IndexFile))
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	x, err := kmod.ReadIndex(f)
+	if err != nil {
+		return nil, "", err
+	}
+	return x, dir, nil
+}
+
+// mountData finds the data partition and mounts it on /data.
+func (a *agent) mountData() error {
+	parts, err := FindPartitions(a.o.Root, DataLabel)
+	if err != nil {
+		return err
+	}
+	a.allData = parts
+	if len(parts) == 0 {
+		a.out.Printf("data partition: none labelled %s (an ISO boot?): certificates and logs stay in RAM (/run/decom)", DataLabel)
+		return nil
+	}
+	p := parts[0]
+	if len(parts) > 1 {
+		var names []string
+		for _, q := range parts {
+			names = append(names, "/dev/"+q.Name)
+		}
+		a.out.Printf("WARNING: %d partitions labelled %s (%s): using /dev/%s; none of their drives is wiped",
+			len(parts), DataLabel, strings.Join(names, " "), p.Name)
+	}
+	target := a.path(dataDir)
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return err
+	}
+	var errs []error
+	for _, data := range []string{"", "iocharset=iso8859-1", "iocharset=utf8"} {
+		err := a.o.System.MountFAT(a.path("dev", p.Name), target, data)
+		if err == nil {
+			a.data, a.dataMount = &p, target
+			break
+		}
+		errs = append(errs, err)
+	}
+	if a.data == nil {
+		return fmt.Errorf("mounting /dev/%s (%s %s) on /data: %w; certificates and logs stay in RAM",
+			p.Name, p.Source, DataLabel, errors.Join(errs...))
+	}
+	a.out.Printf("data partition: /dev/%s (%s %s) mounted on /data", p.Name, p.Source, DataLabel)
+	for _, d := range []string{"certs", "logs"} {
+		if err := os.MkdirAll(filepath.Join(target, d), 0o755); err != nil {
+			a.problem("data partition: %v", err)
+		}
+	}
+	logPath := filepath.Join(target, "logs", "decom-"+a.stamp+".log")
+	if err := a.out.openLog(logPath); err != nil {
+		a.problem("log file: %v", err)
+	} else {
+		a.summary.LogFile = a.display(logPath)
+	}
+	if _, err := os.Stat(filepath.Join(target, caFileRel)); err == nil && a.o.Boot {
+		os.Setenv("SSL_CERT_FILE", filepath.Join(target, caFileRel))
+		a.out.Printf("registry: trusting the CA certificates of /data/%s", caFileRel)
+	}
+	return nil
+}
+
+// display is how a path below the root is shown: as the boot image sees it.
+func (a *agent) display(p string) string {
+	rel, err := filepath.Rel(a.o.Root, p)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return p
+	}
+	return "/" + filepath.ToSlash(rel)
+}
+
+// readConfig reads the data partition's config.yaml, else decom's default config.
+func (a *agent) readConfig() error {
+	if a.data != nil {
+		p := filepath.Join(a.dataMount, configFile)
+		if _, err := os.Stat(p); err == nil {
+			a.configPath = p
+		} else {
+			a.out.Printf("WARNING: no /data/%s: decom's defaults apply, and certificates need a key from elsewhere", configFile)
+		}
+	}
+	cfg, err := a.o.ReadConfig(a.configPath)
+	if err != nil {
+		// decom wipe reads it again and refuses to start: say it now.
+		return fmt.Errorf("%v: nothing can be wiped until it is fixed", err)
+	}
+	a.cfg = cfg
+	if a.configPath != "" {
+		a.out.Printf("config: /data/%s (operator %s)", configFile, dash(cfg.Operator))
+	}
+	a.registry = cfg.Registry
+	if a.cmd.Registry != "" {
+		a.registry = a.cmd.Registry
+	}
+	if a.registry != "" && !cfg.HasToken {
+		a.problem("registry %s: no registry_token in the config file: certificates are not uploaded", a.registry)
+		a.registry = ""
+	}
+	return nil
+}
+
+func (a *agent) bringUpNetwork(ctx context.Context) error {
+	what, err := a.o.System.Network(ctx, a.out.Printf)
+	if err != nil {
+		return fmt.Errorf("%w: certificates are not uploaded; they wait for `decom cert push`", err)
+	}
+	a.network = true
+	a.out.Printf("network: %s", what)
+	return nil
+}
+
+// drives lists the drives and splits them into targets and the rest, reporting both.
+func (a *agent) drives(ctx context.Context) ([]inventory.Device, []Skipped, error) {
+	scan := a.o.Inventory
+	if scan == nil {
+		scan = func(ctx context.Context) ([]inventory.Device, error) {
+			return inventory.Scan(ctx, inventory.Options{Root: a.o.Root, Logger: slog.New(slog.DiscardHandler)})
+		}
+	}
+	devs, err := scan(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("inventory: %w", err)
+	}
+	boot := FindBootMedia(a.o.Root, a.allData)
+	for _, b := range boot {
+		a.out.Printf("never wiped: /dev/%s (%s): %s", b.Name, b.DevNo, b.Reason)
+	}
+	targets, skipped := Targets(devs, boot)
+	for _, d := range targets {
+		a.out.Printf("drive %s: %s: eligible", d.Path, describe(d))
+	}
+	for _, s := range skipped {
+		a.out.Printf("drive %s: %s: not wiped: %s", s.Device.Path, describe(s.Device), s.Reason)
+	}
+	return targets, skipped, nil
+}
+
+func describe(d inventory.Device) string {
+	var parts []string
+	for _, s := range []string{d.Model, d.Serial, d.Transport, size(d.SizeBytes)} {
+		if s != "" && s != "-" {
+			parts = append(parts, s)
+		}
+	}
+	if len(parts) == 0 {
+		return "drive"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (a *agent) auto(ctx context.Context) error {
+	targets, skipped, err := a.drives(ctx)
+	a.addSkipped(skipped)
+	if err != nil {
+		return err
+	}
+	if len(a.cmd.Errors) > 0 {
+		a.skipAll(targets, "not wiped: the kernel command line is wrong (see above)")
+		return errors.New("nothing wiped: fix the kernel command line (" + strings.Join(a.cmd.Errors, "; ") + ")")
+	}
+	if len(targets) == 0 {
+		a.out.Printf("no drive to wipe")
+		return nil
+	}
+	return a.wipe(ctx, targets)
+}
+
+func (a *agent) addSkipped(skipped []Skipped) {
+	for _, s := range skipped {
+		a.summary.Drives = append(a.summary.Drives, DriveResult{Device: s.Device.Path, Serial: s.Device.Serial,
+			Model: s.Device.Model, Size: s.Device.SizeBytes, Outcome: OutcomeSkipped, Note: s.Reason})
+	}
+}
+
+func (a *agent) skipAll(targets []inventory.Device, why string) {
+	for _, d := range targets {
+		a.addSkipped([]Skipped{{Device: d, Reason: why}})
+	}
+}
+
+// certDir is where certificates go: the data partition, else RAM.
+func (a *agent) certDir() string {
+	if a.data != nil {
+		return filepath.Join(a.dataMount, "certs")
+	}
+	return a.path(runDir, "certs")
+}
+
+// wipeArgs is decom wipe's command line for devices.
+func (a *agent) wipeArgs(devices []string) []string {
+	args := []string{"wipe", "--yes", "--output", "json", "--log-format", "console", "--cert-dir", a.certDir()}
+	if a.cmd.Debug {
+		args = append(args, "--log-level", "debug")
+	}
+	if a.configPath != "" {
+		args = append(args, "--config", a.configPath)
+	}
+	if a.cmd.Method != "" {
+		args = append(args, "--method", a.cmd.Method)
+	}
+	if a.cmd.Verify != "" {
+		args = append(args, "--verify", a.cmd.Verify)
+	}
+	if a.cfg.PDF == nil || *a.cfg.PDF {
+		args = append(args, "--pdf")
+	}
+	// A key named relative to the config file is on the data partition.
+	if k := a.cfg.Key; k != "" && !filepath.IsAbs(k) && !strings.Contains(k, "://") && a.data != nil {
+		args = append(args, "--key", filepath.Join(a.dataMount, k))
+	}
+	if a.registry != "" && a.network {
+		args = append(args, "--registry", a.registry)
+	} else {
+		args = append(args, "--registry=") // no upload: without a network it could only fail
+	}
+	return append(args, devices...)
+}
+
+// wipe runs decom wipe on the targets, in parallel, and adds the results to the summary.
+func (a *agent) wipe(ctx context.Context, targets []inventory.Device) error {
+	a.summary.CertDir = a.display(a.certDir())
+	a.summary.OnData = a.data != nil
+	if a.data != nil {
+		a.summary.DataDev = "/dev/" + a.data.Name
+	}
+	if a.network {
+		a.summary.Registry = a.registry
+	}
+	if err := os.MkdirAll(a.certDir(), 0o755); err != nil {
+		return err
+	}
+	restore, err := a.unlockKey(ctx)
+	if err != nil {
+		a.skipAll(targets, "not wiped: no passphrase for the signing key")
+		return err
+	}
+	defer restore()
+	if a.data != nil {
+		if f, err := os.Create(filepath.Join(a.dataMount, "logs", "decom-"+a.stamp+".jsonl")); err == nil {
+			a.jsonLog = f
+			defer func() { f.Sync(); f.Close(); a.jsonLog = nil }()
+		}
+	}
+	devices := make([]string, len(targets))
+	for i, d := range targets {
+		devices[i] = d.Path
+	}
+	method, verify := orDefault(a.cmd.Method, a.cfg.Method, "nist-clear"), orDefault(a.cmd.Verify, a.cfg.Verify, "sample")
+	a.out.Printf("wiping %d drives in parallel with %s, verification %s: %s", len(devices), method, verify, strings.Join(devices, " "))
+	res := a.runWipe(ctx, devices)
+	if res.code == 4 && len(res.records) == 0 && len(res.refused) > 0 && len(res.refused) < len(devices) {
+		// The gate refused some drives (busy since the inventory, say) and so wrote
+		// nothing at all: wipe the others.
+		var rest []string
+		for _, d := range devices {
+			if why, ok := res.refused[d]; ok {
+				a.out.Printf("drive %s: refused by decom wipe: %s", d, why)
+			} else {
+				rest = append(rest, d)
+			}
+		}
+		for _, d := range targets {
+			if why, ok := res.refused[d.Path]; ok {
+				a.addSkipped([]Skipped{{Device: d, Reason: "refused: " + why}})
+			}
+		}
+		a.out.Printf("wiping the %d others", len(rest))
+		devices = rest
+		res = a.runWipe(ctx, devices)
+	}
+	a.wipeExit = res.code
+	got := map[string]bool{}
+	for _, r := range res.records {
+		got[r.Device] = true
+		a.summary.Drives = append(a.summary.Drives, r.driveResult())
+	}
+	var missing []inventory.Device
+	for _, d := range targets {
+		if _, refused := res.refused[d.Path]; !got[d.Path] && !refused && slices.Contains(devices, d.Path) {
+			missing = append(missing, d)
+		}
+	}
+	if len(missing) > 0 {
+		why := fmt.Sprintf("decom wipe exited %d without a record", res.code)
+		if res.lastError != "" {
+			why = res.lastError
+		}
+		a.skipAll(missing, "not wiped: "+why)
+	}
+	if res.code != 0 {
+		return fmt.Errorf("decom wipe exited with code %d", res.code)
+	}
+	return nil
+}
+
+func orDefault(s, fallback, def string) string {
+	if s != "" {
+		return s
+	}
+	if fallback != "" {
+		return fallback
+	}
+	return def
+}
+
+// wipeRun is what one run of decom wipe reported.
+type wipeRun struct {
+	code      int
+	records   []recordLine
+	refused   map[string]string // device → reasons
+	lastError string            // decom's own error line, without "decom: "
+}
+
+func (a *agent) runWipe(ctx context.Context, devices []string) wipeRun {
+	res := wipeRun{refused: map[string]string{}}
+	stdout := newLineWriter(func(line []byte) {
+		if a.jsonLog != nil {
+			a.jsonLog.Write(append(line, '\n'))
+		}
+		a.wipeLine(line, &res)
+	})
+	stderr := io.MultiWriter(a.out, newLineWriter(func(line []byte) {
+		if msg, ok := strings.CutPrefix(string(line), "decom: "); ok {
+			res.lastError = msg
+		}
+	}))
+	args := a.wipeArgs(devices)
+	a.out.Debugf("running decom %s", strings.Join(args, " "))
+	res.code = a.o.CLI(ctx, args, strings.NewReader(""), stdout, stderr)
+	return res
+}
+
+// wipeLine handles one JSON line of decom wipe's output.
+func (a *agent) wipeLine(line []byte, res *wipeRun) {
+	var head struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(line, &head); err != nil {
+		a.out.Printf("%s", line) // not JSON: show it as it is
+		return
+	}
+	switch head.Type {
+	case "plan":
+		var p planLine
+		if json.Unmarshal(line, &p) == nil && p.Refused {
+			res.refused[p.Device] = strings.Join(p.Refusals, "; ")
+		}
+	case "progress":
+		var p progressLine
+		if json.Unmarshal(line, &p) != nil {
+			return
+		}
+		now := a.clk.Now()
+		if p.Final || now.Sub(a.progressAt[p.Device]) >= 15*time.Second {
+			a.progressAt[p.Device] = now
+			a.out.Printf("%s", p.text())
+		}
+	case "record":
+		var r recordLine
+		if err := json.Unmarshal(line, &r); err != nil {
+			a.out.Printf("ERROR: unreadable record from decom wipe: %v", err)
+			return
+		}
+		res.records = append(res.records, r)
+		d := r.driveResult()
+		a.out.Printf("drive %s: %s, verified %s, certificate %s", d.Device, d.Outcome, d.Verified, dash(a.display(d.Certificate)))
+	}
+}
+
+// lineWriter calls f with each complete line written to it, without its newline.
+// It may be written from several goroutines: decom wipe logs from one per drive.
+type lineWriter struct {
+	mu  sync.Mutex
+	f   func(line []byte)
+	buf []byte
+}
+
+func newLineWriter(f func(line []byte)) *lineWriter { return &lineWriter{f: f} }
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.f(bytes.TrimRight(w.buf[:i], "\r"))
+		w.buf = w.buf[i+1:]
+	}
+	if len(w.buf) == 0 {
+		w.buf = nil // let the array go
+	}
+	return len(p), nil
+}
+
+// unlockKey makes the signing key's passphrase available to decom wipe when the key is
+// encrypted: from DECOM_KEY_PASSWORD, else the data partition's key-passphrase file,
+// else asked at the console. It returns a function that forgets it again.
+func (a *agent) unlockKey(ctx context.Context) (func(), error) {
+	nothing := func() {}
+	key := a.cfg.Key
+	if key == "" || strings.Contains(key, "://") {
+		return nothing, nil
+	}
+	if !filepath.IsAbs(key) && a.data != nil {
+		key = filepath.Join(a.dataMount, key)
+	}
+	b, err := os.ReadFile(key)
+	if err != nil || !strings.Contains(string(b), "ENCRYPTED") {
+		return nothing, nil // decom wipe says what is wrong with it
+	}
+	if _, ok := os.LookupEnv("DECOM_KEY_PASSWORD"); ok {
+		return nothing, nil
+	}
+	var pass string
+	if a.data != nil {
+		if b, err := os.ReadFile(filepath.Join(a.dataMount, passphraseRel)); err == nil {
+			pass, _, _ = strings.Cut(string(b), "\n")
+			pass = strings.TrimSuffix(pass, "\r")
+			a.out.Printf("signing key: passphrase from /data/%s", passphraseRel)
+		}
+	}
+	if pass == "" {
+		wait := 5 * time.Minute
+		a.out.Printf("the signing key %s is encrypted: type its passphrase and press Enter (within %v; nothing is wiped without it):", a.display(key), wait)
+		qctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		p, err := a.input.ReadSecret(qctx)
+		if err != nil {
+			return nothing, fmt.Errorf("no passphrase for the signing key (%v): nothing wiped; put it in /data/%s or use a key without one", err, passphraseRel)
+		}
+		pass = p
+	}
+	os.Setenv("DECOM_KEY_PASSWORD", pass)
+	return func() { os.Unsetenv("DECOM_KEY_PASSWORD") }, nil
+}
+
+// finish shows the summary, closes the log and unmounts the data partition.
+func (a *agent) finish() {
+	defer func() {
+		if r := recover(); r != nil {
+			a.out.Printf("ERROR: finishing: internal error: %v", r)
+		}
+	}()
+	if a.cmd.Mode != ModeShell {
+		a.summary.Render(a.out)
+	}
+	if a.data == nil {
+		a.o.System.Sync()
+		return
+	}
+	if err := a.out.closeLog(); err != nil {
+		a.out.Printf("ERROR: log file: %v", err)
+	}
+	a.o.System.Sync()
+	var err error
+	for i := 0; i < 5; i++ {
+		if err = a.o.System.Unmount(a.dataMount); err == nil {
+			break
+		}
+		a.clk.Sleep(context.Background(), time.Second)
+	}
+	if err != nil {
+		a.out.Printf("ERROR: unmounting /data: %v (everything was synced)", err)
+		return
+	}
+	a.out.Printf("data partition unmounted: it is safe to remove the stick")
+	a.data = nil
+}
+
+// end powers the machine off or halts it; it does not return.
+func (a *agent) end() {
+	defer func() {
+		if r := recover(); r != nil {
+			a.out.Printf("FATAL: %v", r)
+			halt(a.out)
+		}
+	}()
+	powerOff := a.cmd.PowerOff && (a.cmd.Mode == ModeAuto || a.cmd.Mode == ModeInteractive)
+	if a.cmd.Mode == ModeInteractive && powerOff {
+		a.out.Printf("press Enter to power off")
+		a.input.ReadLine(context.Background())
+	} else if powerOff {
+		delay := a.o.PowerOffDelay
+		if a.fatal {
+			delay = 2 * time.Minute
+		}
+		a.out.Printf("powering off in %v (decom.poweroff=0 keeps the machine on)", delay)
+		a.clk.Sleep(context.Background(), delay)
+	}
+	if powerOff {
+		a.out.Printf("powering off")
+		a.o.System.Sync()
+		err := a.o.System.PowerOff()
+		a.out.Printf("ERROR: power off: %v", err)
+	}
+	halt(a.out)
+}
+
+// halt says the machine may be switched off and waits for ever.
+func halt(out *output) {
+	out.Printf("halted: it is safe to switch the machine off")
+	for {
+		time.Sleep(time.Hour)
+	}
+}

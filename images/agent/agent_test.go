@@ -1,0 +1,696 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/decom-project/decom/internal/kmod"
+)
+
+// fakeSystem records what the agent asks of the kernel, and does none of it.
+type fakeSystem struct {
+	mu       sync.Mutex
+	root     string
+	calls    []string
+	mountErr []error // returned by the first MountFAT calls, in turn
+	// showMount makes a mount visible to the inventory in proc/self/mountinfo.
+	showMount bool
+	netErr    error
+	loaded    []string
+}
+
+func (s *fakeSystem) record(format string, args ...any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, fmt.Sprintf(format, args...))
+}
+
+func (s *fakeSystem) MountFAT(device, target, data string) error {
+	s.record("mount %s %s %q", device, target, data)
+	if len(s.mountErr) > 0 {
+		err := s.mountErr[0]
+		s.mountErr = s.mountErr[1:]
+		if err != nil {
+			return err
+		}
+	}
+	if s.showMount {
+		f, err := os.OpenFile(filepath.Join(s.root, "proc", "self", "mountinfo"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		fmt.Fprintf(f, "30 1 8:2 / /data rw,noatime - vfat %s rw\n", strings.TrimPrefix(device, s.root))
+	}
+	return nil
+}
+
+func (s *fakeSystem) Unmount(target string) error {
+	s.record("unmount %s", target)
+	return nil
+}
+
+func (s *fakeSystem) Sync() { s.record("sync") }
+
+func (s *fakeSystem) LoadModule(dir string, m kmod.Module) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loaded = append(s.loaded, m.Name)
+	return nil
+}
+
+func (s *fakeSystem) KernelRelease() (string, error) { return "6.1.0-test", nil }
+
+func (s *fakeSystem) Network(ctx context.Context, logf func(string, ...any)) (string, error) {
+	s.record("network")
+	if s.netErr != nil {
+		return "", s.netErr
+	}
+	return "eth0: 10.0.2.15 via 10.0.2.2", nil
+}
+
+func (s *fakeSystem) PowerOff() error {
+	s.record("poweroff")
+	return errors.New("not in a test")
+}
+
+func (s *fakeSystem) did(prefix string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, c := range s.calls {
+		if strings.HasPrefix(c, prefix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// fakeCLI plays decom: it records each command line and answers a wipe with a plan
+// and a record per device, a certificate file for each, the way decom wipe -o json does.
+type fakeCLI struct {
+	t     *testing.T
+	calls [][]string
+	// refuse names devices the gate refuses (once: the agent tries again without).
+	refuse map[string]string
+	// outcome per device; default "completed".
+	outcome map[string]string
+	upload  bool
+	code    int
+	panics  bool
+	// env is DECOM_KEY_PASSWORD as each call saw it.
+	env []string
+}
+
+func (c *fakeCLI) run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c.calls = append(c.calls, args)
+	pass, ok := os.LookupEnv("DECOM_KEY_PASSWORD")
+	if !ok {
+		pass = "<unset>"
+	}
+	c.env = append(c.env, pass)
+	if c.panics {
+		panic("boom")
+	}
+	if args[0] == "inventory" {
+		fmt.Fprintln(stdout, "PATH  MODEL  VERDICT")
+		return 0
+	}
+	if args[0] != "wipe" {
+		c.t.Errorf("fake decom: %q", args)
+		return 2
+	}
+	var devs []string
+	certDir := ""
+	for i := 1; i < len(args); i++ {
+		switch {
+		case args[i] == "--cert-dir":
+			certDir = args[i+1]
+			i++
+		case strings.HasPrefix(args[i], "/dev/"):
+			devs = append(devs, args[i])
+		}
+	}
+	line := func(v map[string]any) {
+		b, _ := json.Marshal(v)
+		stdout.Write(append(b, '\n'))
+	}
+	refused := false
+	for _, d := range devs {
+		if why, ok := c.refuse[d]; ok {
+			line(map[string]any{"type": "plan", "device": d, "refused": true, "refusals": []string{why}})
+			refused = true
+		} else {
+			line(map[string]any{"type": "plan", "device": d, "refused": false})
+		}
+	}
+	if refused {
+		c.refuse = nil
+		fmt.Fprintln(stderr, "decom: mounted: /dev/sdb1 on /mnt (nothing was written to any target)")
+		return 4
+	}
+	fmt.Fprint(stderr, "12:00:00 INF wipe started device=/dev/x")
+	fmt.Fprint(stderr, " method=nist-clear\n")
+	for _, d := range devs {
+		line(map[string]any{"type": "progress", "device": d, "pass": 1, "passes": 1, "pattern": "0x00",
+			"pass_bytes_done": 512, "pass_bytes_total": 1024, "rate_bytes_per_second": 1 << 20, "eta_seconds": 1})
+	}
+	for _, d := range devs {
+		name := strings.TrimPrefix(d, "/dev/")
+		cert := filepath.Join(certDir, "20260301T120000Z_"+name+"_id.sigstore.json")
+		if err := os.WriteFile(cert, []byte("{}"), 0o644); err != nil {
+			c.t.Error(err)
+		}
+		outcome := c.outcome[d]
+		if outcome == "" {
+			outcome = "completed"
+		}
+		rec := map[string]any{"type": "record", "device": d, "outcome": outcome, "passes": []any{},
+			"identity":     map[string]any{"serial": "SER-" + name, "model": "Model " + name, "size_bytes": 1 << 30},
+			"verification": []any{map[string]any{"mode": "sample", "verified": outcome == "completed"}},
+			"verified":     outcome == "completed", "certificate": cert, "certificate_pdf": strings.Replace(cert, ".sigstore.json", ".pdf", 1)}
+		if c.upload {
+			rec["registry_receipt"] = map[string]any{"log_index": 1}
+		}
+		line(rec)
+	}
+	return c.code
+}
+
+// wipeCalls are the recorded wipe command lines.
+func (c *fakeCLI) wipeCalls() [][]string {
+	var out [][]string
+	for _, a := range c.calls {
+		if a[0] == "wipe" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+type runEnv struct {
+	root    string
+	sys     *fakeSystem
+	cli     *fakeCLI
+	console *strings.Builder
+	cfg     Config
+	cfgPath []string
+	clk     *fakeClock
+}
+
+// newRunEnv makes the fake machine with a module index, a config file and a key on
+// its data partition's mount point.
+func newRunEnv(t *testing.T) *runEnv {
+	root := machine(t)
+	e := &runEnv{root: root, sys: &fakeSystem{root: root, showMount: true}, cli: &fakeCLI{t: t},
+		console: &strings.Builder{}, clk: newFakeClock(),
+		cfg: Config{Key: "site.key", Operator: "Jane Doe", Method: "dod-3"}}
+	dir := filepath.Join(root, "lib", "modules", "6.1.0-test")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Create(filepath.Join(dir, kmod.IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kmod.WriteIndex(f, testIndex()); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for name, content := range map[string]string{
+		"data/config.yaml": "operator:\n  name: Jane Doe\n",
+		"data/site.key":    "-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n",
+	} {
+		p := filepath.Join(root, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+func (e *runEnv) options(cmdline string) Options {
+	return Options{
+		Root: e.root, Cmdline: cmdline, System: e.sys, CLI: e.cli.run,
+		ReadConfig: func(path string) (Config, error) {
+			e.cfgPath = append(e.cfgPath, path)
+			return e.cfg, nil
+		},
+		Console: syncWriter{w: e.console}, Version: "test", clock: e.clk,
+	}
+}
+
+type syncWriter struct{ w *strings.Builder }
+
+var consoleMu sync.Mutex
+
+func (s syncWriter) Write(p []byte) (int, error) {
+	consoleMu.Lock()
+	defer consoleMu.Unlock()
+	return s.w.Write(p)
+}
+
+func (e *runEnv) run(t *testing.T, o Options) int {
+	t.Helper()
+	code := Run(context.Background(), o)
+	t.Logf("console:\n%s", e.console.String())
+	return code
+}
+
+func contains(t *testing.T, what, s string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			t.Errorf("%s lacks %q", what, w)
+		}
+	}
+}
+
+func TestRunAuto(t *testing.T) {
+	e := newRunEnv(t)
+	code := e.run(t, e.options("console=ttyS0 decom.mode=auto decom.method=nist-clear decom.verify=full"))
+	if code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	r := e.root
+	if got := e.sys.did("mount"); !reflect.DeepEqual(got, []string{fmt.Sprintf("mount %s/dev/sda2 %s/data \"\"", r, r)}) {
+		t.Errorf("mounts %q", got)
+	}
+	if !reflect.DeepEqual(e.cfgPath, []string{r + "/data/config.yaml"}) {
+		t.Errorf("config read from %q", e.cfgPath)
+	}
+	wipes := e.cli.wipeCalls()
+	if len(wipes) != 1 {
+		t.Fatalf("wipes %q", wipes)
+	}
+	want := []string{"wipe", "--yes", "--output", "json", "--log-format", "console", "--cert-dir", r + "/data/certs",
+		"--config", r + "/data/config.yaml", "--method", "nist-clear", "--verify", "full", "--pdf",
+		"--key", r + "/data/site.key", "--registry=", "/dev/nvme0n1", "/dev/sdb", "/dev/vdb"}
+	if !reflect.DeepEqual(wipes[0], want) {
+		t.Errorf("decom %q\nwant  %q", wipes[0], want)
+	}
+	if !slices.Contains(e.sys.loaded, "vfat") || !slices.Contains(e.sys.loaded, "nls_cp437") {
+		t.Errorf("modules loaded: %v", e.sys.loaded)
+	}
+	con := e.console.String()
+	contains(t, "console", con,
+		"decom: decom test boot agent: mode auto\n",
+		"decom: data partition: /dev/sda2 (GPT partition name DECOM-DATA) mounted on /data\n",
+		"decom: never wiped: /dev/sda (8:0): boot medium: holds the DECOM-DATA partition (/dev/sda2)\n",
+		"decom: never wiped: /dev/vda (254:0): boot medium: carries the decom ISO image",
+		"decom: drive /dev/nvme0n1: QEMU NVMe Ctrl, NVME0001, nvme, 1.0 GiB: eligible\n",
+		"decom: wiping 3 drives in parallel with nist-clear, verification full: /dev/nvme0n1 /dev/sdb /dev/vdb\n",
+		"12:00:00 INF wipe started device=/dev/x method=nist-clear\n",
+		"decom: progress /dev/sdb pass 1/1 (0x00) 50.0% 1.0 MiB/s ETA 1s\n",
+		"decom: drive /dev/vdb: completed, verified yes (sample), certificate /data/certs/20260301T120000Z_vdb_id.sigstore.json\n",
+		"decom: summary\n",
+		"decom:   /dev/nvme0n1  SER-nvme0n1  Model nvme0n1  1.0 GiB    completed  yes (sample)  20260301T120000Z_nvme0n1_id.sigstore.json\n",
+		"decom:   /dev/sda      STICK0001    Cruzer Blade   512.0 MiB  skipped    -             boot medium: holds the DECOM-DATA partition (/dev/sda2)\n",
+		"decom: certificates: 3 in /data/certs (DECOM-DATA partition /dev/sda2)\n",
+		"decom: registry: none configured; upload them later with `decom cert push`\n",
+		"decom: log: /data/logs/decom-20260301T120000Z.log\n",
+		"decom: result: 3 sanitized, 0 with exceptions, 0 failed, 4 not wiped\n",
+		"decom: data partition unmounted: it is safe to remove the stick\n",
+	)
+	if strings.Contains(con, "ERROR") || strings.Contains(con, "problem") {
+		t.Errorf("errors on the console")
+	}
+	// The stick is refused by the inventory (mounted) and by the exclusion.
+	contains(t, "console", con, "decom: drive /dev/sda: Cruzer Blade, STICK0001, usb, 512.0 MiB: not wiped: boot medium")
+
+	log, err := os.ReadFile(filepath.Join(r, "data", "logs", "decom-20260301T120000Z.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	contains(t, "log", string(log), "2026-03-01T12:00:00.000Z decom: decom test boot agent: mode auto\n",
+		"Z 12:00:00 INF wipe started device=/dev/x method=nist-clear\n", "Z decom: summary\n", "Z decom: result: 3 sanitized")
+	jl, err := os.ReadFile(filepath.Join(r, "data", "logs", "decom-20260301T120000Z.jsonl"))
+	if err != nil || strings.Count(string(jl), `"type":"record"`) != 3 {
+		t.Errorf("JSON log: %v\n%s", err, jl)
+	}
+	// The log is closed, everything synced, then /data unmounted.
+	if calls := e.sys.calls; len(calls) < 2 || calls[len(calls)-2] != "sync" || calls[len(calls)-1] != "unmount "+r+"/data" {
+		t.Errorf("last calls %q", calls)
+	}
+	if len(e.sys.did("network")) != 0 || len(e.sys.did("poweroff")) != 0 {
+		t.Errorf("calls %q", e.sys.calls)
+	}
+}
+
+// Without the mount showing (the inventory would call the stick wipeable), the
+// explicit exclusion alone keeps it out.
+func TestRunAutoExcludesStickByDevNo(t *testing.T) {
+	e := newRunEnv(t)
+	e.sys.showMount = false
+	e.run(t, e.options("decom.mode=auto"))
+	wipes := e.cli.wipeCalls()
+	if len(wipes) != 1 {
+		t.Fatalf("wipes %q", wipes)
+	}
+	for _, a := range wipes[0] {
+		if a == "/dev/sda" || a == "/dev/sdc" || a == "/dev/vda" {
+			t.Errorf("boot medium %s given to decom wipe: %q", a, wipes[0])
+		}
+	}
+	contains(t, "console", e.console.String(), "not wiped: boot medium: holds the DECOM-DATA partition (/dev/sda2)")
+}
+
+func TestRunRegistry(t *testing.T) {
+	t.Run("uploaded", func(t *testing.T) {
+		e := newRunEnv(t)
+		e.cfg.Registry, e.cfg.HasToken = "http://config-registry", true
+		e.cli.upload = true
+		e.run(t, e.options("decom.registry=http://10.0.2.2:8443"))
+		if len(e.sys.did("network")) != 1 {
+			t.Errorf("network not brought up: %q", e.sys.calls)
+		}
+		w := e.cli.wipeCalls()[0]
+		if i := slices.Index(w, "--registry"); i < 0 || w[i+1] != "http://10.0.2.2:8443" {
+			t.Errorf("decom %q", w)
+		}
+		contains(t, "console", e.console.String(), "decom: network: eth0: 10.0.2.15 via 10.0.2.2\n",
+			"decom: registry: all 3 uploaded to http://10.0.2.2:8443\n", "(uploaded)")
+	})
+	t.Run("no network", func(t *testing.T) {
+		e := newRunEnv(t)
+		e.cfg.Registry, e.cfg.HasToken = "http://config-registry", true
+		e.sys.netErr = errors.New("no DHCP lease on eth0")
+		code := e.run(t, e.options("decom.mode=auto"))
+		if code != ExitProblems {
+			t.Errorf("exit code %d, want %d", code, ExitProblems)
+		}
+		if w := e.cli.wipeCalls()[0]; !slices.Contains(w, "--registry=") {
+			t.Errorf("decom %q", w)
+		}
+		contains(t, "console", e.console.String(),
+			"decom: ERROR: network: no DHCP lease on eth0: certificates are not uploaded; they wait for `decom cert push`\n",
+			"decom: problem: network: no DHCP lease on eth0",
+			"decom: result: 3 sanitized")
+	})
+	t.Run("no token", func(t *testing.T) {
+		e := newRunEnv(t)
+		e.cfg.Registry = "http://config-registry"
+		e.run(t, e.options("decom.mode=auto"))
+		if len(e.sys.did("network")) != 0 {
+			t.Errorf("network brought up without a token")
+		}
+		contains(t, "console", e.console.String(), "no registry_token in the config file")
+	})
+}
+
+func TestRunNoDataPartition(t *testing.T) {
+	e := newRunEnv(t)
+	// No partition names, no labels: an ISO boot without a stick.
+	os.WriteFile(filepath.Join(e.root, "sys/block/sda/sda2/uevent"), []byte("PARTN=2\n"), 0o644)
+	os.WriteFile(filepath.Join(e.root, "sys/block/sda/sda1/uevent"), []byte("PARTN=1\n"), 0o644)
+	writeAt(t, filepath.Join(e.root, "dev/sdc1"), 0, make([]byte, 512))
+	e.cfg.Key = "/etc/decom/site.key"
+	e.run(t, e.options("decom.mode=auto decom.poweroff=0"))
+	if len(e.sys.did("mount")) != 0 || len(e.sys.did("unmount")) != 0 {
+		t.Errorf("calls %q", e.sys.calls)
+	}
+	if !reflect.DeepEqual(e.cfgPath, []string{""}) {
+		t.Errorf("config %q, want decom's default", e.cfgPath)
+	}
+	w := e.cli.wipeCalls()[0]
+	if w[7] != e.root+"/run/decom/certs" || slices.Contains(w, "--config") || slices.Contains(w, "--key") {
+		t.Errorf("decom %q", w)
+	}
+	// Only the ISO disk is a boot medium now: the sticks are targets.
+	if !slices.Contains(w, "/dev/sda") || slices.Contains(w, "/dev/vda") {
+		t.Errorf("decom %q", w)
+	}
+	contains(t, "console", e.console.String(),
+		"decom: data partition: none labelled DECOM-DATA (an ISO boot?)",
+		"decom: certificates: 5 in /run/decom/certs\n",
+		"decom: WARNING: no DECOM-DATA partition: 5 certificates are only in RAM and are lost at power off\n")
+}
+
+func TestRunMountFallback(t *testing.T) {
+	e := newRunEnv(t)
+	e.sys.mountErr = []error{errors.New("EINVAL"), nil}
+	e.run(t, e.options("decom.mode=auto"))
+	if m := e.sys.did("mount"); len(m) != 2 || !strings.HasSuffix(m[1], `"iocharset=iso8859-1"`) {
+		t.Errorf("mounts %q", m)
+	}
+	e = newRunEnv(t)
+	e.sys.mountErr = []error{errors.New("EINVAL"), errors.New("EINVAL"), errors.New("EINVAL")}
+	e.run(t, e.options("decom.mode=auto"))
+	if len(e.sys.did("unmount")) != 0 {
+		t.Errorf("unmounted what was not mounted")
+	}
+	contains(t, "console", e.console.String(), "decom: ERROR: data partition: mounting /dev/sda2", "certificates: 3 in /run/decom/certs")
+}
+
+func TestRunRefusedRetry(t *testing.T) {
+	e := newRunEnv(t)
+	e.cli.refuse = map[string]string{"/dev/sdb": "mounted: /dev/sdb1 on /mnt"}
+	code := e.run(t, e.options("decom.mode=auto"))
+	wipes := e.cli.wipeCalls()
+	if len(wipes) != 2 || slices.Contains(wipes[1], "/dev/sdb") || !slices.Contains(wipes[1], "/dev/vdb") {
+		t.Fatalf("wipes %q", wipes)
+	}
+	if code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	contains(t, "console", e.console.String(), "decom: drive /dev/sdb: refused by decom wipe: mounted: /dev/sdb1 on /mnt\n",
+		"refused: mounted: /dev/sdb1 on /mnt", "decom: result: 2 sanitized, 0 with exceptions, 0 failed, 5 not wiped\n")
+}
+
+func TestRunWipeFails(t *testing.T) {
+	e := newRunEnv(t)
+	e.cli.outcome = map[string]string{"/dev/sdb": "completed-with-exceptions", "/dev/vdb": "failed"}
+	e.cli.code = 5
+	code := e.run(t, e.options("decom.mode=auto"))
+	if code != 5 {
+		t.Errorf("exit code %d, want decom wipe's", code)
+	}
+	contains(t, "console", e.console.String(), "decom: result: 1 sanitized, 1 with exceptions, 1 failed, 4 not wiped\n",
+		"decom: problem: auto: decom wipe exited with code 5\n")
+}
+
+func TestRunCLIRefusesToStart(t *testing.T) {
+	e := newRunEnv(t)
+	e.cli.calls = nil
+	cli := e.cli
+	o := e.options("decom.mode=auto")
+	o.CLI = func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+		cli.calls = append(cli.calls, args)
+		fmt.Fprintln(stderr, "decom: a signing key is needed for the certificate: --key, DECOM_KEY or key: in the config file")
+		return 2
+	}
+	e.run(t, o)
+	contains(t, "console", e.console.String(),
+		"not wiped: a signing key is needed for the certificate", "decom: result: 0 sanitized, 0 with exceptions, 0 failed, 7 not wiped\n")
+}
+
+func TestRunCmdlineErrors(t *testing.T) {
+	e := newRunEnv(t)
+	e.run(t, e.options("decom.verify=bogus decom.frobnicate=1"))
+	if len(e.cli.wipeCalls()) != 0 {
+		t.Errorf("wiped despite a wrong command line")
+	}
+	contains(t, "console", e.console.String(),
+		"decom: WARNING: kernel command line: decom.frobnicate=1: unknown parameter; ignored\n",
+		"decom: ERROR: kernel command line: decom.verify=bogus: want sample, full or none\n",
+		"decom: result: 0 sanitized, 0 with exceptions, 0 failed, 7 not wiped\n",
+		"data partition unmounted")
+}
+
+func TestRunPassphrase(t *testing.T) {
+	encrypted := "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n"
+	t.Setenv("DECOM_KEY_PASSWORD", "")
+	os.Unsetenv("DECOM_KEY_PASSWORD")
+	t.Run("file", func(t *testing.T) {
+		e := newRunEnv(t)
+		os.WriteFile(filepath.Join(e.root, "data", "site.key"), []byte(encrypted), 0o600)
+		os.WriteFile(filepath.Join(e.root, "data", "key-passphrase"), []byte("s3cret\r\nignored\n"), 0o600)
+		e.run(t, e.options("decom.mode=auto"))
+		if !reflect.DeepEqual(e.cli.env, []string{"s3cret"}) {
+			t.Errorf("decom saw DECOM_KEY_PASSWORD %q", e.cli.env)
+		}
+		if _, ok := os.LookupEnv("DECOM_KEY_PASSWORD"); ok {
+			t.Errorf("DECOM_KEY_PASSWORD left set")
+		}
+	})
+	t.Run("asked", func(t *testing.T) {
+		e := newRunEnv(t)
+		os.WriteFile(filepath.Join(e.root, "data", "site.key"), []byte(encrypted), 0o600)
+		o := e.options("decom.mode=auto")
+		o.Input = ReaderInput(strings.NewReader("typed\n"))
+		e.run(t, o)
+		if !reflect.DeepEqual(e.cli.env, []string{"typed"}) {
+			t.Errorf("decom saw DECOM_KEY_PASSWORD %q", e.cli.env)
+		}
+		contains(t, "console", e.console.String(), "decom: the signing key /data/site.key is encrypted: type its passphrase")
+	})
+	t.Run("none", func(t *testing.T) {
+		e := newRunEnv(t)
+		os.WriteFile(filepath.Join(e.root, "data", "site.key"), []byte(encrypted), 0o600)
+		e.run(t, e.options("decom.mode=auto"))
+		if len(e.cli.calls) != 0 {
+			t.Errorf("decom ran without the passphrase")
+		}
+		contains(t, "console", e.console.String(), "no passphrase for the signing key", "7 not wiped")
+	})
+}
+
+func TestRunInteractive(t *testing.T) {
+	e := newRunEnv(t)
+	o := e.options("decom.mode=interactive")
+	o.Input = ReaderInput(strings.NewReader("bogus\nNVME0001 sdb\nno\nNVME0001 sdb\nyes\n"))
+	e.run(t, o)
+	if len(e.cli.calls) != 2 || e.cli.calls[0][0] != "inventory" {
+		t.Fatalf("calls %q", e.cli.calls)
+	}
+	w := e.cli.wipeCalls()[0]
+	if got := w[len(w)-2:]; !reflect.DeepEqual(got, []string{"/dev/nvme0n1", "/dev/sdb"}) {
+		t.Errorf("wiped %q", got)
+	}
+	contains(t, "console", e.console.String(), "PATH  MODEL  VERDICT\n", "decom: not in the list: bogus; try again\n",
+		"decom: ALL DATA WILL BE DESTROYED on 2 drives: /dev/nvme0n1 (QEMU NVMe Ctrl, NVME0001, nvme, 1.0 GiB), /dev/sdb",
+		"not chosen", "decom: result: 2 sanitized, 0 with exceptions, 0 failed, 5 not wiped\n")
+
+	e = newRunEnv(t)
+	o = e.options("decom.mode=interactive")
+	o.Input = ReaderInput(strings.NewReader("\n"))
+	e.run(t, o)
+	if len(e.cli.wipeCalls()) != 0 {
+		t.Errorf("wiped with nothing chosen")
+	}
+	contains(t, "console", e.console.String(), "decom: nothing chosen: nothing wiped\n")
+}
+
+func TestPick(t *testing.T) {
+	e := newRunEnv(t)
+	_ = e
+	targets, _ := Targets(mustScan(t, machine(t)), nil)
+	for answer, want := range map[string][]string{
+		"all":                       {"/dev/nvme0n1", "/dev/sda", "/dev/sdb", "/dev/sdc", "/dev/vda", "/dev/vdb"},
+		"vm-data-0002 /dev/sdb":     {"/dev/sdb", "/dev/vdb"},
+		"  NVME0001  ":              {"/dev/nvme0n1"},
+		"":                          nil,
+		"nvme0n1":                   nil, // has a serial: the serial it is
+		"vm-data-0002 vm-data-0002": {"/dev/vdb"},
+	} {
+		got, _ := pick(targets, answer)
+		var paths []string
+		for _, d := range got {
+			paths = append(paths, d.Path)
+		}
+		if !reflect.DeepEqual(paths, want) {
+			t.Errorf("pick(%q) = %q, want %q", answer, paths, want)
+		}
+	}
+}
+
+func TestRunShell(t *testing.T) {
+	e := newRunEnv(t)
+	e.run(t, e.options("decom.mode=shell"))
+	if len(e.sys.calls) != 1 || e.sys.calls[0] != "sync" || len(e.cli.calls) != 0 {
+		t.Errorf("calls %q, %q", e.sys.calls, e.cli.calls)
+	}
+	contains(t, "console", e.console.String(), "decom: decom.mode=shell: this image has no rescue shell.\n",
+		"decom.mode=interactive")
+}
+
+// A panic in a step is reported and the agent goes on to its end: the summary, the log
+// closed and /data unmounted.
+func TestRunPanic(t *testing.T) {
+	e := newRunEnv(t)
+	e.cli.panics = true
+	code := e.run(t, e.options("decom.mode=auto"))
+	if code != ExitProblems {
+		t.Errorf("exit code %d", code)
+	}
+	contains(t, "console", e.console.String(), "decom: ERROR: auto: internal error: boom\n", "decom: summary\n",
+		"decom: problem: auto: internal error: boom\n", "data partition unmounted")
+	o := e.options("decom.mode=auto")
+	o.System = nil // every step fails, finishing too
+	e.console.Reset()
+	if code := e.run(t, o); code != ExitProblems {
+		t.Errorf("exit code %d", code)
+	}
+	contains(t, "console", e.console.String(), "decom: problem: kernel modules and disks: internal error:",
+		"decom: result: 0 sanitized", "decom: ERROR: finishing: internal error")
+}
+
+func TestSummaryRender(t *testing.T) {
+	s := Summary{Mode: ModeAuto, CertDir: "/data/certs", OnData: true, DataDev: "/dev/sda2", Registry: "http://reg",
+		LogFile: "/data/logs/decom-x.log", Problems: []string{"network: slow"},
+		Drives: []DriveResult{
+			{Device: "/dev/nvme0n1", Serial: "S1", Model: "M1", Size: 1 << 40, Outcome: "completed", Verified: "yes (sample)",
+				Certificate: "/data/certs/a.sigstore.json", Uploaded: true},
+			{Device: "/dev/sdb", Serial: "S2", Size: 512, Outcome: "completed-with-exceptions", Verified: "yes (full)",
+				Certificate: "/data/certs/b.sigstore.json", Note: "not uploaded"},
+			{Device: "/dev/sdc", Outcome: "completed", Verified: "FAILED (sample)", Certificate: "/data/certs/c.sigstore.json"},
+			{Device: "/dev/sda", Serial: "STICK", Outcome: OutcomeSkipped, Note: "boot medium"},
+		}}
+	var b strings.Builder
+	s.Render(&b)
+	want := `decom: summary
+decom:   DEVICE        SERIAL  MODEL  SIZE     OUTCOME                    VERIFIED         CERTIFICATE
+decom:   /dev/nvme0n1  S1      M1     1.0 TiB  completed                  yes (sample)     a.sigstore.json (uploaded)
+decom:   /dev/sda      STICK   -      -        skipped                    -                boot medium
+decom:   /dev/sdb      S2      -      512 B    completed-with-exceptions  yes (full)       b.sigstore.json; not uploaded
+decom:   /dev/sdc      -       -      -        completed                  FAILED (sample)  c.sigstore.json
+decom: certificates: 3 in /data/certs (DECOM-DATA partition /dev/sda2)
+decom: registry: 1 uploaded to http://reg, 2 not: they wait for ` + "`decom cert push`" + `
+decom: log: /data/logs/decom-x.log
+decom: problem: network: slow
+decom: result: 1 sanitized, 1 with exceptions, 1 failed, 1 not wiped
+`
+	if b.String() != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+func TestLineWriter(t *testing.T) {
+	var got []string
+	w := newLineWriter(func(l []byte) { got = append(got, string(l)) })
+	for _, s := range []string{"a", "b\nc\r\n", "", "d\ne"} {
+		w.Write([]byte(s))
+	}
+	if want := []string{"ab", "c", "d"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("lines %q, want %q", got, want)
+	}
+}
+
+func TestOutputPending(t *testing.T) {
+	var con strings.Builder
+	clk := newFakeClock()
+	o := &output{console: &con, now: clk.Now}
+	o.Printf("before %d", 1)
+	o.Debugf("hidden")
+	o.Write([]byte("partial "))
+	path := filepath.Join(t.TempDir(), "logs", "x.log")
+	if err := o.openLog(path); err != nil {
+		t.Fatal(err)
+	}
+	o.Write([]byte("line\n"))
+	o.Printf("after")
+	if err := o.closeLog(); err != nil {
+		t.Fatal(err)
+	}
+	o.Printf("console only")
+	b, _ := os.ReadFile(path)
+	want := "2026-03-01T12:00:00.000Z decom: before 1\n2026-03-01T12:00:00.000Z decom: hidden\n" +
+		"2026-03-01T12:00:00.000Z partial line\n2026-03-01T12:00:00.000Z decom: after\n"
+	if string(b) != want {
+		t.Errorf("log:\n%s\nwant:\n%s", b, want)
+	}
+	if con.String() != "decom: before 1\npartial line\ndecom: after\ndecom: console only\n" {
+		t.Errorf("console %q", con.String())
+	}
+}

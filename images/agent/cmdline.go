@@ -1,0 +1,177 @@
+package agent
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Modes of decom.mode.
+const (
+	ModeAuto        = "auto"
+	ModeInteractive = "interactive"
+	ModeShell       = "shell"
+)
+
+// Verification values of decom.verify.
+const (
+	VerifySample = "sample"
+	VerifyFull   = "full"
+	VerifyNone   = "none"
+)
+
+// Cmdline is what the kernel command line asks of the agent: the decom.* parameters.
+// Everything else on the line belongs to the kernel and is ignored.
+type Cmdline struct {
+	// Mode is decom.mode: auto (the default), interactive or shell.
+	Mode string
+	// Method and Verify are decom.method and decom.verify; empty leaves the config
+	// file's choice (and decom wipe's default).
+	Method string
+	Verify string
+	// PowerOff is decom.poweroff: whether auto mode powers the machine off at its
+	// end (the default) or halts and waits.
+	PowerOff bool
+	// Registry is decom.registry, a URL that overrides the config file's.
+	Registry string
+	// Debug is decom.debug: more detail on the console and in the log.
+	Debug bool
+	// Settle is decom.settle, in seconds: how long no new disk may appear before
+	// the disks count as settled; zero means the agent's default.
+	Settle int
+
+	// Warnings are the decom.* parameters not understood, or whose value was
+	// replaced by a default; the agent reports them and goes on.
+	Warnings []string
+	// Errors are values the agent must not guess at, since they decide what is
+	// done to drives (decom.method, decom.verify): auto mode wipes nothing when
+	// there are any.
+	Errors []string
+}
+
+// ParseCmdline reads the decom.* parameters of a kernel command line (the content of
+// /proc/cmdline). It never fails: a parameter it does not understand becomes a
+// warning, a value it must not guess at an error, and the rest keeps its default.
+// Parameters are split at spaces outside double quotes, as the kernel splits them; a
+// parameter given twice counts with its last value.
+func ParseCmdline(line string) Cmdline {
+	c := Cmdline{Mode: ModeAuto, PowerOff: true}
+	for _, param := range splitCmdline(line) {
+		key, value, hasValue := strings.Cut(param, "=")
+		name, ok := strings.CutPrefix(key, "decom.")
+		if !ok {
+			continue
+		}
+		switch name {
+		case "mode":
+			switch value {
+			case ModeAuto, ModeInteractive, ModeShell:
+				c.Mode = value
+			default:
+				// Never guess "auto" for a word nobody meant: ask instead.
+				c.Mode = ModeInteractive
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: want auto, interactive or shell; asking at the console instead", param))
+			}
+		case "method":
+			if validMethodName(value) {
+				c.Method = value
+			} else {
+				c.Errors = append(c.Errors, fmt.Sprintf("%s: not a method name (see decom methods)", param))
+			}
+		case "verify":
+			switch value {
+			case VerifySample, VerifyFull, VerifyNone:
+				c.Verify = value
+			default:
+				c.Errors = append(c.Errors, fmt.Sprintf("%s: want sample, full or none", param))
+			}
+		case "poweroff":
+			b, err := parseFlag(value, hasValue)
+			if err != nil {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: want 0 or 1; powering off as by default", param))
+				b = true
+			}
+			c.PowerOff = b
+		case "registry":
+			u, err := url.Parse(value)
+			if value == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: want an http:// or https:// URL; ignored", param))
+				continue
+			}
+			c.Registry = value
+		case "debug":
+			b, err := parseFlag(value, hasValue)
+			if err != nil {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: want 0 or 1; ignored", param))
+				continue
+			}
+			c.Debug = b
+		case "settle":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 1 || n > 600 {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: want a number of seconds from 1 to 600; ignored", param))
+				continue
+			}
+			c.Settle = n
+		default:
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: unknown parameter; ignored", param))
+		}
+	}
+	return c
+}
+
+// splitCmdline splits a kernel command line the way the kernel does: at spaces, except
+// inside double quotes, which are removed.
+func splitCmdline(line string) []string {
+	var out []string
+	var cur strings.Builder
+	quoted, started := false, false
+	for _, r := range line {
+		switch {
+		case r == '"':
+			quoted, started = !quoted, true
+		case !quoted && (r == ' ' || r == '\t' || r == '\n' || r == '\r'):
+			if started {
+				out = append(out, cur.String())
+				cur.Reset()
+				started = false
+			}
+		default:
+			cur.WriteRune(r)
+			started = true
+		}
+	}
+	if started {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// parseFlag reads a boolean parameter; a bare "decom.debug" means 1.
+func parseFlag(value string, hasValue bool) (bool, error) {
+	if !hasValue {
+		return true, nil
+	}
+	switch strings.ToLower(value) {
+	case "1", "y", "yes", "on", "true":
+		return true, nil
+	case "0", "n", "no", "off", "false":
+		return false, nil
+	}
+	return false, fmt.Errorf("not a boolean: %q", value)
+}
+
+// validMethodName accepts what can be a method name of decom methods (dod-3,
+// nist-clear, …); whether the method exists is decom wipe's to say, before it writes.
+func validMethodName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}

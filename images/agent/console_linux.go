@@ -1,0 +1,50 @@
+package agent
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// ConsoleInput reads the keyboards of every active console, as the kernel lists them
+// in /sys/class/tty/console/active (in the boot image the screen's tty0 and the serial
+// port ttyS0, whose input /dev/console alone would not merge): the first line typed on
+// any of them answers. Without any it reads /dev/console.
+func ConsoleInput(root string) Input {
+	in := &lineInput{lines: make(chan string), done: make(chan struct{})}
+	var files []*os.File
+	for _, name := range strings.Fields(readAttr(filepath.Join(root, "sys", "class", "tty", "console", "active"))) {
+		f, err := os.OpenFile(filepath.Join(root, "dev", name), os.O_RDWR|unix.O_NOCTTY, 0)
+		if err == nil {
+			files = append(files, f)
+		}
+	}
+	if len(files) == 0 {
+		if f, err := os.OpenFile(filepath.Join(root, "dev", "console"), os.O_RDWR|unix.O_NOCTTY, 0); err == nil {
+			files = append(files, f)
+		}
+	}
+	readers := make([]io.Reader, len(files))
+	for i, f := range files {
+		readers[i] = f
+	}
+	in.echo = func(on bool) {
+		for _, f := range files {
+			t, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+			if err != nil {
+				continue
+			}
+			if on {
+				t.Lflag |= unix.ECHO
+			} else {
+				t.Lflag &^= unix.ECHO
+			}
+			unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, t)
+		}
+	}
+	in.read(readers...)
+	return in
+}

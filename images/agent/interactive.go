@@ -1,0 +1,142 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/decom-project/decom/inventory"
+)
+
+// interactive lists the drives, asks at the console which to wipe (by serial number,
+// or device name for a drive without one), asks for confirmation, and wipes them as
+// auto mode would.
+func (a *agent) interactive(ctx context.Context) error {
+	a.out.Printf("drives of this machine:")
+	args := []string{"inventory", "--log-format", "console"}
+	a.o.CLI(ctx, args, strings.NewReader(""), a.out, a.out)
+	targets, skipped, err := a.drives(ctx)
+	if err != nil {
+		a.addSkipped(skipped)
+		return err
+	}
+	if len(a.cmd.Errors) > 0 {
+		a.addSkipped(skipped)
+		a.skipAll(targets, "not wiped: the kernel command line is wrong (see above)")
+		return errors.New("nothing wiped: fix the kernel command line (" + strings.Join(a.cmd.Errors, "; ") + ")")
+	}
+	if len(targets) == 0 {
+		a.addSkipped(skipped)
+		a.out.Printf("no drive of this machine may be wiped")
+		return nil
+	}
+	chosen, err := a.choose(ctx, targets)
+	if err != nil {
+		a.addSkipped(skipped)
+		a.skipAll(targets, "not wiped: nothing chosen")
+		return err
+	}
+	var left []Skipped
+	for _, d := range targets {
+		if !containsDevice(chosen, d) {
+			left = append(left, Skipped{d, "not chosen"})
+		}
+	}
+	a.addSkipped(append(skipped, left...))
+	if len(chosen) == 0 {
+		a.out.Printf("nothing chosen: nothing wiped")
+		return nil
+	}
+	return a.wipe(ctx, chosen)
+}
+
+func containsDevice(l []inventory.Device, d inventory.Device) bool {
+	for _, x := range l {
+		if x.Path == d.Path {
+			return true
+		}
+	}
+	return false
+}
+
+// choose asks which drives to wipe until the answer names only eligible drives, then
+// asks to confirm. An empty answer chooses nothing.
+func (a *agent) choose(ctx context.Context, targets []inventory.Device) ([]inventory.Device, error) {
+	for {
+		a.out.Printf("drives that may be wiped:")
+		for _, d := range targets {
+			a.out.Printf("  %-14s %-20s %s", d.Path, dash(d.Serial), describe(d))
+		}
+		a.out.Printf("type the serial numbers of the drives to wipe (the device name for a drive without one), separated by spaces; \"all\" for every drive listed; Enter alone for none:")
+		line, err := a.input.ReadLine(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the console: %w", err)
+		}
+		chosen, bad := pick(targets, line)
+		if len(bad) > 0 {
+			a.out.Printf("not in the list: %s; try again", strings.Join(bad, " "))
+			continue
+		}
+		if len(chosen) == 0 {
+			return nil, nil
+		}
+		var names []string
+		for _, d := range chosen {
+			names = append(names, fmt.Sprintf("%s (%s)", d.Path, describe(d)))
+		}
+		a.out.Printf("ALL DATA WILL BE DESTROYED on %d drives: %s", len(chosen), strings.Join(names, ", "))
+		a.out.Printf("type yes to wipe them, anything else to choose again:")
+		answer, err := a.input.ReadLine(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("reading the console: %w", err)
+		}
+		if strings.TrimSpace(answer) == "yes" {
+			return chosen, nil
+		}
+	}
+}
+
+// pick reads an answer to the question which drives to wipe: serial numbers, device
+// names (sdb or /dev/sdb) for drives without a serial, or "all". It returns the drives
+// named, in the list's order, and the words that name none.
+func pick(targets []inventory.Device, answer string) (chosen []inventory.Device, bad []string) {
+	words := strings.Fields(answer)
+	if len(words) == 1 && strings.EqualFold(words[0], "all") {
+		return targets, nil
+	}
+	want := map[string]bool{}
+	for _, w := range words {
+		found := false
+		for _, d := range targets {
+			if w == d.Serial && d.Serial != "" || d.Serial == "" && (w == d.Name || w == d.Path) {
+				want[d.Path] = true
+				found = true
+			}
+		}
+		if !found {
+			bad = append(bad, w)
+		}
+	}
+	for _, d := range targets {
+		if want[d.Path] {
+			chosen = append(chosen, d)
+		}
+	}
+	return chosen, bad
+}
+
+// shell explains that the image has no shell, and what to do instead.
+func (a *agent) shell(_ context.Context) {
+	w := a.out
+	for _, l := range []string{
+		"decom.mode=shell: this image has no rescue shell.",
+		"What you can do:",
+		"  - boot again with decom.mode=interactive to list the drives and choose which to wipe at this console;",
+		"  - boot again with decom.mode=auto (the default) to wipe every eligible drive;",
+		"  - switch the machine off: nothing was read from or written to any drive.",
+		"Certificates on the stick's DECOM-DATA partition can be checked on any computer with decom cert verify.",
+	} {
+		w.Printf("%s", l)
+	}
+}

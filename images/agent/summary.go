@@ -1,0 +1,241 @@
+package agent
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Lines of `decom wipe -o json` the agent reads: a "plan" line per target, "progress"
+// lines while it writes, a "record" line per target at the end. Each names its type in
+// "type"; only the fields the agent uses are here.
+type (
+	planLine struct {
+		Device   string   `json:"device"`
+		Refused  bool     `json:"refused"`
+		Refusals []string `json:"refusals"`
+	}
+	progressLine struct {
+		Device  string  `json:"device"`
+		Pass    int     `json:"pass"`
+		Passes  int     `json:"passes"`
+		Pattern string  `json:"pattern"`
+		Done    int64   `json:"pass_bytes_done"`
+		Total   int64   `json:"pass_bytes_total"`
+		Rate    float64 `json:"rate_bytes_per_second"`
+		ETA     float64 `json:"eta_seconds"`
+		Final   bool    `json:"pass_done"`
+	}
+	recordLine struct {
+		Device   string `json:"device"`
+		Identity struct {
+			Serial    string `json:"serial"`
+			Model     string `json:"model"`
+			SizeBytes uint64 `json:"size_bytes"`
+		} `json:"identity"`
+		Outcome      string `json:"outcome"`
+		Error        string `json:"error"`
+		Verified     bool   `json:"verified"`
+		Verification []struct {
+			Mode string `json:"mode"`
+		} `json:"verification"`
+		Certificate     string          `json:"certificate"`
+		CertificatePDF  string          `json:"certificate_pdf"`
+		RegistryReceipt json.RawMessage `json:"registry_receipt"`
+		RegistryError   string          `json:"registry_error"`
+	}
+)
+
+// DriveResult is one line of the agent's summary.
+type DriveResult struct {
+	Device string
+	Serial string
+	Model  string
+	Size   uint64
+	// Outcome is decom wipe's (completed, completed-with-exceptions, failed,
+	// aborted, refused), or "skipped" for a drive the agent left alone.
+	Outcome string
+	// Verified says how the wipe was read back: "yes (sample)", "FAILED (full)", "no".
+	Verified string
+	// Certificate is the certificate file, PDF its rendering; Uploaded whether the
+	// registry holds it; Note the reason a drive was skipped, or what went wrong.
+	Certificate string
+	PDF         string
+	Uploaded    bool
+	UploadError string
+	Note        string
+}
+
+// Outcome value for drives the agent did not hand to decom wipe.
+const OutcomeSkipped = "skipped"
+
+// Summary is what the agent reports at its end.
+type Summary struct {
+	Mode   string
+	Drives []DriveResult
+	// CertDir is where certificates went; OnData whether that is the data partition
+	// (else RAM); Registry the registry they were sent to, if any.
+	CertDir  string
+	OnData   bool
+	DataDev  string
+	Registry string
+	LogFile  string
+	// Problems are the failed steps worth repeating at the end.
+	Problems []string
+}
+
+// Counts tallies the outcomes.
+func (s *Summary) Counts() (sanitized, exceptions, failed, skipped int) {
+	for _, d := range s.Drives {
+		switch d.Outcome {
+		case "completed":
+			if strings.HasPrefix(d.Verified, "FAILED") {
+				failed++
+			} else {
+				sanitized++
+			}
+		case "completed-with-exceptions":
+			exceptions++
+		case OutcomeSkipped:
+			skipped++
+		default:
+			failed++
+		}
+	}
+	return
+}
+
+// Render writes the summary block that ends the agent's console output: a line per
+// drive, sorted by device, then where the certificates are. Every line begins with
+// "decom: "; the block opens with the line "decom: summary" and ends with the line that
+// counts the outcomes, "decom: result: …".
+func (s *Summary) Render(w io.Writer) {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICE\tSERIAL\tMODEL\tSIZE\tOUTCOME\tVERIFIED\tCERTIFICATE")
+	drives := slices.Clone(s.Drives)
+	slices.SortStableFunc(drives, func(a, b DriveResult) int { return strings.Compare(a.Device, b.Device) })
+	for _, d := range drives {
+		cert := "-"
+		switch {
+		case d.Certificate != "" && d.Uploaded:
+			cert = filepath.Base(d.Certificate) + " (uploaded)"
+		case d.Certificate != "":
+			cert = filepath.Base(d.Certificate)
+		case d.Note != "":
+			cert = d.Note
+		}
+		if d.Certificate != "" && d.Note != "" {
+			cert += "; " + d.Note
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Device, dash(d.Serial), dash(d.Model), size(d.Size),
+			d.Outcome, dash(d.Verified), cert)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "decom: summary")
+	for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+		fmt.Fprintf(w, "decom:   %s\n", strings.TrimRight(line, " "))
+	}
+	certs, uploaded, waiting := 0, 0, 0
+	for _, d := range s.Drives {
+		if d.Certificate == "" {
+			continue
+		}
+		certs++
+		if d.Uploaded {
+			uploaded++
+		} else {
+			waiting++
+		}
+	}
+	if certs > 0 {
+		where := s.CertDir
+		if s.OnData {
+			where += fmt.Sprintf(" (%s partition %s)", DataLabel, s.DataDev)
+		}
+		fmt.Fprintf(w, "decom: certificates: %d in %s\n", certs, where)
+		switch {
+		case s.Registry != "" && waiting == 0:
+			fmt.Fprintf(w, "decom: registry: all %d uploaded to %s\n", uploaded, s.Registry)
+		case s.Registry != "":
+			fmt.Fprintf(w, "decom: registry: %d uploaded to %s, %d not: they wait for `decom cert push`\n", uploaded, s.Registry, waiting)
+		case s.OnData:
+			fmt.Fprintf(w, "decom: registry: none configured; upload them later with `decom cert push`\n")
+		}
+		if !s.OnData && waiting > 0 {
+			fmt.Fprintf(w, "decom: WARNING: no %s partition: %d certificates are only in RAM and are lost at power off\n", DataLabel, waiting)
+		}
+	}
+	if s.LogFile != "" {
+		fmt.Fprintf(w, "decom: log: %s\n", s.LogFile)
+	}
+	for _, p := range s.Problems {
+		fmt.Fprintf(w, "decom: problem: %s\n", p)
+	}
+	sanitized, exceptions, failed, skipped := s.Counts()
+	fmt.Fprintf(w, "decom: result: %d sanitized, %d with exceptions, %d failed, %d not wiped\n", sanitized, exceptions, failed, skipped)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// size prints a byte count in binary units, one decimal.
+func size(n uint64) string {
+	if n == 0 {
+		return "-"
+	}
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
+	f := float64(n)
+	i := 0
+	for f >= 1024 && i < len(units)-1 {
+		f /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%.1f %s", f, units[i])
+}
+
+// driveResult turns a record line into a summary line.
+func (l *recordLine) driveResult() DriveResult {
+	d := DriveResult{Device: l.Device, Serial: l.Identity.Serial, Model: l.Identity.Model, Size: l.Identity.SizeBytes,
+		Outcome: l.Outcome, Certificate: l.Certificate, PDF: l.CertificatePDF,
+		Uploaded: len(l.RegistryReceipt) > 0 && string(l.RegistryReceipt) != "null", UploadError: l.RegistryError, Note: l.Error}
+	d.Verified = "no"
+	if n := len(l.Verification); n > 0 {
+		v := l.Verification[n-1]
+		if l.Verified {
+			d.Verified = "yes (" + v.Mode + ")"
+		} else {
+			d.Verified = "FAILED (" + v.Mode + ")"
+		}
+	}
+	if d.Note == "" && d.Certificate != "" && l.RegistryError != "" {
+		d.Note = "not uploaded"
+	}
+	return d
+}
+
+// progressLine is the console's line for a progress event.
+func (l *progressLine) text() string {
+	pct := 0.0
+	if l.Total > 0 {
+		pct = 100 * float64(l.Done) / float64(l.Total)
+	}
+	eta := "-"
+	if l.ETA > 0 {
+		eta = (time.Duration(l.ETA) * time.Second).String()
+	}
+	return fmt.Sprintf("progress %s pass %d/%d (%s) %.1f%% %s/s ETA %s", l.Device, l.Pass, l.Passes, l.Pattern, pct,
+		size(uint64(l.Rate)), eta)
+}
