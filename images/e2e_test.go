@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,10 +17,9 @@ import (
 	"testing"
 	"time"
 
-	diskfs "github.com/diskfs/go-diskfs"
-
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/images"
+	"github.com/decom-project/decom/internal/diskimage"
 	"github.com/decom-project/decom/internal/qemutest"
 	"github.com/decom-project/decom/registry"
 )
@@ -124,64 +122,19 @@ func stopE2E(t *testing.T, format string, args ...any) {
 // writeData writes files onto the image's DECOM-DATA partition.
 func writeData(t *testing.T, image string, files map[string][]byte) {
 	t.Helper()
-	d, err := diskfs.Open(image, diskfs.WithOpenMode(diskfs.ReadWrite))
-	if err != nil {
+	if err := diskimage.WriteFiles(image, 2, files); err != nil {
 		t.Fatal(err)
-	}
-	defer d.Close()
-	fs, err := d.GetFilesystem(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range files {
-		f, err := fs.OpenFile("/"+name, os.O_CREATE|os.O_RDWR)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := f.Write(b); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
 	}
 }
 
 // readData returns the files of a directory of the image's DECOM-DATA partition.
 func readData(t *testing.T, image, dir string) map[string][]byte {
 	t.Helper()
-	d, err := diskfs.Open(image, diskfs.WithOpenMode(diskfs.ReadOnly))
+	files, err := diskimage.ReadFiles(image, 2, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
-	fs, err := d.GetFilesystem(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := fs.ReadDir(dir)
-	if err != nil {
-		t.Fatalf("%s: %v", dir, err)
-	}
-	out := map[string][]byte{}
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		f, err := fs.OpenFile("/"+dir+"/"+e.Name(), os.O_RDONLY)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(f)
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[e.Name()] = b[:min(int64(len(b)), info.Size())] // go-diskfs reads whole clusters
-	}
-	return out
+	return files
 }
 
 // randomDisk is a drive image full of random bytes.

@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"crypto/rand"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/diskfs/go-diskfs/partition/gpt"
 
 	"github.com/decom-project/decom/certificates"
+	"github.com/decom-project/decom/internal/diskimage"
 	"github.com/decom-project/decom/internal/kmod"
 	"github.com/decom-project/decom/internal/qemutest"
 )
@@ -32,7 +32,6 @@ func makeStick(t *testing.T, files map[string][]byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
 	const mib = 2048 // sectors
 	table := &gpt.Table{LogicalSectorSize: 512, PhysicalSectorSize: 512, ProtectiveMBR: true, Partitions: []*gpt.Partition{
 		{Index: 1, Start: mib, End: 41*mib - 1, Type: gpt.EFISystemPartition, Name: ESPLabel},
@@ -44,19 +43,13 @@ func makeStick(t *testing.T, files map[string][]byte) string {
 	if _, err := d.CreateFilesystem(disk.FilesystemSpec{Partition: 1, FSType: filesystem.TypeFat32, VolumeLabel: ESPLabel}); err != nil {
 		t.Fatal(err)
 	}
-	fs, err := d.CreateFilesystem(disk.FilesystemSpec{Partition: 2, FSType: filesystem.TypeFat32, VolumeLabel: DataLabel})
+	_, err = d.CreateFilesystem(disk.FilesystemSpec{Partition: 2, FSType: filesystem.TypeFat32, VolumeLabel: DataLabel})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, content := range files {
-		f, err := fs.OpenFile("/"+name, os.O_CREATE|os.O_RDWR)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := f.Write(content); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
+	d.Close()
+	if err := diskimage.WriteFiles(p, 2, files); err != nil {
+		t.Fatal(err)
 	}
 	return p
 }
@@ -64,42 +57,11 @@ func makeStick(t *testing.T, files map[string][]byte) string {
 // stickFiles reads the files of a directory of the stick's data partition.
 func stickFiles(t *testing.T, image, dir string) map[string][]byte {
 	t.Helper()
-	d, err := diskfs.Open(image, diskfs.WithOpenMode(diskfs.ReadOnly))
+	files, err := diskimage.ReadFiles(image, 2, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
-	fs, err := d.GetFilesystem(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	entries, err := fs.ReadDir(strings.TrimPrefix(dir, "/"))
-	if err != nil {
-		t.Fatalf("%s: %v", dir, err)
-	}
-	out := map[string][]byte{}
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		f, err := fs.OpenFile(dir+"/"+e.Name(), os.O_RDONLY)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := e.Info()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if int64(len(b)) > info.Size() {
-			b = b[:info.Size()] // go-diskfs reads whole clusters
-		}
-		out[e.Name()] = b
-	}
-	return out
+	return files
 }
 
 // moduleFiles puts a module index into the guest with the modules of names and their

@@ -352,17 +352,26 @@ func (l *Log) Append(ctx context.Context, entry []byte) (uint64, error) {
 	}
 	h := leafHash(entry)
 
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return 0, ErrClosed
-	}
-	if idx, ok := l.index[h]; ok {
+	// known answers from the index, with l.mu held: done when the Log is closed or the
+	// bytes are logged already (then it unlocks l.mu).
+	known := func() (idx uint64, done bool, err error) {
+		if l.closed {
+			l.mu.Unlock()
+			return 0, true, ErrClosed
+		}
+		idx, ok := l.index[h]
+		if !ok {
+			return 0, false, nil
+		}
 		l.mu.Unlock()
 		if err := l.awaitPublished(ctx, idx); err != nil {
-			return 0, fmt.Errorf("tlog: append: %w", err)
+			return 0, true, fmt.Errorf("tlog: append: %w", err)
 		}
-		return idx, nil
+		return idx, true, nil
+	}
+	l.mu.Lock()
+	if idx, done, err := known(); done {
+		return idx, err
 	}
 	p := l.inflight[h]
 	if p == nil && l.shared {
@@ -372,16 +381,8 @@ func (l *Log) Append(ctx context.Context, entry []byte) (uint64, error) {
 			return 0, fmt.Errorf("tlog: append: %w", err)
 		}
 		l.mu.Lock()
-		if l.closed {
-			l.mu.Unlock()
-			return 0, ErrClosed
-		}
-		if idx, ok := l.index[h]; ok {
-			l.mu.Unlock()
-			if err := l.awaitPublished(ctx, idx); err != nil {
-				return 0, fmt.Errorf("tlog: append: %w", err)
-			}
-			return idx, nil
+		if idx, done, err := known(); done {
+			return idx, err
 		}
 		p = l.inflight[h]
 	}
