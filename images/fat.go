@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -81,21 +82,13 @@ func (t *fatTree) fill(fs filesystem.FileSystem, epoch time.Time) error {
 			dirs[d] = true
 		}
 	}
-	dl := make([]string, 0, len(dirs))
-	for d := range dirs {
-		dl = append(dl, d)
-	}
-	slices.Sort(dl)
+	dl := slices.Sorted(maps.Keys(dirs))
 	for _, d := range dl {
 		if err := fs.Mkdir(d); err != nil {
 			return fmt.Errorf("mkdir %s: %w", d, err)
 		}
 	}
-	fl := make([]string, 0, len(t.files))
-	for p := range t.files {
-		fl = append(fl, p)
-	}
-	slices.Sort(fl)
+	fl := slices.Sorted(maps.Keys(t.files))
 	for _, p := range fl {
 		if err := writeFATFile(fs, p, t.files[p]); err != nil {
 			return fmt.Errorf("%s: %w", p, err)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -12,7 +13,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -62,12 +62,7 @@ func writeInitramfs(t *testing.T, init string, files map[string]string) string {
 	for g, h := range files {
 		all[g] = h
 	}
-	names := make([]string, 0, len(all))
-	for g := range all {
-		names = append(names, g)
-	}
-	sort.Strings(names)
-	for _, g := range names {
+	for _, g := range slices.Sorted(maps.Keys(all)) {
 		mkdirs(g)
 		b, err := os.ReadFile(all[g])
 		if err != nil {

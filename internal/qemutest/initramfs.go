@@ -4,9 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/u-root/u-root/pkg/cpio"
@@ -89,12 +90,7 @@ func (ir *initramfs) write(dst string) (err error) {
 		}
 		files[g] = h
 	}
-	names := make([]string, 0, len(files))
-	for g := range files {
-		names = append(names, g)
-	}
-	sort.Strings(names)
-	for _, g := range names {
+	for _, g := range slices.Sorted(maps.Keys(files)) {
 		if err := mkdirs(g); err != nil {
 			return err
 		}
