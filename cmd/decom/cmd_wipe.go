@@ -42,7 +42,7 @@ type wipeOptions struct {
 }
 
 func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
-	f.StringVarP(&o.Method, "method", "m", "nist-clear", "overwrite method (see decom methods)")
+	f.StringVarP(&o.Method, "method", "m", "nist-clear", "overwrite method, or nist-purge for the drives' own sanitize commands (see decom methods)")
 	f.StringVar(&o.Passes, "passes", "", "custom pass sequence instead of a method, such as 0x55,0xaa,random,0x00")
 	f.IntVar(&o.Rounds, "rounds", 1, "run the method's passes this many times")
 	f.BoolVar(&o.Blank, "blank", false, "end with a pass of zeros (unless the last pass is zeros already)")
@@ -78,6 +78,12 @@ func newWipeCommand(g *globalOptions) *cobra.Command {
 		Long: `Overwrites every user-addressable block of the chosen drives, partitions or image
 files with a method's pass sequence (see decom methods), several writes in flight per
 device and all devices in parallel, and reports what was done pass by pass.
+
+--method nist-purge does not overwrite: it asks each drive's firmware what it can do
+and runs the drive's own sanitize command that achieves NIST SP 800-88 Purge on it
+(NVMe sanitize or format with secure erase, ATA sanitize or enhanced security erase,
+SCSI sanitize), or refuses the drive with the reasons; --dry-run shows each drive's
+technique and why. nist-clear removes an ATA drive's Host Protected Area first.
 
 Safety: a target is refused when the inventory says it may not be wiped (mounted,
 active swap, held by dm/md, the running system's disk, read-only). Right before the
