@@ -174,6 +174,22 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	}
 	if planned {
 		choosePlans(plans, method)
+		if opts.All {
+			// --all takes the drives the method can be applied to, as it takes the
+			// wipeable ones; the others are named, not silently dropped.
+			kept := plans[:0]
+			for _, p := range plans {
+				if p.refusal != nil {
+					g.log.Warn().Str("device", p.target.Path).Str("reason", refusalReasons(p.refusal)).
+						Msgf("left out of --all: %s cannot be applied", method.Name)
+					continue
+				}
+				kept = append(kept, p)
+			}
+			if plans = kept; len(plans) == 0 {
+				return refusals(fmt.Sprintf("no drive of this machine can take %s (see decom wipe --dry-run with the drives named)", method.Name))
+			}
+		}
 	}
 	wplan := wipe.Plan{Method: method, Rounds: opts.Rounds, Blank: opts.Blank}
 	out := newReporter(g)

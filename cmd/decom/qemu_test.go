@@ -116,6 +116,7 @@ func TestQEMUPurgeNVMe(t *testing.T) {
 		MemoryMiB: 1024,
 	}, []qemutest.Step{
 		{Argv: []string{"/decom", "wipe", "--method", "nist-purge", "--dry-run", "-o", "json", "/dev/nvme0n1", "/dev/sda"}},
+		{Argv: []string{"/decom", "wipe", "--method", "nist-purge", "--dry-run", "-o", "json", "--all"}},
 		{Argv: []string{"/decom", "wipe", "--method", "nist-purge", "--yes", "-o", "json", "--key", "/site.key",
 			"--operator", "QEMU Tester", "--cert-dir", "/tmp/certs", "/dev/nvme0n1"}},
 		{Cat: "/tmp/certs/*.sigstore.json"},
@@ -151,9 +152,17 @@ func TestQEMUPurgeNVMe(t *testing.T) {
 		t.Errorf("SATA plan: %+v; want refused as not achievable", sataPlan)
 	}
 
+	// --all takes the drive that can be purged and leaves the other out, by name.
+	if steps[1].Exit != exitOK || strings.Count(steps[1].Stdout, `"type":"plan"`) != 1 || !strings.Contains(steps[1].Stdout, "PURGENVME1") {
+		t.Errorf("--all dry run: exit %d, want 0 and a plan for the NVMe drive only:\n%s", steps[1].Exit, steps[1].Stdout)
+	}
+	if !strings.Contains(res.Stderr, "left out of --all") {
+		t.Errorf("the SATA disk was not reported as left out of --all:\n%s", res.Stderr)
+	}
+
 	// The wipe.
-	if steps[1].Exit != exitOK {
-		t.Fatalf("wipe: exit %d\n%s\nstderr:\n%s", steps[1].Exit, steps[1].Stdout, res.Stderr)
+	if steps[2].Exit != exitOK {
+		t.Fatalf("wipe: exit %d\n%s\nstderr:\n%s", steps[2].Exit, steps[2].Stdout, res.Stderr)
 	}
 	zero := make([]byte, 1<<20)
 	got, err := os.ReadFile(img)
@@ -167,7 +176,7 @@ func TestQEMUPurgeNVMe(t *testing.T) {
 	}
 
 	// The certificate, as an auditor reads it on the host.
-	bundle := certFromCat(t, steps[2].Stdout)
+	bundle := certFromCat(t, steps[3].Stdout)
 	certPath := filepath.Join(dir, "nvme.sigstore.json")
 	if err := os.WriteFile(certPath, bundle, 0o644); err != nil {
 		t.Fatal(err)
