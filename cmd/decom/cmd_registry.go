@@ -147,6 +147,13 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 	if err != nil {
 		return err
 	}
+	// The store's log indexes point into one log: an instance with a log of its own
+	// (its own data directory) must not serve that database.
+	if err := st.BindLog(ctx, verifier); errors.Is(err, store.ErrConflict) {
+		return badInputf("%v, not this data directory's log %s: every instance on one database must share the data directory that holds the log", err, verifier)
+	} else if err != nil {
+		return fmt.Errorf("open the registry's store: %w", err)
+	}
 	klog.SetSlogLogger(logging.Slog(g.log)) // tessera logs through klog
 	// With PostgreSQL, several instances may serve one registry: they share the data
 	// directory (so it must be on a filesystem they all mount with working locks),

@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -204,4 +208,13 @@ func TestInstances(t *testing.T) {
 	}
 	t.Logf("one log of %d entries, each certificate once; %d checkpoints served during the load, all consistent with it",
 		cpA.Size, len(served))
+
+	// An instance with a data directory (and so a log) of its own is refused the database.
+	other := filepath.Join(t.TempDir(), "other")
+	cmd := exec.Command(decomBin, "registry", "serve", "--addr", "127.0.0.1:0", "--data", other, "--db", db)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 9 || !strings.Contains(string(out), "must share the data directory") {
+		t.Errorf("an instance with its own log on the same database: %v, %s; want exit 9 and why", err, out)
+	}
 }

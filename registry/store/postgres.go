@@ -121,4 +121,8 @@ var postgresMigrations = [][]string{
 	{
 		`ALTER TABLE certificates ADD COLUMN log_claim TEXT, ADD COLUMN log_claim_until TIMESTAMPTZ`,
 	},
+	// 3: the transparency log the certificates' log indexes point into.
+	{
+		`CREATE TABLE log_binding (id INTEGER PRIMARY KEY CHECK (id = 1), verifier_key TEXT NOT NULL)`,
+	},
 }

@@ -395,6 +395,23 @@ func (s *sqlStore) ClaimLog(ctx context.Context, id, holder string, lease time.D
 	return rec, claimed && rec.LogIndex == nil, nil
 }
 
+func (s *sqlStore) BindLog(ctx context.Context, verifierKey string) error {
+	if verifierKey == "" || !textOK(verifierKey, 1024) {
+		return fmt.Errorf("bind the log: %w: verifier key %s", ErrInvalid, quote(verifierKey))
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO log_binding (id, verifier_key) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`, verifierKey); err != nil {
+		return fmt.Errorf("bind the log: %w", err)
+	}
+	var bound string
+	if err := s.w.QueryRowContext(ctx, `SELECT verifier_key FROM log_binding WHERE id = 1`).Scan(&bound); err != nil {
+		return fmt.Errorf("bind the log: %w", err)
+	}
+	if bound != verifierKey {
+		return fmt.Errorf("bind the log: %w: the database belongs to the log %s", ErrConflict, quote(bound))
+	}
+	return nil
+}
+
 // Cursors are "c1" and the base64url of the last returned row's sequence number:
 // opaque to clients, checked when they come back.
 const cursorPrefix = "c1"

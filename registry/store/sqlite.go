@@ -182,4 +182,8 @@ var sqliteMigrations = [][]string{
 		`ALTER TABLE certificates ADD COLUMN log_claim TEXT`,
 		`ALTER TABLE certificates ADD COLUMN log_claim_until INTEGER`,
 	},
+	// 3: the transparency log the certificates' log indexes point into.
+	{
+		`CREATE TABLE log_binding (id INTEGER PRIMARY KEY CHECK (id = 1), verifier_key TEXT NOT NULL) STRICT`,
+	},
 }

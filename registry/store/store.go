@@ -85,6 +85,11 @@ type Store interface {
 	// A record with a LogIndex is never claimed. An unknown ID is ErrNotFound.
 	// Leases compare the instances' clocks, which must agree to well within lease.
 	ClaimLog(ctx context.Context, id, holder string, lease time.Duration) (rec Record, claimed bool, err error)
+	// BindLog ties the database to the transparency log whose verifier key is given:
+	// its certificates' log indexes point into that log. The first call records the
+	// key; a later call with another key is ErrConflict (a registry instance with its
+	// own log, pointed at a database another log's indexes are in).
+	BindLog(ctx context.Context, verifierKey string) error
 	// Pending returns up to limit certificates the transparency log has not yet
 	// integrated (no LogIndex), oldest first: what a restarted server submits to
 	// the log again.

@@ -49,6 +49,7 @@ func testStore(t *testing.T, fresh newDB) {
 		{"LogIndex", testLogIndex},
 		{"ClaimLog", testClaimLog},
 		{"ClaimLogTwoInstances", testClaimLogTwoInstances},
+		{"BindLog", testBindLog},
 		{"Pending", testPending},
 		{"SearchFields", testSearchFields},
 		{"SearchTime", testSearchTime},
@@ -518,6 +519,24 @@ func testClaimLogTwoInstances(t *testing.T, open opener) {
 		if wonA[i] == wonB[i] {
 			t.Errorf("record %d: claimed by A %v, by B %v; want exactly one", i, wonA[i], wonB[i])
 		}
+	}
+}
+
+func testBindLog(t *testing.T, open opener) {
+	ctx := context.Background()
+	a, b := open(t), open(t)
+	const k1, k2 = "registry.test/a+01234567+AbCd", "registry.test/b+89abcdef+EfGh"
+	if err := a.BindLog(ctx, k1); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.BindLog(ctx, k1); err != nil {
+		t.Errorf("binding the same log again, from another instance: %v", err)
+	}
+	if err := b.BindLog(ctx, k2); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "registry.test/a") {
+		t.Errorf("binding another log: %v, want ErrConflict naming the bound log", err)
+	}
+	if err := a.BindLog(ctx, ""); !errors.Is(err, ErrInvalid) {
+		t.Errorf("binding an empty key: %v, want ErrInvalid", err)
 	}
 }
 
