@@ -20,7 +20,7 @@ import (
 //   - after any other erase (block erase, overwrite, a format with user-data erase,
 //     secure erase), every sampled block must read as one byte value repeated (zeros on
 //     most drives, ones on some), which no block of user data does by accident at
-//     these sizes. Before-and-after is recorded too.
+//     these sizes.
 
 // Modes of a firmware verification (Result.Mode).
 const (
@@ -40,9 +40,11 @@ type Snapshot struct {
 	Taken   time.Time
 }
 
-// TakeSnapshot reads the blocks a sample of coverage would read, with seed (0 draws
-// one), and keeps their digests.
-func TakeSnapshot(ctx context.Context, t Target, coverage float64, seed uint64) (*Snapshot, error) {
+// TakeSnapshot lays out the blocks a sample of coverage would read, with seed (0 draws
+// one), and, when contents is set (before a cryptographic erase, whose check compares),
+// reads them and keeps their digests. Without contents nothing is read: the check of
+// any other erase needs only where to read.
+func TakeSnapshot(ctx context.Context, t Target, coverage float64, seed uint64, contents bool) (*Snapshot, error) {
 	if seed == 0 {
 		var err error
 		if seed, err = NewSeed(); err != nil {
@@ -53,7 +55,11 @@ func TakeSnapshot(ctx context.Context, t Target, coverage float64, seed uint64) 
 	if err != nil {
 		return nil, err
 	}
-	s := &Snapshot{Layout: layout, Seed: seed, Digests: make([][sha256.Size]byte, len(layout.Blocks)), Taken: time.Now()}
+	s := &Snapshot{Layout: layout, Seed: seed, Taken: time.Now()}
+	if !contents {
+		return s, nil
+	}
+	s.Digests = make([][sha256.Size]byte, len(layout.Blocks))
 	buf := blockio.AlignedBuffer(layout.BlockSize)
 	for i, b := range layout.Blocks {
 		if err := ctx.Err(); err != nil {
@@ -72,14 +78,18 @@ func TakeSnapshot(ctx context.Context, t Target, coverage float64, seed uint64) 
 }
 
 // CheckErased reads the snapshot's blocks again after a firmware sanitize. With crypto
-// set, every block must differ from before; otherwise every block must read as one
-// repeated byte. The Result is a sampled verification's, with Mode ModeSampleChanged or
+// set, every block must differ from before (the snapshot must hold their contents);
+// otherwise every block must read as one repeated byte. The Result is a sampled verification's, with Mode ModeSampleChanged or
 // ModeSampleUniform; a block that cannot be read fails it.
 func CheckErased(ctx context.Context, t Target, before *Snapshot, crypto bool) Result {
 	res := Result{Mode: ModeSampleUniform, Expected: "every sampled block reads as one repeated byte value",
 		Seed: before.Seed, Subsections: before.Layout.Subsections, SampleBlockSize: before.Layout.BlockSize,
 		LocationsDigest: before.Layout.Digest(), SizeBytes: t.Size, Mismatches: []Mismatch{}, ReadErrors: []wipe.Range{},
 		Started: time.Now(), IOMode: ioModeOf(t)}
+	if crypto && len(before.Digests) != len(before.Layout.Blocks) {
+		res.Outcome, res.Error, res.Finished = OutcomeFailed, "verify: no contents were read before the cryptographic erase to compare with", time.Now()
+		return res
+	}
 	if crypto {
 		res.Mode = ModeSampleChanged
 		res.Expected = "every sampled block differs from what it held before the cryptographic erase"

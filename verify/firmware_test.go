@@ -17,7 +17,7 @@ func TestCheckErased(t *testing.T) {
 	const size = 8 << 20
 	data := make([]byte, size)
 	rand.Read(data)
-	snap, err := TakeSnapshot(ctx, memTarget(data), 0.10, 42)
+	snap, err := TakeSnapshot(ctx, memTarget(data), 0.10, 42, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +63,17 @@ func TestCheckErased(t *testing.T) {
 	copy(kept[b.Offset:b.Offset+b.Length], data[b.Offset:])
 	if r := CheckErased(ctx, memTarget(kept), snap, true); r.Verified || r.MismatchedBlocks != 1 {
 		t.Errorf("crypto erase that missed a block: verified %v, %d mismatched", r.Verified, r.MismatchedBlocks)
+	}
+	// Without contents, a uniform erase is checked the same; a crypto erase cannot be.
+	layoutOnly, err := TakeSnapshot(ctx, memTarget(data), 0.10, 42, false)
+	if err != nil || len(layoutOnly.Digests) != 0 || layoutOnly.Layout.Digest() != snap.Layout.Digest() {
+		t.Fatalf("layout-only snapshot: %v, %d digests, same layout %v", err, len(layoutOnly.Digests), layoutOnly.Layout.Digest() == snap.Layout.Digest())
+	}
+	if r := CheckErased(ctx, memTarget(bytes.Repeat([]byte{0}, size)), layoutOnly, false); !r.Verified {
+		t.Errorf("uniform erase against a layout-only snapshot: %+v", r)
+	}
+	if r := CheckErased(ctx, memTarget(noise), layoutOnly, true); r.Verified || r.Error == "" {
+		t.Errorf("crypto erase against a layout-only snapshot: verified %v, error %q", r.Verified, r.Error)
 	}
 	// A device that cannot be read any more fails.
 	short := Target{R: bytes.NewReader(noise[:size/2]), Size: size, SectorSize: 512}

@@ -81,7 +81,8 @@ func runFirmware(ctx context.Context, g *globalOptions, dev *wipe.Device, p plan
 		if vo.Mode == verify.ModeFull {
 			coverage = 1
 		}
-		if snap, err = verify.TakeSnapshot(ctx, rd.Target(), coverage, vo.Seed); err != nil {
+		// Only a crypto erase's check needs the blocks' contents from before.
+		if snap, err = verify.TakeSnapshot(ctx, rd.Target(), coverage, vo.Seed, ch.Technique.Crypto()); err != nil {
 			return fail(fmt.Errorf("sample the drive before the sanitize: %w", err))
 		}
 	}
