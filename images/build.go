@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/decom-project/decom/internal/debcache"
 	"github.com/decom-project/decom/internal/kmod"
 )
 
@@ -27,10 +28,10 @@ type Config struct {
 	Image, ISO string
 
 	// Kernel is the kernel (bzImage) to boot and Modules its modules directory
-	// (lib/modules/<release>); both or neither. Neither: the kernel cache (KernelCache).
+	// (lib/modules/<release>); both or neither. Neither: the kernel cache (internal/debcache).
 	Kernel, Modules string
 	// Loader is systemd-boot's EFI binary (systemd-bootx64.efi); empty: the loader cache
-	// (LoaderCache).
+	// (internal/debcache).
 	Loader string
 	// Binary is the static decom binary that becomes /init; empty: built from Source with
 	// go build (CGO_ENABLED=0, -trimpath, linux/amd64).
@@ -159,7 +160,7 @@ func Build(ctx context.Context, cfg Config) (res Result, err error) {
 	fromCache := false
 	switch {
 	case cfg.Kernel == "" && cfg.Modules == "":
-		cfg.Kernel, cfg.Modules, err = CachedKernel()
+		cfg.Kernel, cfg.Modules, err = debcache.Kernel()
 		if err != nil {
 			return res, err
 		}
@@ -195,7 +196,7 @@ func Build(ctx context.Context, cfg Config) (res Result, err error) {
 
 	// The loader.
 	if cfg.Loader == "" {
-		cfg.Loader, res.Loader.Version, err = CachedLoader()
+		cfg.Loader, res.Loader.Version, err = debcache.Loader()
 		if err != nil {
 			return res, err
 		}

@@ -19,7 +19,7 @@
 // decompressed, and decom-modules.json, the kmod.Index of exactly those modules.
 //
 // The kernel and systemd-boot are Debian's packages, unpacked into caches by
-// scripts/fetch-kernel.sh and scripts/fetch-boot.sh (KernelCache, LoaderCache); nothing is
+// scripts/fetch-kernel.sh and scripts/fetch-boot.sh (internal/debcache); nothing is
 // installed on the build machine. Everything else is Go: go-diskfs writes the partition
 // table, the FAT filesystems and the ISO, u-root's cpio package the initramfs. Build fixes
 // what go-diskfs leaves nondeterministic or unfinished (timestamps, GUIDs, FAT serial

@@ -19,6 +19,7 @@ import (
 
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/images"
+	"github.com/decom-project/decom/internal/debcache"
 	"github.com/decom-project/decom/internal/diskimage"
 	"github.com/decom-project/decom/internal/qemutest"
 	"github.com/decom-project/decom/registry"
@@ -81,7 +82,7 @@ func hostDecom(t *testing.T, args ...string) (string, error) {
 func stick(t *testing.T, config string) (image, pub string) {
 	t.Helper()
 	qemutest.Require(t)
-	vmlinuz, modules, err := images.CachedKernel()
+	vmlinuz, modules, err := debcache.Kernel()
 	if err != nil {
 		vmlinuz, modules = qemutest.Kernel(t)
 	}
@@ -93,7 +94,7 @@ func stick(t *testing.T, config string) (image, pub string) {
 	res, err := images.Build(context.Background(), images.Config{Image: image, Kernel: vmlinuz, Modules: modules,
 		Binary: decomBinary(t), DataSize: 64 << 20})
 	if err != nil {
-		if efi, _, lerr := images.CachedLoader(); lerr != nil && efi == "" {
+		if efi, _, lerr := debcache.Loader(); lerr != nil && efi == "" {
 			stopE2E(t, "no systemd-boot in the loader cache (make deps fetches it): %v", err)
 		}
 		t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 	"github.com/u-root/u-root/pkg/cpio"
 
 	"github.com/decom-project/decom/internal/kmod"
+	"github.com/decom-project/decom/internal/debcache"
 	"github.com/decom-project/decom/internal/qemutest"
 )
 
@@ -61,7 +62,7 @@ var fetchLoader sync.Once
 // loader returns the cached systemd-boot, fetching it once when the cache is empty.
 func loader(t testing.TB) string {
 	t.Helper()
-	efi, _, err := CachedLoader()
+	efi, _, err := debcache.Loader()
 	if err == nil {
 		return efi
 	}
@@ -70,7 +71,7 @@ func loader(t testing.TB) string {
 	fetchLoader.Do(func() {
 		out, ferr = exec.Command("../scripts/fetch-boot.sh").CombinedOutput()
 	})
-	if efi, _, err = CachedLoader(); err != nil {
+	if efi, _, err = debcache.Loader(); err != nil {
 		stop(t, "no systemd-boot (%v; fetch-boot.sh: %v %s); make deps fetches it", err, ferr, out)
 	}
 	return efi
@@ -660,16 +661,5 @@ func fsck(t *testing.T, image string, start, size int64) {
 	dst.Close()
 	if out, err := exec.Command(tool, "-n", part).CombinedOutput(); err != nil {
 		t.Errorf("fsck.fat -n (FAT at %d of %s): %v\n%s", start, filepath.Base(image), err, out)
-	}
-}
-
-// TestKernelCache: the image builder and the QEMU tests share one kernel cache.
-func TestKernelCache(t *testing.T) {
-	if KernelCache() != qemutest.KernelCache() {
-		t.Errorf("KernelCache() = %s, qemutest's is %s", KernelCache(), qemutest.KernelCache())
-	}
-	t.Setenv("DECOM_BOOT_CACHE", t.TempDir())
-	if _, _, err := CachedLoader(); !errors.Is(err, ErrNoCache) {
-		t.Errorf("an empty loader cache: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/decom-project/decom/images"
+	"github.com/decom-project/decom/internal/debcache"
 	"github.com/decom-project/decom/internal/humanize"
 )
 
@@ -115,7 +116,7 @@ func runImageBuild(ctx context.Context, opts imageBuildOptions, g *globalOptions
 	start := time.Now()
 	res, err := images.Build(ctx, cfg)
 	if err != nil {
-		if errors.Is(err, images.ErrNoCache) {
+		if errors.Is(err, debcache.ErrNoCache) {
 			return badInputf("%v", err)
 		}
 		if errors.Is(err, fs.ErrNotExist) {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/decom-project/decom/images"
+	"github.com/decom-project/decom/internal/debcache"
 	"github.com/decom-project/decom/internal/qemutest"
 )
 
@@ -56,7 +57,7 @@ func TestImageBuildUsage(t *testing.T) {
 // and systemd-boot, with a small stand-in for decom as /init.
 func TestImageBuild(t *testing.T) {
 	vmlinuz, modules := qemutest.Kernel(t)
-	loader, _, err := images.CachedLoader()
+	loader, _, err := debcache.Loader()
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(err)

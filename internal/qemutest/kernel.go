@@ -9,20 +9,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
-)
 
-// KernelCache is where scripts/fetch-kernel.sh unpacks Debian's kernel package, outside the
-// checkout so that fresh clones reuse it: $DECOM_KERNEL_CACHE, or ~/.cache/decom/kernel.
-func KernelCache() string {
-	if dir := os.Getenv("DECOM_KERNEL_CACHE"); dir != "" {
-		return dir
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "decom-kernel")
-	}
-	return filepath.Join(home, ".cache", "decom", "kernel")
-}
+	"github.com/decom-project/decom/internal/debcache"
+)
 
 var fetchOnce struct {
 	sync.Once
@@ -36,8 +25,8 @@ var fetchOnce struct {
 // under CI.
 func Kernel(t testing.TB) (vmlinuz, modulesDir string) {
 	t.Helper()
-	cache := KernelCache()
-	vmlinuz, modulesDir, err := cachedKernel(cache)
+	cache := debcache.KernelCache()
+	vmlinuz, modulesDir, err := debcache.Kernel()
 	if err == nil {
 		return vmlinuz, modulesDir
 	}
@@ -52,7 +41,7 @@ func Kernel(t testing.TB) (vmlinuz, modulesDir string) {
 		out, rerr := cmd.CombinedOutput()
 		fetchOnce.out, fetchOnce.err = strings.TrimSpace(string(out)), rerr
 	})
-	if vmlinuz, modulesDir, err = cachedKernel(cache); err == nil {
+	if vmlinuz, modulesDir, err = debcache.Kernel(); err == nil {
 		return vmlinuz, modulesDir
 	}
 	msg := fmt.Sprintf("no kernel for the QEMU tests in %s (%v); make deps fetches it", cache, err)
@@ -61,27 +50,6 @@ func Kernel(t testing.TB) (vmlinuz, modulesDir string) {
 	}
 	stop(t, "%s", msg)
 	return "", ""
-}
-
-// cachedKernel finds the version named by cache/current.
-func cachedKernel(cache string) (vmlinuz, modulesDir string, err error) {
-	b, err := os.ReadFile(filepath.Join(cache, "current"))
-	if err != nil {
-		return "", "", err
-	}
-	version := strings.TrimSpace(string(b))
-	if version == "" || strings.ContainsAny(version, "/\x00") {
-		return "", "", fmt.Errorf("%s/current names no version", cache)
-	}
-	dir := filepath.Join(cache, version)
-	vmlinuz = filepath.Join(dir, "vmlinuz")
-	modulesDir = filepath.Join(dir, "lib", "modules", version)
-	for _, p := range []string{vmlinuz, modulesDir} {
-		if _, err := os.Stat(p); err != nil {
-			return "", "", err
-		}
-	}
-	return vmlinuz, modulesDir, nil
 }
 
 // findScript looks for rel in the module root above the working directory.
