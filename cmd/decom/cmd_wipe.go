@@ -378,7 +378,11 @@ func parseSize(s string) (int64, error) {
 // such device) end the command; refusals are kept and reported with the plan.
 func makePlans(ctx context.Context, gate *wipe.Gate, all bool, args []string) ([]plan, error) {
 	if all {
-		devs, err := inventory.Scan(ctx, gate.Inventory)
+		// The list only names the candidates; the gate's check of each (below) reads
+		// what the plan needs, firmware included, and asks nothing of the other drives.
+		list := gate.Inventory
+		list.ProbeFirmware = false
+		devs, err := inventory.Scan(ctx, list)
 		if err != nil {
 			return nil, err
 		}
