@@ -1,5 +1,10 @@
 package inventory
 
+import (
+	"strconv"
+	"strings"
+)
+
 // Capabilities is what a drive's own firmware offers to sanitize it, read from its
 // identify data (ATA IDENTIFY DEVICE, NVMe Identify Controller, SCSI REPORT SUPPORTED
 // OPERATION CODES). A nil section means the command set does not apply to the drive or
@@ -116,36 +121,18 @@ func (d *Device) HiddenAreas() string {
 	case d.HPA.NativeMaxLBA == 0:
 		parts = append(parts, "hpa state unknown")
 	case d.HPA.HiddenSectors > 0:
-		parts = append(parts, "hpa hides "+itoa(d.HPA.HiddenSectors)+" sectors")
+		parts = append(parts, "hpa hides "+strconv.FormatUint(d.HPA.HiddenSectors, 10)+" sectors")
 	}
 	if d.DCO != nil && d.DCO.Supported {
 		switch {
 		case !d.DCO.Read:
 			parts = append(parts, "dco not readable")
 		case d.DCO.HiddenSectors > 0:
-			parts = append(parts, "dco hides "+itoa(d.DCO.HiddenSectors)+" sectors")
+			parts = append(parts, "dco hides "+strconv.FormatUint(d.DCO.HiddenSectors, 10)+" sectors")
 		}
 	}
 	if len(parts) == 0 {
 		return "none"
 	}
-	out := parts[0]
-	for _, p := range parts[1:] {
-		out += "; " + p
-	}
-	return out
-}
-
-func itoa(v uint64) string {
-	if v == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for v > 0 {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-	}
-	return string(b[i:])
+	return strings.Join(parts, "; ")
 }

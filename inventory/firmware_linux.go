@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -184,19 +181,4 @@ func probeSCSISanitize(d *Device, dev devio.SCSI) error {
 		d.Capabilities.SCSISanitize = modes
 	}
 	return nil
-}
-
-// nvmeNSID reads a namespace's ID from sysfs, else from its name (nvme0n1 → 1).
-func nvmeNSID(root, name string) uint32 {
-	if b, err := os.ReadFile(filepath.Join(root, "sys", "block", name, "nsid")); err == nil {
-		if v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 32); err == nil {
-			return uint32(v)
-		}
-	}
-	if i := strings.LastIndexByte(name, 'n'); i > 0 {
-		if v, err := strconv.ParseUint(name[i+1:], 10, 32); err == nil {
-			return uint32(v)
-		}
-	}
-	return 1
 }

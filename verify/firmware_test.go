@@ -21,8 +21,8 @@ func TestCheckErased(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(snap.Digests) < 2000 || snap.Uniform != 0 || snap.Seed != 42 {
-		t.Fatalf("snapshot of %d blocks, %d uniform, seed %d", len(snap.Digests), snap.Uniform, snap.Seed)
+	if len(snap.Digests) < 2000 || len(snap.Digests) != len(snap.Layout.Blocks) || snap.Seed != 42 {
+		t.Fatalf("snapshot of %d digests for %d blocks, seed %d", len(snap.Digests), len(snap.Layout.Blocks), snap.Seed)
 	}
 
 	// Unchanged media fail both checks.

@@ -58,7 +58,7 @@ var catalogue = []Method{
 	{Name: "zero", Title: "One pass of zeros", Standard: "-", Passes: []Pattern{x00}, NISTClass: ClassClear},
 	{Name: "one", Title: "One pass of 0xFF", Standard: "-", Passes: []Pattern{xff}, NISTClass: ClassClear},
 	{Name: "random", Title: "One pass of AES-CTR random data", Standard: "-", Passes: []Pattern{rnd}, NISTClass: ClassClear},
-	{Name: "nist-clear", Title: "NIST SP 800-88 Clear by overwrite", Standard: "NIST SP 800-88 Rev. 1, Appendix A",
+	{Name: MethodNISTClear, Title: "NIST SP 800-88 Clear by overwrite", Standard: "NIST SP 800-88 Rev. 1, Appendix A",
 		Passes: []Pattern{x00}, Verify: true, NISTClass: ClassClear,
 		Notes: "one pass of a fixed value over every user-addressable location, then verified"},
 	{Name: "dod-3", Title: "DoD 5220.22-M (E), 3 passes", Standard: "DoD 5220.22-M (1995), table C, method E",

@@ -45,9 +45,11 @@ func (t Technique) Crypto() bool {
 // Firmware reports whether the drive does the work (everything but an overwrite).
 func (t Technique) Firmware() bool { return t != TechOverwrite && t != "" }
 
-// Names of the planned methods: decom picks the technique per drive.
+// Names of the planned methods: decom picks the technique per drive (nist-clear is also
+// an overwrite method of the catalogue).
 const (
 	MethodNISTPurge = "nist-purge"
+	MethodNISTClear = "nist-clear"
 )
 
 // PurgeMethod is nist-purge: it has no pass sequence of its own; the planner picks each

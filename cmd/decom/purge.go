@@ -18,7 +18,7 @@ import (
 // nist-purge (the drive's own sanitize command) and nist-clear (an overwrite, after
 // the drive's hidden areas are dealt with).
 func plannedMethod(m wipe.Method) bool {
-	return m.Name == wipe.MethodNISTPurge || m.Name == "nist-clear"
+	return m.Name == wipe.MethodNISTPurge || m.Name == wipe.MethodNISTClear
 }
 
 // choosePlans runs the planner over the plans the gate let through. A drive on which
@@ -120,7 +120,9 @@ func runFirmware(ctx context.Context, g *globalOptions, dev *wipe.Device, p plan
 	}
 	// What the drive now holds is read from the media, not from the page cache: the
 	// reader is O_DIRECT, and the kernel's cache of the device is dropped first.
-	dropCache(dev)
+	if err := dev.DropCache(); err != nil {
+		logger.Warn("could not drop the kernel's cache of the device; the reads are direct anyway", "device", t.Path, "err", err)
+	}
 	res := verify.CheckErased(ctx, rd.Target(), snap, ch.Technique.Crypto())
 	res.Pass = 1
 	logger.Info("verification", "device", t.Path, "mode", res.Mode, "outcome", res.Outcome, "coverage", res.Coverage)
@@ -157,12 +159,6 @@ func removeHPA(dev *wipe.Device) (*wipe.FirmwareRecord, error) {
 	}
 	fr.Completed, fr.Finished = true, time.Now().UTC()
 	return fr, nil
-}
-
-// dropCache discards the kernel's cached pages of the device, so nothing read later
-// comes from before the sanitize.
-func dropCache(dev *wipe.Device) {
-	_ = dev.DropCache()
 }
 
 // planText is the plan column of decom wipe's table for a planned method.
