@@ -223,22 +223,27 @@ func machineArgs(cfg Config, vmlinuz, initrd string) []string {
 	if cpus <= 0 {
 		cpus = 1
 	}
-	accel := os.Getenv("DECOM_QEMU_ACCEL") // e.g. kvm where /dev/kvm works
-	if accel == "" {
-		accel = "tcg"
-	}
 	cmdline := "console=ttyS0 panic=-1 quiet"
 	if cfg.Append != "" {
 		cmdline += " " + cfg.Append
 	}
 	return []string{
-		"-machine", "pc", "-accel", accel,
+		"-machine", "pc", "-accel", accel(),
 		"-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
 		// -nographic, less QEMU's default devices (a CD-ROM on ide.1, a network card).
 		"-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio",
 		"-no-reboot",
 		"-kernel", vmlinuz, "-initrd", initrd, "-append", cmdline,
 	}
+}
+
+// accel is QEMU's accelerator: software emulation (TCG), or $DECOM_QEMU_ACCEL (kvm where
+// /dev/kvm works).
+func accel() string {
+	if a := os.Getenv("DECOM_QEMU_ACCEL"); a != "" {
+		return a
+	}
+	return "tcg"
 }
 
 var serialRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,20}$`)

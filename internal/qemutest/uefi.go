@@ -97,14 +97,10 @@ func BootUEFI(t testing.TB, cfg UEFIConfig) UEFIResult {
 	if cpus <= 0 {
 		cpus = 2
 	}
-	accel := os.Getenv("DECOM_QEMU_ACCEL")
-	if accel == "" {
-		accel = "tcg"
-	}
 	args := []string{
 		// -cpu max gives the guest RDRAND: under TCG the kernel otherwise waits for
 		// entropy before the first DHCP exchange.
-		"-machine", "pc", "-accel", accel, "-cpu", "max", "-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
+		"-machine", "pc", "-accel", accel(), "-cpu", "max", "-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
 		"-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
 		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + code,
 		"-drive", "if=pflash,format=raw,unit=1,file=" + vars,

@@ -55,8 +55,9 @@ func main() {
 	_, err = ata.Exec(sg, ata.SanitizeStatusExt(), nil, devio.DirNone, 10*time.Second)
 	out["ata-raw-sanitize-status"] = attempt{Completed: err == nil, Error: errText(err),
 		Commands: []string{fmt.Sprintf("aborted=%v", errors.Is(err, ata.ErrAborted))}}
-	_, _, err = wipe.RemoveHPA(sataDrive)
-	out["ata-remove-hpa"] = attempt{Error: errText(err)}
+	before, after, err := wipe.RemoveHPA(sataDrive)
+	out["ata-remove-hpa"] = attempt{Error: errText(err), Completed: before == after && !before.Supported && before.HiddenSectors == 0,
+		Commands: []string{fmt.Sprintf("max_lba=%d", after.CurrentMaxLBA)}}
 
 	ss, err := devio.OpenSCSI(scsi)
 	if err != nil {
