@@ -24,8 +24,8 @@ import (
 	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/u-root/u-root/pkg/cpio"
 
-	"github.com/decom-project/decom/internal/kmod"
 	"github.com/decom-project/decom/internal/debcache"
+	"github.com/decom-project/decom/internal/kmod"
 	"github.com/decom-project/decom/internal/qemutest"
 )
 
