@@ -63,9 +63,10 @@ image: build
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) bin/decom image build --binary bin/decom \
 		--image bin/decom.img --iso bin/decom.iso --report bin/decom.img.json
 
-## test: every test. Needs root: tests attach loop devices of their own.
+## test: every test. Needs root: tests attach loop devices of their own. A package
+## may take longer than go test's default 10 minutes on a busy machine (QEMU boots under TCG).
 test: deps lint
-	DECOM_COSIGN=$(COSIGN) $(GO) test -count=1 ./...
+	DECOM_COSIGN=$(COSIGN) $(GO) test -count=1 -timeout 30m ./...
 
 ## demo: inventory of this machine with a scratch loop device in it.
 demo: build deps
