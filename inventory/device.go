@@ -3,9 +3,16 @@
 //
 // Scan lists every drive with its identity (model, serial, WWN, firmware), geometry,
 // transport and media type, partition table, partitions and filesystems, and everything
-// that makes it busy: mounts, active swap, holders (device-mapper, md) and the running
-// system's root and boot filesystems. A drive that is busy, read-only, empty or optical is
-// not wipeable, and Refusals says why in words a technician can act on.
+// that makes it busy: mounts, active swap, holders (device-mapper, md), loop devices
+// attached over it, and the running system's root and boot filesystems. A drive that is
+// busy, read-only, empty or optical is not wipeable, and Refusals says why in words a
+// technician can act on.
+//
+// A loop device is resolved to what it sits on (LOOP_GET_STATUS64; on a fake host, sysfs'
+// backing_file and a stat of that path) and judged with it: it inherits the refusals of
+// the drive it sits on, or of the other loop devices over the same file, down the chain.
+// Class says whether a device is a fixed drive of the machine, a removable one or a
+// virtual device, for choosing drives in bulk.
 //
 // Base facts come from ghw; inventory fills ghw's gaps from sysfs (identity without a udev
 // database, the real transport from the device's sysfs path) and probes signatures from the
@@ -50,6 +57,15 @@ const (
 	UseMounted = "mounted" // the drive, a partition or something stacked on them is mounted
 	UseRoot    = "root"    // holds the running system's root filesystem
 	UseSwap    = "swap"    // the drive, a partition or something stacked on them is active swap
+	UseLoop    = "loop"    // the drive or a partition backs a loop device
+	UseBacking = "backing" // a loop device that sits on a device or file that is in use or may not be written
+)
+
+// Class values: what kind of device, for choosing drives in bulk (decom wipe --all).
+const (
+	ClassFixed     = "fixed"     // a drive built into the machine: SATA, SAS, NVMe, virtio, eMMC, …
+	ClassRemovable = "removable" // removable media, a drive on USB, an SD card
+	ClassVirtual   = "virtual"   // no drive of its own: loop, RAM disk, zram, nbd, device-mapper, md
 )
 
 // Device is one block device as inventory sees it. The JSON form is a stable interface:
@@ -77,9 +93,12 @@ type Device struct {
 	// Filesystem is the signature found on the device itself when it has no partition
 	// table (a filesystem, LUKS, LVM PV, RAID member, …).
 	Filesystem string `json:"filesystem"`
-	// BackingFile is the file behind a loop device.
-	BackingFile string  `json:"backing_file,omitempty"`
-	Mounts      []Mount `json:"mounts"`
+	// BackingFile is the file behind a loop device, as the kernel names it.
+	BackingFile string `json:"backing_file,omitempty"`
+	// Backing is what a loop device reads and writes, resolved to a device number or
+	// an inode; nil for other devices, and for a loop device that could not be resolved.
+	Backing *Backing `json:"backing,omitempty"`
+	Mounts  []Mount  `json:"mounts"`
 	// Holders lists the devices stacked on the drive or its partitions (dm-0, md127, …).
 	Holders  []string `json:"holders"`
 	InUseBy  []string `json:"in_use_by"`
@@ -89,6 +108,10 @@ type Device struct {
 	DevNo string `json:"dev_no"`
 	// SysPath is the resolved sysfs device path, the evidence for Transport.
 	SysPath string `json:"sys_path"`
+	// Class is fixed, removable or virtual; ClassReason says what makes a device
+	// removable or virtual ("USB-attached drive", "loop device").
+	Class       string `json:"class"`
+	ClassReason string `json:"class_reason,omitempty"`
 
 	// What the drive's firmware can do to sanitize it, and its state, when the drive
 	// was asked (Options.ProbeFirmware); nil otherwise, and for devices that have no
@@ -98,6 +121,28 @@ type Device struct {
 	HPA           *HPA           `json:"hpa,omitempty"`
 	DCO           *DCO           `json:"dco,omitempty"`
 	AMAX          *AMAX          `json:"amax,omitempty"`
+}
+
+// Backing is the object under a loop device: a block device (DevNo, Device) or a
+// regular file (FSDevNo, Inode). Two loop devices over the same file have the same
+// FSDevNo and Inode whatever path each was attached with.
+type Backing struct {
+	// DevNo is the major:minor of the backing block device, Device its path (a
+	// drive, a partition or another loop device); both empty for a file.
+	DevNo  string `json:"dev_no,omitempty"`
+	Device string `json:"device,omitempty"`
+	// FSDevNo is the major:minor of the filesystem holding the backing file, Inode
+	// the file's inode number there; both empty for a block device.
+	FSDevNo string `json:"fs_dev_no,omitempty"`
+	Inode   uint64 `json:"inode,omitempty"`
+	// Offset and SizeLimit are the part of the backing object the loop device shows,
+	// in bytes (SizeLimit 0: to the end).
+	Offset    uint64 `json:"offset,omitempty"`
+	SizeLimit uint64 `json:"size_limit,omitempty"`
+	// Source says how it was resolved: "ioctl" (LOOP_GET_STATUS64 on the device) or
+	// "sysfs" (loop/backing_file and a stat of that path, on fake hosts or when the
+	// device cannot be opened).
+	Source string `json:"source"`
 }
 
 // Partition is one partition of a Device. Path and Name are empty for a partition

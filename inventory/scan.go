@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -46,6 +47,18 @@ type Options struct {
 	// afterList runs between listing the devices and reading their details, so tests
 	// can make a device vanish mid-scan.
 	afterList func()
+	// sysfsLoops resolves loop devices from sysfs even on the real root, so tests
+	// check that way against real loop devices too.
+	sysfsLoops bool
+}
+
+// loopStatus is how loop devices are asked what they sit on: LOOP_GET_STATUS64 on
+// the running system, nothing on a fake host (sysfs alone answers there).
+func (o Options) loopStatus() loopStatus {
+	if o.sysfsLoops || filepath.Clean(o.root()) != "/" {
+		return nil
+	}
+	return ioctlLoopStatus(o.root())
 }
 
 func (o Options) root() string {
@@ -65,11 +78,18 @@ func (o Options) logger() *slog.Logger {
 // Scan lists every block device of the machine, sorted by name. Unused loop devices
 // (no backing file) are left out. A device that disappears while the scan runs is
 // logged and left out.
+//
+// Loop devices are judged with what they sit on: a loop device over a drive, a
+// partition or another loop device inherits every refusal of that device's whole
+// disk, one over a file every refusal of the other loop devices over the same file
+// (compared by device and inode), down the whole chain; and a device that a loop
+// device sits on is refused while that loop device is attached.
 func Scan(ctx context.Context, opts Options) ([]Device, error) {
 	return scan(ctx, opts, nil)
 }
 
-// scan lists the devices; when only is non-nil it keeps just the disks it accepts.
+// scan lists the devices; when only is non-nil it keeps just the disks it accepts
+// (and reads, besides them, what the loop devices among them sit on).
 func scan(ctx context.Context, opts Options, only func(name string) bool) ([]Device, error) {
 	log := opts.logger()
 	root := opts.root()
@@ -84,16 +104,26 @@ func scan(ctx context.Context, opts Options, only func(name string) bool) ([]Dev
 		opts.afterList()
 	}
 	s := sysfs{root: root}
-	sys, err := s.systemState(log)
+	sys, err := s.systemState(opts.loopStatus(), log)
 	if err != nil {
 		return nil, err
 	}
+	wanted := map[string]bool{}
+	for _, disk := range info.Disks {
+		if only == nil || only(disk.Name) {
+			wanted[disk.Name] = true
+		}
+	}
+	need := maps.Clone(wanted)
+	loopClosure(need, sys.nodes.loops)
+
 	out := make([]Device, 0, len(info.Disks))
+	views := map[string]loopView{}
 	for _, disk := range info.Disks {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if only != nil && !only(disk.Name) {
+		if !need[disk.Name] {
 			continue
 		}
 		d, err := s.device(disk, sys)
@@ -104,14 +134,28 @@ func scan(ctx context.Context, opts Options, only func(name string) bool) ([]Dev
 		if err != nil {
 			return nil, err
 		}
-		if !opts.NoProbe {
+		if wanted[d.Name] && !opts.NoProbe {
 			probeDevice(&d, root, log)
 		}
-		if opts.ProbeFirmware {
+		if wanted[d.Name] && opts.ProbeFirmware {
 			probeFirmware(&d, root, log)
 		}
-		assess(&d, sys)
-		out = append(out, d)
+		v := loopView{own: assess(&d, sys)}
+		if l, ok := sys.nodes.loops[d.Name]; ok {
+			v.link = &l
+		}
+		views[d.Name] = v
+		if wanted[d.Name] {
+			out = append(out, d)
+		}
+	}
+	for i := range out {
+		d := &out[i]
+		reasons := inheritedRefusals(d.Name, views, sys.nodes.stack)
+		if d.BackingFile != "" && d.Backing == nil {
+			reasons = append(reasons, "cannot tell what it sits on: "+d.BackingFile+" resolves to no file or device")
+		}
+		inherit(d, reasons)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -125,8 +169,9 @@ type systemState struct {
 	swaps  []string // device names of active swap areas
 }
 
-func (s sysfs) systemState(log *slog.Logger) (systemState, error) {
+func (s sysfs) systemState(status loopStatus, log *slog.Logger) (systemState, error) {
 	st := systemState{nodes: s.nodes()}
+	st.nodes.loops = s.loops(st.nodes, status, log)
 	f, err := os.Open(s.path("proc", "self", "mountinfo"))
 	if err != nil {
 		return st, fmt.Errorf("inventory: cannot tell what is mounted: %w", err)
@@ -209,6 +254,10 @@ func (s sysfs) device(disk *block.Disk, sys systemState) (Device, error) {
 	d.LogicalSectorSize, _ = readUint(filepath.Join(dir, "queue", "logical_block_size"))
 	d.Transport = transportFor(sysPath)
 	d.Media = mediaFor(d.Transport, d.Name, sysPath, d.Rotational)
+	d.Class, d.ClassReason = classify(d, readString(filepath.Join(dir, "device", "type")))
+	if l, ok := sys.nodes.loops[disk.Name]; ok {
+		d.Backing = l.backing
+	}
 
 	udev := s.udevProperties(d.DevNo)
 	d.identify(s, dir, disk, udev)
@@ -305,8 +354,9 @@ func (d *Device) identify(s sysfs, dir string, disk *block.Disk, udev map[string
 }
 
 // assess decides whether the device may be wiped, and why not; each partition gets
-// the share of the reasons that concerns it.
-func assess(d *Device, sys systemState) {
+// the share of the reasons that concerns it. It returns the reasons with their
+// origins, for the loop devices stacked on d to inherit (see inherit).
+func assess(d *Device, sys systemState) []reason {
 	mine := func(name string) bool { return sys.nodes.stack(name)[d.Name] }
 	use := map[string]bool{}
 	partUse := make([]map[string]bool, len(d.Partitions))
@@ -315,11 +365,13 @@ func assess(d *Device, sys systemState) {
 		d.Partitions[i].InUseBy = []string{}
 		d.Partitions[i].Refusals = []string{}
 	}
+	var reasons []reason
 	// refuse records a reason for the drive, and for every partition that the
 	// device named by cause rests on; a reason with no cause concerns the whole
 	// drive, and so every partition.
-	refuse := func(why, cause string, uses ...string) {
-		d.Refusals = append(d.Refusals, why)
+	refuse := func(r reason, cause string, uses ...string) {
+		reasons = append(reasons, r)
+		d.Refusals = append(d.Refusals, r.text)
 		for _, u := range uses {
 			use[u] = true
 		}
@@ -332,11 +384,19 @@ func assess(d *Device, sys systemState) {
 			if cause != "" && (p.Name == "" || !under[p.Name]) {
 				continue
 			}
-			p.Refusals = append(p.Refusals, why)
+			p.Refusals = append(p.Refusals, r.text)
 			for _, u := range uses {
 				partUse[i][u] = true
 			}
 		}
+	}
+	// onIt says a state of the device name in a clause about d: "is mounted on /x"
+	// when name is d, "has /dev/name mounted on /x" otherwise.
+	onIt := func(name, self, other string) string {
+		if name == d.Name {
+			return self
+		}
+		return fmt.Sprintf(other, "/dev/"+name)
 	}
 
 	for _, m := range sys.mounts {
@@ -347,16 +407,19 @@ func assess(d *Device, sys systemState) {
 		d.Mounts = append(d.Mounts, Mount{Device: "/dev/" + n.name, MountPoint: m.MountPoint, FSType: m.FSType})
 		switch m.MountPoint {
 		case "/":
-			refuse(fmt.Sprintf("holds the running system's root filesystem (/ on /dev/%s)", n.name), n.name, UseMounted, UseRoot)
+			why := fmt.Sprintf("holds the running system's root filesystem (/ on /dev/%s)", n.name)
+			refuse(reason{why, n.name, why}, n.name, UseMounted, UseRoot)
 		case "/boot", "/boot/efi", "/efi":
-			refuse(fmt.Sprintf("holds the running system's boot filesystem (%s on /dev/%s)", m.MountPoint, n.name), n.name, UseMounted, UseBoot)
+			why := fmt.Sprintf("holds the running system's boot filesystem (%s on /dev/%s)", m.MountPoint, n.name)
+			refuse(reason{why, n.name, why}, n.name, UseMounted, UseBoot)
 		default:
-			refuse(fmt.Sprintf("mounted: /dev/%s on %s", n.name, m.MountPoint), n.name, UseMounted)
+			refuse(reason{fmt.Sprintf("mounted: /dev/%s on %s", n.name, m.MountPoint), n.name,
+				onIt(n.name, "is mounted on "+m.MountPoint, "has %s mounted on "+m.MountPoint)}, n.name, UseMounted)
 		}
 	}
 	for _, sw := range sys.swaps {
 		if mine(sw) {
-			refuse("active swap: /dev/"+sw, sw, UseSwap)
+			refuse(reason{"active swap: /dev/" + sw, sw, onIt(sw, "is active swap", "has active swap on %s")}, sw, UseSwap)
 		}
 	}
 
@@ -379,9 +442,21 @@ func assess(d *Device, sys systemState) {
 			continue
 		}
 		d.Holders = append(d.Holders, h.holder)
-		refuse("in use by "+sys.nodes.holderLabel(h.holder), h.under, UseHolder)
+		why := "in use by " + sys.nodes.holderLabel(h.holder)
+		refuse(reason{why, h.holder, "is " + why}, h.under, UseHolder)
 	}
 	slices.Sort(d.Holders)
+
+	// A loop device over the drive, a partition of it, or (for a loop device) over
+	// it: the kernel links no holder, yet writing here changes what it shows.
+	for _, name := range sortedLoopNames(sys.nodes.loops) {
+		l := sys.nodes.loops[name]
+		if l.disk != d.Name || name == d.Name {
+			continue
+		}
+		why := "backs loop device /dev/" + name + ": detach it first"
+		refuse(reason{why, name, why}, l.node, UseLoop)
+	}
 
 	d.InUseBy = sortedKeys(use)
 	for i := range d.Partitions {
@@ -398,18 +473,50 @@ func assess(d *Device, sys systemState) {
 		}
 	}
 	if d.ReadOnly {
-		refuse("read-only device", "")
+		refuse(reason{"read-only device", "", "is read-only"}, "")
 	}
 	if d.SizeBytes == 0 {
-		refuse("no medium (size 0)", "")
+		refuse(reason{"no medium (size 0)", "", "has no medium (size 0)"}, "")
 	}
 	if strings.HasPrefix(d.Name, "sr") {
-		refuse("optical drive: decom does not overwrite optical media", "")
+		refuse(reason{"optical drive: decom does not overwrite optical media", "", "is an optical drive"}, "")
 	}
 	if n, ok := sys.nodes.byName[d.Name]; ok && len(listDir(filepath.Join(n.dir, "slaves"))) > 0 {
-		refuse("stacked device built on other drives: wipe the drives beneath it instead", "")
+		why := "stacked device built on other drives: wipe the drives beneath it instead"
+		refuse(reason{why, "", "is a " + why}, "")
 	}
 	d.Wipeable = len(d.Refusals) == 0
+	return reasons
+}
+
+func sortedLoopNames(loops map[string]loopLink) []string {
+	names := make([]string, 0, len(loops))
+	for n := range loops {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// inherit adds to a loop device the refusals it inherits from what it sits on; they
+// concern the whole device, and so each of its partitions.
+func inherit(d *Device, reasons []string) {
+	if len(reasons) == 0 {
+		return
+	}
+	d.Refusals = append(d.Refusals, reasons...)
+	for i := range d.Partitions {
+		d.Partitions[i].Refusals = append(d.Partitions[i].Refusals, reasons...)
+		if !slices.Contains(d.Partitions[i].InUseBy, UseBacking) {
+			d.Partitions[i].InUseBy = append(d.Partitions[i].InUseBy, UseBacking)
+			slices.Sort(d.Partitions[i].InUseBy)
+		}
+	}
+	if !slices.Contains(d.InUseBy, UseBacking) {
+		d.InUseBy = append(d.InUseBy, UseBacking)
+		slices.Sort(d.InUseBy)
+	}
+	d.Wipeable = false
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -83,6 +83,10 @@ type node struct {
 type nodes struct {
 	byName  map[string]node
 	byDevNo map[string]node
+	// loops is what each attached loop device sits on, once resolved (see
+	// sysfs.loops): a loop device over a block device rests on it as a dm device
+	// rests on its slaves, though the kernel links neither holders nor slaves.
+	loops map[string]loopLink
 }
 
 func (s sysfs) nodes() nodes {
@@ -105,9 +109,10 @@ func (s sysfs) nodes() nodes {
 	return ns
 }
 
-// stack returns the names of every whole device that the device name rests on,
-// itself included: a partition stands on its disk, a dm or md device on its slaves.
-// The result is what a mount of name keeps busy.
+// stack returns the names of every device that the device name rests on, itself
+// included: a partition stands on its disk, a dm or md device on its slaves, a loop
+// device on the block device (or partition) behind it. The result is what a mount of
+// name keeps busy.
 func (ns nodes) stack(name string) map[string]bool {
 	out := map[string]bool{}
 	var walk func(string, int)
@@ -122,6 +127,9 @@ func (ns nodes) stack(name string) map[string]bool {
 		}
 		for _, slave := range listDir(filepath.Join(n.dir, "slaves")) {
 			walk(slave, depth+1)
+		}
+		if l, ok := ns.loops[name]; ok && l.node != "" {
+			walk(l.node, depth+1)
 		}
 	}
 	walk(name, 0)

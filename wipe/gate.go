@@ -181,20 +181,33 @@ func (g *Gate) checkFile(ctx context.Context, path, node string, st unix.Stat_t)
 
 // fileRefusals says why an image file must not be written: it backs a loop device
 // (whose user would see its data change underneath), or it lives below /dev, /proc
-// or /sys.
+// or /sys. A backing file is recognised by its device and inode, so a hard link or a
+// bind-mounted path to it is refused like the file itself; the path is compared only
+// for loop devices the inventory could not resolve.
 func (g *Gate) fileRefusals(ctx context.Context, node string) []string {
 	for _, dir := range []string{"dev", "proc", "sys"} {
 		if strings.HasPrefix(node, filepath.Join(g.root(), dir)+"/") {
 			return []string{"not an image file: it lives below /" + dir}
 		}
 	}
+	var st unix.Stat_t
+	if err := unix.Stat(node, &st); err != nil {
+		return []string{"cannot tell whether a loop device uses it: " + err.Error()}
+	}
+	devNo := blockio.DevNo(st.Dev)
 	devs, err := g.scanAll(ctx)
 	if err != nil {
 		return []string{"cannot tell whether a loop device uses it: " + err.Error()}
 	}
 	var out []string
 	for _, d := range devs {
-		if d.BackingFile != "" && filepath.Clean(d.BackingFile) == strings.TrimPrefix(node, strings.TrimSuffix(g.root(), "/")) {
+		var backs bool
+		if b := d.Backing; b != nil && b.Inode != 0 {
+			backs = b.Inode == st.Ino && b.FSDevNo == devNo
+		} else if b == nil && d.BackingFile != "" {
+			backs = filepath.Clean(d.BackingFile) == strings.TrimPrefix(node, strings.TrimSuffix(g.root(), "/"))
+		}
+		if backs {
 			out = append(out, "backs loop device "+d.Path+": detach it first")
 		}
 	}

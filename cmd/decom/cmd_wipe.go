@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -22,16 +23,18 @@ import (
 )
 
 type wipeOptions struct {
-	Method     string
-	Passes     string
-	Rounds     int
-	Blank      bool
-	Yes        bool
-	All        bool
-	DryRun     bool
-	BlockSize  string
-	QueueDepth int
-	Interval   time.Duration
+	Method string
+	Passes string
+	Rounds int
+	Blank  bool
+	Yes    bool
+	All    bool
+	// IncludeRemovable adds removable and USB drives to --all.
+	IncludeRemovable bool
+	DryRun           bool
+	BlockSize        string
+	QueueDepth       int
+	Interval         time.Duration
 
 	Verify       string
 	VerifyPasses string
@@ -46,8 +49,9 @@ func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Passes, "passes", "", "custom pass sequence instead of a method, such as 0x55,0xaa,random,0x00")
 	f.IntVar(&o.Rounds, "rounds", 1, "run the method's passes this many times")
 	f.BoolVar(&o.Blank, "blank", false, "end with a pass of zeros (unless the last pass is zeros already)")
-	f.BoolVarP(&o.Yes, "yes", "y", false, "do not ask: wipe the devices named (or, with --all, every wipeable drive)")
-	f.BoolVar(&o.All, "all", false, "wipe every drive the inventory marks wipeable")
+	f.BoolVarP(&o.Yes, "yes", "y", false, "do not ask: wipe the devices named (or, with --all, every drive it takes)")
+	f.BoolVar(&o.All, "all", false, "wipe every physical, non-removable drive the inventory marks wipeable; the plan lists what it left out and why")
+	f.BoolVar(&o.IncludeRemovable, "include-removable", false, "with --all, take removable, USB-attached drives and SD cards too")
 	f.BoolVarP(&o.DryRun, "dry-run", "n", false, "print the plan and write nothing")
 	f.StringVar(&o.BlockSize, "block-size", "1MiB", "bytes per write (a multiple of 4 KiB)")
 	f.IntVar(&o.QueueDepth, "queue-depth", wipe.DefaultQueueDepth, "writes in flight per device")
@@ -86,9 +90,17 @@ SCSI sanitize), or refuses the drive with the reasons; --dry-run shows each driv
 technique and why. nist-clear removes an ATA drive's Host Protected Area first.
 
 Safety: a target is refused when the inventory says it may not be wiped (mounted,
-active swap, held by dm/md, the running system's disk, read-only). Right before the
-first write its identity (device number, serial, WWN, model, size, loop backing file)
-is read again and compared with the plan, and it is opened exclusively.
+active swap, held by dm/md, the running system's disk, read-only, backing a loop
+device, or a loop device over anything refused). Right before the first write its
+identity (device number, serial, WWN, model, size, loop backing file) is read again
+and compared with the plan, and it is opened exclusively.
+
+--all takes the physical, non-removable drives the inventory marks wipeable. It leaves
+out loop devices, RAM disks, zram, nbd, device-mapper and md devices (no drive of their
+own), removable media, USB-attached drives and SD cards (a backup disk, the decom stick),
+and every device the inventory refuses; --include-removable adds removable and USB
+drives. Naming a device wipes any device the inventory marks wipeable. The plan lists
+each device --all left out, with why.
 
 Confirmation: at a terminal, decom asks for each drive's serial number (its name when
 it has none) to be typed. Without a terminal, --yes is required, with the devices
@@ -105,9 +117,11 @@ A write error is retried, then narrowed down to the bad sectors, which are skipp
 listed; such a wipe ends "completed-with-exceptions". SIGINT or SIGTERM stop the wipe;
 its record says at which pass and offset.
 
-With --output json, stdout carries JSON lines: a "plan" object per target, "progress"
-and "verify_progress" objects, and last a "record" object per target, with its
-"verification" results and "verified".
+With --output json, stdout carries JSON lines: a "plan" object per target, with --all a
+"left_out" object per device it left out ({"device", "class", "reasons"}; class is
+fixed, removable or virtual as in decom inventory), "progress" and "verify_progress"
+objects, and last a "record" object per target, with its "verification" results and
+"verified".
 
 ` + exitCodeHelp,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -149,6 +163,8 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 		return usageErrorf("--all wipes every wipeable drive; it does not combine with named devices")
 	case !opts.All && len(args) == 0:
 		return usageErrorf("name the devices or image files to wipe, or use --all")
+	case opts.IncludeRemovable && !opts.All:
+		return usageErrorf("--include-removable widens --all; a device named is taken whatever it is")
 	}
 	// Everything a certificate needs is checked, and the key unlocked, before
 	// anything is written: a wipe must not end without its certificate.
@@ -168,13 +184,14 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	// The planner needs what the drives' firmware can do; the gate's inventory asks.
 	gate := &wipe.Gate{Inventory: inventory.Options{Root: g.SysRoot, Logger: logging.Slog(g.log), ProbeFirmware: planned},
 		Logger: logging.Slog(g.log)}
-	plans, err := makePlans(ctx, gate, opts.All, args)
+	plans, left, err := makePlans(ctx, gate, opts.All, opts.IncludeRemovable, args)
 	if err != nil {
 		return err
 	}
+	out := newReporter(g)
 	if planned {
 		choosePlans(plans, method)
-		if opts.All {
+		if opts.All && len(plans) > 0 {
 			// --all takes the drives the method can be applied to, as it takes the
 			// wipeable ones; the others are named, not silently dropped.
 			kept := plans[:0]
@@ -182,18 +199,25 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 				if p.refusal != nil {
 					g.log.Warn().Str("device", p.target.Path).Str("reason", refusalReasons(p.refusal)).
 						Msgf("left out of --all: %s cannot be applied", method.Name)
+					left = append(left, leftOut{Device: p.target.Path, Class: p.target.Drive.Class,
+						Reasons: []string{method.Name + " cannot be applied: " + refusalReasons(p.refusal)}})
 					continue
 				}
 				kept = append(kept, p)
 			}
 			if plans = kept; len(plans) == 0 {
+				out.leftOut(left)
 				return refusals(fmt.Sprintf("no drive of this machine can take %s (see decom wipe --dry-run with the drives named)", method.Name))
 			}
 		}
 	}
+	if opts.All && len(plans) == 0 {
+		out.leftOut(left)
+		return refusals("--all found no drive to wipe: it takes physical, non-removable drives that may be wiped (every device left out is listed with why)")
+	}
 	wplan := wipe.Plan{Method: method, Rounds: opts.Rounds, Blank: opts.Blank}
-	out := newReporter(g)
 	out.plans(plans, wplan)
+	out.leftOut(left)
 	for _, p := range plans {
 		for _, w := range p.target.Warnings {
 			g.log.Warn().Str("device", p.target.Path).Msg(w)
@@ -374,9 +398,50 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
+// leftOut is a device --all did not take, and why: a "left_out" line of the JSON
+// output, a row of the table under the plan.
+type leftOut struct {
+	Device string `json:"device"`
+	// Class is the inventory's: fixed, removable or virtual.
+	Class   string   `json:"class,omitempty"`
+	Reasons []string `json:"reasons"`
+}
+
+// forAll splits the inventory into the drives --all takes (physical, not removable
+// unless includeRemovable, and wipeable) and the devices it leaves out, with why.
+func forAll(devs []inventory.Device, includeRemovable bool) (take []string, left []leftOut) {
+	for _, d := range devs {
+		var why []string
+		switch d.Class {
+		case inventory.ClassVirtual:
+			why = append(why, d.ClassReason+": not a physical drive")
+		case inventory.ClassRemovable:
+			if !includeRemovable {
+				why = append(why, d.ClassReason+": removable (add --include-removable to take it)")
+			}
+		}
+		if !d.Wipeable {
+			why = append(why, d.Refusals...)
+			if len(d.Refusals) == 0 {
+				why = append(why, "the inventory says it may not be wiped")
+			}
+		}
+		if len(why) > 0 {
+			left = append(left, leftOut{Device: d.Path, Class: d.Class, Reasons: why})
+			continue
+		}
+		take = append(take, d.Path)
+	}
+	return take, left
+}
+
 // makePlans passes every target through the gate's first check. Device errors (no
-// such device) end the command; refusals are kept and reported with the plan.
-func makePlans(ctx context.Context, gate *wipe.Gate, all bool, args []string) ([]plan, error) {
+// such device) end the command; refusals are kept and reported with the plan. With
+// all, the targets are the drives forAll takes, and the devices left out are
+// returned with why; a drive the gate refuses (or cannot find) is one of them.
+func makePlans(ctx context.Context, gate *wipe.Gate, all, includeRemovable bool, args []string) ([]plan, []leftOut, error) {
+	var left []leftOut
+	class := map[string]string{}
 	if all {
 		// The list only names the candidates; the gate's check of each (below) reads
 		// what the plan needs, firmware included, and asks nothing of the other drives.
@@ -384,14 +449,12 @@ func makePlans(ctx context.Context, gate *wipe.Gate, all bool, args []string) ([
 		list.ProbeFirmware = false
 		devs, err := inventory.Scan(ctx, list)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		args = nil
 		for _, d := range devs {
-			if d.Wipeable {
-				args = append(args, d.Path)
-			}
+			class[d.Path] = d.Class
 		}
+		args, left = forAll(devs, includeRemovable)
 	}
 	var plans []plan
 	seen := map[string]string{}
@@ -400,15 +463,21 @@ func makePlans(ctx context.Context, gate *wipe.Gate, all bool, args []string) ([
 		if all && err != nil {
 			// Busy since the scan, or gone: --all leaves out what it may not wipe.
 			gate.Logger.Info("left out of --all", "device", a, "reason", err.Error())
+			why := []string{err.Error()}
+			var re *wipe.RefusedError
+			if errors.As(err, &re) {
+				why = re.Reasons
+			}
+			left = append(left, leftOut{Device: a, Class: class[a], Reasons: why})
 			continue
 		}
 		if err != nil && !errors.Is(err, wipe.ErrRefused) {
-			return nil, err
+			return nil, nil, err
 		}
 		if err == nil {
 			key := t.Identity.DevNo + "/" + fmt.Sprint(t.Identity.Inode)
 			if prev, dup := seen[key]; dup {
-				return nil, usageErrorf("%s and %s are the same target", prev, a)
+				return nil, nil, usageErrorf("%s and %s are the same target", prev, a)
 			}
 			seen[key] = a
 		}
@@ -417,10 +486,7 @@ func makePlans(ctx context.Context, gate *wipe.Gate, all bool, args []string) ([
 			plans[len(plans)-1].target.Path = a
 		}
 	}
-	if all && len(plans) == 0 {
-		return nil, refusals("no drive of this machine is wipeable (see decom inventory)")
-	}
-	return plans, nil
+	return plans, left, nil
 }
 
 // confirmPlans returns the plans a person (or --yes) approved. When any target named
@@ -682,6 +748,30 @@ func (r *wipeReporter) plans(plans []plan, wp wipe.Plan) {
 	if why := planReasons(plans); why != "" {
 		fmt.Fprintf(w, "%s\n", why)
 	}
+}
+
+// leftOut lists the devices --all left out, and why: "left_out" JSON lines, or a
+// table under the plan.
+func (r *wipeReporter) leftOut(left []leftOut) {
+	if len(left) == 0 {
+		return
+	}
+	slices.SortStableFunc(left, func(a, b leftOut) int { return strings.Compare(a.Device, b.Device) })
+	if r.g.Output == outputJSON {
+		for _, l := range left {
+			r.line("left_out", l)
+		}
+		return
+	}
+	w := r.g.stdout
+	fmt.Fprintln(w, "Left out of --all (it takes physical, non-removable drives that may be wiped):")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DEVICE\tCLASS\tWHY")
+	for _, l := range left {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Device, dash(l.Class), strings.Join(l.Reasons, "; "))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
 }
 
 func planJSON(p plan, wp wipe.Plan, passes []wipe.Pattern) *planLine {

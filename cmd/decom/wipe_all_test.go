@@ -1,0 +1,62 @@
+package main
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/decom-project/decom/inventory"
+)
+
+// --all takes physical, non-removable, wipeable drives; --include-removable adds the
+// removable ones; everything else is left out with why.
+func TestForAll(t *testing.T) {
+	dev := func(path, class, classWhy string, refusals ...string) inventory.Device {
+		return inventory.Device{Path: path, Class: class, ClassReason: classWhy,
+			Wipeable: len(refusals) == 0, Refusals: refusals}
+	}
+	devs := []inventory.Device{
+		dev("/dev/nvme0n1", inventory.ClassFixed, ""),
+		dev("/dev/sda", inventory.ClassFixed, "", "holds the running system's root filesystem (/ on /dev/sda2)"),
+		dev("/dev/vdb", inventory.ClassFixed, ""),
+		dev("/dev/sdb", inventory.ClassRemovable, "USB-attached drive"),
+		dev("/dev/mmcblk1", inventory.ClassRemovable, "SD card", "read-only device"),
+		dev("/dev/loop0", inventory.ClassVirtual, "loop device"),
+		dev("/dev/loop1", inventory.ClassVirtual, "loop device", "sits on /dev/loop0, which is mounted on /mnt"),
+		dev("/dev/zram0", inventory.ClassVirtual, "compressed RAM disk (zram)"),
+		dev("/dev/nbd0", inventory.ClassVirtual, "network block device"),
+		{Path: "/dev/sdz", Class: inventory.ClassFixed}, // refused without a reason
+	}
+	for _, c := range []struct {
+		removable bool
+		take      []string
+		left      []leftOut
+	}{
+		{false, []string{"/dev/nvme0n1", "/dev/vdb"}, []leftOut{
+			{"/dev/sda", "fixed", []string{"holds the running system's root filesystem (/ on /dev/sda2)"}},
+			{"/dev/sdb", "removable", []string{"USB-attached drive: removable (add --include-removable to take it)"}},
+			{"/dev/mmcblk1", "removable", []string{"SD card: removable (add --include-removable to take it)", "read-only device"}},
+			{"/dev/loop0", "virtual", []string{"loop device: not a physical drive"}},
+			{"/dev/loop1", "virtual", []string{"loop device: not a physical drive", "sits on /dev/loop0, which is mounted on /mnt"}},
+			{"/dev/zram0", "virtual", []string{"compressed RAM disk (zram): not a physical drive"}},
+			{"/dev/nbd0", "virtual", []string{"network block device: not a physical drive"}},
+			{"/dev/sdz", "fixed", []string{"the inventory says it may not be wiped"}},
+		}},
+		{true, []string{"/dev/nvme0n1", "/dev/vdb", "/dev/sdb"}, []leftOut{
+			{"/dev/sda", "fixed", []string{"holds the running system's root filesystem (/ on /dev/sda2)"}},
+			{"/dev/mmcblk1", "removable", []string{"read-only device"}},
+			{"/dev/loop0", "virtual", []string{"loop device: not a physical drive"}},
+			{"/dev/loop1", "virtual", []string{"loop device: not a physical drive", "sits on /dev/loop0, which is mounted on /mnt"}},
+			{"/dev/zram0", "virtual", []string{"compressed RAM disk (zram): not a physical drive"}},
+			{"/dev/nbd0", "virtual", []string{"network block device: not a physical drive"}},
+			{"/dev/sdz", "fixed", []string{"the inventory says it may not be wiped"}},
+		}},
+	} {
+		take, left := forAll(devs, c.removable)
+		if !reflect.DeepEqual(take, c.take) {
+			t.Errorf("include removable %v: takes %q, want %q", c.removable, take, c.take)
+		}
+		if !reflect.DeepEqual(left, c.left) {
+			t.Errorf("include removable %v: leaves out\n%q\nwant\n%q", c.removable, left, c.left)
+		}
+	}
+}
