@@ -51,10 +51,47 @@ const (
 // private key is PKCS #8, encrypted with the passphrase (scrypt and NaCl secretbox)
 // in a PEM block "ENCRYPTED SIGSTORE PRIVATE KEY": the format cosign writes and
 // reads, so cosign can sign with a decom key and decom with a cosign key. An empty
-// passphrase still encrypts, with the empty string, as cosign does. The public key
-// is a PEM "PUBLIC KEY" (SPKI).
+// passphrase still encrypts, with the empty string, as cosign does; such a key is
+// no better protected than an unencrypted one, so decom keys generate refuses an
+// empty passphrase and offers GenerateUnencryptedKey instead. The public key is a
+// PEM "PUBLIC KEY" (SPKI).
 func GenerateKey(kind string, passphrase []byte) (privatePEM, publicPEM []byte, err error) {
-	var priv crypto.Signer
+	priv, publicPEM, err := newKey(kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	if passphrase == nil {
+		passphrase = []byte{}
+	}
+	der, err := cryptoutils.MarshalPrivateKeyToEncryptedDER(priv, cryptoutils.StaticPasswordFunc(passphrase))
+	if err != nil {
+		return nil, nil, fmt.Errorf("encrypt private key: %w", err)
+	}
+	return cryptoutils.PEMEncode(cryptoutils.EncryptedSigstorePrivateKeyPEMType, der), publicPEM, nil
+}
+
+// GenerateUnencryptedKey makes a key pair like GenerateKey, but leaves the private
+// key unencrypted: plain PKCS #8 in a PEM block "PRIVATE KEY", which LoadSigner
+// opens without asking for a passphrase (cosign does not read it: its keys are
+// always encrypted). Whoever can read the file can sign with it.
+func GenerateUnencryptedKey(kind string) (privatePEM, publicPEM []byte, err error) {
+	priv, publicPEM, err := newKey(kind)
+	if err != nil {
+		return nil, nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode private key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: pemPKCS8, Bytes: der}), publicPEM, nil
+}
+
+// newKey makes a private key of the given kind and the PEM of its public key.
+func newKey(kind string) (crypto.Signer, []byte, error) {
+	var (
+		priv crypto.Signer
+		err  error
+	)
 	switch kind {
 	case KeyECDSAP256:
 		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -66,18 +103,11 @@ func GenerateKey(kind string, passphrase []byte) (privatePEM, publicPEM []byte, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("generate %s key: %w", kind, err)
 	}
-	if passphrase == nil {
-		passphrase = []byte{}
-	}
-	der, err := cryptoutils.MarshalPrivateKeyToEncryptedDER(priv, cryptoutils.StaticPasswordFunc(passphrase))
-	if err != nil {
-		return nil, nil, fmt.Errorf("encrypt private key: %w", err)
-	}
-	publicPEM, err = cryptoutils.MarshalPublicKeyToPEM(priv.Public())
+	publicPEM, err := cryptoutils.MarshalPublicKeyToPEM(priv.Public())
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode public key: %w", err)
 	}
-	return cryptoutils.PEMEncode(cryptoutils.EncryptedSigstorePrivateKeyPEMType, der), publicPEM, nil
+	return priv, publicPEM, nil
 }
 
 // privateKeyBlock decodes the PEM block of a private key and reports whether it is
@@ -91,15 +121,30 @@ func privateKeyBlock(pemBytes []byte) (block *pem.Block, isEncrypted bool, err e
 	case pemEncryptedSigstore, pemEncryptedCosign:
 		return block, true, nil
 	case pemPKCS8, pemSEC1:
+		// OpenSSL's old PEM encryption (Proc-Type and DEK-Info headers) keeps the
+		// block type: such a block is not the plain key it looks like.
+		if len(block.Headers) > 0 {
+			return nil, false, fmt.Errorf("%w: PEM block %q has headers (%s): an OpenSSL-encrypted key, which decom does not read; convert it to a decom or cosign key", ErrKey, block.Type, headerNames(block.Headers))
+		}
 		return block, false, nil
 	}
 	return nil, false, fmt.Errorf("%w: PEM block %q is not a private key decom reads (want %q)", ErrKey, block.Type, pemEncryptedSigstore)
 }
 
+func headerNames(h map[string]string) string {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
 // LoadPrivateKey opens a private key written by GenerateKey or by cosign
 // generate-key-pair (PEM "ENCRYPTED SIGSTORE PRIVATE KEY" or "ENCRYPTED COSIGN
-// PRIVATE KEY"); unencrypted PKCS #8 or SEC 1 keys are read too, and then the
-// passphrase is ignored. ECDSA keys sign with the hash of their curve (SHA-256 for
+// PRIVATE KEY"); unencrypted PKCS #8 ("PRIVATE KEY", as GenerateUnencryptedKey
+// writes it) or SEC 1 ("EC PRIVATE KEY") keys in plain PEM, without headers, are
+// read too, and then the passphrase is ignored. ECDSA keys sign with the hash of their curve (SHA-256 for
 // P-256), Ed25519 keys sign pure Ed25519. A passphrase that does not open the key
 // gives ErrPassphrase; anything else unreadable gives ErrKey.
 func LoadPrivateKey(pemBytes, passphrase []byte) (signature.SignerVerifier, error) {

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -205,5 +206,84 @@ func TestFingerprint(t *testing.T) {
 	}
 	if Fingerprint(crypto.PublicKey("not a key")) != "" {
 		t.Error("fingerprint of a non-key")
+	}
+}
+
+// TestGenerateUnencryptedKey: an unencrypted key is plain PKCS #8 PEM, and
+// LoadSigner opens it without asking for a passphrase.
+func TestGenerateUnencryptedKey(t *testing.T) {
+	for _, kind := range []string{KeyECDSAP256, KeyEd25519} {
+		t.Run(kind, func(t *testing.T) {
+			priv, pub, err := GenerateUnencryptedKey(kind)
+			if err != nil {
+				t.Fatal(err)
+			}
+			block, rest := pem.Decode(priv)
+			if block == nil || block.Type != "PRIVATE KEY" || len(block.Headers) != 0 || len(rest) != 0 {
+				t.Fatalf("private key PEM: %q", priv)
+			}
+			if strings.Contains(string(priv), "ENCRYPTED") {
+				t.Errorf("an unencrypted key says ENCRYPTED:\n%s", priv)
+			}
+			k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			keyPath, err := WriteFileAtomic(dir, "lab.key", priv, 0o600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pubPath, err := WriteFileAtomic(dir, "lab.pub", pub, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			signer, err := LoadSigner(context.Background(), keyPath, func() ([]byte, error) {
+				t.Error("a passphrase was asked for an unencrypted key")
+				return nil, errors.New("no terminal")
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, err := LoadPublicKeys(pubPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := Fingerprint(keys[0]), Fingerprint(k.(crypto.Signer).Public()); got != want {
+				t.Errorf("public key %s, private key's %s", got, want)
+			}
+			b, err := Sign(context.Background(), signer, sigTestCertificate())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Verify(b, keys); err != nil {
+				t.Errorf("a certificate signed with the unencrypted key: %v", err)
+			}
+		})
+	}
+	if _, _, err := GenerateUnencryptedKey("rsa-2048"); !errors.Is(err, ErrKey) {
+		t.Errorf("unknown kind: %v", err)
+	}
+}
+
+// TestLoadPrivateKeyRefusesOpenSSLEncryption: a "PRIVATE KEY" or "EC PRIVATE KEY"
+// block with OpenSSL's encryption headers is not taken for an unencrypted key.
+func TestLoadPrivateKeyRefusesOpenSSLEncryption(t *testing.T) {
+	priv, _, err := GenerateUnencryptedKey(KeyECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(priv)
+	for _, typ := range []string{"PRIVATE KEY", "EC PRIVATE KEY"} {
+		enc := pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: block.Bytes,
+			Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-128-CBC,00112233445566778899AABBCCDDEEFF"}})
+		path, err := WriteFileAtomic(t.TempDir(), "k.key", enc, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = LoadSigner(context.Background(), path, func() ([]byte, error) { return []byte("p"), nil })
+		if !errors.Is(err, ErrKey) || !strings.Contains(err.Error(), "OpenSSL-encrypted") {
+			t.Errorf("%s with Proc-Type: %v, want ErrKey naming OpenSSL encryption", typ, err)
+		}
 	}
 }

@@ -7,4 +7,9 @@
 // a key enrolled with the registry. Acknowledgement comes after the certificate is both
 // stored and integrated in a published checkpoint, so an acknowledged upload survives a
 // crash; Recover re-submits to the log whatever was stored but not yet integrated.
+//
+// Revoking a key keeps history: every certificate shown (its page, GET
+// /api/v1/certificates/{id}, both searches) carries the same validity, judged by the
+// time the registry received it against the revocation's effective time, with the
+// revocation's reason (see ValidityValid and the other Validity values).
 package registry

@@ -96,7 +96,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{store: cfg.Store, log: cfg.Log, logKey: cfg.LogKey, logger: cfg.Logger,
-		metrics: newMetrics(cfg.Registry), mux: http.NewServeMux(), keys: &keyCache{store: cfg.Store},
+		metrics: newMetrics(cfg.Registry), mux: http.NewServeMux(), keys: &keyCache{store: cfg.Store, ttl: keyCacheTTL},
 		uiTemplates: ui, uploads: make(chan struct{}, maxUploads), instance: instanceName()}
 	s.routes(cfg.Registry)
 	return s, nil
@@ -402,7 +402,41 @@ func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, http.StatusInternalServerError, "internal error; the registry's log has the details")
 }
 
-// CertificateInfo is the API's view of a stored certificate.
+// Validity is the registry's judgement of a stored certificate's signature: the
+// certificate page, GET /api/v1/certificates/{id} and the searches all give it, with
+// a sentence saying why. It is judged against the time the registry received the
+// certificate, so revoking a key keeps history: what was received before the
+// revocation took effect stays valid.
+const (
+	// ValidityValid: signed by an enrolled key that is not revoked.
+	ValidityValid = "valid"
+	// ValidityKeyRevokedLater: signed by a key whose revocation took effect after
+	// the registry received the certificate; the certificate stays valid.
+	ValidityKeyRevokedLater = "valid-key-revoked-later"
+	// ValidityKeyRevoked: received when the key's revocation was already in
+	// effect (its effective time may be earlier than the revoking itself); not valid.
+	ValidityKeyRevoked = "invalid-key-revoked"
+	// ValidityUnknownKey: signed by a key this registry has no record of.
+	ValidityUnknownKey = "unknown-key"
+	// ValidityBadSignature: the stored bundle no longer verifies with the key that
+	// signed it. Only the certificate's page and GET /api/v1/certificates/{id} check
+	// signatures again (the registry checked each at upload); searches do not.
+	ValidityBadSignature = "invalid-signature"
+)
+
+// KeyRevocation is the API's view of the revocation of a certificate's key.
+type KeyRevocation struct {
+	// Revoked is when the key was revoked.
+	Revoked time.Time `json:"revoked"`
+	// Effective is from when the revocation holds: certificates the registry
+	// received from then on are not valid.
+	Effective time.Time `json:"effective"`
+	Reason    string    `json:"reason"`
+}
+
+// CertificateInfo is the API's view of a stored certificate. Validity is one of the
+// Validity constants and ValidityReason says why; KeyName is the name the signing key
+// was enrolled under, and KeyRevocation its revocation, if it is revoked.
 type CertificateInfo struct {
 	ID             string                    `json:"id"`
 	Status         string                    `json:"status"`
@@ -417,19 +451,74 @@ type CertificateInfo struct {
 	Issued         time.Time                 `json:"issued"`
 	Received       time.Time                 `json:"received"`
 	LogIndex       *uint64                   `json:"log_index,omitempty"`
+	KeyName        string                    `json:"key_name,omitempty"`
+	KeyRevocation  *KeyRevocation            `json:"key_revocation,omitempty"`
+	Validity       string                    `json:"validity"`
+	ValidityReason string                    `json:"validity_reason"`
 	Certificate    *certificates.Certificate `json:"certificate,omitempty"`
 }
 
-func info(rec store.Record, full bool) CertificateInfo {
+// info is the API's view of rec. keys are the enrolled keys by fingerprint. full
+// adds the certificate itself and checks its signature again.
+func info(rec store.Record, keys map[string]store.Key, full bool) CertificateInfo {
 	ci := CertificateInfo{ID: rec.ID, Status: rec.Status, Outcome: rec.Outcome, Serial: rec.Serial, WWN: rec.WWN,
 		AssetNumber: rec.AssetNumber, Method: rec.Method, Organization: rec.Organization, Customer: rec.Customer,
 		KeyFingerprint: rec.KeyFingerprint, Issued: rec.Issued, Received: rec.Received, LogIndex: rec.LogIndex}
+	key, known := keys[rec.KeyFingerprint]
+	ci.Validity, ci.ValidityReason = judge(rec, key, known)
+	if known {
+		ci.KeyName = key.Name
+		if !key.Revoked.IsZero() {
+			ci.KeyRevocation = &KeyRevocation{Revoked: key.Revoked, Effective: key.RevokedFrom, Reason: key.RevokeReason}
+		}
+	}
 	if full {
 		if c, _, err := certificates.Inspect(rec.Bundle); err == nil {
 			ci.Certificate = c
 		}
+		if known {
+			if _, err := certificates.Verify(rec.Bundle, []crypto.PublicKey{key.PublicKey}); err != nil {
+				ci.Validity = ValidityBadSignature
+				ci.ValidityReason = "NOT valid: the signature does not verify with the key " + keyLabel(key) + " named as its signer: " + err.Error()
+			}
+		}
 	}
 	return ci
+}
+
+// judge says whether a certificate is valid as far as its signing key goes, and why:
+// by the time the registry received it, against the key's revocation.
+func judge(rec store.Record, key store.Key, known bool) (validity, reason string) {
+	if !known {
+		return ValidityUnknownKey, "NOT valid: signed with the key " + rec.KeyFingerprint + ", which is not enrolled with this registry"
+	}
+	if key.Revoked.IsZero() {
+		return ValidityValid, "valid: signed with the enrolled key " + keyLabel(key)
+	}
+	why := key.RevokeReason
+	if why == "" {
+		why = "no reason recorded"
+	}
+	if key.ValidFor(rec.Received) {
+		return ValidityKeyRevokedLater, "valid: signed with the key " + keyLabel(key) + ", revoked later, effective " +
+			utcStamp(key.RevokedFrom) + ": " + why + "; the registry received this certificate on " + utcStamp(rec.Received) +
+			", before the revocation took effect"
+	}
+	return ValidityKeyRevoked, "NOT valid: signed with the key " + keyLabel(key) + ", revoked effective " + utcStamp(key.RevokedFrom) +
+		": " + why + "; the registry received this certificate on " + utcStamp(rec.Received) + ", after the revocation took effect"
+}
+
+func keyLabel(k store.Key) string {
+	if k.Name == "" {
+		return k.Fingerprint
+	}
+	return k.Fingerprint + " (" + k.Name + ")"
+}
+
+// utcStamp is how the registry shows a time to people, to the microsecond it
+// stores when there is a fraction.
+func utcStamp(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04:05.999999 UTC")
 }
 
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (store.Record, bool) {
@@ -446,9 +535,16 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (store.Record, b
 }
 
 func (s *Server) getCertificate(w http.ResponseWriter, r *http.Request) {
-	if rec, ok := s.lookup(w, r); ok {
-		writeJSON(w, http.StatusOK, info(rec, true))
+	rec, ok := s.lookup(w, r)
+	if !ok {
+		return
 	}
+	keys, err := s.keys.all(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, info(rec, keys, true))
 }
 
 func (s *Server) getBundle(w http.ResponseWriter, r *http.Request) {
@@ -551,9 +647,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	keys, err := s.keys.all(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	res := SearchResult{Certificates: []CertificateInfo{}, Next: page.Next}
 	for _, rec := range page.Records {
-		res.Certificates = append(res.Certificates, info(rec, false))
+		res.Certificates = append(res.Certificates, info(rec, keys, false))
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -617,31 +718,59 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
-// keyCache keeps the enrolled keys for a moment: every upload needs them. A key
-// revoked on one instance is refused by all within keyCacheTTL.
+// keyCache keeps the enrolled keys for a moment: every upload needs the active
+// ones, and every certificate shown needs its key's state. A key revoked on one
+// instance is refused, and its revocation shown, by all within keyCacheTTL.
 type keyCache struct {
 	store   store.Store
+	ttl     time.Duration
 	mu      sync.Mutex
 	fetched time.Time
-	keys    []crypto.PublicKey
+	keys    map[string]store.Key // every key, revoked ones too, by fingerprint
+	pubs    []crypto.PublicKey   // the active keys
 }
 
 const keyCacheTTL = 2 * time.Second
 
+// refresh fetches the keys unless the cached ones are fresh; k.mu is held.
+func (k *keyCache) refresh(ctx context.Context) error {
+	if k.keys != nil && time.Since(k.fetched) < k.ttl {
+		return nil
+	}
+	ks, err := k.store.Keys(ctx)
+	if err != nil {
+		return err
+	}
+	byFP := make(map[string]store.Key, len(ks))
+	active := make([]crypto.PublicKey, 0, len(ks))
+	for _, key := range ks {
+		byFP[key.Fingerprint] = key
+		if key.Revoked.IsZero() {
+			active = append(active, key.PublicKey)
+		}
+	}
+	k.keys, k.pubs, k.fetched = byFP, active, time.Now()
+	return nil
+}
+
+// active returns the public keys that are not revoked: those an upload may be
+// signed with.
 func (k *keyCache) active(ctx context.Context) ([]crypto.PublicKey, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.keys != nil && time.Since(k.fetched) < keyCacheTTL {
-		return k.keys, nil
-	}
-	ks, err := k.store.ActiveKeys(ctx)
-	if err != nil {
+	if err := k.refresh(ctx); err != nil {
 		return nil, err
 	}
-	keys := make([]crypto.PublicKey, 0, len(ks))
-	for _, key := range ks {
-		keys = append(keys, key.PublicKey)
+	return k.pubs, nil
+}
+
+// all returns every enrolled key, revoked ones too, by fingerprint. The map is
+// shared: callers only read it.
+func (k *keyCache) all(ctx context.Context) (map[string]store.Key, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.refresh(ctx); err != nil {
+		return nil, err
 	}
-	k.keys, k.fetched = keys, time.Now()
-	return keys, nil
+	return k.keys, nil
 }

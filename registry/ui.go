@@ -34,6 +34,22 @@ func loadTemplates() (*uiTemplates, error) {
 		"outcomes": func() []string {
 			return []string{certificates.OutcomeSanitized, certificates.OutcomeExceptions, certificates.OutcomeFailed, certificates.OutcomeAborted}
 		},
+		"validityOK": validityOK,
+		"validityLabel": func(v string) string {
+			switch v {
+			case ValidityValid:
+				return "valid"
+			case ValidityKeyRevokedLater:
+				return "valid (key revoked later)"
+			case ValidityKeyRevoked:
+				return "NOT valid: key revoked"
+			case ValidityUnknownKey:
+				return "unknown key"
+			case ValidityBadSignature:
+				return "NOT valid: bad signature"
+			}
+			return v
+		},
 		"pct": func(f float64) string {
 			return strconv.FormatFloat(math.Round(f*10000)/100, 'f', -1, 64) + "%"
 		},
@@ -107,8 +123,13 @@ func (s *Server) uiSearch(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	keys, err := s.keys.all(r.Context())
+	if err != nil {
+		s.internal(w, r, err)
+		return
+	}
 	for _, rec := range res.Records {
-		page.Results = append(page.Results, info(rec, false))
+		page.Results = append(page.Results, info(rec, keys, false))
 	}
 	if res.Next != "" {
 		v := r.URL.Query()
@@ -138,19 +159,17 @@ func (s *Server) uiCertificate(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	p := certificatePage{Info: info(rec, true)}
-	p.Cert = p.Info.Certificate
-	keys, err := s.keys.active(r.Context())
+	keys, err := s.keys.all(r.Context())
 	if err != nil {
 		s.internal(w, r, err)
 		return
 	}
-	if v, err := certificates.Verify(rec.Bundle, keys); err == nil {
-		p.SignatureOK = true
-		p.Signature = "valid: signed by enrolled key " + v.KeyFingerprint
-	} else {
-		p.Signature = "does not verify with the enrolled keys (" + err.Error() + "); signed by " + rec.KeyFingerprint
-	}
+	// The same judgement as the API's: by the time the registry received the
+	// certificate, against its key's revocation.
+	p := certificatePage{Info: info(rec, keys, true)}
+	p.Cert = p.Info.Certificate
+	p.SignatureOK = validityOK(p.Info.Validity)
+	p.Signature = p.Info.ValidityReason
 	p.Inclusion = "not yet in the log"
 	if rec.LogIndex != nil {
 		receipt, err := s.receipt(r.Context(), rec.ID, *rec.LogIndex, rec.Bundle)
@@ -195,3 +214,6 @@ func (s *Server) uiLog(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, s.uiTemplates.log, logPage{Checkpoint: string(raw), Origin: cp.Origin, Size: cp.Size,
 		Hash: base64.StdEncoding.EncodeToString(cp.Hash), Key: s.logKey})
 }
+
+// validityOK reports whether a Validity value means the certificate is valid.
+func validityOK(v string) bool { return v == ValidityValid || v == ValidityKeyRevokedLater }

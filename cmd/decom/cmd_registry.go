@@ -304,39 +304,144 @@ func newRegistryKeyCommand(g *globalOptions) *cobra.Command {
 		},
 	}
 	add.Flags().StringVar(&name, "name", "", "a name for the key (default: the file's name)")
+	var rev registryKeyRevokeOptions
 	revoke := &cobra.Command{
-		Use: "revoke FINGERPRINT", Short: "Revoke a key: certificates it signs are refused from now on", Args: argsUsage(cobra.ExactArgs(1)),
+		Use:   "revoke FINGERPRINT --reason TEXT [--effective TIME]",
+		Short: "Revoke a key: certificates it signs are refused from now on",
+		Long: `Revokes an agent key. Uploads signed with it are refused from then on (within
+two seconds on every registry instance). History is kept: a certificate the
+registry received before the revocation took effect stays valid, and the registry
+says so ("valid-key-revoked-later", with the date and the reason); one received at
+or after it is shown as not valid ("invalid-key-revoked"), on its page, in the API
+and in searches.
+
+--reason is required: auditors read it beside every certificate the key signed.
+--effective backdates the revocation, for a compromise found out late: certificates
+the registry received from that time on become not valid. It takes an RFC 3339 time
+(2026-03-01T09:00:00Z) or a date (2026-03-01, midnight UTC); it defaults to now and
+cannot be in the future. Revoking a revoked key again can only move its effective
+time earlier; the new reason then replaces the old one.
+
+` + exitCodeHelp,
+		Args: argsUsage(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := so.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			return storeError(st.RevokeKey(cmd.Context(), args[0]))
+			return runRegistryKeyRevoke(cmd.Context(), so, rev, args[0], g)
 		},
 	}
+	rev.AddFlags(revoke.Flags())
+	var all bool
 	list := &cobra.Command{
-		Use: "list", Short: "List the active keys", Args: argsUsage(cobra.NoArgs),
+		Use: "list", Short: "List the active keys (--all: revoked ones too, with the revocations)", Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := so.open(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			keys, err := st.ActiveKeys(cmd.Context())
+			var keys []store.Key
+			if all {
+				keys, err = st.Keys(cmd.Context())
+			} else {
+				keys, err = st.ActiveKeys(cmd.Context())
+			}
 			if err != nil {
 				return storeError(err)
 			}
+			if g.Output == outputJSON {
+				out := make([]keyView, 0, len(keys))
+				for _, k := range keys {
+					out = append(out, newKeyView(k))
+				}
+				return writeJSON(g.stdout, out)
+			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "FINGERPRINT\tNAME\tADDED")
+			if !all {
+				fmt.Fprintln(tw, "FINGERPRINT\tNAME\tADDED")
+				for _, k := range keys {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Fingerprint, k.Name, k.Added.Format(time.RFC3339))
+				}
+				return tw.Flush()
+			}
+			fmt.Fprintln(tw, "FINGERPRINT\tNAME\tADDED\tREVOKED\tEFFECTIVE\tREASON")
 			for _, k := range keys {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Fingerprint, k.Name, k.Added.Format(time.RFC3339))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", k.Fingerprint, k.Name, k.Added.Format(time.RFC3339),
+					timeOrDash(k.Revoked), timeOrDash(k.RevokedFrom), k.RevokeReason)
 			}
 			return tw.Flush()
 		},
 	}
+	list.Flags().BoolVar(&all, "all", false, "list revoked keys too, with when, from when and why")
 	cmd.AddCommand(add, revoke, list)
 	return cmd
+}
+
+type registryKeyRevokeOptions struct {
+	Reason    string
+	Effective string
+}
+
+func (o *registryKeyRevokeOptions) AddFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.Reason, "reason", "", "why the key is revoked, for auditors (required): \"stick lost\", \"laptop stolen\"")
+	f.StringVar(&o.Effective, "effective", "", "from when the key is not to be trusted: an RFC 3339 time or a date, not in the future (default now)")
+}
+
+func runRegistryKeyRevoke(ctx context.Context, so registryStoreOptions, o registryKeyRevokeOptions, fingerprint string, g *globalOptions) error {
+	if strings.TrimSpace(o.Reason) == "" {
+		return usageErrorf("--reason is required: say why the key is revoked (auditors read it beside every certificate it signed)")
+	}
+	var effective time.Time
+	if o.Effective != "" {
+		t, err := parseEffective(o.Effective)
+		if err != nil {
+			return usageErrorf("--effective %q: want an RFC 3339 time (2026-03-01T09:00:00Z) or a date (2026-03-01)", o.Effective)
+		}
+		if t.After(time.Now()) {
+			return usageErrorf("--effective %s is in the future: a revocation takes effect now at the latest", t.Format(time.RFC3339))
+		}
+		effective = t
+	}
+	st, err := so.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	k, err := st.RevokeKey(ctx, fingerprint, store.Revocation{Reason: o.Reason, Effective: effective})
+	if err != nil {
+		return storeError(err)
+	}
+	if g.Output == outputJSON {
+		return writeJSON(g.stdout, newKeyView(k))
+	}
+	_, err = fmt.Fprintf(g.stdout, "Revoked %s (%s), effective %s: %s\n"+
+		"Certificates the registry received from then on are not valid; those received before stay valid.\n",
+		k.Fingerprint, k.Name, k.RevokedFrom.Format(time.RFC3339Nano), k.RevokeReason)
+	return err
+}
+
+// parseEffective reads an RFC 3339 time, or a date meaning its midnight UTC.
+func parseEffective(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.DateOnly, s)
+}
+
+// keyView is how key commands show a key in JSON.
+type keyView struct {
+	Fingerprint  string     `json:"fingerprint"`
+	Name         string     `json:"name"`
+	Added        time.Time  `json:"added"`
+	Revoked      *time.Time `json:"revoked,omitempty"`
+	Effective    *time.Time `json:"revoked_effective,omitempty"`
+	RevokeReason string     `json:"revoke_reason,omitempty"`
+}
+
+func newKeyView(k store.Key) keyView {
+	v := keyView{Fingerprint: k.Fingerprint, Name: k.Name, Added: k.Added, RevokeReason: k.RevokeReason}
+	if !k.Revoked.IsZero() {
+		v.Revoked, v.Effective = &k.Revoked, &k.RevokedFrom
+	}
+	return v
 }
 
 // storeError turns the store's errors into the command's.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -150,13 +151,91 @@ func TestRegistryEndToEnd(t *testing.T) {
 			t.Errorf("upload with token %q, %d bytes: %d, want %d", c.token, len(c.body), resp.StatusCode, c.want)
 		}
 	}
-	if code, _, stderr := decom(t, ctx, "registry", "key", "revoke", "--data", data, strings.TrimSpace(fp)); code != exitOK {
+	if code, _, stderr := decom(t, ctx, "registry", "key", "revoke", "--data", data, strings.TrimSpace(fp), "--reason", "stick lost"); code != exitOK {
 		t.Fatalf("key revoke: %s", stderr)
 	}
 	time.Sleep(2100 * time.Millisecond) // the server's key cache
 	third := wipe(loopdev.New(t, 8<<20, false, nil), url)
 	if !strings.Contains(third.RegistryError, "403") {
 		t.Errorf("a revoked key's certificate: %q, want a 403", third.RegistryError)
+	}
+	// The certificates received before the revocation stay valid, and say why.
+	for _, id := range []string{first.CertificateID, second.CertificateID} {
+		resp, err := http.Get(url + "/api/v1/certificates/" + id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ci struct {
+			Validity       string `json:"validity"`
+			ValidityReason string `json:"validity_reason"`
+		}
+		json.NewDecoder(resp.Body).Decode(&ci)
+		resp.Body.Close()
+		if ci.Validity != "valid-key-revoked-later" || !strings.Contains(ci.ValidityReason, "stick lost") {
+			t.Errorf("certificate %s after revoking its key: %q, %q; want valid-key-revoked-later with the reason", id, ci.Validity, ci.ValidityReason)
+		}
+	}
+}
+
+// decom registry key revoke: a reason is required, an effective time is checked,
+// and key list --all shows the revocation.
+func TestRegistryKeyRevoke(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	t.Setenv("DECOM_KEY_PASSWORD", "test passphrase")
+	data := filepath.Join(dir, "registry")
+	if code, _, stderr := decom(t, ctx, "keys", "generate", "--out", filepath.Join(dir, "stick-3")); code != exitOK {
+		t.Fatalf("keys generate: %s", stderr)
+	}
+	code, fp, stderr := decom(t, ctx, "registry", "key", "add", "--data", data, filepath.Join(dir, "stick-3.pub"))
+	fp = strings.TrimSpace(fp)
+	if code != exitOK {
+		t.Fatalf("registry key add: %d %s", code, stderr)
+	}
+	for _, c := range []struct {
+		args    []string
+		mention string
+	}{
+		{[]string{fp}, "--reason is required"},
+		{[]string{fp, "--reason", "  "}, "--reason is required"},
+		{[]string{fp, "--reason", "lost", "--effective", "yesterday"}, "RFC 3339"},
+		{[]string{fp, "--reason", "lost", "--effective", time.Now().Add(time.Hour).Format(time.RFC3339)}, "in the future"},
+		{[]string{"SHA256:" + strings.Repeat("0", 64), "--reason", "lost"}, "not found"},
+	} {
+		code, _, stderr := decom(t, ctx, append([]string{"registry", "key", "revoke", "--data", data}, c.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, c.mention) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("key revoke %q: exit %d, %q; want %d and one line mentioning %q", c.args, code, stderr, exitUsage, c.mention)
+		}
+	}
+	if code, out, _ := decom(t, ctx, "registry", "key", "list", "--data", data); code != exitOK || !strings.Contains(out, fp) {
+		t.Fatalf("after refused revocations the key is not listed active: %d %s", code, out)
+	}
+
+	code, out, stderr := decom(t, ctx, "registry", "key", "revoke", fp, "--data", data, "--reason", "stick lost", "--effective", "2026-01-15T08:30:00Z")
+	if code != exitOK || !strings.Contains(out, "Revoked "+fp+" (stick-3), effective 2026-01-15T08:30:00Z: stick lost") {
+		t.Fatalf("key revoke: %d %q %s", code, out, stderr)
+	}
+	if code, out, _ := decom(t, ctx, "registry", "key", "list", "--data", data); code != exitOK || strings.Contains(out, fp) {
+		t.Errorf("a revoked key is listed as active: %d %s", code, out)
+	}
+	code, out, _ = decom(t, ctx, "registry", "key", "list", "--all", "--data", data)
+	if code != exitOK || !regexp.MustCompile(regexp.QuoteMeta(fp)+` +stick-3 +\S+ +\S+ +2026-01-15T08:30:00Z +stick lost\n`).MatchString(out) {
+		t.Errorf("key list --all: %d\n%s", code, out)
+	}
+	code, out, _ = decom(t, ctx, "--output", "json", "registry", "key", "list", "--all", "--data", data)
+	var keys []struct {
+		Fingerprint string    `json:"fingerprint"`
+		Effective   time.Time `json:"revoked_effective"`
+		Reason      string    `json:"revoke_reason"`
+	}
+	if err := json.Unmarshal([]byte(out), &keys); code != exitOK || err != nil || len(keys) != 1 || keys[0].Fingerprint != fp ||
+		!keys[0].Effective.Equal(time.Date(2026, 1, 15, 8, 30, 0, 0, time.UTC)) || keys[0].Reason != "stick lost" {
+		t.Errorf("key list --all -o json: %d %v\n%s", code, err, out)
+	}
+	// A date means its midnight UTC, and moves the effective time earlier.
+	code, out, stderr = decom(t, ctx, "registry", "key", "revoke", fp, "--data", data, "--reason", "copied at the depot", "--effective", "2026-01-10")
+	if code != exitOK || !strings.Contains(out, "effective 2026-01-10T00:00:00Z: copied at the depot") {
+		t.Errorf("key revoke earlier: %d %q %s", code, out, stderr)
 	}
 }
 

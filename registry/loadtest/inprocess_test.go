@@ -64,6 +64,11 @@ func (s *timedStore) ActiveKeys(ctx context.Context) ([]store.Key, error) {
 	return s.Store.ActiveKeys(ctx)
 }
 
+func (s *timedStore) Keys(ctx context.Context) ([]store.Key, error) {
+	defer since(&s.keys, time.Now())
+	return s.Store.Keys(ctx)
+}
+
 // startInProcess serves a fresh registry on a loopback port of the test process; its request
 // log goes to a file, at info level, as the real server's does.
 func startInProcess(t testing.TB) (p *inProcess, token string) {

@@ -187,55 +187,97 @@ func (s *sqlStore) AddKey(ctx context.Context, pemPublicKey []byte, name string)
 	return fp, nil
 }
 
-func (s *sqlStore) RevokeKey(ctx context.Context, fingerprint string) error {
+func (s *sqlStore) RevokeKey(ctx context.Context, fingerprint string, rev Revocation) (Key, error) {
 	if !textOK(fingerprint, MaxNameLen) {
-		return fmt.Errorf("revoke key %s: %w", quote(fingerprint), ErrNotFound)
+		return Key{}, fmt.Errorf("revoke key %s: %w", quote(fingerprint), ErrNotFound)
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE agent_keys SET revoked = $1 WHERE fingerprint = $2 AND revoked IS NULL`,
-		s.d.timeArg(s.stamp()), fingerprint)
-	if err != nil {
-		return fmt.Errorf("revoke key %s: %w", quote(fingerprint), err)
+	reason := strings.TrimSpace(rev.Reason)
+	if reason == "" || !textOK(reason, MaxTextLen) || strings.IndexFunc(reason, unicode.IsControl) >= 0 {
+		return Key{}, fmt.Errorf("revoke key %s: %w: reason %s: want 1 to %d bytes of printable UTF-8", quote(fingerprint), ErrInvalid, quote(reason), MaxTextLen)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("revoke key %s: %w", quote(fingerprint), err)
-	} else if n > 0 {
-		return nil
+	now := s.stamp()
+	from := now
+	if !rev.Effective.IsZero() {
+		from = rev.Effective.UTC().Truncate(timeUnit)
 	}
-	var one int
-	err = s.w.QueryRowContext(ctx, `SELECT 1 FROM agent_keys WHERE fingerprint = $1`, fingerprint).Scan(&one)
+	switch {
+	case from.After(now):
+		return Key{}, fmt.Errorf("revoke key %s: %w: effective time %s is in the future (now %s)", quote(fingerprint), ErrInvalid,
+			from.Format(time.RFC3339), now.Format(time.RFC3339))
+	case from.Before(minTime):
+		return Key{}, fmt.Errorf("revoke key %s: %w: effective time %v", quote(fingerprint), ErrInvalid, from)
+	}
+	// Each statement is atomic: of revocations at the same time, one revokes an
+	// active key, and the earliest effective time wins.
+	if _, err := s.w.ExecContext(ctx, `UPDATE agent_keys SET revoked = $1, revoked_from = $2, revoke_reason = $3
+		WHERE fingerprint = $4 AND revoked IS NULL`, s.d.timeArg(now), s.d.timeArg(from), reason, fingerprint); err != nil {
+		return Key{}, fmt.Errorf("revoke key %s: %w", quote(fingerprint), err)
+	}
+	if _, err := s.w.ExecContext(ctx, `UPDATE agent_keys SET revoked_from = $1, revoke_reason = $2
+		WHERE fingerprint = $3 AND revoked_from > $1`, s.d.timeArg(from), reason, fingerprint); err != nil {
+		return Key{}, fmt.Errorf("revoke key %s: %w", quote(fingerprint), err)
+	}
+	k, err := scanKey(s.w.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM agent_keys WHERE fingerprint = $1`, fingerprint))
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("revoke key %s: %w", quote(fingerprint), ErrNotFound)
+		return Key{}, fmt.Errorf("revoke key %s: %w", quote(fingerprint), ErrNotFound)
 	}
 	if err != nil {
-		return fmt.Errorf("revoke key %s: %w", quote(fingerprint), err)
+		return Key{}, fmt.Errorf("revoke key %s: %w", quote(fingerprint), err)
 	}
-	return nil
+	return k, nil
+}
+
+// keyColumns are the columns scanKey reads, in its order.
+const keyColumns = `fingerprint, name, pem, added, revoked, revoked_from, revoke_reason`
+
+func scanKey(row rowScanner) (Key, error) {
+	var (
+		k      Key
+		pem    string
+		reason sql.NullString
+	)
+	if err := row.Scan(&k.Fingerprint, &k.Name, &pem, timeCol{&k.Added}, timeCol{&k.Revoked}, timeCol{&k.RevokedFrom}, &reason); err != nil {
+		return Key{}, err
+	}
+	k.RevokeReason = reason.String
+	k.PEM = []byte(pem)
+	var err error
+	if k.PublicKey, err = cryptoutils.UnmarshalPEMToPublicKey(k.PEM); err != nil {
+		return Key{}, fmt.Errorf("stored key %s: %w", k.Fingerprint, err)
+	}
+	return k, nil
 }
 
 func (s *sqlStore) ActiveKeys(ctx context.Context) ([]Key, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT fingerprint, name, pem, added FROM agent_keys
-		WHERE revoked IS NULL ORDER BY fingerprint`)
+	keys, err := s.keys(ctx, `WHERE revoked IS NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("active keys: %w", err)
+	}
+	return keys, nil
+}
+
+func (s *sqlStore) Keys(ctx context.Context) ([]Key, error) {
+	keys, err := s.keys(ctx, ``)
+	if err != nil {
+		return nil, fmt.Errorf("keys: %w", err)
+	}
+	return keys, nil
+}
+
+// keys lists the keys a fixed condition selects, by fingerprint.
+func (s *sqlStore) keys(ctx context.Context, where string) ([]Key, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+keyColumns+` FROM agent_keys `+where+` ORDER BY fingerprint`)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var keys []Key
 	for rows.Next() {
-		var (
-			k   Key
-			pem string
-		)
-		if err := rows.Scan(&k.Fingerprint, &k.Name, &pem, timeCol{&k.Added}); err != nil {
-			return nil, fmt.Errorf("active keys: %w", err)
-		}
-		k.PEM = []byte(pem)
-		if k.PublicKey, err = cryptoutils.UnmarshalPEMToPublicKey(k.PEM); err != nil {
-			return nil, fmt.Errorf("active keys: stored key %s: %w", k.Fingerprint, err)
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
 		}
 		keys = append(keys, k)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("active keys: %w", err)
-	}
-	return keys, nil
+	return keys, rows.Err()
 }

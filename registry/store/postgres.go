@@ -125,4 +125,10 @@ var postgresMigrations = [][]string{
 	{
 		`CREATE TABLE log_binding (id INTEGER PRIMARY KEY CHECK (id = 1), verifier_key TEXT NOT NULL)`,
 	},
+	// 4: a revocation's effective time and reason. Keys revoked before took
+	// effect when they were revoked, and have no reason.
+	{
+		`ALTER TABLE agent_keys ADD COLUMN revoked_from TIMESTAMPTZ, ADD COLUMN revoke_reason TEXT`,
+		`UPDATE agent_keys SET revoked_from = revoked, revoke_reason = '' WHERE revoked IS NOT NULL`,
+	},
 }

@@ -186,4 +186,11 @@ var sqliteMigrations = [][]string{
 	{
 		`CREATE TABLE log_binding (id INTEGER PRIMARY KEY CHECK (id = 1), verifier_key TEXT NOT NULL) STRICT`,
 	},
+	// 4: a revocation's effective time and reason. Keys revoked before took
+	// effect when they were revoked, and have no reason.
+	{
+		`ALTER TABLE agent_keys ADD COLUMN revoked_from INTEGER`,
+		`ALTER TABLE agent_keys ADD COLUMN revoke_reason TEXT`,
+		`UPDATE agent_keys SET revoked_from = revoked, revoke_reason = '' WHERE revoked IS NOT NULL`,
+	},
 }

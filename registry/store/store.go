@@ -114,11 +114,20 @@ type Store interface {
 	// ErrConflict: a revoked key stays revoked. Anything but one valid public key
 	// is ErrInvalid.
 	AddKey(ctx context.Context, pemPublicKey []byte, name string) (fingerprint string, err error)
-	// RevokeKey revokes a key. Revoking a revoked key is a no-op; an unknown
-	// fingerprint is ErrNotFound.
-	RevokeKey(ctx context.Context, fingerprint string) error
+	// RevokeKey revokes a key from rev.Effective on and returns the key as stored.
+	// History is kept, not rewritten: a certificate the registry received before
+	// the effective time stays valid, one received at or after it is not (see
+	// Key.ValidFor). A zero Effective means now; a time in the future is
+	// ErrInvalid, and so is a Reason that is empty or not printable UTF-8 of at
+	// most MaxTextLen bytes. Revoking a revoked key again can only move its
+	// effective time earlier (a compromise found to have begun before it was
+	// revoked), and then records the new reason; an effective time no earlier than
+	// the stored one changes nothing. An unknown fingerprint is ErrNotFound.
+	RevokeKey(ctx context.Context, fingerprint string, rev Revocation) (Key, error)
 	// ActiveKeys returns the keys that are not revoked, by fingerprint.
 	ActiveKeys(ctx context.Context) ([]Key, error)
+	// Keys returns every enrolled key, revoked ones too, by fingerprint.
+	Keys(ctx context.Context) ([]Key, error)
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
@@ -195,7 +204,32 @@ type Key struct {
 	PEM         []byte // PEM "PUBLIC KEY", re-encoded from the parsed key
 	PublicKey   crypto.PublicKey
 	Added       time.Time
-	Revoked     time.Time // zero while the key is active
+	// Revoked is when the key was revoked, by the registry's clock; zero while
+	// the key is active.
+	Revoked time.Time
+	// RevokedFrom is the revocation's effective time, never after Revoked: the
+	// certificates the registry received from then on are not valid. Zero while
+	// the key is active.
+	RevokedFrom time.Time
+	// RevokeReason is why the key was revoked; "" for a key revoked before the
+	// registry recorded reasons.
+	RevokeReason string
+}
+
+// Revocation is what revoking a key records.
+type Revocation struct {
+	// Reason says why, for auditors: "USB stick lost", "laptop stolen".
+	Reason string
+	// Effective is when the key stopped being trustworthy; zero means now.
+	// Certificates the registry received from then on are not valid.
+	Effective time.Time
+}
+
+// ValidFor reports whether a certificate signed with k, received by the registry
+// at received, is valid as far as the key goes: the key is not revoked, or its
+// revocation took effect after received.
+func (k Key) ValidFor(received time.Time) bool {
+	return k.Revoked.IsZero() || received.Before(k.RevokedFrom)
 }
 
 // Open opens the registry's store: PostgreSQL when dbURL is set (a postgres:// or

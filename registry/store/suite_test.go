@@ -63,6 +63,8 @@ func testStore(t *testing.T, fresh newDB) {
 		{"ConcurrentTokens", testConcurrentTokens},
 		{"Keys", testKeys},
 		{"KeysInvalid", testKeysInvalid},
+		{"KeyRevocation", testKeyRevocation},
+		{"MigrateRevocation", testMigrateRevocation},
 		{"Reopen", testReopen},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -886,7 +888,7 @@ func testHostile(t *testing.T, open opener) {
 		if err := s.RevokeToken(ctx, h); !errors.Is(err, ErrNotFound) {
 			t.Errorf("RevokeToken(%s): %v, want ErrNotFound", quote(h), err)
 		}
-		if err := s.RevokeKey(ctx, h); !errors.Is(err, ErrNotFound) {
+		if _, err := s.RevokeKey(ctx, h, Revocation{Reason: "lost"}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("RevokeKey(%s): %v, want ErrNotFound", quote(h), err)
 		}
 		if _, err := s.AddKey(ctx, []byte(h), "k"); !errors.Is(err, ErrInvalid) {
@@ -1164,21 +1166,174 @@ func testKeys(t *testing.T, open opener) {
 			t.Errorf("key %s: name %q, want %q", k.Fingerprint, k.Name, wantName)
 		}
 	}
-	if err := s.RevokeKey(ctx, fpEC); err != nil {
+	if _, err := s.RevokeKey(ctx, fpEC, Revocation{Reason: "stick lost"}); err != nil {
 		t.Fatal(err)
 	}
 	keys, _ = s.ActiveKeys(ctx)
 	if len(keys) != 1 || keys[0].Fingerprint != fpEd {
 		t.Errorf("ActiveKeys after revoking: %+v", keys)
 	}
-	if err := s.RevokeKey(ctx, fpEC); err != nil {
+	if _, err := s.RevokeKey(ctx, fpEC, Revocation{Reason: "stick lost"}); err != nil {
 		t.Errorf("RevokeKey(revoked): %v, want nil", err)
 	}
 	if _, err := s.AddKey(ctx, publicPEM(t, ec.Public()), "lab-7"); !errors.Is(err, ErrConflict) {
 		t.Errorf("AddKey(revoked key): %v, want ErrConflict", err)
 	}
-	if err := s.RevokeKey(ctx, "SHA256:"+strings.Repeat("0", 64)); !errors.Is(err, ErrNotFound) {
+	if _, err := s.RevokeKey(ctx, "SHA256:"+strings.Repeat("0", 64), Revocation{Reason: "lost"}); !errors.Is(err, ErrNotFound) {
 		t.Errorf("RevokeKey(unknown): %v, want ErrNotFound", err)
+	}
+	// Keys lists revoked keys too.
+	all, err := s.Keys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].Fingerprint != want[0] || all[1].Fingerprint != want[1] {
+		t.Fatalf("Keys: %+v, want %v", all, want)
+	}
+	for _, k := range all {
+		if revoked := k.Fingerprint == fpEC; revoked == k.Revoked.IsZero() || revoked == k.RevokedFrom.IsZero() ||
+			(k.RevokeReason == "stick lost") != revoked || k.PublicKey == nil {
+			t.Errorf("Keys: %s: revoked %v from %v, reason %q", k.Fingerprint, k.Revoked, k.RevokedFrom, k.RevokeReason)
+		}
+	}
+}
+
+// testKeyRevocation: a revocation has an effective time and a reason; the
+// certificates received before it stay valid, the later ones do not.
+func testKeyRevocation(t *testing.T, open opener) {
+	ctx := context.Background()
+	s := open(t)
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := s.AddKey(ctx, publicPEM(t, ec.Public()), "stick-3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	early, late := testRecord(1), testRecord(2)
+	early.KeyFingerprint, late.KeyFingerprint = fp, fp
+	early.Received = now.Add(-2 * time.Hour)
+	late.Received = now.Add(-time.Hour)
+	recs := put(t, s, early, late)
+	between := now.Add(-90 * time.Minute)
+
+	// Refused: no reason, an unprintable one, a time to come. The key stays active.
+	for name, rev := range map[string]Revocation{
+		"no reason":    {},
+		"blank reason": {Reason: "  "},
+		"control":      {Reason: "lost\x1b[31m"},
+		"too long":     {Reason: strings.Repeat("x", MaxTextLen+1)},
+		"not UTF-8":    {Reason: "lost\xff"},
+		"future":       {Reason: "lost", Effective: time.Now().Add(time.Hour)},
+	} {
+		if _, err := s.RevokeKey(ctx, fp, rev); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: RevokeKey: %v, want ErrInvalid", name, err)
+		}
+	}
+	if keys, err := s.ActiveKeys(ctx); err != nil || len(keys) != 1 {
+		t.Fatalf("after refused revocations: %d active keys, %v", len(keys), err)
+	}
+
+	// Revoked now: both certificates were received before, both stay valid.
+	before := time.Now()
+	k, err := s.RevokeKey(ctx, fp, Revocation{Reason: " stick lost "})
+	after := time.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Fingerprint != fp || k.Name != "stick-3" || k.RevokeReason != "stick lost" || !k.Revoked.Equal(k.RevokedFrom) ||
+		k.Revoked.Before(before.Truncate(time.Microsecond)) || k.Revoked.After(after) {
+		t.Errorf("revoked now: %+v (between %v and %v)", k, before, after)
+	}
+	for _, r := range recs {
+		if !k.ValidFor(r.Received) {
+			t.Errorf("revoked now: the certificate received %v is not valid", r.Received)
+		}
+	}
+	revoked := k.Revoked
+
+	// The compromise began earlier: the effective time moves back, between the two
+	// certificates, with the new reason; the time of revoking stays.
+	k, err = s.RevokeKey(ctx, fp, Revocation{Reason: "stick copied at the depot", Effective: between})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k.RevokedFrom.Equal(between.Truncate(time.Microsecond)) || k.RevokeReason != "stick copied at the depot" || !k.Revoked.Equal(revoked) {
+		t.Errorf("moved earlier: %+v, want effective %v", k, between)
+	}
+	if !k.ValidFor(recs[0].Received) || k.ValidFor(recs[1].Received) {
+		t.Errorf("effective %v: received %v valid %v, received %v valid %v; want true, false", k.RevokedFrom,
+			recs[0].Received, k.ValidFor(recs[0].Received), recs[1].Received, k.ValidFor(recs[1].Received))
+	}
+	if k.ValidFor(k.RevokedFrom) || !k.ValidFor(k.RevokedFrom.Add(-time.Microsecond)) {
+		t.Error("a certificate received at the effective time itself must not be valid, one a microsecond earlier must")
+	}
+	// A later time changes nothing: a revocation never shrinks.
+	if k2, err := s.RevokeKey(ctx, fp, Revocation{Reason: "found again", Effective: now.Add(-time.Minute)}); err != nil ||
+		!k2.RevokedFrom.Equal(k.RevokedFrom) || k2.RevokeReason != k.RevokeReason {
+		t.Errorf("later effective time: %+v, %v; want %+v unchanged", k2, err, k)
+	}
+	// Another instance sees the same, through Keys.
+	keys, err := open(t).Keys(ctx)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("Keys: %+v, %v", keys, err)
+	}
+	if got := keys[0]; !got.Revoked.Equal(k.Revoked) || !got.RevokedFrom.Equal(k.RevokedFrom) || got.RevokeReason != k.RevokeReason {
+		t.Errorf("Keys: %+v, want %+v", got, k)
+	}
+	if active, err := s.ActiveKeys(ctx); err != nil || len(active) != 0 {
+		t.Errorf("ActiveKeys: %+v, %v; want none", active, err)
+	}
+}
+
+// testMigrateRevocation: a key revoked under schema version 3, which kept no
+// effective time, takes effect when it was revoked; its certificates received
+// before stay valid.
+func testMigrateRevocation(t *testing.T, open opener) {
+	ctx := context.Background()
+	s := open(t)
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := s.AddKey(ctx, publicPEM(t, ec.Public()), "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := testRecord(1)
+	rec.KeyFingerprint = fp
+	rec = put(t, s, rec)[0]
+	revoked := rec.Received.Add(time.Millisecond)
+	// Back to version 3, as a registry of before left the database, with the key
+	// revoked its way.
+	ss := s.(*sqlStore)
+	for _, stmt := range []string{
+		`ALTER TABLE agent_keys DROP COLUMN revoked_from`,
+		`ALTER TABLE agent_keys DROP COLUMN revoke_reason`,
+		`DELETE FROM schema_migrations WHERE version >= 4`,
+	} {
+		if _, err := ss.w.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if _, err := ss.w.ExecContext(ctx, `UPDATE agent_keys SET revoked = $1 WHERE fingerprint = $2`, ss.d.timeArg(revoked), fp); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := open(t).Keys(ctx)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("Keys after migrating: %+v, %v", keys, err)
+	}
+	k := keys[0]
+	if !k.Revoked.Equal(revoked) || !k.RevokedFrom.Equal(revoked) || k.RevokeReason != "" {
+		t.Errorf("migrated key: revoked %v from %v reason %q; want %v from %v and no reason", k.Revoked, k.RevokedFrom, k.RevokeReason, revoked, revoked)
+	}
+	if !k.ValidFor(rec.Received) {
+		t.Errorf("the certificate received %v, before the revocation at %v, is not valid", rec.Received, revoked)
 	}
 }
 
