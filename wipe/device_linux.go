@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -23,8 +24,12 @@ type Device struct {
 	// engine syncs periodically.
 	Direct bool
 
-	f    *os.File
-	tail *os.File // buffered descriptor for an image file's unaligned tail
+	f *os.File
+	// tail is a buffered descriptor for an image file's unaligned tail: a reopening
+	// of f itself (through /proc/self/fd), never of the file's path.
+	tail *os.File
+	// disk is the whole-disk node of a partition, held open for its BSD lock.
+	disk *os.File
 }
 
 // Open checks t again, right before writing, and opens it. It refuses when anything
@@ -32,7 +37,11 @@ type Device struct {
 // drive's serial, WWN, model or size, a loop device's backing file, an image file's
 // inode. Drives and partitions are opened exclusively (O_EXCL), so the kernel
 // refuses if anything mounts or claims them meanwhile, and the opened descriptor
-// is checked to be the very device that was planned.
+// is checked to be the very device that was planned: its device number and size,
+// and what the drive itself answers to identify commands sent through it (serial
+// and WWN; a loop device's backing file). The target is held with an exclusive BSD
+// lock (flock) until Close, and refused when another program holds one: for a
+// partition, on its whole disk too.
 func (g *Gate) Open(ctx context.Context, t Target) (*Device, error) {
 	now, err := g.Check(ctx, t.Path)
 	if err != nil {
@@ -57,27 +66,45 @@ func (g *Gate) Open(ctx context.Context, t Target) (*Device, error) {
 	case err != nil:
 		return nil, fmt.Errorf("%s: open for writing: %w", t.Path, err)
 	}
-	f := os.NewFile(uintptr(fd), t.Node)
-	d := &Device{Target: t, Direct: direct, f: f}
-	if err := d.confirm(); err != nil {
-		f.Close()
+	d := &Device{Target: t, Direct: direct, f: os.NewFile(uintptr(fd), t.Node)}
+	if err := g.confirm(ctx, d); err != nil {
+		d.Close()
 		return nil, err
 	}
 	if t.Kind == KindFile && direct && t.Size()%int64(t.SectorSize) != 0 {
 		// O_DIRECT cannot write a partial sector; the file's last bytes go through
-		// the page cache.
-		d.tail, err = os.OpenFile(t.Node, os.O_WRONLY, 0)
-		if err != nil {
-			f.Close()
+		// the page cache, by a descriptor of the very file checked above.
+		if d.tail, err = reopenBuffered(d.f); err != nil {
+			d.Close()
 			return nil, fmt.Errorf("%s: open for writing: %w", t.Path, err)
 		}
 	}
 	return d, nil
 }
 
+// reopenBuffered opens the file f is open on once more, without O_DIRECT. It goes
+// through /proc/self/fd, which names the open file itself: a rename or replacement
+// of the file's path since f was opened cannot redirect it.
+func reopenBuffered(f *os.File) (*os.File, error) {
+	tail, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), os.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	var a, b unix.Stat_t
+	if err := errors.Join(unix.Fstat(int(f.Fd()), &a), unix.Fstat(int(tail.Fd()), &b)); err != nil {
+		tail.Close()
+		return nil, err
+	}
+	if a.Dev != b.Dev || a.Ino != b.Ino {
+		tail.Close()
+		return nil, fmt.Errorf("the descriptor reopened for the file's last bytes is not the file checked")
+	}
+	return tail, nil
+}
+
 // confirm checks that the opened descriptor is the planned target, with the planned
-// size, and locks image files against other decom runs.
-func (d *Device) confirm() error {
+// size, and locks it.
+func (g *Gate) confirm(ctx context.Context, d *Device) error {
 	t := d.Target
 	var st unix.Stat_t
 	if err := unix.Fstat(int(d.f.Fd()), &st); err != nil {
@@ -91,22 +118,102 @@ func (d *Device) confirm() error {
 		if uint64(st.Size) != t.Identity.SizeBytes {
 			return refused(t.Path, fmt.Sprintf("size changed since the plan: %d, now %d bytes", t.Identity.SizeBytes, st.Size))
 		}
-		if err := unix.Flock(int(d.f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-			return refused(t.Path, "locked by another program")
+		if err := lock(ctx, d.f, t.Path); err != nil {
+			return err
 		}
-	default:
-		if st.Mode&unix.S_IFMT != unix.S_IFBLK || blockio.DevNo(st.Rdev) != t.Identity.DevNo {
-			return refused(t.Path, "the device opened is not the device planned")
-		}
-		size, ssz, err := blockio.Geometry(d.f)
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.Path, err)
-		}
-		if size != t.Identity.SizeBytes {
-			return refused(t.Path, fmt.Sprintf("size changed since the plan: %d, now %d bytes", t.Identity.SizeBytes, size))
-		}
-		d.Target.SectorSize = ssz
+		d.Target.Identity.ConfirmedBy = ConfirmedByFstat
+		d.Target.Identity.Confirmed = []string{"device number", "inode", "size"}
+		return nil
 	}
+	if st.Mode&unix.S_IFMT != unix.S_IFBLK || blockio.DevNo(st.Rdev) != t.Identity.DevNo {
+		return refused(t.Path, "the device opened is not the device planned")
+	}
+	size, ssz, err := blockio.Geometry(d.f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.Path, err)
+	}
+	if size != t.Identity.SizeBytes {
+		return refused(t.Path, fmt.Sprintf("size changed since the plan: %d, now %d bytes", t.Identity.SizeBytes, size))
+	}
+	d.Target.SectorSize = ssz
+	if err := lock(ctx, d.f, t.Node); err != nil {
+		return err
+	}
+	if t.Kind == KindPartition {
+		if d.disk, err = g.lockWholeDisk(ctx, t); err != nil {
+			return err
+		}
+	}
+	return g.confirmIdentity(d)
+}
+
+// lock takes the exclusive BSD lock on f, or says who holds it.
+func lock(ctx context.Context, f *os.File, name string) error {
+	reason, err := lockExclusive(ctx, f, name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if reason != "" {
+		return refused(name, reason)
+	}
+	return nil
+}
+
+// lockWholeDisk opens the drive that holds partition t, read-only, checks it is the
+// planned drive, and locks it: udev and systemd lock the whole disk, not the
+// partition, when they work on a partition.
+func (g *Gate) lockWholeDisk(ctx context.Context, t Target) (*os.File, error) {
+	node := filepath.Join(g.root(), t.Drive.Path)
+	f, err := os.OpenFile(node, os.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: open its drive %s to lock it: %w", t.Path, t.Drive.Path, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", t.Drive.Path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFBLK || blockio.DevNo(st.Rdev) != t.Drive.DevNo {
+		f.Close()
+		return nil, refused(t.Path, fmt.Sprintf("%s is not the drive planned (device %s, planned %s)",
+			t.Drive.Path, blockio.DevNo(st.Rdev), t.Drive.DevNo))
+	}
+	if err := lock(ctx, f, t.Drive.Path); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// confirmIdentity asks the opened device who it is and refuses it when its answer
+// differs from the plan; it records how the identity was confirmed.
+func (g *Gate) confirmIdentity(d *Device) error {
+	t := d.Target
+	r := g.identity
+	if r == nil {
+		r = fdIdentity{}
+	}
+	got, err := r.readIdentity(d)
+	if err != nil {
+		// The device answers no identify command: its device number and size are
+		// what there is, as before identify commands were sent.
+		if g.Logger != nil {
+			g.Logger.Debug("identity not read through the opened descriptor", "device", t.Path, "reason", err.Error())
+		}
+		d.Target.Identity.ConfirmedBy = ConfirmedByFstat
+		d.Target.Identity.Confirmed = []string{"device number", "size"}
+		return nil
+	}
+	diffs, compared := identityDiffs(t.Identity, got)
+	if len(diffs) > 0 {
+		return refused(t.Path, fmt.Sprintf("changed since the plan: %s (as the device answered %s through the descriptor opened for writing)",
+			strings.Join(diffs, ", "), got.How))
+	}
+	d.Target.Identity.ConfirmedBy = got.How
+	if len(compared) == 0 {
+		d.Target.Identity.ConfirmedBy = ConfirmedByFstat
+	}
+	d.Target.Identity.Confirmed = append([]string{"device number", "size"}, compared...)
 	return nil
 }
 
@@ -126,6 +233,10 @@ func identityChanges(plan, now Target) []string {
 	diff("WWN", a.WWN, b.WWN)
 	diff("model", a.Model, b.Model)
 	diff("backing file", a.BackingFile, b.BackingFile)
+	if a.BackingDevNo != b.BackingDevNo || a.BackingInode != b.BackingInode {
+		out = append(out, fmt.Sprintf("backing file device %s inode %d, now device %s inode %d",
+			a.BackingDevNo, a.BackingInode, b.BackingDevNo, b.BackingInode))
+	}
 	if a.SizeBytes != b.SizeBytes {
 		out = append(out, fmt.Sprintf("size %d, now %d bytes", a.SizeBytes, b.SizeBytes))
 	}
@@ -160,13 +271,15 @@ func (d *Device) Sync() error {
 	return d.f.Sync()
 }
 
-// Close releases the device.
+// Close releases the device, and with it the locks.
 func (d *Device) Close() error {
-	var err error
-	if d.tail != nil {
-		err = d.tail.Close()
+	var errs []error
+	for _, f := range []*os.File{d.tail, d.f, d.disk} {
+		if f != nil {
+			errs = append(errs, f.Close())
+		}
 	}
-	return errors.Join(err, d.f.Close())
+	return errors.Join(errs...)
 }
 
 // Commands returns the command interfaces of the opened drive, for a firmware sanitize:

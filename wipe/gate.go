@@ -52,14 +52,24 @@ type Identity struct {
 	Model       string `json:"model,omitempty"`
 	SizeBytes   uint64 `json:"size_bytes"`
 	BackingFile string `json:"backing_file,omitempty"`
-	Inode       uint64 `json:"inode,omitempty"`
+	// BackingDevNo and BackingInode name a loop device's backing file as the loop
+	// driver does (LOOP_GET_STATUS64), whatever its path is now.
+	BackingDevNo string `json:"backing_dev_no,omitempty"`
+	BackingInode uint64 `json:"backing_inode,omitempty"`
+	Inode        uint64 `json:"inode,omitempty"`
+
+	// ConfirmedBy says how the gate made sure, through the descriptor it opened for
+	// writing, that it holds the planned target (one of the ConfirmedBy constants),
+	// and Confirmed what it compared there; both are empty until Open.
+	ConfirmedBy string   `json:"confirmed_by,omitempty"`
+	Confirmed   []string `json:"confirmed,omitempty"`
 }
 
 // Target is a device or file that passed the gate's first check, with what the gate
 // saw of it. Open checks it all again right before writing.
 type Target struct {
-	// Path is the path as given; Node the block device node or regular file it
-	// resolves to.
+	// Path is the path as given, made absolute against the working directory; Node
+	// the block device node or regular file it resolves to.
 	Path string `json:"path"`
 	Node string `json:"node"`
 	Kind string `json:"kind"`
@@ -85,6 +95,8 @@ type Gate struct {
 	// lookup and scan replace inventory's in tests.
 	lookup func(ctx context.Context, path string) (inventory.Device, error)
 	scan   func(ctx context.Context) ([]inventory.Device, error)
+	// identity replaces the drive's own answers in tests.
+	identity identityReader
 }
 
 func (g *Gate) lookupDevice(ctx context.Context, path string) (inventory.Device, error) {
@@ -103,7 +115,19 @@ func (g *Gate) scanAll(ctx context.Context) ([]inventory.Device, error) {
 
 // Check decides whether path may be wiped at all, from the inventory's verdict. It
 // writes nothing and opens nothing for writing.
+//
+// A relative path is taken relative to the working directory, as a shell would; the
+// Target's Path is then absolute. (With a fake Inventory.Root, the absolute path is
+// resolved below it.)
 func (g *Gate) Check(ctx context.Context, path string) (Target, error) {
+	if path == "" {
+		return Target{}, fmt.Errorf("empty path: %w", inventory.ErrNotFound)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Target{}, fmt.Errorf("%s: %w", path, err)
+	}
+	path = abs
 	node, err := filepath.EvalSymlinks(filepath.Join(g.root(), path))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -119,7 +143,11 @@ func (g *Gate) Check(ctx context.Context, path string) (Target, error) {
 	case unix.S_IFREG:
 		return g.checkFile(ctx, path, node, st)
 	case unix.S_IFBLK:
-		return g.checkBlock(ctx, path, node, st)
+		t, err := g.checkBlock(ctx, path, node, st)
+		if err == nil && isLoop(t) {
+			t.Identity.BackingDevNo, t.Identity.BackingInode, _ = loopBacking(node)
+		}
+		return t, err
 	}
 	return Target{}, refused(path, "neither a block device nor a regular image file")
 }

@@ -1,0 +1,98 @@
+package wipe
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/decom-project/decom/internal/blockio"
+	"github.com/decom-project/decom/internal/devio"
+	"github.com/decom-project/decom/inventory"
+)
+
+// loopMajor is the block major number of loop devices.
+const loopMajor = 7
+
+// fdIdentity is the identityReader of real devices: it speaks to the drive through a
+// duplicate of the descriptor the gate opened, never through a new open of its node.
+type fdIdentity struct{}
+
+func (fdIdentity) readIdentity(d *Device) (answeredIdentity, error) {
+	t := d.Target
+	if isLoop(t) {
+		return loopIdentity(d.f)
+	}
+	switch t.Drive.Transport {
+	case inventory.TransportNVMe:
+		f, err := dupFile(d.f)
+		if err != nil {
+			return answeredIdentity{}, err
+		}
+		nv := devio.NewNVMeDevice(f)
+		defer nv.Close()
+		nsid, err := nv.NamespaceID()
+		if err != nil {
+			return answeredIdentity{}, err
+		}
+		return identifyNVMe(nv, nsid)
+	case inventory.TransportSATA, inventory.TransportSAS, inventory.TransportSCSI:
+		f, err := dupFile(d.f)
+		if err != nil {
+			return answeredIdentity{}, err
+		}
+		sg := devio.NewSGDevice(f)
+		defer sg.Close()
+		return identifySCSI(sg)
+	}
+	// USB bridges report serials of their own, or none; eMMC, virtio-blk and the
+	// like answer no identify command.
+	return answeredIdentity{}, fmt.Errorf("a %s device is not asked for its identity", dash(t.Drive.Transport))
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// isLoop reports whether t is a loop device or a partition of one.
+func isLoop(t Target) bool {
+	var major uint32
+	fmt.Sscanf(t.Identity.DevNo, "%d:", &major)
+	return major == loopMajor || t.Drive.Transport == inventory.TransportLoop
+}
+
+// loopIdentity reads a loop device's backing file (device and inode) through f.
+func loopIdentity(f *os.File) (answeredIdentity, error) {
+	info, err := unix.IoctlLoopGetStatus64(int(f.Fd()))
+	if err != nil {
+		return answeredIdentity{}, fmt.Errorf("LOOP_GET_STATUS64: %w", err)
+	}
+	return answeredIdentity{How: ConfirmedByLoop, Backing: true, BackingDevNo: blockio.DevNo(info.Device), BackingInode: info.Inode}, nil
+}
+
+// loopBacking reads the backing file of the loop device at node, for the plan. It
+// opens the node read-only, which changes nothing.
+func loopBacking(node string) (devNo string, inode uint64, ok bool) {
+	f, err := os.OpenFile(node, os.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return "", 0, false
+	}
+	defer f.Close()
+	id, err := loopIdentity(f)
+	if err != nil {
+		return "", 0, false
+	}
+	return id.BackingDevNo, id.BackingInode, true
+}
+
+// dupFile duplicates f's descriptor; the copy is the caller's to close.
+func dupFile(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
