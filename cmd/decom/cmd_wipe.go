@@ -518,8 +518,8 @@ func confirm(ctx context.Context, in io.Reader, out io.Writer, plans []plan) ([]
 	var approved []plan
 	for _, p := range plans {
 		want, what := confirmationWord(p.target)
-		fmt.Fprintf(out, "\nAll data on %s (%s, %s) will be destroyed.\nType its %s to wipe it, or press Enter to skip it: ",
-			p.target.Path, describe(p.target), humanSize(uint64(p.target.Size())), what)
+		fmt.Fprintf(out, "\nAll data on %s (%s, %s) will be destroyed.\nIt is %s.\nType its %s to wipe it, or press Enter to skip it: ",
+			p.target.Path, describe(p.target), humanSize(uint64(p.target.Size())), identification(p.target), what)
 		if !sc.Scan() {
 			if err := sc.Err(); err != nil {
 				return nil, err
@@ -549,6 +549,31 @@ func confirmationWord(t wipe.Target) (word, what string) {
 		return t.Path, "path"
 	}
 	return strings.TrimPrefix(t.Node, "/dev/"), "device name (without /dev/)"
+}
+
+// identification names a target beyond its path: the node the path resolves to (when
+// it is another), the device number, and for an image file its inode.
+func identification(t wipe.Target) string {
+	var parts []string
+	if t.Node != "" && t.Node != t.Path {
+		parts = append(parts, t.Node)
+	}
+	parts = append(parts, "device "+dash(t.Identity.DevNo))
+	if t.Kind == wipe.KindFile {
+		parts = append(parts, fmt.Sprintf("inode %d", t.Identity.Inode))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// deviceColumn is the plan table's DEVICE: the device number, and an image file's inode.
+func deviceColumn(t wipe.Target) string {
+	if t.Identity.DevNo == "" {
+		return "-"
+	}
+	if t.Kind == wipe.KindFile {
+		return fmt.Sprintf("%s ino %d", t.Identity.DevNo, t.Identity.Inode)
+	}
+	return t.Identity.DevNo
 }
 
 func describe(t wipe.Target) string {
@@ -694,7 +719,9 @@ func newReporter(g *globalOptions) *wipeReporter {
 }
 
 type planLine struct {
+	// Device is the target's absolute path, Node what it resolves to.
 	Device     string         `json:"device"`
+	Node       string         `json:"node,omitempty"`
 	Kind       string         `json:"kind"`
 	Identity   wipe.Identity  `json:"identity"`
 	Method     string         `json:"method"`
@@ -733,15 +760,15 @@ func (r *wipeReporter) plans(plans []plan, wp wipe.Plan) {
 		fmt.Fprintf(w, "Method: %s — %s (%s: %s)\n\n", wp.Method.Name, wp.Method.Title, plural(len(passes), "pass", "passes"), passList(passes))
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tKIND\tSIZE\tMODEL\tSERIAL\tESTIMATE\tPLAN")
+	fmt.Fprintln(tw, "TARGET\tKIND\tSIZE\tDEVICE\tMODEL\tSERIAL\tESTIMATE\tPLAN")
 	for _, p := range plans {
 		t := p.target
 		verdict := planText(p)
 		if p.refusal != nil {
 			verdict = "REFUSED: " + refusalReasons(p.refusal)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Path, dash(t.Kind), humanSize(t.Identity.SizeBytes),
-			dash(t.Drive.Model), dash(t.Identity.Serial), estimate(t, len(passes)), verdict)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Path, dash(t.Kind), humanSize(t.Identity.SizeBytes),
+			deviceColumn(t), dash(t.Drive.Model), dash(t.Identity.Serial), estimate(t, len(passes)), verdict)
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -776,7 +803,7 @@ func (r *wipeReporter) leftOut(left []leftOut) {
 
 func planJSON(p plan, wp wipe.Plan, passes []wipe.Pattern) *planLine {
 	t := p.target
-	pl := &planLine{Device: t.Path, Kind: t.Kind, Identity: t.Identity, Method: wp.Method.Name, Passes: passes,
+	pl := &planLine{Device: t.Path, Node: t.Node, Kind: t.Kind, Identity: t.Identity, Method: wp.Method.Name, Passes: passes,
 		Warnings: t.Warnings, SizeBytes: t.Identity.SizeBytes, Model: t.Drive.Model, Serial: t.Identity.Serial,
 		Transport: t.Drive.Transport, MediaClass: t.Drive.Media, Plan: p.choice}
 	if p.refusal != nil {

@@ -52,6 +52,31 @@ func TestConfirmAsksForTheSerial(t *testing.T) {
 	}
 }
 
+// The prompt names the target beyond its path: the node a symlink resolves to, the
+// device number, an image file's inode; an image file is confirmed by its absolute
+// path.
+func TestConfirmShowsDeviceNumberAndInode(t *testing.T) {
+	plans := []plan{
+		{target: wipe.Target{Path: "/srv/images/t.img", Node: "/srv/images/t.img", Kind: wipe.KindFile,
+			Identity: wipe.Identity{DevNo: "259:1", Inode: 1234, SizeBytes: 1 << 20}}},
+		{target: wipe.Target{Path: "/dev/disk/by-id/ata-X", Node: "/dev/sdb", Kind: wipe.KindDrive,
+			Identity: wipe.Identity{DevNo: "8:16", Serial: "X1", SizeBytes: 1 << 30}}},
+	}
+	var out strings.Builder
+	got, err := confirm(context.Background(), strings.NewReader("/srv/images/t.img\nX1\n"), &out, plans)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("approved %d: %v\n%s", len(got), err, out.String())
+	}
+	for _, want := range []string{
+		"All data on /srv/images/t.img (image file, 1.0 MiB) will be destroyed.\nIt is device 259:1, inode 1234.\nType its path",
+		"All data on /dev/disk/by-id/ata-X (X1, 1.0 GiB) will be destroyed.\nIt is /dev/sdb, device 8:16.\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("prompt lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
 func TestParseSize(t *testing.T) {
 	for in, want := range map[string]int64{"1MiB": 1 << 20, "512KiB": 512 << 10, "4096": 4096, "2M": 2 << 20, "1 GiB": 1 << 30} {
 		if got, err := parseSize(in); err != nil || got != want {
