@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -80,6 +81,32 @@ func TestQEMUFirmwareRefusals(t *testing.T) {
 	// reports the disk's real last sector.
 	if a := got["ata-remove-hpa"]; a.Error != "" || !a.Completed || len(a.Commands) != 1 || a.Commands[0] != fmt.Sprintf("max_lba=%d", size/512-1) {
 		t.Errorf("RemoveHPA on QEMU's ATA disk: %+v; want no error, nothing hidden, max LBA %d", a, size/512-1)
+	}
+	// The gate opened each disk and read its identity through the descriptor: the same
+	// serial (and WWN, where the inventory found one) as the inventory's, by the disk's
+	// own identify command.
+	for name, want := range map[string]struct{ by, serial string }{
+		"identity-nvme": {ConfirmedByNVMe, "FWNVME"},
+		"identity-sata": {ConfirmedByATA, "FWSATA"},
+		"identity-scsi": {ConfirmedBySCSI, "FWSCSI"},
+	} {
+		a := got[name]
+		fields := map[string]string{}
+		for _, c := range a.Commands {
+			k, v, _ := strings.Cut(c, "=")
+			fields[k] = v
+		}
+		confirmed := strings.Split(fields["confirmed"], ",")
+		switch {
+		case !a.Completed:
+			t.Errorf("%s: the gate did not open the disk: %s", name, a.Error)
+		case fields["confirmed_by"] != want.by || fields["serial"] != want.serial || !slices.Contains(confirmed, "serial"):
+			t.Errorf("%s: %q; want confirmed by %s, serial %s compared", name, a.Commands, want.by, want.serial)
+		case fields["wwn"] != "" && !slices.Contains(confirmed, "WWN"):
+			t.Errorf("%s: the inventory's WWN %q was not compared: %q", name, fields["wwn"], a.Commands)
+		default:
+			t.Logf("%s: %s", name, strings.Join(a.Commands, "; "))
+		}
 	}
 	for _, d := range []struct {
 		path string

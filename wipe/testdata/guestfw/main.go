@@ -34,6 +34,14 @@ func main() {
 		out[name] = attempt{Completed: r.Completed, Error: r.Error, Commands: r.Commands}
 	}
 
+	sata, scsi := findSD("ATA"), findSD("QEMU")
+	// The gate's own check, as decom wipe makes it: the plan from the inventory, the
+	// disk opened for writing, its identity read through that descriptor. Nothing is
+	// written.
+	for name, path := range map[string]string{"identity-nvme": "/dev/nvme0n1", "identity-sata": sata, "identity-scsi": scsi} {
+		out[name] = gateIdentity(ctx, path)
+	}
+
 	nv, err := devio.OpenNVMe("/dev/nvme0n1")
 	if err != nil {
 		fail(err)
@@ -43,7 +51,6 @@ func main() {
 	run("nvme-sanitize-crypto", nvDrive, wipe.TechNVMeSanitizeCrypto)
 	run("nvme-format-crypto", nvDrive, wipe.TechNVMeFormatCrypto)
 
-	sata, scsi := findSD("ATA"), findSD("QEMU")
 	sg, err := devio.OpenSCSI(sata)
 	if err != nil {
 		fail(err)
@@ -68,6 +75,26 @@ func main() {
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
 		fail(err)
 	}
+}
+
+// gateIdentity plans path and opens it through the safety gate, and says how the
+// gate confirmed the disk's identity and what the inventory planned with.
+func gateIdentity(ctx context.Context, path string) attempt {
+	g := &wipe.Gate{}
+	t, err := g.Check(ctx, path)
+	if err != nil {
+		return attempt{Error: err.Error()}
+	}
+	d, err := g.Open(ctx, t)
+	if err != nil {
+		return attempt{Error: err.Error()}
+	}
+	id := d.Target.Identity
+	if err := d.Close(); err != nil {
+		return attempt{Error: err.Error()}
+	}
+	return attempt{Completed: true, Commands: []string{"confirmed_by=" + id.ConfirmedBy, "confirmed=" + strings.Join(id.Confirmed, ","),
+		"serial=" + t.Identity.Serial, "wwn=" + t.Identity.WWN}}
 }
 
 // findSD returns the /dev/sdX whose SCSI vendor is vendor ("ATA" for libata disks).
