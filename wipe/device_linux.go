@@ -206,7 +206,7 @@ func (g *Gate) confirmIdentity(d *Device) error {
 	}
 	diffs, compared := identityDiffs(t.Identity, got)
 	if len(diffs) > 0 {
-		return refused(t.Path, fmt.Sprintf("changed since the plan: %s (as the device answered %s through the descriptor opened for writing)",
+		return refused(t.Path, fmt.Sprintf("changed since the plan: %s (the drive's own answer to %s, through the descriptor opened for writing)",
 			strings.Join(diffs, ", "), got.How))
 	}
 	d.Target.Identity.ConfirmedBy = got.How

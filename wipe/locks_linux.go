@@ -16,7 +16,7 @@ import (
 // udev holds one while it probes a device (after it was attached or closed after
 // writing, say), for a moment. An exclusive lock is somebody's claim on the device
 // and is refused at once.
-const sharedLockWait = 5 * time.Second
+var sharedLockWait = 5 * time.Second
 
 // lockExclusive takes a non-blocking exclusive BSD lock (flock) on f, the way systemd
 // and udev lock a block device they work on: udev does not probe a device somebody

@@ -47,13 +47,41 @@ func TestGateResolvesRelativePathsInTheWorkingDirectory(t *testing.T) {
 	}
 }
 
-// holdLock runs `flock path sleep 60` (util-linux), which holds an exclusive BSD lock
-// on path until release or the end of the test, and returns its PID once the lock
-// shows in /proc/locks.
-func holdLock(t *testing.T, path string) (pid int, release func()) {
+// A shared lock (udev holds one while it probes a device) is waited for, a while;
+// then it is refused too, naming its holder.
+func TestGateWaitsForSharedLocksThenRefuses(t *testing.T) {
+	l := loopdev.New(t, 8<<20, false, nil)
+	g := &Gate{}
+	tgt, err := g.Check(context.Background(), l.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(d time.Duration) { sharedLockWait = d }(sharedLockWait)
+	sharedLockWait = 300 * time.Millisecond
+	pid, release := holdLock(t, l.Path, "--shared")
+	start := time.Now()
+	_, err = g.Open(context.Background(), tgt)
+	wantRefused(t, err, fmt.Sprintf("flock (PID %d) holds a shared flock lock", pid))
+	if waited := time.Since(start); waited < sharedLockWait {
+		t.Errorf("refused after %v, before waiting %v for the shared lock to go", waited, sharedLockWait)
+	}
+	// Released while the gate waits: the gate gets the device.
+	sharedLockWait = 10 * time.Second
+	time.AfterFunc(200*time.Millisecond, release)
+	d, err := g.Open(context.Background(), tgt)
+	if err != nil {
+		t.Fatalf("the shared lock went, the gate still refused: %v", err)
+	}
+	d.Close()
+}
+
+// holdLock runs `flock [flags] path sleep 60` (util-linux), which holds a BSD lock
+// (exclusive, unless flags say --shared) on path until release or the end of the
+// test, and returns its PID once the lock shows in /proc/locks.
+func holdLock(t *testing.T, path string, flags ...string) (pid int, release func()) {
 	t.Helper()
 	loopdev.Require(t, "flock")
-	cmd := exec.Command("flock", path, "sleep", "60")
+	cmd := exec.Command("flock", append(flags, path, "sleep", "60")...)
 	// A group of its own: sleep inherits the locked descriptor, and goes with flock.
 	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
