@@ -233,9 +233,8 @@ func identityChanges(plan, now Target) []string {
 	diff("WWN", a.WWN, b.WWN)
 	diff("model", a.Model, b.Model)
 	diff("backing file", a.BackingFile, b.BackingFile)
-	if a.BackingDevNo != b.BackingDevNo || a.BackingInode != b.BackingInode {
-		out = append(out, fmt.Sprintf("backing file device %s inode %d, now device %s inode %d",
-			a.BackingDevNo, a.BackingInode, b.BackingDevNo, b.BackingInode))
+	if !sameBacking(a.Backing, b.Backing) {
+		out = append(out, fmt.Sprintf("backing object %s, now %s", describeBacking(a.Backing), describeBacking(b.Backing)))
 	}
 	if a.SizeBytes != b.SizeBytes {
 		out = append(out, fmt.Sprintf("size %d, now %d bytes", a.SizeBytes, b.SizeBytes))

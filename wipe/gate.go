@@ -52,11 +52,10 @@ type Identity struct {
 	Model       string `json:"model,omitempty"`
 	SizeBytes   uint64 `json:"size_bytes"`
 	BackingFile string `json:"backing_file,omitempty"`
-	// BackingDevNo and BackingInode name a loop device's backing file as the loop
-	// driver does (LOOP_GET_STATUS64), whatever its path is now.
-	BackingDevNo string `json:"backing_dev_no,omitempty"`
-	BackingInode uint64 `json:"backing_inode,omitempty"`
-	Inode        uint64 `json:"inode,omitempty"`
+	// Backing is what a loop device sits on, by device number or inode (and the part
+	// of it shown), whatever its path is now.
+	Backing *inventory.Backing `json:"backing,omitempty"`
+	Inode   uint64             `json:"inode,omitempty"`
 
 	// ConfirmedBy says how the gate made sure, through the descriptor it opened for
 	// writing, that it holds the planned target (one of the ConfirmedBy constants),
@@ -144,8 +143,9 @@ func (g *Gate) Check(ctx context.Context, path string) (Target, error) {
 		return g.checkFile(ctx, path, node, st)
 	case unix.S_IFBLK:
 		t, err := g.checkBlock(ctx, path, node, st)
-		if err == nil && isLoop(t) {
-			t.Identity.BackingDevNo, t.Identity.BackingInode, _ = loopBacking(node)
+		if b := t.Drive.Backing; err == nil && b != nil {
+			c := *b
+			t.Identity.Backing = &c
 		}
 		return t, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/decom-project/decom/internal/devio"
 	"github.com/decom-project/decom/internal/nvme"
 	"github.com/decom-project/decom/internal/scsi"
+	"github.com/decom-project/decom/inventory"
 )
 
 // How the gate confirmed, through the descriptor it opened for writing, that the
@@ -48,10 +49,8 @@ type answeredIdentity struct {
 	// WWNs are the device's names in every spelling the inventory may have recorded
 	// one: udev's "0x…" and the kernel's wwid ("eui.…", "uuid.…", "t10.…", "nvme.…").
 	WWNs []string
-	// Backing is set for a loop device: its backing file's device and inode.
-	Backing      bool
-	BackingDevNo string
-	BackingInode uint64
+	// Backing is set for a loop device: what it sits on, as the loop driver says.
+	Backing *inventory.Backing
 }
 
 // identityReader asks an opened device who it is, through that very descriptor. It
@@ -88,14 +87,38 @@ func identityDiffs(plan Identity, got answeredIdentity) (diffs, compared []strin
 			}
 		}
 	}
-	if got.Backing && plan.BackingDevNo != "" {
-		compared = append(compared, "backing file")
-		if got.BackingDevNo != plan.BackingDevNo || got.BackingInode != plan.BackingInode {
-			diffs = append(diffs, fmt.Sprintf("backing file %s (device %s, inode %d), now device %s, inode %d",
-				plan.BackingFile, plan.BackingDevNo, plan.BackingInode, got.BackingDevNo, got.BackingInode))
+	if got.Backing != nil && plan.Backing != nil {
+		compared = append(compared, "backing object")
+		if !sameBacking(plan.Backing, got.Backing) {
+			diffs = append(diffs, fmt.Sprintf("backing object %s, now %s", describeBacking(plan.Backing), describeBacking(got.Backing)))
 		}
 	}
 	return diffs, compared
+}
+
+// sameBacking reports whether two loop devices show the same part of the same object.
+func sameBacking(a, b *inventory.Backing) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.DevNo == b.DevNo && a.FSDevNo == b.FSDevNo && a.Inode == b.Inode && a.Offset == b.Offset && a.SizeLimit == b.SizeLimit
+}
+
+// describeBacking names a loop device's backing object for a refusal.
+func describeBacking(b *inventory.Backing) string {
+	var s string
+	switch {
+	case b == nil:
+		return "unknown"
+	case b.DevNo != "":
+		s = "block device " + b.DevNo
+	default:
+		s = fmt.Sprintf("file %d on device %s", b.Inode, b.FSDevNo)
+	}
+	if b.Offset != 0 || b.SizeLimit != 0 {
+		s += fmt.Sprintf(" (offset %d, size limit %d)", b.Offset, b.SizeLimit)
+	}
+	return s
 }
 
 // sameSerial compares serial numbers the way they reach the inventory: udev turns

@@ -64,28 +64,20 @@ func isLoop(t Target) bool {
 	return major == loopMajor || t.Drive.Transport == inventory.TransportLoop
 }
 
-// loopIdentity reads a loop device's backing file (device and inode) through f.
+// loopIdentity reads what a loop device sits on through f: the backing block
+// device's number, or the backing file's filesystem and inode, and the part shown.
 func loopIdentity(f *os.File) (answeredIdentity, error) {
 	info, err := unix.IoctlLoopGetStatus64(int(f.Fd()))
 	if err != nil {
 		return answeredIdentity{}, fmt.Errorf("LOOP_GET_STATUS64: %w", err)
 	}
-	return answeredIdentity{How: ConfirmedByLoop, Backing: true, BackingDevNo: blockio.DevNo(info.Device), BackingInode: info.Inode}, nil
-}
-
-// loopBacking reads the backing file of the loop device at node, for the plan. It
-// opens the node read-only, which changes nothing.
-func loopBacking(node string) (devNo string, inode uint64, ok bool) {
-	f, err := os.OpenFile(node, os.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
-	if err != nil {
-		return "", 0, false
+	b := &inventory.Backing{Offset: info.Offset, SizeLimit: info.Sizelimit, Source: "ioctl"}
+	if info.Rdevice != 0 {
+		b.DevNo = blockio.DevNo(info.Rdevice)
+	} else {
+		b.FSDevNo, b.Inode = blockio.DevNo(info.Device), info.Inode
 	}
-	defer f.Close()
-	id, err := loopIdentity(f)
-	if err != nil {
-		return "", 0, false
-	}
-	return id.BackingDevNo, id.BackingInode, true
+	return answeredIdentity{How: ConfirmedByLoop, Backing: b}, nil
 }
 
 // dupFile duplicates f's descriptor; the copy is the caller's to close.

@@ -165,21 +165,29 @@ func TestGateConfirmsLoopBackingFileThroughTheDescriptor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)); tgt.Identity.BackingDevNo != want || tgt.Identity.BackingInode != st.Ino {
-		t.Fatalf("plan: backing %s inode %d; want %s inode %d", tgt.Identity.BackingDevNo, tgt.Identity.BackingInode, want, st.Ino)
+	if b, want := tgt.Identity.Backing, fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)); b == nil || b.FSDevNo != want || b.Inode != st.Ino {
+		t.Fatalf("plan: backing %+v; want file %d on %s", b, st.Ino, want)
 	}
 	d, err := g.Open(context.Background(), tgt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := d.Target.Identity
-	if id.ConfirmedBy != ConfirmedByLoop || !slices.Contains(id.Confirmed, "backing file") {
+	if id.ConfirmedBy != ConfirmedByLoop || !slices.Contains(id.Confirmed, "backing object") {
 		t.Errorf("confirmed by %q: %q", id.ConfirmedBy, id.Confirmed)
 	}
-	// The same descriptor, held against a plan with another backing inode.
-	d.Target.Identity.BackingInode++
-	err = g.confirmIdentity(d)
-	wantRefused(t, err, "changed since the plan", "backing file", ConfirmedByLoop)
+	// The same descriptor, held against a plan with another backing inode, or another
+	// part of the same file.
+	for _, change := range []func(b *inventory.Backing){
+		func(b *inventory.Backing) { b.Inode++ },
+		func(b *inventory.Backing) { b.Offset = 4096 },
+	} {
+		b := *tgt.Identity.Backing
+		change(&b)
+		d.Target.Identity.Backing = &b
+		err = g.confirmIdentity(d)
+		wantRefused(t, err, "changed since the plan", "backing object", ConfirmedByLoop)
+	}
 	d.Close()
 }
 
@@ -208,7 +216,7 @@ func TestGateRefusesLoopOverReplacedBackingFile(t *testing.T) {
 		t.Fatalf("re-attach %s: %v: %s", l.Path, err, out)
 	}
 	err = wipeIfOpened(g.Open(context.Background(), tgt))
-	wantRefused(t, err, "changed since the plan", "backing file")
+	wantRefused(t, err, "changed since the plan", "backing object")
 	got, err := os.ReadFile(l.Backing)
 	if err != nil {
 		t.Fatal(err)
@@ -245,9 +253,15 @@ func TestIdentityDiffs(t *testing.T) {
 		{Identity{Serial: "NV1", WWN: "uuid.0a1b2c3d-0000-4000-8000-00000000000b"}, nv,
 			[]string{`WWN "uuid.0a1b2c3d-0000-4000-8000-00000000000b", now "uuid.0a1b2c3d-0000-4000-8000-00000000000a"`}, []string{"serial", "WWN"}},
 		{Identity{Serial: "NV1", WWN: "nvme.1b36-4e5631-51454d55-00000001"}, nv, nil, []string{"serial", "WWN"}},
-		{Identity{BackingFile: "/a.img", BackingDevNo: "8:1", BackingInode: 12},
-			answeredIdentity{How: ConfirmedByLoop, Backing: true, BackingDevNo: "8:1", BackingInode: 13},
-			[]string{"backing file /a.img (device 8:1, inode 12), now device 8:1, inode 13"}, []string{"backing file"}},
+		{Identity{Backing: &inventory.Backing{FSDevNo: "8:1", Inode: 12, Device: "/a.img", Source: "sysfs"}},
+			answeredIdentity{How: ConfirmedByLoop, Backing: &inventory.Backing{FSDevNo: "8:1", Inode: 12, Source: "ioctl"}},
+			nil, []string{"backing object"}},
+		{Identity{Backing: &inventory.Backing{FSDevNo: "8:1", Inode: 12}},
+			answeredIdentity{How: ConfirmedByLoop, Backing: &inventory.Backing{FSDevNo: "8:1", Inode: 13}},
+			[]string{"backing object file 12 on device 8:1, now file 13 on device 8:1"}, []string{"backing object"}},
+		{Identity{Backing: &inventory.Backing{DevNo: "7:0"}},
+			answeredIdentity{How: ConfirmedByLoop, Backing: &inventory.Backing{DevNo: "7:0", Offset: 512}},
+			[]string{"backing object block device 7:0, now block device 7:0 (offset 512, size limit 0)"}, []string{"backing object"}},
 	} {
 		diffs, compared := identityDiffs(c.plan, c.got)
 		if !slices.Equal(diffs, c.diffs) || !slices.Equal(compared, c.compared) {
