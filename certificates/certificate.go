@@ -5,13 +5,21 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/decom-project/decom/internal/jsonint"
 )
 
 // PredicateType is the in-toto predicate type of decom's certificates.
 const PredicateType = "https://github.com/decom-project/decom/certificate-of-sanitization/v1"
 
-// SchemaVersion is the version of the Certificate JSON schema.
-const SchemaVersion = "1"
+// SchemaVersion is the version of the Certificate JSON schema that New writes.
+//
+// Version 2 writes the sampling seed as a JSON string. Version 1 documents still
+// verify, under version 1's rules: their seeds are numbers.
+const SchemaVersion = "2"
+
+// SchemaVersion1 is the first schema, written until version 2.
+const SchemaVersion1 = "1"
 
 // Outcomes of a sanitization, as a certificate states them.
 const (
@@ -201,19 +209,20 @@ type Verification struct {
 
 // Check is one reading back of one pass.
 type Check struct {
-	Pass              int        `json:"pass"`
-	Mode              string     `json:"mode"`
-	Expected          string     `json:"expected"`
-	Seed              uint64     `json:"seed,omitempty"`
-	CoverageRequested float64    `json:"coverage_requested,omitempty"`
-	Coverage          float64    `json:"coverage"`
-	Subsections       int        `json:"subsections,omitempty"`
-	SampleBlockSize   int        `json:"sample_block_size,omitempty"`
-	LocationsDigest   string     `json:"locations_sha256,omitempty"`
-	BytesRead         int64      `json:"bytes_read"`
-	MismatchedBytes   int64      `json:"mismatched_bytes"`
-	Mismatches        []Mismatch `json:"mismatches"`
-	ReadErrors        []Range    `json:"read_errors"`
+	Pass     int    `json:"pass"`
+	Mode     string `json:"mode"`
+	Expected string `json:"expected"`
+	// Seed is the sampling seed: a JSON string in schema 2, a number in schema 1.
+	Seed              jsonint.Uint64 `json:"seed,omitempty"`
+	CoverageRequested float64        `json:"coverage_requested,omitempty"`
+	Coverage          float64        `json:"coverage"`
+	Subsections       int            `json:"subsections,omitempty"`
+	SampleBlockSize   int            `json:"sample_block_size,omitempty"`
+	LocationsDigest   string         `json:"locations_sha256,omitempty"`
+	BytesRead         int64          `json:"bytes_read"`
+	MismatchedBytes   int64          `json:"mismatched_bytes"`
+	Mismatches        []Mismatch     `json:"mismatches"`
+	ReadErrors        []Range        `json:"read_errors"`
 	// ExcludedBytes lay in the pass's bad ranges: exceptions, not judged.
 	ExcludedBytes int64     `json:"excluded_bytes,omitempty"`
 	Outcome       string    `json:"outcome"`
@@ -267,6 +276,22 @@ func statusFor(outcome string) string {
 	return StatusFailureRecord
 }
 
+// schemaRules are what one schema version allows.
+type schemaRules struct {
+	outcomes, categories []string
+}
+
+var schemas = map[string]schemaRules{
+	SchemaVersion1: {
+		outcomes:   []string{OutcomeSanitized, OutcomeExceptions, OutcomeFailed, OutcomeAborted},
+		categories: []string{CategoryClear, CategoryPurge, CategoryDestroy, ""},
+	},
+	SchemaVersion: {
+		outcomes:   []string{OutcomeSanitized, OutcomeExceptions, OutcomeFailed, OutcomeAborted},
+		categories: []string{CategoryClear, CategoryPurge, CategoryDestroy, ""},
+	},
+}
+
 // ErrInvalid is what Validate's errors wrap.
 var ErrInvalid = errors.New("invalid certificate")
 
@@ -276,12 +301,14 @@ func (c *Certificate) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 	}
+	rules, ok := schemas[c.SchemaVersion]
+	if !ok {
+		return bad("schema version %q, want %q (or %q)", c.SchemaVersion, SchemaVersion, SchemaVersion1)
+	}
 	switch {
-	case c.SchemaVersion != SchemaVersion:
-		return bad("schema version %q, want %q", c.SchemaVersion, SchemaVersion)
 	case c.ID == "":
 		return bad("no id")
-	case !slices.Contains([]string{OutcomeSanitized, OutcomeExceptions, OutcomeFailed, OutcomeAborted}, c.Outcome):
+	case !slices.Contains(rules.outcomes, c.Outcome):
 		return bad("unknown outcome %q", c.Outcome)
 	case c.Status != statusFor(c.Outcome):
 		return bad("status %q does not match outcome %q", c.Status, c.Outcome)
@@ -291,7 +318,7 @@ func (c *Certificate) Validate() error {
 		return bad("no person performing the sanitization")
 	case c.Media.Path == "" || c.Media.Kind == "":
 		return bad("no media")
-	case !slices.Contains([]string{CategoryClear, CategoryPurge, CategoryDestroy, ""}, c.Sanitization.Category):
+	case !slices.Contains(rules.categories, c.Sanitization.Category):
 		return bad("unknown method type %q", c.Sanitization.Category)
 	case c.Sanitization.Method == "" || c.Sanitization.Technique == "":
 		return bad("no sanitization method")

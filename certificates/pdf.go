@@ -544,7 +544,7 @@ func (p *pdfPage) sanitization() {
 	}
 	if ch, ok := lastCheck(v); ok && v.Method == "sample" {
 		rows = append(rows, []field{{label: "Sampling", value: sampling(ch)},
-			{label: "Seed", value: strconv.FormatUint(ch.Seed, 10), mono: true}})
+			{label: "Seed", value: ch.Seed.String(), mono: true}})
 	}
 	rows = append(rows, []field{{label: "Verification result", value: verificationResult(v), col: &vcol, bold: true},
 		{label: "Confidentiality after", value: c.PostCategorization}})
