@@ -112,8 +112,16 @@ func TestLegacyCertificatesVerify(t *testing.T) {
 		if c.SchemaVersion != "1" || c.Status != StatusCertificate || c.Outcome != OutcomeSanitized {
 			t.Errorf("%s: schema %q status %q outcome %q", name, c.SchemaVersion, c.Status, c.Outcome)
 		}
-		if name == "schema1-sampled" && uint64(c.Verification.Checks[0].Seed) != 0xfedcba9876543211 {
-			t.Errorf("%s: seed %d", name, c.Verification.Checks[0].Seed)
+		switch name {
+		case "schema1-sampled":
+			if uint64(c.Verification.Checks[0].Seed) != 0xfedcba9876543211 || c.Caveat() != "" {
+				t.Errorf("%s: seed %d, caveat %q", name, c.Verification.Checks[0].Seed, c.Caveat())
+			}
+		case "schema1-not-read-back":
+			// Genuine, and still what it says it is; the caveat tells the reader.
+			if !strings.Contains(c.Caveat(), "without reading the media back") {
+				t.Errorf("%s: caveat %q", name, c.Caveat())
+			}
 		}
 	}
 }
