@@ -32,7 +32,20 @@ func loadTemplates() (*uiTemplates, error) {
 		},
 		"bytes": humanize.Bytes,
 		"outcomes": func() []string {
-			return []string{certificates.OutcomeSanitized, certificates.OutcomeExceptions, certificates.OutcomeFailed, certificates.OutcomeAborted}
+			return []string{certificates.OutcomeSanitized, certificates.OutcomeExceptions, certificates.OutcomeUnverified,
+				certificates.OutcomeFailed, certificates.OutcomeAborted}
+		},
+		// badge is the class of an outcome's cell in the search results.
+		"badge": func(outcome string) string {
+			switch outcome {
+			case certificates.OutcomeSanitized:
+				return "ok"
+			case certificates.OutcomeExceptions:
+				return "warn"
+			case certificates.OutcomeUnverified:
+				return "unverified"
+			}
+			return "bad"
 		},
 		"pct": func(f float64) string {
 			return strconv.FormatFloat(math.Round(f*10000)/100, 'f', -1, 64) + "%"
