@@ -40,9 +40,11 @@ type Evidence struct {
 }
 
 // New builds the certificate of a wipe. The outcome follows from the evidence alone:
-// sanitized when every pass completed and every check passed; with exceptions when
-// some sectors could not be written (and the rest read back right); failed or
-// aborted otherwise.
+// sanitized when every pass completed and was read back, and every check passed;
+// with exceptions when some sectors could not be written (and the rest read back
+// right); unverified when the wipe ran to its end but nothing was read back, whatever
+// its method (the document is then a record, not a certificate); failed or aborted
+// otherwise.
 func New(ev Evidence, d Details, now time.Time) (*Certificate, error) {
 	id, err := newID()
 	if err != nil {
@@ -59,7 +61,7 @@ func New(ev Evidence, d Details, now time.Time) (*Certificate, error) {
 		Media: media(rec),
 		Sanitization: Sanitization{
 			Category: category(rec), Technique: technique(rec), Method: rec.Method, MethodTitle: rec.Title,
-			Rounds: rec.Rounds, FinalBlank: rec.Blank, IOMode: rec.IOMode, Tool: ev.Tool,
+			Rounds: rec.Rounds, FinalBlank: rec.Blank, VerifyRequired: rec.VerifyRequired, IOMode: rec.IOMode, Tool: ev.Tool,
 			Started: rec.Started, Finished: rec.Finished, Error: rec.Error, Passes: []Pass{},
 		},
 		Verification: Verification{Method: ev.VerifyMode, Checks: []Check{}},
@@ -107,25 +109,31 @@ func New(ev Evidence, d Details, now time.Time) (*Certificate, error) {
 	return c, nil
 }
 
-func outcome(ev Evidence) string {
+// Outcome is the outcome a certificate states for a wipe record and the checks of
+// its reading back: what decom wipe's record lines call "sanitization_outcome".
+func Outcome(rec wipe.Record, checks []verify.Result) string {
 	checksPass := true
-	for _, r := range ev.Checks {
+	for _, r := range checks {
 		checksPass = checksPass && r.Verified
 	}
-	switch ev.Record.Outcome {
-	case wipe.OutcomeCompleted:
-		if checksPass {
-			return OutcomeSanitized
-		}
-	case wipe.OutcomeExceptions:
-		if checksPass {
+	switch rec.Outcome {
+	case wipe.OutcomeCompleted, wipe.OutcomeExceptions:
+		switch {
+		case !checksPass:
+			return OutcomeFailed
+		case len(checks) == 0:
+			return OutcomeUnverified
+		case rec.Outcome == wipe.OutcomeExceptions:
 			return OutcomeExceptions
 		}
+		return OutcomeSanitized
 	case wipe.OutcomeAborted:
 		return OutcomeAborted
 	}
 	return OutcomeFailed
 }
+
+func outcome(ev Evidence) string { return Outcome(ev.Record, ev.Checks) }
 
 // technique names how the target was sanitized; records made before techniques were
 // recorded are overwrites.
@@ -150,12 +158,18 @@ func hpaText(h *inventory.HPA) string {
 }
 
 // category is the NIST method type a wipe achieved: what the record's class says (a
-// Purge only from a firmware technique the planner chose for it), else Clear.
+// Purge only from a firmware technique the planner chose for it). A record that
+// names no class (a custom pass sequence, wipe.ClassNone) claims none.
 func category(rec wipe.Record) string {
-	if rec.NISTClass == wipe.ClassPurge {
+	switch rec.NISTClass {
+	case wipe.ClassPurge:
 		return CategoryPurge
+	case wipe.ClassClear:
+		return CategoryClear
+	case wipe.ClassDestroy:
+		return CategoryDestroy
 	}
-	return CategoryClear
+	return CategoryNone
 }
 
 func media(rec wipe.Record) Media {

@@ -55,7 +55,7 @@ func TestNewDecidesTheOutcome(t *testing.T) {
 		cert    bool
 	}{
 		{"verified", evidence(wipe.OutcomeCompleted, true), OutcomeSanitized, StatusCertificate, true},
-		{"unverified", evidence(wipe.OutcomeCompleted), OutcomeSanitized, StatusCertificate, true},
+		{"unverified", evidence(wipe.OutcomeCompleted), OutcomeUnverified, StatusUnverifiedRecord, false},
 		{"verification failed", evidence(wipe.OutcomeCompleted, false), OutcomeFailed, StatusFailureRecord, false},
 		{"exceptions", evidence(wipe.OutcomeExceptions, true), OutcomeExceptions, StatusExceptionsCert, true},
 		{"exceptions, then mismatches elsewhere", evidence(wipe.OutcomeExceptions, false), OutcomeFailed, StatusFailureRecord, false},
@@ -122,6 +122,17 @@ func TestValidateRejects(t *testing.T) {
 		"backed up":          func(c *Certificate) { c.DataBackedUp = "maybe" },
 		"unverified success": func(c *Certificate) { c.Verification.Verified = false },
 		"no id":              func(c *Certificate) { c.ID = "" },
+		"no read-back":       func(c *Certificate) { c.Verification = Verification{Method: "none", Checks: []Check{}} },
+		"no checks":          func(c *Certificate) { c.Verification.Checks = []Check{} },
+		"unverified, with checks": func(c *Certificate) {
+			c.Outcome, c.Status, c.Verification.Verified = OutcomeUnverified, StatusUnverifiedRecord, false
+		},
+		"no category": func(c *Certificate) { c.Sanitization.Category = "" },
+		"schema 1, unverified": func(c *Certificate) {
+			c.SchemaVersion = SchemaVersion1
+			c.Outcome, c.Status = OutcomeUnverified, StatusUnverifiedRecord
+		},
+		"schema 1, no class": func(c *Certificate) { c.SchemaVersion = SchemaVersion1; c.Sanitization.Category = CategoryNone },
 	} {
 		c := good()
 		spoil(c)

@@ -5,24 +5,38 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/decom-project/decom/internal/jsonint"
 )
 
 // PredicateType is the in-toto predicate type of decom's certificates.
 const PredicateType = "https://github.com/decom-project/decom/certificate-of-sanitization/v1"
 
-// SchemaVersion is the version of the Certificate JSON schema.
-const SchemaVersion = "1"
+// SchemaVersion is the version of the Certificate JSON schema that New writes.
+//
+// Version 2 added the outcome "unverified" (status record-of-unverified-sanitization),
+// the category "none", sanitization.verify_required, and writes the sampling seed as
+// a JSON string. Version 1 documents still verify, under version 1's rules: their
+// seeds are numbers, and a wipe that was never read back could be "sanitized" (see
+// Caveat).
+const SchemaVersion = "2"
+
+// SchemaVersion1 is the first schema, written until version 2.
+const SchemaVersion1 = "1"
 
 // Outcomes of a sanitization, as a certificate states them.
 const (
-	OutcomeSanitized     = "sanitized"
-	OutcomeExceptions    = "sanitized-with-exceptions"
-	OutcomeFailed        = "failed"
-	OutcomeAborted       = "aborted"
-	StatusCertificate    = "certificate-of-sanitization"
-	StatusFailureRecord  = "record-of-failed-sanitization"
-	StatusAbortedRecord  = "record-of-aborted-sanitization"
-	StatusExceptionsCert = "certificate-of-sanitization-with-exceptions"
+	OutcomeSanitized  = "sanitized"
+	OutcomeExceptions = "sanitized-with-exceptions"
+	// OutcomeUnverified: every pass ran to its end, but nothing was read back.
+	OutcomeUnverified      = "unverified"
+	OutcomeFailed          = "failed"
+	OutcomeAborted         = "aborted"
+	StatusCertificate      = "certificate-of-sanitization"
+	StatusFailureRecord    = "record-of-failed-sanitization"
+	StatusAbortedRecord    = "record-of-aborted-sanitization"
+	StatusUnverifiedRecord = "record-of-unverified-sanitization"
+	StatusExceptionsCert   = "certificate-of-sanitization-with-exceptions"
 )
 
 // NIST SP 800-88 method types.
@@ -30,6 +44,9 @@ const (
 	CategoryClear   = "clear"
 	CategoryPurge   = "purge"
 	CategoryDestroy = "destroy"
+	// CategoryNone claims no NIST SP 800-88 method type: a custom pass sequence that
+	// is no catalogued method's.
+	CategoryNone = "none"
 )
 
 // Destinations of the media after sanitization (NIST SP 800-88 Appendix G).
@@ -52,7 +69,8 @@ type Certificate struct {
 	// ID identifies the certificate uniquely (a random UUID).
 	ID string `json:"id"`
 	// Status names what the document is: a certificate of sanitization only when the
-	// media were sanitized; otherwise a record of a failed or aborted attempt.
+	// media were sanitized and read back; otherwise a record of an unverified, failed
+	// or aborted attempt.
 	Status  string    `json:"status"`
 	Outcome string    `json:"outcome"`
 	Issued  time.Time `json:"issued"`
@@ -118,7 +136,8 @@ type Source struct {
 
 // Sanitization is what was done.
 type Sanitization struct {
-	// Category is the NIST SP 800-88 method type: clear, purge or destroy.
+	// Category is the NIST SP 800-88 method type: clear, purge or destroy; none for
+	// a custom pass sequence, which claims no type.
 	Category string `json:"category"`
 	// Technique is how: overwrite, or the drive's own command (nvme-format-user-data-erase,
 	// ata-sanitize-block-erase, …; see decom methods).
@@ -133,11 +152,14 @@ type Sanitization struct {
 	Standard    string            `json:"standard,omitempty"`
 	Rounds      int               `json:"rounds"`
 	FinalBlank  bool              `json:"final_blank"`
-	Passes      []Pass            `json:"passes"`
-	IOMode      string            `json:"io_mode,omitempty"`
-	Tool        Tool              `json:"tool"`
-	Started     time.Time         `json:"started"`
-	Finished    time.Time         `json:"finished"`
+	// VerifyRequired says that the method's standard requires the result to be read
+	// back (schema 2; false in schema 1 documents, which did not say).
+	VerifyRequired bool      `json:"verify_required"`
+	Passes         []Pass    `json:"passes"`
+	IOMode         string    `json:"io_mode,omitempty"`
+	Tool           Tool      `json:"tool"`
+	Started        time.Time `json:"started"`
+	Finished       time.Time `json:"finished"`
 	// AbortedAt says where an aborted wipe stopped.
 	AbortedAt *Position `json:"aborted_at,omitempty"`
 	Error     string    `json:"error,omitempty"`
@@ -201,19 +223,20 @@ type Verification struct {
 
 // Check is one reading back of one pass.
 type Check struct {
-	Pass              int        `json:"pass"`
-	Mode              string     `json:"mode"`
-	Expected          string     `json:"expected"`
-	Seed              uint64     `json:"seed,omitempty"`
-	CoverageRequested float64    `json:"coverage_requested,omitempty"`
-	Coverage          float64    `json:"coverage"`
-	Subsections       int        `json:"subsections,omitempty"`
-	SampleBlockSize   int        `json:"sample_block_size,omitempty"`
-	LocationsDigest   string     `json:"locations_sha256,omitempty"`
-	BytesRead         int64      `json:"bytes_read"`
-	MismatchedBytes   int64      `json:"mismatched_bytes"`
-	Mismatches        []Mismatch `json:"mismatches"`
-	ReadErrors        []Range    `json:"read_errors"`
+	Pass     int    `json:"pass"`
+	Mode     string `json:"mode"`
+	Expected string `json:"expected"`
+	// Seed is the sampling seed: a JSON string in schema 2, a number in schema 1.
+	Seed              jsonint.Uint64 `json:"seed,omitempty"`
+	CoverageRequested float64        `json:"coverage_requested,omitempty"`
+	Coverage          float64        `json:"coverage"`
+	Subsections       int            `json:"subsections,omitempty"`
+	SampleBlockSize   int            `json:"sample_block_size,omitempty"`
+	LocationsDigest   string         `json:"locations_sha256,omitempty"`
+	BytesRead         int64          `json:"bytes_read"`
+	MismatchedBytes   int64          `json:"mismatched_bytes"`
+	Mismatches        []Mismatch     `json:"mismatches"`
+	ReadErrors        []Range        `json:"read_errors"`
 	// ExcludedBytes lay in the pass's bad ranges: exceptions, not judged.
 	ExcludedBytes int64     `json:"excluded_bytes,omitempty"`
 	Outcome       string    `json:"outcome"`
@@ -236,7 +259,7 @@ type Destination struct {
 }
 
 // IsCertificate reports whether the document certifies a sanitization (possibly
-// with exceptions), rather than recording a failure.
+// with exceptions), rather than recording an unverified, failed or aborted one.
 func (c *Certificate) IsCertificate() bool {
 	return c.Status == StatusCertificate || c.Status == StatusExceptionsCert
 }
@@ -248,10 +271,46 @@ func (c *Certificate) Title() string {
 		return "Certificate of Sanitization"
 	case StatusExceptionsCert:
 		return "Certificate of Sanitization — with exceptions"
+	case StatusUnverifiedRecord:
+		return "Record of an unverified sanitization — NOT a certificate of sanitization"
 	case StatusAbortedRecord:
 		return "Record of an aborted sanitization — NOT a certificate of sanitization"
 	}
 	return "Record of a failed sanitization — NOT a certificate of sanitization"
+}
+
+// Caveat says, in a sentence without a final period, what keeps the document from
+// certifying the sanitization it describes: why a record is not a certificate, or
+// that a schema 1 certificate was issued without reading the media back. It is
+// empty for a certificate that needs no caveat.
+func (c *Certificate) Caveat() string {
+	switch c.Status {
+	case StatusUnverifiedRecord:
+		s := "every pass was written, but the media were never read back"
+		if c.Sanitization.VerifyRequired {
+			s += ", although its method requires it"
+		}
+		return s
+	case StatusAbortedRecord:
+		return "the wipe was aborted; treat the media as still holding their data"
+	case StatusFailureRecord:
+		return "the wipe or its reading back failed; treat the media as still holding their data"
+	}
+	if c.SchemaVersion == SchemaVersion1 && (c.Verification.Method == "none" || len(c.Verification.Checks) == 0) {
+		return "issued under schema 1 without reading the media back; decom now records such a wipe as unverified, not as a certificate of sanitization"
+	}
+	return ""
+}
+
+// CategoryText is the method type as people read it.
+func (c *Certificate) CategoryText() string {
+	switch c.Sanitization.Category {
+	case CategoryNone:
+		return "none (no NIST SP 800-88 class claimed)"
+	case "":
+		return "not stated"
+	}
+	return c.Sanitization.Category
 }
 
 // statusFor is the one place that decides what a document may call itself.
@@ -261,10 +320,31 @@ func statusFor(outcome string) string {
 		return StatusCertificate
 	case OutcomeExceptions:
 		return StatusExceptionsCert
+	case OutcomeUnverified:
+		return StatusUnverifiedRecord
 	case OutcomeAborted:
 		return StatusAbortedRecord
 	}
 	return StatusFailureRecord
+}
+
+// schemaRules are what one schema version allows.
+type schemaRules struct {
+	outcomes, categories []string
+	// readBack: a certificate (with or without exceptions) needs checks that passed.
+	readBack bool
+}
+
+var schemas = map[string]schemaRules{
+	SchemaVersion1: {
+		outcomes:   []string{OutcomeSanitized, OutcomeExceptions, OutcomeFailed, OutcomeAborted},
+		categories: []string{CategoryClear, CategoryPurge, CategoryDestroy, ""},
+	},
+	SchemaVersion: {
+		outcomes:   []string{OutcomeSanitized, OutcomeExceptions, OutcomeUnverified, OutcomeFailed, OutcomeAborted},
+		categories: []string{CategoryClear, CategoryPurge, CategoryDestroy, CategoryNone},
+		readBack:   true,
+	},
 }
 
 // ErrInvalid is what Validate's errors wrap.
@@ -276,12 +356,14 @@ func (c *Certificate) Validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 	}
+	rules, ok := schemas[c.SchemaVersion]
+	if !ok {
+		return bad("schema version %q, want %q (or %q)", c.SchemaVersion, SchemaVersion, SchemaVersion1)
+	}
 	switch {
-	case c.SchemaVersion != SchemaVersion:
-		return bad("schema version %q, want %q", c.SchemaVersion, SchemaVersion)
 	case c.ID == "":
 		return bad("no id")
-	case !slices.Contains([]string{OutcomeSanitized, OutcomeExceptions, OutcomeFailed, OutcomeAborted}, c.Outcome):
+	case !slices.Contains(rules.outcomes, c.Outcome):
 		return bad("unknown outcome %q", c.Outcome)
 	case c.Status != statusFor(c.Outcome):
 		return bad("status %q does not match outcome %q", c.Status, c.Outcome)
@@ -291,7 +373,7 @@ func (c *Certificate) Validate() error {
 		return bad("no person performing the sanitization")
 	case c.Media.Path == "" || c.Media.Kind == "":
 		return bad("no media")
-	case !slices.Contains([]string{CategoryClear, CategoryPurge, CategoryDestroy, ""}, c.Sanitization.Category):
+	case !slices.Contains(rules.categories, c.Sanitization.Category):
 		return bad("unknown method type %q", c.Sanitization.Category)
 	case c.Sanitization.Method == "" || c.Sanitization.Technique == "":
 		return bad("no sanitization method")
@@ -303,6 +385,11 @@ func (c *Certificate) Validate() error {
 		return bad("unknown verification method %q", c.Verification.Method)
 	case c.Outcome == OutcomeSanitized && !c.Verification.Verified && c.Verification.Method != "none":
 		return bad("sanitized, but its verification did not pass")
+	case rules.readBack && c.IsCertificate() &&
+		(!c.Verification.Verified || c.Verification.Method == "none" || len(c.Verification.Checks) == 0):
+		return bad("%s, but the media were not read back, or their reading back did not pass", c.Outcome)
+	case c.Outcome == OutcomeUnverified && len(c.Verification.Checks) > 0:
+		return bad("unverified, but it holds %d checks of a reading back", len(c.Verification.Checks))
 	}
 	return nil
 }

@@ -4,6 +4,14 @@
 // as a Sigstore bundle, its verification, and its rendering as a one-page PDF.
 //
 // A Certificate is built from a wipe's record and its verification results (New); its
-// Status says whether it certifies anything: only a sanitized drive gets a certificate
-// of sanitization, a failed or aborted wipe gets a signed record of that.
+// Status says whether it certifies anything: only a drive that was sanitized and read
+// back gets a certificate of sanitization; a wipe that nobody read back, whatever its
+// method, gets a signed record of unverified sanitization, and a failed or aborted wipe
+// a signed record of that.
+//
+// The JSON schema has versions (SchemaVersion): New writes version 2, in which 64-bit
+// values that are not byte counts (the sampling seed) are decimal strings, exact in
+// any JSON reader; Verify still accepts version 1 certificates, with numeric seeds.
+// Sizes and byte counts stay JSON numbers: below 2^53 (8 PiB) they are exact in every
+// reader.
 package certificates

@@ -475,6 +475,13 @@ func (p *pdfPage) banner() {
 		col = colAmber
 		head = "SANITIZED WITH EXCEPTIONS"
 		body = "Some areas of the media could not be written or read back (see the bad ranges below); they may still hold data."
+	case StatusUnverifiedRecord:
+		head = "NOT A CERTIFICATE OF SANITIZATION \u2014 NOT READ BACK"
+		body = "This signed record documents a wipe that ran to its end, but the media were never read back"
+		if c.Sanitization.VerifyRequired {
+			body += ", although its method requires it"
+		}
+		body += ". Nothing here certifies that they hold no data."
 	case StatusAbortedRecord:
 		head = "NOT A CERTIFICATE OF SANITIZATION \u2014 THE WIPE WAS ABORTED"
 		body = "This signed record documents an interrupted attempt" + abortedShort(c) + ". Treat the media as still holding their data."
@@ -527,7 +534,11 @@ func (p *pdfPage) media() {
 func (p *pdfPage) sanitization() {
 	c, s, v := p.c, p.c.Sanitization, p.c.Verification
 	p.section("3. Sanitization details")
-	p.checkboxes("Method type", [][2]string{{CategoryClear, "Clear"}, {CategoryPurge, "Purge"}, {CategoryDestroy, "Destroy"}}, s.Category, s.Category)
+	types := [][2]string{{CategoryClear, "Clear"}, {CategoryPurge, "Purge"}, {CategoryDestroy, "Destroy"}}
+	if s.Category == CategoryNone {
+		types = append(types, [2]string{CategoryNone, "None: no NIST class claimed (custom pass sequence)"})
+	}
+	p.checkboxes("Method type", types, s.Category, s.Category)
 	p.checkboxes("Method used", [][2]string{{"overwrite", "Overwrite"}, {"block-erase", "Block erase"},
 		{"crypto-erase", "Cryptographic erase"}, {"degauss", "Degauss"}, {"other", "Other"}}, normTechnique(s.Technique), s.Technique)
 
@@ -540,11 +551,11 @@ func (p *pdfPage) sanitization() {
 		{{label: "Standard", value: orDash(strings.TrimPrefix(strings.TrimSpace(s.Standard), "-"))}},
 		{{label: "Tool used", value: toolSummary(s.Tool)}, {label: "I/O mode", value: s.IOMode}},
 		{{label: "Started", value: stamp(s.Started)}, {label: "Finished", value: finished(s)}},
-		{{label: "Verification method", value: verificationMethod(v)}, {label: "Coverage", value: coverage(v)}},
+		{{label: "Verification method", value: verificationMethod(c)}, {label: "Coverage", value: coverage(v)}},
 	}
 	if ch, ok := lastCheck(v); ok && v.Method == "sample" {
 		rows = append(rows, []field{{label: "Sampling", value: sampling(ch)},
-			{label: "Seed", value: strconv.FormatUint(ch.Seed, 10), mono: true}})
+			{label: "Seed", value: ch.Seed.String(), mono: true}})
 	}
 	rows = append(rows, []field{{label: "Verification result", value: verificationResult(v), col: &vcol, bold: true},
 		{label: "Confidentiality after", value: c.PostCategorization}})
@@ -835,6 +846,8 @@ func outcomeSentence(c *Certificate) string {
 		return "the media were sanitized as described below"
 	case OutcomeExceptions:
 		return "sanitized except for the areas listed below"
+	case OutcomeUnverified:
+		return "written, but NOT read back; not certified as sanitized"
 	case OutcomeAborted:
 		return "the wipe was aborted; the media are NOT sanitized"
 	}
@@ -956,8 +969,12 @@ func lastCheck(v Verification) (Check, bool) {
 	return v.Checks[len(v.Checks)-1], true
 }
 
-func verificationMethod(v Verification) string {
+func verificationMethod(c *Certificate) string {
+	v := c.Verification
 	if v.Method == "none" {
+		if c.Sanitization.VerifyRequired {
+			return "none: the media were not read back, although the method requires it"
+		}
 		return "none: the media were not read back"
 	}
 	return v.Method + " (" + plural(len(v.Checks), "pass", "passes") + " checked)"

@@ -224,11 +224,12 @@ func TestSignWritesABundleCosignReads(t *testing.T) {
 		st.Subject[0].Digest["sha256"] != sigSubjectDigest(c) {
 		t.Errorf("subject %+v", st.Subject)
 	}
-	// The predicate is the certificate's own JSON, 64-bit seed and all.
+	// The predicate is the certificate's own JSON, 64-bit seed and all (a string, for
+	// readers that hold numbers as float64).
 	if got, want := string(st.Predicate), sigJSON(t, c); got != want {
 		t.Errorf("predicate\n got %s\nwant %s", got, want)
 	}
-	if !strings.Contains(string(st.Predicate), `"seed":18364758544493064721`) {
+	if !strings.Contains(string(st.Predicate), `"seed":"18364758544493064721"`) {
 		t.Errorf("seed not exact in %s", st.Predicate)
 	}
 	// sigstore's own DSSE verifier accepts the envelope too.

@@ -110,7 +110,12 @@ type testCert struct {
 	// makes its read-back check fail, so a completed wipe becomes a failure record.
 	Outcome    string
 	Unverified bool
-	Issued     time.Time
+	// NotReadBack leaves the wipe without any read-back: a record of unverified
+	// sanitization.
+	NotReadBack bool
+	// Class is the wipe's NIST class (wipe.ClassClear by default).
+	Class  string
+	Issued time.Time
 }
 
 // certificate builds a certificate of a simulated two-pass wipe, the way the
@@ -123,13 +128,16 @@ func (r *testRegistry) certificate(t *testing.T, tc testCert) *certificates.Cert
 	if tc.Outcome == "" {
 		tc.Outcome = wipe.OutcomeCompleted
 	}
+	if tc.Class == "" {
+		tc.Class = wipe.ClassClear
+	}
 	if tc.Issued.IsZero() {
 		tc.Issued = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	}
 	started := tc.Issued.Add(-time.Hour)
 	const size = 1000204886016
 	rec := wipe.Record{Device: "/dev/sdb", Kind: wipe.KindDrive, Method: tc.Method, Title: "Overwrite, " + tc.Method,
-		NISTClass: wipe.ClassClear, Rounds: 1, IOMode: wipe.IODirect, Outcome: tc.Outcome, Started: started,
+		NISTClass: tc.Class, Rounds: 1, IOMode: wipe.IODirect, Outcome: tc.Outcome, Started: started,
 		Finished: tc.Issued.Add(-time.Minute),
 		Identity: wipe.Identity{DevNo: "8:16", Serial: tc.Serial, WWN: "0x5002538f42a1b2c3", Model: "Samsung SSD 870 EVO 1TB",
 			SizeBytes: size},
@@ -158,6 +166,9 @@ func (r *testRegistry) certificate(t *testing.T, tc testCert) *certificates.Cert
 		res.Mismatches = []verify.Mismatch{{Offset: 7, Expected: wipe.Bytes{0}, Found: wipe.Bytes{1}}}
 	}
 	ev.Checks = []verify.Result{res}
+	if tc.NotReadBack {
+		ev.Checks, ev.VerifyMode, ev.Record.VerifyRequired = nil, "none", true
+	}
 	d := certificates.Details{
 		PerformedBy: certificates.Person{Name: "Jane Doe", Title: "Technician", Organization: tc.Organization,
 			Location: "Building 4, room 12", Contact: "jane@example.com"},

@@ -32,7 +32,20 @@ func loadTemplates() (*uiTemplates, error) {
 		},
 		"bytes": humanize.Bytes,
 		"outcomes": func() []string {
-			return []string{certificates.OutcomeSanitized, certificates.OutcomeExceptions, certificates.OutcomeFailed, certificates.OutcomeAborted}
+			return []string{certificates.OutcomeSanitized, certificates.OutcomeExceptions, certificates.OutcomeUnverified,
+				certificates.OutcomeFailed, certificates.OutcomeAborted}
+		},
+		// badge is the class of an outcome's cell in the search results.
+		"badge": func(outcome string) string {
+			switch outcome {
+			case certificates.OutcomeSanitized:
+				return "ok"
+			case certificates.OutcomeExceptions:
+				return "warn"
+			case certificates.OutcomeUnverified:
+				return "unverified"
+			}
+			return "bad"
 		},
 		"validityOK": validityOK,
 		"validityLabel": func(v string) string {

@@ -58,6 +58,8 @@ func TestBrowserUI(t *testing.T) {
 			tc.Outcome = wipe.OutcomeAborted
 		case 9:
 			tc.Outcome = wipe.OutcomeExceptions
+		case 10:
+			tc.NotReadBack = true // a record of unverified sanitization
 		}
 		certs = append(certs, reg.certificate(t, tc))
 	}
@@ -173,6 +175,31 @@ func TestBrowserUI(t *testing.T) {
 			t.Errorf("signature class %q: a failure record is signed too", class)
 		}
 		wd.screenshot(t, filepath.Join(shots, "certificate-failed.png"))
+	})
+
+	t.Run("unverified record", func(t *testing.T) {
+		unread := certs[10]
+		wd.open(t, reg.URL+"/?outcome="+certificates.OutcomeUnverified)
+		rows := wd.findAll(t, "#results tbody tr")
+		if len(rows) != 1 {
+			t.Fatalf("%d rows for outcome unverified, want 1", len(rows))
+		}
+		cell := rows[0].findAll(t, "td")[2]
+		if cell.text(t) != certificates.OutcomeUnverified || cell.attr(t, "class") != "unverified" {
+			t.Errorf("outcome cell %q of class %q", cell.text(t), cell.attr(t, "class"))
+		}
+		rows[0].find(t, "a").click(t)
+		wd.waitURL(t, func(u *url.URL) bool { return u.Path == "/certificates/"+unread.ID })
+		if h := wd.find(t, "#title").text(t); h != unread.Title() || !strings.Contains(h, "NOT a certificate") {
+			t.Errorf("title %q", h)
+		}
+		if b := wd.find(t, "#banner-unverified").text(t); !strings.Contains(b, "never read back") || !strings.Contains(b, "does not certify") {
+			t.Errorf("banner %q", b)
+		}
+		if class := wd.find(t, "#signature").attr(t, "class"); class != "ok" {
+			t.Errorf("signature class %q: the record is signed too", class)
+		}
+		wd.screenshot(t, filepath.Join(shots, "certificate-unverified.png"))
 	})
 
 	t.Run("next page", func(t *testing.T) {

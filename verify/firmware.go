@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/decom-project/decom/internal/blockio"
+	"github.com/decom-project/decom/internal/jsonint"
 	"github.com/decom-project/decom/wipe"
 )
 
@@ -77,7 +78,7 @@ func TakeSnapshot(ctx context.Context, t Target, coverage float64, seed uint64, 
 // ModeSampleUniform; a block that cannot be read fails it.
 func CheckErased(ctx context.Context, t Target, before *Snapshot, crypto bool) Result {
 	res := Result{Mode: ModeSampleUniform, Expected: "every sampled block reads as one repeated byte value",
-		Seed: before.Seed, Subsections: before.Layout.Subsections, SampleBlockSize: before.Layout.BlockSize,
+		Seed: jsonint.Uint64(before.Seed), Subsections: before.Layout.Subsections, SampleBlockSize: before.Layout.BlockSize,
 		LocationsDigest: before.Layout.Digest(), SizeBytes: t.Size, Mismatches: []Mismatch{}, ReadErrors: []wipe.Range{},
 		Started: time.Now(), IOMode: ioModeOf(t)}
 	if crypto && len(before.Digests) != len(before.Layout.Blocks) {

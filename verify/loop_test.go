@@ -28,7 +28,7 @@ func wipeLoop(t *testing.T, size int64, p wipe.Pattern) (*loopdev.Loop, wipe.Pas
 		t.Fatal(err)
 	}
 	defer dev.Close()
-	rec := wipe.Overwrite(context.Background(), dev, wipe.Plan{Method: wipe.CustomMethod([]wipe.Pattern{p})}, wipe.Options{})
+	rec := wipe.Overwrite(context.Background(), dev, wipe.Plan{Method: wipe.CustomMethod([]wipe.Pattern{p}, 1, false)}, wipe.Options{})
 	if rec.Outcome != wipe.OutcomeCompleted {
 		t.Fatalf("wipe: %s %s", rec.Outcome, rec.Error)
 	}

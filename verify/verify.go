@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/decom-project/decom/internal/blockio"
+	"github.com/decom-project/decom/internal/jsonint"
 	"github.com/decom-project/decom/internal/ticker"
 	"github.com/decom-project/decom/wipe"
 )
@@ -104,17 +105,20 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Result is what a verification found. Its JSON form is stable.
+// Result is what a verification found. Its JSON form is stable: fields are only
+// added. The one change: the seed, once a number, is a string (a number still reads).
 type Result struct {
 	Mode     string `json:"mode"`
 	Expected string `json:"expected"`
 	// Pass is the wipe pass verified (from 1), 0 for a verification on its own.
-	Pass              int     `json:"pass,omitempty"`
-	Seed              uint64  `json:"seed,omitempty"`
-	CoverageRequested float64 `json:"coverage_requested,omitempty"`
-	Coverage          float64 `json:"coverage"`
-	Subsections       int     `json:"subsections,omitempty"`
-	SampleBlockSize   int     `json:"sample_block_size,omitempty"`
+	Pass int `json:"pass,omitempty"`
+	// Seed is the sampling seed, written as a JSON string (see jsonint): a reader
+	// that rounds it to a float64 would sample other blocks.
+	Seed              jsonint.Uint64 `json:"seed,omitempty"`
+	CoverageRequested float64        `json:"coverage_requested,omitempty"`
+	Coverage          float64        `json:"coverage"`
+	Subsections       int            `json:"subsections,omitempty"`
+	SampleBlockSize   int            `json:"sample_block_size,omitempty"`
 	// LocationsDigest identifies the sampled blocks (Layout.Digest).
 	LocationsDigest  string       `json:"locations_sha256,omitempty"`
 	IOMode           string       `json:"io_mode,omitempty"`
@@ -215,7 +219,7 @@ func Run(ctx context.Context, t Target, exp Expectation, opts Options) Result {
 		if err != nil {
 			return fail(err)
 		}
-		res.Seed, res.CoverageRequested = opts.Seed, opts.Coverage
+		res.Seed, res.CoverageRequested = jsonint.Uint64(opts.Seed), opts.Coverage
 		res.Subsections, res.SampleBlockSize, res.LocationsDigest = layout.Subsections, layout.BlockSize, layout.Digest()
 		blocks = slices.Values(layout.Blocks)
 		total = layout.Bytes()

@@ -76,7 +76,7 @@ func expected(t *testing.T, pr PassRecord, size int64) []byte {
 
 func TestOverwriteEveryMethodLeavesItsLastPass(t *testing.T) {
 	const size = 3<<20 + 4096*3 + 512 // not a multiple of the block size
-	for _, m := range append(Methods(), CustomMethod([]Pattern{Fixed(0x92, 0x49, 0x24)})) {
+	for _, m := range append(Methods(), CustomMethod([]Pattern{Fixed(0x92, 0x49, 0x24)}, 1, false)) {
 		t.Run(m.Name, func(t *testing.T) {
 			mem, tgt := memDrive(size)
 			rec := overwrite(context.Background(), mem, tgt, true, Plan{Method: m}, Options{BlockSize: 1 << 20, QueueDepth: 3})
@@ -111,7 +111,7 @@ func TestOverwriteEveryMethodLeavesItsLastPass(t *testing.T) {
 // Two random passes use different keys, and a random pass is not all one byte.
 func TestRandomPassesAreKeyedApart(t *testing.T) {
 	mem, tgt := memDrive(1 << 20)
-	rec := overwrite(context.Background(), mem, tgt, true, Plan{Method: CustomMethod([]Pattern{Random(), Random()})}, Options{})
+	rec := overwrite(context.Background(), mem, tgt, true, Plan{Method: CustomMethod([]Pattern{Random(), Random()}, 1, false)}, Options{})
 	a, b := rec.Passes[0].Keys, rec.Passes[1].Keys
 	if a == nil || b == nil || bytes.Equal(a.Key, b.Key) {
 		t.Fatalf("keys %v and %v", a, b)

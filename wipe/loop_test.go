@@ -54,7 +54,7 @@ func TestWipeLoopDeviceEveryMethod(t *testing.T) {
 	const size = 16 << 20
 	l := loopdev.New(t, size, false, fillRandom)
 	g := &Gate{}
-	for _, m := range append(Methods(), CustomMethod([]Pattern{Fixed(0x92, 0x49, 0x24), Random()})) {
+	for _, m := range append(Methods(), CustomMethod([]Pattern{Fixed(0x92, 0x49, 0x24), Random()}, 1, false)) {
 		t.Run(m.Name, func(t *testing.T) {
 			tgt, err := g.Check(context.Background(), l.Path)
 			if err != nil {
@@ -104,7 +104,7 @@ func TestWipeImageFileBuffered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := Overwrite(context.Background(), dev, Plan{Method: CustomMethod([]Pattern{Fixed(0xaa, 0xbb, 0xcc)})}, Options{SyncEvery: 1 << 20})
+	rec := Overwrite(context.Background(), dev, Plan{Method: CustomMethod([]Pattern{Fixed(0xaa, 0xbb, 0xcc)}, 1, false)}, Options{SyncEvery: 1 << 20})
 	dev.Close()
 	if rec.Outcome != OutcomeCompleted || rec.IOMode != IOBuffered || len(rec.Warnings) == 0 {
 		t.Fatalf("outcome %s io %s warnings %q", rec.Outcome, rec.IOMode, rec.Warnings)

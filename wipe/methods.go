@@ -116,14 +116,67 @@ func LookupMethod(name string) (Method, error) {
 	return Method{}, fmt.Errorf("unknown method %q (known: %s, %s)", name, strings.Join(MethodNames(), ", "), MethodNISTPurge)
 }
 
-// CustomMethod wraps a --passes list as a method.
-func CustomMethod(passes []Pattern) Method {
+// CustomMethod wraps a --passes list, run rounds times with an optional final blank
+// pass, as a method. A custom sequence claims no NIST class (ClassNone) unless the
+// sequence it writes is exactly what a catalogued method writes (with some rounds,
+// with or without its blank pass): then it is that method in all but name, takes
+// its class and its verification requirement, and its title names it.
+func CustomMethod(passes []Pattern, rounds int, blank bool) Method {
 	names := make([]string, len(passes))
 	for i, p := range passes {
 		names[i] = p.String()
 	}
-	return Method{Name: "custom", Title: "Custom pass sequence: " + strings.Join(names, ","), Standard: "-",
+	m := Method{Name: "custom", Title: "Custom pass sequence: " + strings.Join(names, ","), Standard: "-",
 		Passes: slices.Clone(passes), NISTClass: ClassNone}
+	if same, ok := catalogued(m.Sequence(rounds, blank)); ok {
+		m.Title += " (the passes of " + same.Name + ": " + same.Title + ")"
+		m.NISTClass, m.Verify, m.Standard = same.NISTClass, same.Verify, same.Standard
+	}
+	return m
+}
+
+// catalogued finds the first catalogued method that, with some number of rounds and
+// with or without a final blank pass, writes exactly seq.
+func catalogued(seq []Pattern) (Method, bool) {
+	for _, m := range catalogue {
+		if len(m.Passes) == 0 {
+			continue
+		}
+		for rounds := 1; rounds*len(m.Passes) <= len(seq); rounds++ {
+			for _, blank := range []bool{false, true} {
+				if slices.EqualFunc(m.Sequence(rounds, blank), seq, samePattern) {
+					return m, true
+				}
+			}
+		}
+	}
+	return Method{}, false
+}
+
+// samePattern reports whether two passes write the same bytes: both random, or
+// fixed patterns with the same repeating unit (0x0000 writes what 0x00 writes).
+func samePattern(a, b Pattern) bool {
+	if a.Kind != b.Kind {
+		return false
+	}
+	return a.Kind == KindRandom || slices.Equal(period(a.Value), period(b.Value))
+}
+
+// period is the shortest unit that repeats to v.
+func period(v []byte) []byte {
+	for n := 1; n < len(v); n++ {
+		if len(v)%n != 0 {
+			continue
+		}
+		ok := true
+		for i := n; i < len(v) && ok; i++ {
+			ok = v[i] == v[i-n]
+		}
+		if ok {
+			return v[:n]
+		}
+	}
+	return v
 }
 
 // Sequence is the pass list a wipe runs: the method's passes rounds times, then a

@@ -1,6 +1,7 @@
 package wipe
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -95,5 +96,54 @@ func TestLookupUnknownMethod(t *testing.T) {
 	_, err := LookupMethod("shred-harder")
 	if err == nil || !strings.Contains(err.Error(), "dod-3") {
 		t.Errorf("error %v should list the known methods", err)
+	}
+}
+
+// A custom pass sequence claims no NIST class, unless what it writes is exactly a
+// catalogued method's sequence (rounds and the final blank pass included): then it
+// is that method, takes its class and its verification requirement, and names it.
+func TestCustomMethodClaimsOnlyACataloguedClass(t *testing.T) {
+	for _, c := range []struct {
+		passes string
+		rounds int
+		blank  bool
+		same   string // the catalogued method it writes, "" for none
+	}{
+		{"0x55,random", 1, false, ""},
+		{"0x55,random", 2, true, ""},
+		{"0x00,0xff", 1, false, ""},
+		{"0x00,0xff", 1, true, ""},              // 0x00,0xff,0x00
+		{"0xff,0x00", 2, false, ""},             // "one" with its blank pass, twice
+		{"0x00,0xff,random,0x96", 1, false, ""}, // the start of dod-7
+		{"0x00,0xff,random", 1, false, "dod-3"},
+		{"0x00,0xff,random", 2, true, "dod-3"},
+		{"0x00,0xff,random,0x00", 1, false, "dod-3"},  // dod-3 with its blank pass
+		{"0x0000,0xffffff,random", 1, false, "dod-3"}, // the same bytes
+		{"0x00", 1, false, "zero"},
+		{"0x00", 3, true, "zero"},
+		{"0xff", 1, true, "one"},
+		{"random,random", 1, false, "random"},
+		{"0x00,0xff,random,0x96,0x00,0xff,random", 1, false, "dod-7"},
+		{"0x00,0xff,0x00,0xff,0x00,0xff,0xaa", 1, false, "vsitr"},
+	} {
+		passes, err := ParsePasses(c.passes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := CustomMethod(passes, c.rounds, c.blank)
+		name := fmt.Sprintf("%s ×%d blank=%v", c.passes, c.rounds, c.blank)
+		if m.Name != "custom" || !strings.HasPrefix(m.Title, "Custom pass sequence: ") {
+			t.Errorf("%s: name %q title %q", name, m.Name, m.Title)
+		}
+		if c.same == "" {
+			if m.NISTClass != ClassNone || m.Verify || strings.Contains(m.Title, "(the passes of") {
+				t.Errorf("%s: class %q verify %v title %q; want no class", name, m.NISTClass, m.Verify, m.Title)
+			}
+			continue
+		}
+		same, _ := LookupMethod(c.same)
+		if m.NISTClass != same.NISTClass || m.Verify != same.Verify || !strings.Contains(m.Title, "(the passes of "+c.same+": ") {
+			t.Errorf("%s: class %q verify %v title %q; want %s's", name, m.NISTClass, m.Verify, m.Title, c.same)
+		}
 	}
 }

@@ -125,7 +125,7 @@ func wipeIfOpened(d *Device, err error) error {
 	if err != nil {
 		return err
 	}
-	Overwrite(context.Background(), d, Plan{Method: CustomMethod([]Pattern{Fixed(0)})}, Options{})
+	Overwrite(context.Background(), d, Plan{Method: CustomMethod([]Pattern{Fixed(0)}, 1, false)}, Options{})
 	d.Close()
 	return nil
 }
@@ -309,7 +309,7 @@ func TestGateWritesTheTailToTheFileItChecked(t *testing.T) {
 		d.Close()
 		t.Skip("the temporary directory refuses O_DIRECT: no unaligned tail to write")
 	}
-	rec := Overwrite(context.Background(), d, Plan{Method: CustomMethod([]Pattern{Fixed(0xee)})}, Options{})
+	rec := Overwrite(context.Background(), d, Plan{Method: CustomMethod([]Pattern{Fixed(0xee)}, 1, false)}, Options{})
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}

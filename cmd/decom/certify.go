@@ -90,7 +90,7 @@ func (s *certSigner) certifyOne(ctx context.Context, r *wipeResult, host invento
 	if err != nil {
 		return err
 	}
-	r.Certificate, r.CertificateID = path, c.ID
+	r.Certificate, r.CertificateID, r.CertificateStatus = path, c.ID, c.Status
 	s.g.log.Info().Str("device", r.Device).Str("certificate", path).Str("status", c.Status).Msg("certificate written")
 	if s.reg != nil {
 		receipt, err := upload(ctx, s.reg, path, 3)

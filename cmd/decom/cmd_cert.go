@@ -62,6 +62,12 @@ func newCertCommand(g *globalOptions) *cobra.Command {
 against the trusted public keys, its payload and predicate types, and its schema. Any
 change to any byte fails it. Prints a one-screen summary per certificate.
 
+A signed record of an unverified, failed or aborted sanitization is genuine too: it
+verifies (exit code 0), and the summary says that it is NOT a certificate of
+sanitization, and why; with --output json, "certificate_of_sanitization" is false.
+Certificates of schema 1 (earlier decom versions) still verify; one issued without
+reading the media back says so in a note.
+
 ` + exitCodeHelp,
 		Args: argsUsage(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -131,13 +137,18 @@ func readBundle(path string) ([]byte, error) {
 
 // certResult is one line of decom cert verify's output.
 type certResult struct {
-	File        string `json:"file"`
-	Valid       bool   `json:"valid"`
-	Error       string `json:"error,omitempty"`
-	ID          string `json:"id,omitempty"`
-	Status      string `json:"status,omitempty"`
-	Outcome     string `json:"outcome,omitempty"`
-	Subject     string `json:"subject,omitempty"`
+	File    string `json:"file"`
+	Valid   bool   `json:"valid"`
+	Error   string `json:"error,omitempty"`
+	ID      string `json:"id,omitempty"`
+	Status  string `json:"status,omitempty"`
+	Outcome string `json:"outcome,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	// Certificate is true for a certificate of sanitization (possibly with
+	// exceptions), false for a record of an unverified, failed or aborted one.
+	Certificate bool `json:"certificate_of_sanitization"`
+	// Note is what keeps the document from certifying a sanitization, if anything.
+	Note        string `json:"note,omitempty"`
 	Fingerprint string `json:"key_fingerprint,omitempty"`
 	Registry    string `json:"registry,omitempty"`
 }
@@ -170,6 +181,7 @@ func runCertVerify(ctx context.Context, opts certKeyOptions, g *globalOptions, f
 		} else {
 			r.Valid, r.ID, r.Status, r.Outcome = true, v.Certificate.ID, v.Certificate.Status, v.Certificate.Outcome
 			r.Subject, r.Fingerprint = v.SubjectName, v.KeyFingerprint
+			r.Certificate, r.Note = v.Certificate.IsCertificate(), v.Certificate.Caveat()
 		}
 		results = append(results, r)
 		if g.Output != outputJSON {
@@ -213,17 +225,35 @@ func writeCertSummary(w io.Writer, path string, v *certificates.Verified, err er
 	fmt.Fprintf(w, "%s: VALID — signature, types and schema check out\n", path)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "  Document:\t%s\n", c.Title())
+	if note := c.Caveat(); note != "" {
+		if !c.IsCertificate() {
+			note = "genuine and unaltered, but NOT a certificate of sanitization: " + note
+		}
+		fmt.Fprintf(tw, "  Note:\t%s\n", note)
+	}
 	fmt.Fprintf(tw, "  ID:\t%s\n", c.ID)
 	fmt.Fprintf(tw, "  Signed by key:\t%s\n", v.KeyFingerprint)
 	fmt.Fprintf(tw, "  Media:\t%s\n", mediaLine(c))
 	fmt.Fprintf(tw, "  Subject:\t%s\n", v.SubjectName)
-	fmt.Fprintf(tw, "  Sanitization:\t%s, %s (%s), %s\n", strings.ToUpper(c.Sanitization.Category[:1])+c.Sanitization.Category[1:],
+	fmt.Fprintf(tw, "  Sanitization:\t%s, %s (%s), %s\n", categoryShort(c.Sanitization.Category),
 		c.Sanitization.Method, c.Sanitization.Technique, plural(len(c.Sanitization.Passes), "pass", "passes"))
 	fmt.Fprintf(tw, "  Verification:\t%s\n", verificationLine(c))
 	fmt.Fprintf(tw, "  Outcome:\t%s\n", c.Outcome)
 	fmt.Fprintf(tw, "  Performed by:\t%s\n", personLine(c.PerformedBy))
 	fmt.Fprintf(tw, "  Issued:\t%s\n", c.Issued.Format(time.RFC3339))
 	tw.Flush()
+}
+
+// categoryShort is the NIST method type in the summary: "Clear", "Purge", or that
+// none is claimed.
+func categoryShort(cat string) string {
+	switch cat {
+	case certificates.CategoryNone:
+		return "no NIST class"
+	case "":
+		return "NIST class not stated"
+	}
+	return strings.ToUpper(cat[:1]) + cat[1:]
 }
 
 func mediaLine(c *certificates.Certificate) string {
@@ -240,18 +270,30 @@ func mediaLine(c *certificates.Certificate) string {
 func verificationLine(c *certificates.Certificate) string {
 	v := c.Verification
 	if v.Method == "none" || len(v.Checks) == 0 {
-		return "none"
+		return "none: the media were not read back"
 	}
 	last := v.Checks[len(v.Checks)-1]
 	how := "full read-back"
 	if last.Mode == "sample" {
-		how = fmt.Sprintf("sampled %.1f%% (seed %d)", 100*last.Coverage, last.Seed)
+		how = fmt.Sprintf("sampled %.1f%% (seed %s)", 100*last.Coverage, last.Seed)
 	}
 	result := "passed"
 	if !v.Verified {
 		result = "FAILED"
 	}
 	return fmt.Sprintf("%s, %d check(s), %s", how, len(v.Checks), result)
+}
+
+// verifyRequired says whether the method requires reading back; schema 1
+// certificates did not say.
+func verifyRequired(c *certificates.Certificate) string {
+	switch {
+	case c.SchemaVersion == certificates.SchemaVersion1:
+		return "not stated (schema 1)"
+	case c.Sanitization.VerifyRequired:
+		return "yes, by the method"
+	}
+	return "no"
 }
 
 func personLine(p certificates.Person) string {
@@ -308,6 +350,9 @@ func writeCertDetail(w io.Writer, c *certificates.Certificate, fp string, checke
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, dash(v)) }
 	row("Document:", c.Title())
+	if note := c.Caveat(); note != "" {
+		row("Note:", note)
+	}
 	sig := "NOT CHECKED (give --key to check it); the key's hint: " + fp
 	if checked {
 		sig = "valid, key " + fp
@@ -333,12 +378,13 @@ func writeCertDetail(w io.Writer, c *certificates.Certificate, fp string, checke
 	row("Hidden areas:", m.HiddenAreas)
 	row("Source host:", strings.TrimSpace(fmt.Sprintf("%s %s %s %s", c.Source.Hostname, c.Source.SystemVendor, c.Source.SystemProduct, c.Source.SystemSerial)))
 	s := c.Sanitization
-	row("Method type:", s.Category)
+	row("Method type:", c.CategoryText())
 	row("Technique:", s.Technique)
 	row("Method:", fmt.Sprintf("%s — %s, %d round(s)", s.Method, s.MethodTitle, s.Rounds))
 	row("Tool:", fmt.Sprintf("%s %s (commit %s)", s.Tool.Name, s.Tool.Version, s.Tool.Commit))
 	row("Time:", fmt.Sprintf("%s to %s", s.Started.Format(time.RFC3339), s.Finished.Format(time.RFC3339)))
 	row("Verification:", verificationLine(c))
+	row("Verify required:", verifyRequired(c))
 	row("Destination:", strings.TrimSpace(c.Destination.Kind+" "+c.Destination.Details))
 	row("Data backed up:", c.DataBackedUp)
 	row("Notes:", c.Notes)

@@ -8,13 +8,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/decom-project/decom/internal/jsonint"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
@@ -140,7 +141,8 @@ func (o verifyOptions) options() (verify.Options, error) {
 		if mode == verify.ModeFull {
 			return vo, usageErrorf("--seed selects a sample; it does not combine with --coverage full")
 		}
-		seed, err := strconv.ParseUint(o.Seed, 10, 64)
+		// A seed copied from decom's JSON may keep its quotes: seeds are JSON strings.
+		seed, err := jsonint.Parse(strings.Trim(o.Seed, `"`))
 		if err != nil || seed == 0 {
 			return vo, usageErrorf("--seed %q: want a positive whole number", o.Seed)
 		}
@@ -207,7 +209,7 @@ func writeVerifyReport(g *globalOptions, path string, r verify.Result) error {
 	row("Expected:", r.Expected)
 	if r.Mode == verify.ModeSample {
 		row("Mode:", fmt.Sprintf("sample, %d subsections, blocks of %s", r.Subsections, humanSize(uint64(r.SampleBlockSize))))
-		row("Seed:", strconv.FormatUint(r.Seed, 10))
+		row("Seed:", r.Seed.String())
 		row("Locations:", "sha256 "+r.LocationsDigest)
 	} else {
 		row("Mode:", "full")

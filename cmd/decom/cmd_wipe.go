@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/internal/logging"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/registry"
@@ -112,6 +113,14 @@ sample (--verify sample, the default: at least 1,000 subsections, two or more ra
 blocks in each, the first and last blocks, --coverage of the device, a recorded seed)
 or every byte (--verify full). Random passes are checked against their regenerated
 keystream. Any mismatch or unreadable block fails verification (exit code 6).
+--verify none reads nothing back: the wipe ends "unverified" (in the summary and in
+the record's "sanitization_outcome"), its signed document is a record of unverified
+sanitization, never a certificate of sanitization (whatever the method), and the exit
+code is 0: the run did what it was asked to do.
+
+Custom sequences (--passes) claim no NIST SP 800-88 class (the certificate's method
+type is "none"), unless the passes written, rounds and final blank pass included, are
+exactly a catalogued method's: then the method is named and its class claimed.
 
 A write error is retried, then narrowed down to the bad sectors, which are skipped and
 listed; such a wipe ends "completed-with-exceptions". SIGINT or SIGTERM stop the wipe;
@@ -120,8 +129,9 @@ its record says at which pass and offset.
 With --output json, stdout carries JSON lines: a "plan" object per target, with --all a
 "left_out" object per device it left out ({"device", "class", "reasons"}; class is
 fixed, removable or virtual as in decom inventory), "progress" and "verify_progress"
-objects, and last a "record" object per target, with its "verification" results and
-"verified".
+objects, and last a "record" object per target, with its "verification" results,
+"verified", and "sanitization_outcome": what its certificate says (sanitized,
+sanitized-with-exceptions, unverified, failed or aborted).
 
 ` + exitCodeHelp,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -325,7 +335,7 @@ func (o wipeOptions) method() (wipe.Method, error) {
 		if err != nil {
 			return wipe.Method{}, usageErrorf("--passes: %v", err)
 		}
-		return wipe.CustomMethod(passes), nil
+		return wipe.CustomMethod(passes, o.Rounds, o.Blank), nil
 	}
 	m, err := wipe.LookupMethod(o.Method)
 	if err != nil {
@@ -622,6 +632,12 @@ type wipeResult struct {
 	Certificate    string `json:"certificate,omitempty"`
 	CertificateID  string `json:"certificate_id,omitempty"`
 	CertificatePDF string `json:"certificate_pdf,omitempty"`
+	// SanitizationOutcome is the outcome the wipe's certificate states (see
+	// certificates.Outcome): "unverified" for a wipe nobody read back.
+	SanitizationOutcome string `json:"sanitization_outcome,omitempty"`
+	// CertificateStatus says what the signed document is: a certificate of
+	// sanitization, or a record of an unverified, failed or aborted one.
+	CertificateStatus string `json:"certificate_status,omitempty"`
 	// Registry says where the certificate went: its receipt, or why it waits in
 	// the certificate directory for decom cert push.
 	RegistryReceipt *registry.Receipt `json:"registry_receipt,omitempty"`
@@ -629,7 +645,7 @@ type wipeResult struct {
 }
 
 func newWipeResult(rec wipe.Record, results []verify.Result, wanted bool) wipeResult {
-	r := wipeResult{Record: rec, Verification: results}
+	r := wipeResult{Record: rec, Verification: results, SanitizationOutcome: certificates.Outcome(rec, results)}
 	r.Verified = wanted && rec.Outcome == wipe.OutcomeCompleted && len(results) > 0
 	for _, v := range results {
 		r.Verified = r.Verified && v.Verified
@@ -930,6 +946,15 @@ func (r *wipeReporter) summary(records []wipeResult) {
 		if rec.AbortedAt != nil {
 			note = fmt.Sprintf("stopped in pass %d at offset %d", rec.AbortedAt.Pass, rec.AbortedAt.Offset)
 		}
+		if note == "" && rec.SanitizationOutcome == certificates.OutcomeUnverified {
+			note = "not read back"
+			if rec.VerifyRequired {
+				note += ", although the method requires it"
+			}
+			if rec.Certificate != "" {
+				note += "; record " + rec.Certificate
+			}
+		}
 		if note == "" && rec.Certificate != "" {
 			note = "certificate " + rec.Certificate
 		}
@@ -956,6 +981,9 @@ func plural(n int, one, many string) string {
 
 // verifiedSummary says in a few words how a wipe was read back.
 func verifiedSummary(r wipeResult) string {
+	if r.SanitizationOutcome == certificates.OutcomeUnverified {
+		return "UNVERIFIED"
+	}
 	if len(r.Verification) == 0 {
 		return "no"
 	}

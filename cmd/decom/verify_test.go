@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -47,25 +46,41 @@ func TestVerifySeedRepeatsTheRecordedSample(t *testing.T) {
 		t.Fatalf("recorded verification: %+v", first)
 	}
 	// The recorded digest is the digest of the blocks Locations gives for the seed.
-	layout, err := verify.Locations(64<<20, 512, first.CoverageRequested, first.Seed, 1<<20)
+	layout, err := verify.Locations(64<<20, 512, first.CoverageRequested, uint64(first.Seed), 1<<20)
 	if err != nil || layout.Digest() != first.LocationsDigest || layout.Bytes() != first.BytesRead {
 		t.Fatalf("Locations(seed %d) does not reproduce the recorded sample: %v", first.Seed, err)
 	}
 
-	out.Reset()
-	errOut.Reset()
-	code = run(context.Background(), []string{"verify", l.Path, "--record", recordFile,
-		"--seed", strconv.FormatUint(first.Seed, 10), "--output", "json"}, strings.NewReader(""), &out, &errOut)
-	if code != exitOK {
-		t.Fatalf("verify: exit %d: %s", code, errOut.String())
-	}
-	var again verifyReport
-	if err := json.Unmarshal(out.Bytes(), &again); err != nil {
+	// The record line writes the seed as a string; records of earlier versions wrote
+	// a number. Both are records, and the seed is taken as printed, quotes or not.
+	seed := first.Seed.String()
+	quoted := `"seed":"` + seed + `"`
+	lines, err := os.ReadFile(recordFile)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Seed != first.Seed || again.LocationsDigest != first.LocationsDigest || again.BytesRead != first.BytesRead ||
-		again.BlocksRead != first.BlocksRead || !again.Verified {
-		t.Errorf("re-run read other blocks: seed %d digest %s bytes %d, recorded seed %d digest %s bytes %d",
-			again.Seed, again.LocationsDigest, again.BytesRead, first.Seed, first.LocationsDigest, first.BytesRead)
+	if !bytes.Contains(lines, []byte(quoted)) {
+		t.Fatalf("the record line has no %s", quoted)
+	}
+	oldFile := filepath.Join(t.TempDir(), "old-wipe.jsonl")
+	if err := os.WriteFile(oldFile, bytes.ReplaceAll(lines, []byte(quoted), []byte(`"seed":`+seed)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{recordFile, seed}, {oldFile, seed}, {recordFile, `"` + seed + `"`}} {
+		var vout, verr bytes.Buffer
+		code = run(context.Background(), []string{"verify", l.Path, "--record", args[0],
+			"--seed", args[1], "--output", "json"}, strings.NewReader(""), &vout, &verr)
+		if code != exitOK {
+			t.Fatalf("verify --record %s --seed %s: exit %d: %s", args[0], args[1], code, verr.String())
+		}
+		var again verifyReport
+		if err := json.Unmarshal(vout.Bytes(), &again); err != nil {
+			t.Fatal(err)
+		}
+		if again.Seed != first.Seed || again.LocationsDigest != first.LocationsDigest || again.BytesRead != first.BytesRead ||
+			again.BlocksRead != first.BlocksRead || !again.Verified {
+			t.Errorf("re-run read other blocks: seed %d digest %s bytes %d, recorded seed %d digest %s bytes %d",
+				again.Seed, again.LocationsDigest, again.BytesRead, first.Seed, first.LocationsDigest, first.BytesRead)
+		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/decom-project/decom/certificates"
+	"github.com/decom-project/decom/internal/jsonint"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/registry"
 	"github.com/decom-project/decom/registry/tlog"
@@ -188,7 +189,7 @@ func evidence(n int) certificates.Evidence {
 				BytesWritten: size, Completed: true, Flushed: true, BadRanges: []wipe.Range{}},
 		}}
 	return certificates.Evidence{Record: rec, VerifyMode: verify.ModeSample,
-		Checks: []verify.Result{{Pass: 3, Mode: verify.ModeSample, Seed: uint64(n), Verified: true, Outcome: verify.OutcomePassed}},
+		Checks: []verify.Result{{Pass: 3, Mode: verify.ModeSample, Seed: jsonint.Uint64(n), Verified: true, Outcome: verify.OutcomePassed}},
 		Host:   inventory.Host{Hostname: fmt.Sprintf("rack%02d-node%03d", n%40, n%997)},
 		Tool:   certificates.Tool{Name: "decom", Version: "v0.1.0", Commit: "loadtest"}}
 }
