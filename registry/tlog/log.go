@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -55,7 +56,8 @@ import (
 // most CheckpointInterval while entries keep arriving) + pollInterval: 60–100 ms typically,
 // 120–200 ms at the 99th percentile. tessera forms a batch every BatchMaxAge and sequences batches
 // one at a time, so a batch must be sequenced in less than BatchMaxAge or a backlog builds: on
-// storage with slow fsync, raise BatchMaxAge.
+// storage with slow fsync, raise BatchMaxAge. A shared log forms its batches itself, as described
+// at [OpenShared], with the same BatchMaxAge and BatchMaxSize.
 const (
 	// BatchMaxSize is the most entries tessera sequences in one batch (one set of fsyncs).
 	BatchMaxSize = 512
@@ -77,6 +79,14 @@ const (
 	tileCacheSize = 1024
 	// lockFileName keeps a second process from opening the same log; it is never served.
 	lockFileName = ".decom-tlog.lock"
+	// turnLockFileName is flocked exclusively by the sharer of a log whose turn it is to
+	// sequence (see OpenShared); it is never served.
+	turnLockFileName = ".decom-tlog.turn.lock"
+	// turnFlushAge is tessera's batch age in a shared log: the entries of a turn are handed to
+	// tessera at once, so it need not wait for more.
+	turnFlushAge = time.Millisecond
+	// turnPollInterval is how often a sharer waiting for its turn tries the turn lock again.
+	turnPollInterval = time.Millisecond
 )
 
 var (
@@ -125,6 +135,23 @@ type Log struct {
 	catchUpMu sync.Mutex
 	asked     atomic.Uint64
 	covered   uint64
+
+	// Shared logs: entries wait in turnQueue for takeTurns, which hands them to tessera while
+	// this process holds the turn lock. Close closes turnStop; takeTurns closes turnDone.
+	turnMu    sync.Mutex
+	turnQueue []*turnEntry
+	turnWake  chan struct{}
+	turnStop  chan struct{}
+	turnDone  chan struct{}
+}
+
+// turnEntry is an entry of a shared log waiting to be sequenced; done is closed once idx/err are
+// set.
+type turnEntry struct {
+	entry []byte
+	done  chan struct{}
+	idx   tessera.Index
+	err   error
 }
 
 // published is a snapshot of the latest published checkpoint. changed is closed when a newer one
@@ -156,9 +183,21 @@ func Open(ctx context.Context, dir string, signer note.Signer) (*Log, error) {
 
 // OpenShared opens the log in dir like [Open], for a process that shares the directory with
 // others doing the same: several registry instances behind a load balancer, each appending.
-// tessera's POSIX backend serialises their sequencing and publishing with locks in the
-// directory, so the directory must be on a filesystem whose fcntl locks and renames hold
+// tessera's POSIX backend serialises their sequencing and publishing with fcntl locks in the
+// directory, so the directory must be on a filesystem whose fcntl locks, flocks and renames hold
 // between all the sharers (a local filesystem; a cluster filesystem such as CephFS — not NFS).
+//
+// The sharers also take turns at sequencing, under an flock of their own in the directory:
+// Append collects entries for BatchMaxAge (at most BatchMaxSize of them), waits for the turn,
+// hands them to tessera and gives the turn up once tessera has sequenced them, so tessera's tree
+// lock is only ever asked for by the sharer whose turn it is, and never has to be waited for.
+// tessera's locks alone are not enough: fcntl locks belong to a process, not to a goroutine, and
+// the kernel refuses a lock that must be waited for (EDEADLK) when it sees a cycle of processes
+// waiting for each other. If sharer B holds the tree lock while one of B's goroutines waits for a
+// lock that a goroutine of sharer A holds (A's checkpoint publisher or garbage collector, which
+// will let go), A's sequencer asking for the tree lock closes such a cycle, is refused, and
+// tessera panics, ending process A. Every process sharing a directory must therefore take turns
+// (be a decom that does).
 //
 // Append stays idempotent across the processes with one condition: when it does not know an
 // entry, it reads the entries the others integrated since it last looked, so bytes already in
@@ -215,7 +254,10 @@ func open(ctx context.Context, dir string, signer note.Signer, shared bool) (l *
 		WithBatching(BatchMaxSize, BatchMaxAge).
 		WithCheckpointInterval(CheckpointInterval).
 		WithShutdownTimeout(closeTimeout)
-	appender, shutdown, reader, err := tessera.NewAppender(lctx, driver, opts)
+	if shared {
+		opts.WithBatching(BatchMaxSize, turnFlushAge)
+	}
+	appender, shutdown, reader, err := newAppender(ctx, lctx, dir, shared, driver, opts)
 	if err != nil {
 		return nil, fmt.Errorf("tlog: open: %w", err)
 	}
@@ -260,7 +302,155 @@ func open(ctx context.Context, dir string, signer note.Signer, shared bool) (l *
 	}
 	l.indexed = size
 	go l.pollCheckpoints()
+	if shared {
+		l.turnWake = make(chan struct{}, 1)
+		l.turnStop = make(chan struct{})
+		l.turnDone = make(chan struct{})
+		go l.takeTurns()
+	}
 	return l, nil
+}
+
+// newAppender starts tessera on driver; for a shared log, during a turn: tessera takes its tree
+// lock to check or create the tree. lctx is the Log's context, ctx bounds the wait for the turn.
+func newAppender(ctx, lctx context.Context, dir string, shared bool, driver tessera.Driver, opts *tessera.AppendOptions) (*tessera.Appender, func(context.Context) error, tessera.LogReader, error) {
+	if shared {
+		turn, err := waitTurn(ctx, dir, nil)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		defer turn.Close()
+	}
+	return tessera.NewAppender(lctx, driver, opts)
+}
+
+// waitTurn takes the turn lock of the shared log in dir, trying every turnPollInterval until it
+// gets it, ctx ends or stop is closed. Closing the returned file gives the turn up.
+func waitTurn(ctx context.Context, dir string, stop <-chan struct{}) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, turnLockFileName), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("take the turn to sequence: %w", err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("take the turn to sequence: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("take the turn to sequence: %w", ctx.Err())
+		case <-stop:
+			f.Close()
+			return nil, ErrClosed
+		case <-time.After(turnPollInterval):
+		}
+	}
+}
+
+// takeTurns sequences the entries of a shared log that Append queues, in turns, until Close: it
+// waits for an entry, lets others join it for BatchMaxAge (which also leaves the other sharers
+// time to take their turns), takes the turn, hands up to BatchMaxSize entries to tessera, waits
+// until tessera has sequenced them all, gives the turn up and reports their indexes. A turn once
+// taken is finished even if Close is under way: tessera must not be left holding its tree lock.
+func (l *Log) takeTurns() {
+	defer close(l.turnDone)
+	defer l.failTurnQueue(ErrClosed)
+	for {
+		select {
+		case <-l.turnWake:
+		case <-l.turnStop:
+			return
+		}
+		select {
+		case <-time.After(BatchMaxAge):
+		case <-l.turnStop:
+			return
+		}
+		l.turnMu.Lock()
+		empty := len(l.turnQueue) == 0
+		l.turnMu.Unlock()
+		if empty {
+			continue
+		}
+		turn, err := waitTurn(l.ctx, l.dir, l.turnStop)
+		if errors.Is(err, ErrClosed) {
+			return
+		}
+		if err != nil {
+			l.failTurnQueue(err)
+			continue
+		}
+		l.turnMu.Lock()
+		batch := l.turnQueue
+		l.turnQueue = nil
+		if len(batch) > BatchMaxSize {
+			l.turnQueue = slices.Clone(batch[BatchMaxSize:])
+			batch = batch[:BatchMaxSize]
+			l.wakeTurns()
+		}
+		l.turnMu.Unlock()
+		futures := make([]tessera.IndexFuture, len(batch))
+		for i, e := range batch {
+			futures[i] = l.appender.Add(l.ctx, tessera.NewEntry(e.entry))
+		}
+		for i, e := range batch {
+			e.idx, e.err = futures[i]()
+		}
+		turn.Close()
+		for _, e := range batch {
+			close(e.done)
+		}
+	}
+}
+
+// wakeTurns tells takeTurns that entries are queued.
+func (l *Log) wakeTurns() {
+	select {
+	case l.turnWake <- struct{}{}:
+	default:
+	}
+}
+
+// failTurnQueue ends every queued entry of a shared log with err.
+func (l *Log) failTurnQueue(err error) {
+	l.turnMu.Lock()
+	q := l.turnQueue
+	l.turnQueue = nil
+	l.turnMu.Unlock()
+	for _, e := range q {
+		e.err = err
+		close(e.done)
+	}
+}
+
+// sequence hands entry to tessera and waits until it is sequenced; in a shared log, through
+// takeTurns.
+func (l *Log) sequence(entry []byte) (tessera.Index, error) {
+	if !l.shared {
+		return l.appender.Add(l.ctx, tessera.NewEntry(entry))()
+	}
+	e := &turnEntry{entry: entry, done: make(chan struct{})}
+	l.turnMu.Lock()
+	l.turnQueue = append(l.turnQueue, e)
+	l.wakeTurns()
+	l.turnMu.Unlock()
+	select {
+	case <-e.done:
+		return e.idx, e.err
+	case <-l.turnDone:
+		// takeTurns has failed the queue on its way out, unless this entry came after.
+		select {
+		case <-e.done:
+			return e.idx, e.err
+		default:
+			return tessera.Index{}, ErrClosed
+		}
+	}
 }
 
 // firstCheckpoint reads the published checkpoint. A log that crashed while being created has
@@ -409,7 +599,7 @@ func (l *Log) Append(ctx context.Context, entry []byte) (uint64, error) {
 
 func (l *Log) add(h [32]byte, entry []byte, p *pending) {
 	defer l.adds.Done()
-	idx, err := l.appender.Add(l.ctx, tessera.NewEntry(entry))()
+	idx, err := l.sequence(entry)
 
 	l.mu.Lock()
 	delete(l.inflight, h)
@@ -557,6 +747,14 @@ func (l *Log) Close() error {
 	case <-drained:
 	case <-time.After(closeTimeout):
 		errs = append(errs, errors.New("tlog: close: appends still in flight after timeout"))
+	}
+	if l.shared {
+		close(l.turnStop)
+		select {
+		case <-l.turnDone:
+		case <-time.After(closeTimeout):
+			errs = append(errs, errors.New("tlog: close: a turn at sequencing still under way after timeout"))
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	if err := l.shutdown(ctx); err != nil {

@@ -9,9 +9,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 )
@@ -249,5 +253,166 @@ func TestSharedExcludesSole(t *testing.T) {
 	raw, err := sole.Checkpoint(ctx)
 	if err != nil || !bytes.Contains(raw, []byte("\n1\n")) {
 		t.Errorf("checkpoint after two appends of the same bytes: %q, %v; want size 1", raw, err)
+	}
+}
+
+// Environment of the lock-holder helper process (TestSharedLockCycleChild).
+const lockCycleDirEnv = "DECOM_TLOG_LOCKCYCLE_DIR"
+
+// TestSharedLockCycleChild is not a test: TestSharedLockCycle runs the test binary again with
+// this test selected. It plays a sharer caught in the middle of sequencing by tessera's rules: it
+// takes decom's turn lock (as a shared Log does before it lets tessera sequence) and tessera's
+// treeState lock, and then, from a second thread, waits for tessera's gcState lock, which the
+// parent holds. It prints "locked" once it holds both locks, and exits (dropping every lock) when
+// its stdin closes.
+func TestSharedLockCycleChild(t *testing.T) {
+	dir := os.Getenv(lockCycleDirEnv)
+	if dir == "" {
+		t.Skip("helper process for TestSharedLockCycle")
+	}
+	turn, err := os.OpenFile(filepath.Join(dir, turnLockFileName), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(turn.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fcntlLock(filepath.Join(dir, ".state", "treeState.lock"), syscall.F_SETLKW); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		// Blocks until the parent lets go of gcState.lock.
+		_, _ = fcntlLock(filepath.Join(dir, ".state", "gcState.lock"), syscall.F_SETLKW)
+	}()
+	fmt.Println("locked")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// fcntlLock opens path and write-locks the whole file with a POSIX record lock, the way tessera's
+// POSIX backend does; cmd is F_SETLK or F_SETLKW. Closing the file drops the lock.
+func fcntlLock(path string, cmd int) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: io.SeekStart}
+	for {
+		err = syscall.FcntlFlock(f.Fd(), cmd, &lk)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// TestSharedLockCycle sets up, deterministically, the lock graph in which Linux refuses tessera's
+// treeState lock with EDEADLK: another sharer holds treeState and waits for a lock this process
+// holds (here gcState, as this process's garbage collector would). POSIX record locks belong to
+// processes, not threads, so the kernel sees a cycle although the two locks are taken by
+// unrelated goroutines; tessera's sequencer panics on that error, killing the process. A shared
+// Log lets tessera sequence only while it holds the turn lock, which the other sharer holds for as
+// long as it holds treeState: an Append made in the middle of this waits, and then succeeds.
+func TestSharedLockCycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a child process")
+	}
+	signer, _, vkey := testKey(t, testOrigin)
+	dir := logDir(t)
+	ctx := context.Background()
+	l, err := OpenShared(ctx, dir, signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.Append(ctx, makeEntry(0)); err != nil {
+		t.Fatal(err)
+	}
+
+	gc, err := fcntlLock(filepath.Join(dir, ".state", "gcState.lock"), syscall.F_SETLK)
+	if err != nil {
+		t.Fatalf("lock gcState.lock: %v", err)
+	}
+	defer gc.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSharedLockCycleChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), lockCycleDirEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "locked\n" {
+		t.Fatalf("child: %q, %v", line, err)
+	}
+	waitBlocked(t, cmd.Process.Pid)
+
+	// The trap is set: the kernel refuses this process the treeState lock.
+	if f, err := fcntlLock(filepath.Join(dir, ".state", "treeState.lock"), syscall.F_SETLKW); !errors.Is(err, syscall.EDEADLK) {
+		if f != nil {
+			f.Close()
+		}
+		t.Fatalf("lock treeState.lock while the child holds it and waits for this process: %v, want EDEADLK", err)
+	}
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := l.Append(ctx, makeEntry(1))
+		done <- err
+	}()
+	// Without the turn lock tessera would sequence the entry within BatchMaxAge, and panic.
+	select {
+	case err := <-done:
+		t.Fatalf("Append returned (%v) while another sharer held the log's locks", err)
+	case <-time.After(50 * BatchMaxAge):
+	}
+	gc.Close()
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Append did not return within 30 s of the other sharer letting go")
+	}
+	if _, cp := latest(t, l, vkey); cp.Size != 2 {
+		t.Errorf("checkpoint of %d entries, want 2", cp.Size)
+	}
+}
+
+// waitBlocked waits until /proc/locks shows process pid waiting for a POSIX lock.
+func waitBlocked(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		raw, err := os.ReadFile("/proc/locks")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(raw), "\n") {
+			f := strings.Fields(line)
+			// "2: -> POSIX  ADVISORY  WRITE 1234 00:2a:567 0 EOF"
+			if len(f) > 5 && f[1] == "->" && f[2] == "POSIX" && f[5] == strconv.Itoa(pid) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d is not waiting for a lock after 30 s:\n%s", pid, raw)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
