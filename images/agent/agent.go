@@ -441,14 +441,16 @@ func (a *agent) readConfig() error {
 			a.out.Printf("WARNING: no /data/%s: decom's defaults apply, and certificates need a key from elsewhere", configFile)
 		}
 	}
-	cfg, err := a.o.ReadConfig(a.configPath)
-	if err == nil {
-		err = checkBootConfig(cfg)
-	}
 	// The kernel command line's decom.verify=none needs the config's consent, which
 	// a config that cannot be read does not give.
 	defer a.checkVerify()
+	cfg, err := a.o.ReadConfig(a.configPath)
 	if err != nil {
+		// decom wipe reads it again and refuses to start: say it now.
+		return fmt.Errorf("%v: nothing can be wiped until it is fixed", err)
+	}
+	if err := checkBootConfig(cfg); err != nil {
+		// decom wipe ignores the boot: section: the agent must refuse itself.
 		a.configBad = true
 		return fmt.Errorf("%v: nothing can be wiped until it is fixed", err)
 	}
