@@ -166,7 +166,6 @@ func TestRunAutoKeySwitchesToInteractive(t *testing.T) {
 }
 
 func TestCmdlineRegistryRefusal(t *testing.T) {
-	const token = "registry token"
 	for _, tc := range []struct {
 		url  string
 		cfg  Config
@@ -205,7 +204,6 @@ func TestCmdlineRegistryRefusal(t *testing.T) {
 			t.Errorf("cmdline_registries: %q accepted", bad)
 		}
 	}
-	_ = token
 }
 
 // With the config's consent decom.registry= is used.
