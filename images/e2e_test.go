@@ -219,6 +219,8 @@ method: nist-clear
 verify: sample
 key: site.key
 pdf: true
+boot:
+  countdown: 0
 ` + extra
 }
 

@@ -21,9 +21,10 @@ This ISO boots decom (UEFI only) from a server's virtual media (BMC) or a CD. It
 writable partition: decom writes its certificates and logs to a partition labelled
 DECOM-DATA on another medium attached to the machine if there is one (a USB stick
 prepared with decom's USB image, or any FAT32 partition with that label); otherwise they
-stay in memory and are uploaded to the registry named on the kernel command line, and are
-lost at power-off if that fails. Settings come from config.yaml on that DECOM-DATA
-partition, or from the kernel command line (decom.* options, see decom's README).
+stay in memory and are lost at power-off. Settings come from config.yaml on that
+DECOM-DATA partition, registry and registry token included (without one nothing is
+uploaded), and from the kernel command line (decom.* options, within what config.yaml
+allows: see decom's README).
 CONFIGEX.YML is config.yaml.example: it documents the settings.
 `
 

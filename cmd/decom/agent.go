@@ -106,6 +106,12 @@ func agentConfig(path string) (agent.Config, error) {
 		HasToken: env("DECOM_REGISTRY_TOKEN", c.RegistryToken) != "",
 		PDF:      c.PDF,
 		Operator: env("DECOM_OPERATOR_NAME", c.Operator.Name),
+
+		Countdown:         c.Boot.Countdown,
+		Machines:          c.Boot.Machines,
+		CmdlineRegistries: c.Boot.CmdlineRegistries,
+		AllowInsecureHTTP: c.Boot.AllowInsecureHTTP,
+		AllowUnverified:   c.Boot.AllowUnverified,
 	}, nil
 }
 

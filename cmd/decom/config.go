@@ -44,6 +44,18 @@ type fileConfig struct {
 
 	Registry      string `yaml:"registry"`
 	RegistryToken string `yaml:"registry_token"`
+
+	Boot bootConfig `yaml:"boot"`
+}
+
+// bootConfig is the boot agent's own section of the config file (agent.Config says
+// what each key does); decom outside the boot image ignores it.
+type bootConfig struct {
+	Countdown         *int     `yaml:"countdown"`
+	Machines          []string `yaml:"machines"`
+	CmdlineRegistries []string `yaml:"cmdline_registries"`
+	AllowInsecureHTTP bool     `yaml:"allow_insecure_http"`
+	AllowUnverified   bool     `yaml:"allow_unverified"`
 }
 
 type personConfig struct {

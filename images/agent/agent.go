@@ -55,7 +55,32 @@ type Config struct {
 	// PDF is the file's pdf: setting; nil when it has none.
 	PDF      *bool
 	Operator string
+
+	// The rest is the file's boot: section, the agent's own settings.
+
+	// Countdown is how many seconds auto mode shows its plan before the first
+	// write, during which a key at the console switches to interactive mode; nil
+	// means DefaultCountdown. Only the config file can set it, 0 included.
+	Countdown *int
+	// Machines, when not empty, are the DMI system serial numbers and UUIDs of the
+	// machines auto mode may wipe; on any other machine the agent asks at the
+	// console instead (interactive mode).
+	Machines []string
+	// CmdlineRegistries are the registries decom.registry= may name, and so send
+	// the config's token to: a URL, a host, host:port, or "*" for any. Without
+	// them decom.registry= is refused unless it names the config's own registry.
+	CmdlineRegistries []string
+	// AllowInsecureHTTP lets decom.registry= name an http:// registry.
+	AllowInsecureHTTP bool
+	// AllowUnverified lets decom.verify=none through.
+	AllowUnverified bool
 }
+
+// DefaultCountdown is auto mode's countdown when the config file sets none.
+const DefaultCountdown = 15 * time.Second
+
+// maxCountdown bounds the config file's countdown.
+const maxCountdown = 3600
 
 // CLI runs decom's own command line in the agent's process: cmd/decom's run, with the
 // same arguments a person would type, returning its exit code.
@@ -125,6 +150,7 @@ type agent struct {
 	allData    []Partition
 	network    bool // a lease was configured
 	registry   string
+	configBad  bool // the config file cannot be used: nothing is wiped
 	summary    Summary
 	wipeExit   int
 	fatal      bool
@@ -415,9 +441,17 @@ func (a *agent) readConfig() error {
 			a.out.Printf("WARNING: no /data/%s: decom's defaults apply, and certificates need a key from elsewhere", configFile)
 		}
 	}
+	// The kernel command line's decom.verify=none needs the config's consent, which
+	// a config that cannot be read does not give.
+	defer a.checkVerify()
 	cfg, err := a.o.ReadConfig(a.configPath)
 	if err != nil {
 		// decom wipe reads it again and refuses to start: say it now.
+		return fmt.Errorf("%v: nothing can be wiped until it is fixed", err)
+	}
+	if err := checkBootConfig(cfg); err != nil {
+		// decom wipe ignores the boot: section: the agent must refuse itself.
+		a.configBad = true
 		return fmt.Errorf("%v: nothing can be wiped until it is fixed", err)
 	}
 	a.cfg = cfg
@@ -426,13 +460,49 @@ func (a *agent) readConfig() error {
 	}
 	a.registry = cfg.Registry
 	if a.cmd.Registry != "" {
-		a.registry = a.cmd.Registry
+		if why := cmdlineRegistryRefusal(a.cmd.Registry, cfg); why != "" {
+			then := "certificates are not uploaded: they stay in " + a.display(a.certDir())
+			if cfg.Registry != "" {
+				then = "uploading to the config's registry " + cfg.Registry + " instead"
+			}
+			a.problem("kernel command line: decom.registry=%s: refused: %s; %s", a.cmd.Registry, why, then)
+		} else {
+			a.registry = a.cmd.Registry
+		}
 	}
 	if a.registry != "" && !cfg.HasToken {
 		a.problem("registry %s: no registry_token in the config file: certificates are not uploaded", a.registry)
 		a.registry = ""
 	}
+	if strings.HasPrefix(strings.ToLower(a.registry), "http://") {
+		a.out.Printf("WARNING: registry %s: plain HTTP: the registry token and the certificates cross the network unencrypted", a.registry)
+	}
 	return nil
+}
+
+// checkBootConfig checks what only the agent reads of the config file: its boot:
+// section.
+func checkBootConfig(c Config) error {
+	if c.Countdown != nil && (*c.Countdown < 0 || *c.Countdown > maxCountdown) {
+		return fmt.Errorf("config file: boot: countdown: %d: want 0 to %d seconds", *c.Countdown, maxCountdown)
+	}
+	for _, r := range c.CmdlineRegistries {
+		if r == "" || r != "*" && registryPattern(r) == nil {
+			return fmt.Errorf("config file: boot: cmdline_registries: %q: want an http(s):// URL, a host, host:port or *", r)
+		}
+	}
+	return nil
+}
+
+// checkVerify refuses decom.verify=none unless the config file allows it: wiping
+// without reading back is the config's decision, not the boot menu's.
+func (a *agent) checkVerify() {
+	if a.cmd.Verify != VerifyNone || a.cfg.AllowUnverified || a.cfg.Verify == VerifyNone {
+		return
+	}
+	msg := "decom.verify=none: refused: the config file does not allow wiping without verification from the kernel command line (boot: allow_unverified: true allows it)"
+	a.cmd.Errors = append(a.cmd.Errors, msg)
+	a.problem("kernel command line: %s", msg)
 }
 
 func (a *agent) bringUpNetwork(ctx context.Context) error {
@@ -484,21 +554,147 @@ func describe(d inventory.Device) string {
 	return strings.Join(parts, ", ")
 }
 
+// auto wipes every eligible drive, after showing the plan and counting down; a key
+// at the console during the countdown, or a machine the config's boot: machines does
+// not list, makes it ask instead (interactive mode).
 func (a *agent) auto(ctx context.Context) error {
+	if len(a.cfg.Machines) > 0 {
+		host := inventory.ReadHost(inventory.Options{Root: a.o.Root})
+		if !machineListed(host, a.cfg.Machines) {
+			a.out.Printf("auto mode: this machine (DMI serial %s, UUID %s) is not in the config's boot: machines: nothing is wiped without a choice at this console",
+				dash(host.SystemSerial), dash(host.SystemUUID))
+			return a.switchToInteractive(ctx)
+		}
+		a.out.Printf("auto mode: this machine (DMI serial %s, UUID %s) is in the config's boot: machines", dash(host.SystemSerial), dash(host.SystemUUID))
+	}
 	targets, skipped, err := a.drives(ctx)
-	a.addSkipped(skipped)
 	if err != nil {
+		a.addSkipped(skipped)
 		return err
 	}
-	if len(a.cmd.Errors) > 0 {
-		a.skipAll(targets, "not wiped: the kernel command line is wrong (see above)")
-		return errors.New("nothing wiped: fix the kernel command line (" + strings.Join(a.cmd.Errors, "; ") + ")")
+	if note, err := a.mayWipe(); err != nil {
+		a.addSkipped(skipped)
+		a.skipAll(targets, "not wiped: "+note)
+		return err
 	}
 	if len(targets) == 0 {
+		a.addSkipped(skipped)
 		a.out.Printf("no drive to wipe")
 		return nil
 	}
+	a.showPlan(targets)
+	keyed, err := a.countdown(ctx, a.countdownTime())
+	if err != nil {
+		a.addSkipped(skipped)
+		a.skipAll(targets, "not wiped: interrupted during the countdown")
+		return fmt.Errorf("countdown: %w: nothing wiped", err)
+	}
+	if keyed {
+		a.out.Printf("key pressed: switching to interactive mode")
+		return a.switchToInteractive(ctx)
+	}
+	a.addSkipped(skipped)
 	return a.wipe(ctx, targets)
+}
+
+// mayWipe says whether anything may be wiped, as far as the kernel command line and
+// the config file go; when not, note is why, for the summary's drive lines.
+func (a *agent) mayWipe() (note string, err error) {
+	switch {
+	case len(a.cmd.Errors) > 0:
+		return "the kernel command line is wrong (see above)",
+			errors.New("nothing wiped: fix the kernel command line (" + strings.Join(a.cmd.Errors, "; ") + ")")
+	case a.configBad:
+		return "the config file cannot be used (see above)", errors.New("nothing wiped: fix config.yaml")
+	}
+	return "", nil
+}
+
+func (a *agent) switchToInteractive(ctx context.Context) error {
+	a.cmd.Mode = ModeInteractive
+	a.summary.Mode = ModeInteractive
+	return a.interactive(ctx)
+}
+
+// countdownTime is the config's countdown, else DefaultCountdown.
+func (a *agent) countdownTime() time.Duration {
+	if a.cfg.Countdown != nil {
+		return time.Duration(*a.cfg.Countdown) * time.Second
+	}
+	return DefaultCountdown
+}
+
+// showPlan says what auto mode is about to do.
+func (a *agent) showPlan(targets []inventory.Device) {
+	method, verify := a.methodVerify()
+	a.out.Printf("plan: wipe %d drives with %s, verification %s:", len(targets), method, verify)
+	for _, d := range targets {
+		a.out.Printf("  %-14s %-20s %s", d.Path, dash(d.Serial), describe(d))
+	}
+}
+
+// methodVerify are the method and the verification decom wipe uses.
+func (a *agent) methodVerify() (method, verify string) {
+	return orDefault(a.cmd.Method, a.cfg.Method, "nist-clear"), orDefault(a.cmd.Verify, a.cfg.Verify, VerifySample)
+}
+
+// countdown counts d down on the console and returns true as soon as a key is pressed
+// at the console. Without console input it still waits the whole time: someone may be
+// watching, ready to switch the machine off. It fails only when ctx ends.
+func (a *agent) countdown(ctx context.Context, d time.Duration) (keyed bool, err error) {
+	if d <= 0 {
+		a.out.Printf("wiping now: the config file sets no countdown (boot: countdown: 0)")
+		return false, nil
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer cancel() // ends WaitKey when the time is up
+		for left := d; left > 0; {
+			if wctx.Err() != nil {
+				return
+			}
+			if left == d {
+				a.out.Printf("wiping in %v: press any key at this console to choose the drives instead (interactive mode)", left)
+			} else {
+				a.out.Printf("wiping in %v", left)
+			}
+			step := left - nextTick(left)
+			if a.clk.Sleep(wctx, step) != nil {
+				return
+			}
+			left -= step
+		}
+	}()
+	kerr := a.input.WaitKey(wctx)
+	if kerr == nil {
+		cancel()
+	}
+	<-done // without console input (kerr not nil), when the time is up
+	switch {
+	case kerr == nil:
+		return true, nil
+	case ctx.Err() != nil:
+		return false, ctx.Err()
+	}
+	return false, nil
+}
+
+// nextTick is the time left at which the countdown speaks next: every 5 s, then each of
+// the last 3 s.
+func nextTick(left time.Duration) time.Duration {
+	s := int((left + time.Second - 1) / time.Second)
+	switch {
+	case s > 5:
+		return time.Duration((s-1)/5*5) * time.Second
+	case s > 3:
+		return 3 * time.Second
+	case s > 1:
+		return time.Duration(s-1) * time.Second
+	}
+	return 0
 }
 
 func (a *agent) addSkipped(skipped []Skipped) {
@@ -581,7 +777,7 @@ func (a *agent) wipe(ctx context.Context, targets []inventory.Device) error {
 	for i, d := range targets {
 		devices[i] = d.Path
 	}
-	method, verify := orDefault(a.cmd.Method, a.cfg.Method, "nist-clear"), orDefault(a.cmd.Verify, a.cfg.Verify, "sample")
+	method, verify := a.methodVerify()
 	a.out.Printf("wiping %d drives in parallel with %s, verification %s: %s", len(devices), method, verify, strings.Join(devices, " "))
 	res := a.runWipe(ctx, devices)
 	if res.code == 4 && len(res.records) == 0 && len(res.refused) > 0 && len(res.refused) < len(devices) {

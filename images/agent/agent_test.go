@@ -370,6 +370,8 @@ func TestRunRegistry(t *testing.T) {
 	t.Run("uploaded", func(t *testing.T) {
 		e := newRunEnv(t)
 		e.cfg.Registry, e.cfg.HasToken = "http://config-registry", true
+		// The config lets the kernel command line name this registry, over HTTP.
+		e.cfg.CmdlineRegistries, e.cfg.AllowInsecureHTTP = []string{"10.0.2.2"}, true
 		e.cli.upload = true
 		e.run(t, e.options("decom.registry=http://10.0.2.2:8443"))
 		if len(e.sys.did("network")) != 1 {
@@ -528,7 +530,8 @@ func TestRunPassphrase(t *testing.T) {
 		e := newRunEnv(t)
 		os.WriteFile(filepath.Join(e.root, "data", "site.key"), []byte(encrypted), 0o600)
 		o := e.options("decom.mode=auto")
-		o.Input = ReaderInput(strings.NewReader("typed\n"))
+		// No key during the countdown; then the passphrase.
+		o.Input = &scriptInput{lines: []string{"typed"}}
 		e.run(t, o)
 		if !reflect.DeepEqual(e.cli.env, []string{"typed"}) {
 			t.Errorf("decom saw DECOM_KEY_PASSWORD %q", e.cli.env)

@@ -33,7 +33,9 @@ type Cmdline struct {
 	// PowerOff is decom.poweroff: whether auto mode powers the machine off at its
 	// end (the default) or halts and waits.
 	PowerOff bool
-	// Registry is decom.registry, a URL that overrides the config file's.
+	// Registry is decom.registry, a URL that overrides the config file's registry
+	// when the config file allows it (see Config.CmdlineRegistries): the registry
+	// receives the config's token.
 	Registry string
 	// Debug is decom.debug: more detail on the console and in the log.
 	Debug bool
@@ -45,7 +47,8 @@ type Cmdline struct {
 	// replaced by a default; the agent reports them and goes on.
 	Warnings []string
 	// Errors are values the agent must not guess at, since they decide what is
-	// done to drives (decom.method, decom.verify): auto mode wipes nothing when
+	// done to drives (decom.method, decom.verify), and values the config file does
+	// not allow (decom.verify=none): auto and interactive mode wipe nothing when
 	// there are any.
 	Errors []string
 }
@@ -107,6 +110,10 @@ func ParseCmdline(line string) Cmdline {
 				continue
 			}
 			c.Debug = b
+		case "countdown":
+			// Auto mode's countdown is the config file's to set, 0 included: a
+			// word at the boot menu must not take away the time to stop a wipe.
+			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: the countdown is set in config.yaml (boot: countdown:), not on the kernel command line; ignored", param))
 		case "settle":
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 1 || n > 600 {

@@ -14,7 +14,7 @@ import (
 // port ttyS0, whose input /dev/console alone would not merge): the first line typed on
 // any of them answers. Without any it reads /dev/console.
 func ConsoleInput(root string) Input {
-	in := &lineInput{lines: make(chan string), done: make(chan struct{})}
+	in := newLineInput()
 	var files []*os.File
 	for _, name := range strings.Fields(readAttr(filepath.Join(root, "sys", "class", "tty", "console", "active"))) {
 		f, err := os.OpenFile(filepath.Join(root, "dev", name), os.O_RDWR|unix.O_NOCTTY, 0)
@@ -42,6 +42,30 @@ func ConsoleInput(root string) Input {
 			} else {
 				t.Lflag &^= unix.ECHO
 			}
+			unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, t)
+		}
+	}
+	var saved []*unix.Termios // each terminal's settings before keyMode(true)
+	in.keyMode = func(on bool) {
+		if on {
+			saved = make([]*unix.Termios, len(files))
+		}
+		for i, f := range files {
+			if !on {
+				if i < len(saved) && saved[i] != nil {
+					unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, saved[i])
+				}
+				continue
+			}
+			t, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+			if err != nil {
+				continue
+			}
+			orig := *t
+			saved[i] = &orig
+			// A read returns each key as it is pressed, not echoed.
+			t.Lflag &^= unix.ICANON | unix.ECHO
+			t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
 			unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, t)
 		}
 	}

@@ -27,18 +27,21 @@
 //     /data (vfat); certificates, PDFs and logs go to /data/certs and /data/logs. Without
 //     one (an ISO boot) they go to /run/decom, in RAM, and the summary says so;
 //  5. reads /data/config.yaml with decom's own config loader (same schema as
-//     `decom --config`); a relative key: is on the data partition; an encrypted key's
-//     passphrase comes from /data/key-passphrase (first line), else is asked at the
-//     console; /data/ca.pem, when present, holds the CA certificates to trust for an
-//     https registry;
+//     `decom --config`, plus the agent's own boot: section, see Config); a relative
+//     key: is on the data partition; an encrypted key's passphrase comes from
+//     /data/key-passphrase (first line), else is asked at the console; /data/ca.pem,
+//     when present, holds the CA certificates to trust for an https registry;
 //  6. when a registry is configured (registry: and registry_token: in the config, or
-//     decom.registry=), brings up every wired interface and configures the first DHCPv4
-//     lease (address, routes, /etc/resolv.conf);
+//     a decom.registry= the config allows), brings up every wired interface and
+//     configures the first DHCPv4 lease (address, routes, /etc/resolv.conf);
 //  7. lists the drives (package inventory) and never wipes its own boot medium: a drive
 //     that holds a DECOM-DATA or DECOM-ESP partition, or an ISO 9660 volume whose
 //     identifier starts with DECOM, is left out by device number (and the mounted /data
 //     makes the inventory refuse the stick too); optical drives are never wiped;
-//  8. auto: wipes every other wipeable drive in parallel, through the in-process
+//  8. auto: shows the plan (drives, method, verification) and counts down (boot:
+//     countdown, 15 s by default), during which any key at the console switches to
+//     interactive mode; on a machine that boot: machines does not list it switches
+//     at once; then wipes every other wipeable drive in parallel, through the in-process
 //     `decom wipe --yes -o json --cert-dir /data/certs --pdf [--config /data/config.yaml]
 //     [--method M] [--verify V] [--key /data/KEY] [--registry URL | --registry=] DEVICE…`;
 //     interactive: lists the drives, asks for the serial numbers of those to wipe and a
@@ -52,12 +55,21 @@
 //	decom.method=NAME                  overwrite method (decom methods); default: config, else nist-clear
 //	decom.verify=sample|full|none      read-back; default: config, else sample
 //	decom.poweroff=0|1                 power off at the end (default 1); 0 halts and waits
-//	decom.registry=URL                 registry to upload to (overrides the config; needs its registry_token)
+//	decom.registry=URL                 registry to upload to, in the config's place: only one the config allows
 //	decom.debug=1                      debug lines on the console, the kernel's messages not quietened
 //	decom.settle=SECONDS               quiet time before the disks count as settled (default 2)
 //
 // Unknown decom.* keys are reported and ignored. A bad decom.method or decom.verify
 // makes auto and interactive mode wipe nothing: they decide what is done to drives.
+//
+// Anyone at the boot menu can type these; only whoever prepared the stick wrote its
+// config, so the config bounds them. decom.registry= receives the config's registry
+// token, so it is refused (reported, and the config's own registry used, or none)
+// unless it names the config's registry or one in boot: cmdline_registries, and
+// unless it is https:// or boot: allow_insecure_http is true. decom.verify=none is
+// refused, and nothing wiped, unless boot: allow_unverified is true or the config
+// itself says verify: none. Auto mode's countdown is the config's alone
+// (decom.countdown= is ignored).
 //
 // # Console
 //
@@ -70,6 +82,11 @@
 //	decom: data partition: /dev/sda2 (GPT partition name DECOM-DATA) mounted on /data
 //	decom: network: eth0: 10.0.2.15 via 10.0.2.2, DNS 10.0.2.3
 //	decom: never wiped: /dev/sda (8:0): boot medium: holds the DECOM-DATA partition (/dev/sda2)
+//	decom: plan: wipe 3 drives with nist-clear, verification sample:
+//	decom:   /dev/nvme0n1   S6PTNM0T1            Samsung 980, S6PTNM0T1, nvme, 931.5 GiB
+//	decom: wiping in 15s: press any key at this console to choose the drives instead (interactive mode)
+//	decom: wiping in 10s               (and 5s, 3s, 2s, 1s)
+//	decom: key pressed: switching to interactive mode
 //	decom: wiping 3 drives in parallel with nist-clear, verification sample: /dev/nvme0n1 /dev/sdb /dev/vda
 //	decom: progress /dev/vda pass 1/1 (0x00) 42.0% 1.2 GiB/s ETA 3s
 //	decom: drive /dev/vda: completed, verified yes (sample), certificate /data/certs/….sigstore.json

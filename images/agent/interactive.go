@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -21,10 +20,10 @@ func (a *agent) interactive(ctx context.Context) error {
 		a.addSkipped(skipped)
 		return err
 	}
-	if len(a.cmd.Errors) > 0 {
+	if note, err := a.mayWipe(); err != nil {
 		a.addSkipped(skipped)
-		a.skipAll(targets, "not wiped: the kernel command line is wrong (see above)")
-		return errors.New("nothing wiped: fix the kernel command line (" + strings.Join(a.cmd.Errors, "; ") + ")")
+		a.skipAll(targets, "not wiped: "+note)
+		return err
 	}
 	if len(targets) == 0 {
 		a.addSkipped(skipped)

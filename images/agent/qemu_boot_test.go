@@ -147,7 +147,9 @@ func TestQEMUBootPID1(t *testing.T) {
 		t.Fatal(err)
 	}
 	stick := makeStick(t, map[string][]byte{
-		"config.yaml":    []byte("operator:\n  name: Boot Test\nkey: site.key\nregistry_token: " + token + "\n"),
+		// The kernel command line names the registry: the config allows that one.
+		"config.yaml": []byte("operator:\n  name: Boot Test\nkey: site.key\nregistry_token: " + token + "\n" +
+			"boot:\n  countdown: 0\n  cmdline_registries: [10.0.2.2]\n  allow_insecure_http: true\n"),
 		"site.key":       key,
 		"key-passphrase": []byte("boot-test\n"),
 	})

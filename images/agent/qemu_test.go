@@ -119,7 +119,7 @@ func TestQEMUAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	stick := makeStick(t, map[string][]byte{
-		"config.yaml":    []byte("operator:\n  name: Agent Test\norganization: decom tests\nkey: site.key\n"),
+		"config.yaml":    []byte("operator:\n  name: Agent Test\norganization: decom tests\nkey: site.key\nboot:\n  countdown: 0\n"),
 		"site.key":       priv,
 		"key-passphrase": []byte("agent-test\n"),
 	})
