@@ -293,7 +293,7 @@ func TestE2ERegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	token = strings.TrimSpace(token)
-	image, pub := stick(t, baseConfig(fmt.Sprintf("registry: http://10.0.2.2:%d\nregistry_token: %s\n", port, token)))
+	image, pub := stick(t, baseConfig(fmt.Sprintf("  allow_insecure_http: true # the test registry listens on the host's loopback, without TLS\nregistry: http://10.0.2.2:%d\nregistry_token: %s\n", port, token)))
 	if _, err := hostDecom(t, "--log-level", "error", "registry", "key", "add", "--data", data, pub); err != nil {
 		t.Fatal(err)
 	}

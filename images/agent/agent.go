@@ -70,7 +70,8 @@ type Config struct {
 	// the config's token to: a URL, a host, host:port, or "*" for any. Without
 	// them decom.registry= is refused unless it names the config's own registry.
 	CmdlineRegistries []string
-	// AllowInsecureHTTP lets decom.registry= name an http:// registry.
+	// AllowInsecureHTTP lets the registry (the config's, or one decom.registry= names)
+	// be a plain http:// one, which receives the token unencrypted.
 	AllowInsecureHTTP bool
 	// AllowUnverified lets decom.verify=none through.
 	AllowUnverified bool
@@ -475,7 +476,13 @@ func (a *agent) readConfig() error {
 		a.registry = ""
 	}
 	if strings.HasPrefix(strings.ToLower(a.registry), "http://") {
-		a.out.Printf("WARNING: registry %s: plain HTTP: the registry token and the certificates cross the network unencrypted", a.registry)
+		if !cfg.AllowInsecureHTTP {
+			a.problem("registry %s: refused: plain http:// would send the registry token unencrypted, and the config file does not allow that (boot: allow_insecure_http: true); certificates are not uploaded: they stay in %s",
+				a.registry, a.display(a.certDir()))
+			a.registry = ""
+			return nil
+		}
+		a.out.Printf("WARNING: registry %s: plain HTTP (boot: allow_insecure_http): the registry token and the certificates cross the network unencrypted", a.registry)
 	}
 	return nil
 }

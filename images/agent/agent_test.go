@@ -386,7 +386,7 @@ func TestRunRegistry(t *testing.T) {
 	})
 	t.Run("no network", func(t *testing.T) {
 		e := newRunEnv(t)
-		e.cfg.Registry, e.cfg.HasToken = "http://config-registry", true
+		e.cfg.Registry, e.cfg.HasToken = "https://config-registry", true
 		e.sys.netErr = errors.New("no DHCP lease on eth0")
 		code := e.run(t, e.options("decom.mode=auto"))
 		if code != ExitProblems {
@@ -402,7 +402,7 @@ func TestRunRegistry(t *testing.T) {
 	})
 	t.Run("no token", func(t *testing.T) {
 		e := newRunEnv(t)
-		e.cfg.Registry = "http://config-registry"
+		e.cfg.Registry = "https://config-registry"
 		e.run(t, e.options("decom.mode=auto"))
 		if len(e.sys.did("network")) != 0 {
 			t.Errorf("network brought up without a token")

@@ -66,7 +66,8 @@
 // config, so the config bounds them. decom.registry= receives the config's registry
 // token, so it is refused (reported, and the config's own registry used, or none)
 // unless it names the config's registry or one in boot: cmdline_registries, and
-// unless it is https:// or boot: allow_insecure_http is true. decom.verify=none is
+// unless it is https:// or boot: allow_insecure_http is true (which a plain-http
+// registry of the config's own needs too). decom.verify=none is
 // refused, and nothing wiped, unless boot: allow_unverified is true or the config
 // itself says verify: none. Auto mode's countdown is the config's alone
 // (decom.countdown= is ignored).

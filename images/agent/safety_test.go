@@ -224,15 +224,28 @@ func TestRunCmdlineRegistryAllowed(t *testing.T) {
 }
 
 // The config's own plain-HTTP registry is its decision; the console says what it costs.
-func TestRunConfigRegistryHTTPWarns(t *testing.T) {
-	e := newRunEnv(t)
-	e.cfg.Registry, e.cfg.HasToken = "http://10.0.2.2:8080", true
-	e.run(t, e.options("decom.mode=auto"))
-	if i := slices.Index(e.cli.wipeCalls()[0], "--registry"); i < 0 {
-		t.Errorf("decom %q", e.cli.wipeCalls()[0])
-	}
-	contains(t, "console", e.console.String(),
-		"decom: WARNING: registry http://10.0.2.2:8080: plain HTTP: the registry token and the certificates cross the network unencrypted\n")
+// A plain-http registry receives the token only when the config allows plain HTTP,
+// even when the config names it itself.
+func TestRunConfigRegistryHTTP(t *testing.T) {
+	t.Run("refused", func(t *testing.T) {
+		e := newRunEnv(t)
+		e.cfg.Registry, e.cfg.HasToken = "http://10.0.2.2:8080", true
+		e.run(t, e.options("decom.mode=auto"))
+		if slices.Contains(e.cli.wipeCalls()[0], "--registry") {
+			t.Errorf("the token went to a plain-http registry: decom %q", e.cli.wipeCalls()[0])
+		}
+		contains(t, "console", e.console.String(), "decom: ERROR: registry http://10.0.2.2:8080: refused: plain http://")
+	})
+	t.Run("allowed", func(t *testing.T) {
+		e := newRunEnv(t)
+		e.cfg.Registry, e.cfg.HasToken, e.cfg.AllowInsecureHTTP = "http://10.0.2.2:8080", true, true
+		e.run(t, e.options("decom.mode=auto"))
+		if i := slices.Index(e.cli.wipeCalls()[0], "--registry"); i < 0 {
+			t.Errorf("decom %q", e.cli.wipeCalls()[0])
+		}
+		contains(t, "console", e.console.String(),
+			"decom: WARNING: registry http://10.0.2.2:8080: plain HTTP (boot: allow_insecure_http): the registry token and the certificates cross the network unencrypted\n")
+	})
 }
 
 func TestRunCmdlineVerifyNoneAllowed(t *testing.T) {
