@@ -175,10 +175,20 @@ func (c *fakeCLI) run(ctx context.Context, args []string, stdin io.Reader, stdou
 		if outcome == "" {
 			outcome = "completed"
 		}
+		// As decom wipe says it: a wipe with exceptions is never "verified"; its
+		// certificate's outcome says whether the rest read back right.
+		verification := []any{map[string]any{"mode": "sample", "verified": outcome != "failed"}}
+		sanitization := map[string]string{"completed": "sanitized", "completed-with-exceptions": "sanitized-with-exceptions"}[outcome]
+		if sanitization == "" {
+			sanitization = "failed"
+		}
+		if i := slices.Index(args, "--verify"); i >= 0 && args[i+1] == "none" && outcome != "failed" {
+			verification, sanitization = []any{}, "unverified"
+		}
 		rec := map[string]any{"type": "record", "device": d, "outcome": outcome, "passes": []any{},
 			"identity":     map[string]any{"serial": "SER-" + name, "model": "Model " + name, "size_bytes": 1 << 30},
-			"verification": []any{map[string]any{"mode": "sample", "verified": outcome == "completed"}},
-			"verified":     outcome == "completed", "certificate": cert, "certificate_pdf": strings.Replace(cert, ".sigstore.json", ".pdf", 1)}
+			"verification": verification, "sanitization_outcome": sanitization,
+			"verified": sanitization == "sanitized", "certificate": cert, "certificate_pdf": strings.Replace(cert, ".sigstore.json", ".pdf", 1)}
 		if c.upload {
 			rec["registry_receipt"] = map[string]any{"log_index": 1}
 		}

@@ -259,6 +259,9 @@ func TestRunCmdlineVerifyNoneAllowed(t *testing.T) {
 	if i := slices.Index(w[0], "--verify"); i < 0 || w[0][i+1] != "none" {
 		t.Errorf("decom %q", w[0])
 	}
+	// What was not read back is not counted as sanitized.
+	contains(t, "console", e.console.String(),
+		"decom: result: 0 sanitized, 0 with exceptions, 3 written but not read back (no certificate of sanitization), 0 failed, 4 not wiped\n")
 }
 
 func intp(n int) *int { return &n }

@@ -38,10 +38,13 @@ type (
 			Model     string `json:"model"`
 			SizeBytes uint64 `json:"size_bytes"`
 		} `json:"identity"`
-		Outcome      string `json:"outcome"`
-		Error        string `json:"error"`
-		Verified     bool   `json:"verified"`
-		Verification []struct {
+		Outcome string `json:"outcome"`
+		// SanitizationOutcome is what the wipe's certificate says: sanitized,
+		// sanitized-with-exceptions, unverified, failed or aborted.
+		SanitizationOutcome string `json:"sanitization_outcome"`
+		Error               string `json:"error"`
+		Verified            bool   `json:"verified"`
+		Verification        []struct {
 			Mode string `json:"mode"`
 		} `json:"verification"`
 		Certificate     string          `json:"certificate"`
@@ -62,6 +65,10 @@ type DriveResult struct {
 	Outcome string
 	// Verified says how the wipe was read back: "yes (sample)", "FAILED (full)", "no".
 	Verified string
+	// Sanitization is what the drive's certificate says (sanitized,
+	// sanitized-with-exceptions, unverified, failed, aborted); "" when decom wipe
+	// did not say.
+	Sanitization string
 	// Certificate is the certificate file, PDF its rendering; Uploaded whether the
 	// registry holds it; Note the reason a drive was skipped, or what went wrong.
 	Certificate string
@@ -90,24 +97,40 @@ type Summary struct {
 }
 
 // Counts tallies the outcomes.
-func (s *Summary) Counts() (sanitized, exceptions, failed, skipped int) {
+func (s *Summary) Counts() (c Counts) {
 	for _, d := range s.Drives {
-		switch d.Outcome {
-		case "completed":
-			if strings.HasPrefix(d.Verified, "FAILED") {
-				failed++
-			} else {
-				sanitized++
-			}
-		case "completed-with-exceptions":
-			exceptions++
-		case OutcomeSkipped:
-			skipped++
+		switch {
+		case d.Outcome == OutcomeSkipped:
+			c.Skipped++
+		case d.Sanitization == "sanitized":
+			c.Sanitized++
+		case d.Sanitization == "sanitized-with-exceptions":
+			c.Exceptions++
+		case d.Sanitization == "unverified":
+			// Written but never read back: a record of unverified sanitization,
+			// not a certificate.
+			c.Unverified++
+		case d.Sanitization != "":
+			c.Failed++
+		// Without the certificate's outcome, from the wipe's own.
+		case d.Outcome == "completed" && strings.HasPrefix(d.Verified, "FAILED"):
+			c.Failed++
+		case d.Outcome == "completed" && d.Verified == "no":
+			c.Unverified++
+		case d.Outcome == "completed":
+			c.Sanitized++
+		case d.Outcome == "completed-with-exceptions":
+			c.Exceptions++
 		default:
-			failed++
+			c.Failed++
 		}
 	}
-	return
+	return c
+}
+
+// Counts are the drives of a run by what became of them.
+type Counts struct {
+	Sanitized, Exceptions, Unverified, Failed, Skipped int
 }
 
 // Render writes the summary block that ends the agent's console output: a line per
@@ -177,8 +200,13 @@ func (s *Summary) Render(w io.Writer) {
 	for _, p := range s.Problems {
 		fmt.Fprintf(w, "decom: problem: %s\n", p)
 	}
-	sanitized, exceptions, failed, skipped := s.Counts()
-	fmt.Fprintf(w, "decom: result: %d sanitized, %d with exceptions, %d failed, %d not wiped\n", sanitized, exceptions, failed, skipped)
+	c := s.Counts()
+	unverified := ""
+	if c.Unverified > 0 {
+		unverified = fmt.Sprintf(", %d written but not read back (no certificate of sanitization)", c.Unverified)
+	}
+	fmt.Fprintf(w, "decom: result: %d sanitized, %d with exceptions%s, %d failed, %d not wiped\n",
+		c.Sanitized, c.Exceptions, unverified, c.Failed, c.Skipped)
 }
 
 func dash(s string) string {
@@ -209,12 +237,14 @@ func size(n uint64) string {
 // driveResult turns a record line into a summary line.
 func (l *recordLine) driveResult() DriveResult {
 	d := DriveResult{Device: l.Device, Serial: l.Identity.Serial, Model: l.Identity.Model, Size: l.Identity.SizeBytes,
-		Outcome: l.Outcome, Certificate: l.Certificate, PDF: l.CertificatePDF,
+		Outcome: l.Outcome, Sanitization: l.SanitizationOutcome, Certificate: l.Certificate, PDF: l.CertificatePDF,
 		Uploaded: len(l.RegistryReceipt) > 0 && string(l.RegistryReceipt) != "null", UploadError: l.RegistryError, Note: l.Error}
 	d.Verified = "no"
 	if n := len(l.Verification); n > 0 {
 		v := l.Verification[n-1]
-		if l.Verified {
+		// A wipe with exceptions is never "verified" in decom wipe's record; its
+		// certificate's outcome says whether the rest read back right.
+		if l.Verified || l.SanitizationOutcome == "sanitized-with-exceptions" {
 			d.Verified = "yes (" + v.Mode + ")"
 		} else {
 			d.Verified = "FAILED (" + v.Mode + ")"
