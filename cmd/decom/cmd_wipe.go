@@ -246,9 +246,9 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 			results := []verify.Result{}
 			eo := engineOpts
 			if verifyOpts.Mode != verifyNone {
-				eo.AfterPass = func(ctx context.Context, pr wipe.PassRecord, last bool) {
+				eo.AfterPass = func(ctx context.Context, pr wipe.PassRecord, last bool) error {
 					if !last && !verifyAll {
-						return
+						return nil
 					}
 					vo := verifyOpts
 					vo.Progress = func(ev verify.Event) {
@@ -260,6 +260,7 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 					g.log.Info().Str("device", p.target.Path).Int("pass", pr.Number).Str("mode", res.Mode).
 						Str("outcome", res.Outcome).Float64("coverage", res.Coverage).Msg("verification")
 					results = append(results, res)
+					return nil
 				}
 			}
 			rec := wipe.Overwrite(ctx, dev, wplan, eo)
