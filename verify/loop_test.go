@@ -6,7 +6,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/decom-project/decom/internal/faultfs"
 	"github.com/decom-project/decom/internal/loopdev"
@@ -210,4 +212,83 @@ func TestLoopReadErrors(t *testing.T) {
 			t.Errorf("sample: the unreadable last block is not reported: %+v", res.ReadErrors)
 		}
 	}
+}
+
+// A device that stops answering reads (a faultfs disk whose reads at 8 MiB hang; not
+// up to the end, where udev's probes read):
+// the stall is reported and ends when the device answers again; with GiveUpStalled
+// the verification fails at once; cancelled, it is aborted after StopGrace. Either
+// way Run returns while the read is still stuck, and says so. The loop device serves
+// one request at a time: reads of lower blocks issued after the stuck one (workers
+// race to the syscall) wait behind it, so the stall's offset is at most 8 MiB.
+func TestLoopReadStall(t *testing.T) {
+	const size, hangAt = 16 << 20, 8 << 20
+	exp, _ := ExpectPass(wipe.Fixed(0), nil)
+	stalled := func(t *testing.T) (*faultfs.Disk, *Device) {
+		disk := faultfs.Mount(t, size) // zeros: a sparse backing file
+		disk.Hang(faultfs.Range{Off: hangAt, Len: 1 << 20, Ops: faultfs.Read})
+		return disk, openLoop(t, disk.Attach(t))
+	}
+
+	t.Run("reported", func(t *testing.T) {
+		disk, dev := stalled(t)
+		var seen []wipe.Stall
+		opts := Options{Mode: ModeFull, StallTimeout: 2 * time.Second, Stalled: func(s wipe.Stall) {
+			seen = append(seen, s)
+			if disk.Waiting() == 0 {
+				t.Error("stalled, but no read hangs")
+			}
+			disk.Release()
+		}}
+		res := Run(context.Background(), dev.Target(), exp, opts)
+		if !res.Verified || len(seen) != 1 || len(res.Stalls) != 1 || len(res.PendingIO) != 0 {
+			t.Fatalf("verified %v (%s), stalls seen %+v, recorded %+v, pending %+v", res.Verified, res.Error, seen, res.Stalls, res.PendingIO)
+		}
+		if s := res.Stalls[0]; s.Phase != wipe.PhaseVerify || s.Offset > hangAt || s.Resumed == nil || s.GivenUp {
+			t.Errorf("stall %+v", s)
+		}
+	})
+
+	t.Run("given up", func(t *testing.T) {
+		disk, dev := stalled(t)
+		opts := Options{Mode: ModeFull, StallTimeout: 2 * time.Second, GiveUpStalled: true}
+		res := Run(context.Background(), dev.Target(), exp, opts)
+		if disk.Waiting() == 0 {
+			t.Fatal("the read no longer hangs: the test proves nothing")
+		}
+		if res.Verified || res.Outcome != OutcomeFailed || len(res.Stalls) != 1 || !res.Stalls[0].GivenUp {
+			t.Fatalf("verified %v outcome %s stalls %+v", res.Verified, res.Outcome, res.Stalls)
+		}
+		if !strings.HasPrefix(res.Error, "stalled: no read completed for 2s (offset ") ||
+			!strings.Contains(res.Error, "; given up; ") || !strings.Contains(res.Error, "outstanding in the kernel") {
+			t.Errorf("error %q", res.Error)
+		}
+		if !pendingAt(res.PendingIO, hangAt) || res.Stalls[0].Offset > hangAt {
+			t.Errorf("stall at %d, pending %+v", res.Stalls[0].Offset, res.PendingIO)
+		}
+	})
+
+	t.Run("interrupted", func(t *testing.T) {
+		disk, dev := stalled(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			for disk.Waiting() == 0 {
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+		}()
+		res := Run(ctx, dev.Target(), exp, Options{Mode: ModeFull, StopGrace: 200 * time.Millisecond})
+		if disk.Waiting() == 0 {
+			t.Fatal("the read no longer hangs: the test proves nothing")
+		}
+		if res.Verified || res.Outcome != OutcomeAborted || !pendingAt(res.PendingIO, hangAt) ||
+			!strings.HasPrefix(res.Error, "interrupted; ") {
+			t.Fatalf("verified %v outcome %s pending %+v error %q", res.Verified, res.Outcome, res.PendingIO, res.Error)
+		}
+	})
+}
+
+// pendingAt reports whether a read at off is among the pending requests.
+func pendingAt(pending []wipe.PendingIO, off int64) bool {
+	return slices.ContainsFunc(pending, func(p wipe.PendingIO) bool { return p.Op == "read" && p.Offset == off })
 }

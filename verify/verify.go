@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/decom-project/decom/internal/blockio"
+	"github.com/decom-project/decom/internal/iowatch"
 	"github.com/decom-project/decom/internal/jsonint"
 	"github.com/decom-project/decom/internal/ticker"
 	"github.com/decom-project/decom/wipe"
@@ -62,6 +64,19 @@ type Options struct {
 	// (default 1s) and at the end.
 	Progress         func(Event)
 	ProgressInterval time.Duration
+	// StallTimeout makes a device that answers no read for this long, although
+	// one is waiting, stalled: the Result lists the stall, Stalled is called (with
+	// Phase verify; Pass and Device are the caller's to fill in) and progress
+	// events say so. 0 never.
+	StallTimeout time.Duration
+	// GiveUpStalled ends a stalled verification at once, as failed, without waiting
+	// for the reads it leaves unanswered (the Result's PendingIO).
+	GiveUpStalled bool
+	Stalled       func(wipe.Stall)
+	// StopGrace is how long, once ctx is cancelled, Run waits for the reads in
+	// flight before it returns the aborted Result with them in PendingIO
+	// (default 3s).
+	StopGrace time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -85,6 +100,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ProgressInterval == 0 {
 		o.ProgressInterval = time.Second
+	}
+	if o.StopGrace == 0 {
+		o.StopGrace = wipe.DefaultStopGrace
 	}
 	return o
 }
@@ -130,12 +148,17 @@ type Result struct {
 	Mismatches       []Mismatch   `json:"mismatches"`
 	ReadErrors       []wipe.Range `json:"read_errors"`
 	// ExcludedBytes were read (or found unreadable) inside Options.Exclude.
-	ExcludedBytes int64     `json:"excluded_bytes,omitempty"`
-	Verified      bool      `json:"verified"`
-	Outcome       string    `json:"outcome"`
-	Error         string    `json:"error,omitempty"`
-	Started       time.Time `json:"started"`
-	Finished      time.Time `json:"finished"`
+	ExcludedBytes int64 `json:"excluded_bytes,omitempty"`
+	// Stalls are the times the device answered no read for longer than
+	// Options.StallTimeout; PendingIO the reads still unanswered when Run stopped
+	// waiting for them.
+	Stalls    []wipe.Stall     `json:"stalls,omitempty"`
+	PendingIO []wipe.PendingIO `json:"pending_io,omitempty"`
+	Verified  bool             `json:"verified"`
+	Outcome   string           `json:"outcome"`
+	Error     string           `json:"error,omitempty"`
+	Started   time.Time        `json:"started"`
+	Finished  time.Time        `json:"finished"`
 }
 
 // Mismatch shows where the device differs from what was expected: up to 16 bytes
@@ -154,6 +177,8 @@ type Event struct {
 	Total int64   `json:"bytes_total"`
 	Rate  float64 `json:"rate_bytes_per_second"`
 	Final bool    `json:"done,omitempty"`
+	// Stalled is set while the device answers no read.
+	Stalled bool `json:"stalled,omitempty"`
 }
 
 // NewSeed draws a sampling seed (never 0).
@@ -224,19 +249,31 @@ func Run(ctx context.Context, t Target, exp Expectation, opts Options) Result {
 		blocks = slices.Values(layout.Blocks)
 		total = layout.Bytes()
 	}
-	r := &reader{t: t, exp: exp, opts: opts, sector: int64(sector), total: total}
-	r.run(ctx, blocks)
+	r := &reader{t: t, exp: exp, opts: opts, sector: int64(sector), total: total, watch: iowatch.New(opts.QueueDepth)}
+	ending := r.run(ctx, blocks)
 
 	res.BlocksRead, res.BytesRead = r.blocks.Load(), r.bytes.Load()
+	r.mu.Lock() // workers left behind by a stop may still finish a block
 	res.MismatchedBlocks, res.MismatchedBytes = r.badBlocks, r.badBytes
 	res.Mismatches = append(res.Mismatches, r.mismatches...)
 	res.ReadErrors = wipe.MergeRanges(r.readErrs)
+	r.mu.Unlock()
 	res.ExcludedBytes = r.excludedBytes.Load()
 	if t.Size > 0 {
 		res.Coverage = float64(res.BytesRead+sumRanges(res.ReadErrors)) / float64(t.Size)
 	}
 	res.Finished = time.Now().UTC()
+	res.Stalls = r.stalls
+	for _, p := range r.pending {
+		res.PendingIO = append(res.PendingIO, wipe.PendingIO{Op: p.Op, Offset: p.Offset, Length: p.Length, Since: p.Since.UTC()})
+	}
 	switch {
+	case ending == iowatch.GivenUp:
+		s := r.stalls[len(r.stalls)-1]
+		res.Outcome = OutcomeFailed
+		res.Error = fmt.Sprintf("stalled: no read completed for %s (offset %d); given up", opts.StallTimeout, s.Offset)
+	case ending == iowatch.Abandoned:
+		res.Outcome, res.Error = OutcomeAborted, "interrupted"
 	case r.fatal.Load() != nil:
 		res.Outcome, res.Error = OutcomeFailed, (*r.fatal.Load()).Error()
 	case ctx.Err() != nil && !r.complete:
@@ -247,6 +284,10 @@ func Run(ctx context.Context, t Target, exp Expectation, opts Options) Result {
 			res.MismatchedBytes, res.MismatchedBlocks, len(res.ReadErrors))
 	default:
 		res.Outcome, res.Verified = OutcomePassed, true
+	}
+	if len(res.PendingIO) > 0 {
+		res.Verified = false
+		res.Error += "; " + wipe.DescribePending(res.PendingIO)
 	}
 	return res
 }
@@ -268,41 +309,100 @@ type reader struct {
 	readErrs            []wipe.Range
 	fatal               atomic.Pointer[error] // the first error that ends the run
 	complete            bool
+
+	// watch follows the reads in flight, a slot per worker.
+	watch     *iowatch.Watch
+	abandoned atomic.Bool // Run stopped waiting: workers read nothing more
+	stallMu   sync.Mutex
+	stalls    []wipe.Stall
+	pending   []iowatch.Request
 }
 
-func (r *reader) run(ctx context.Context, blocks func(yield func(Block) bool)) {
+// run reads the blocks and returns how the wait for the reads ended.
+func (r *reader) run(ctx context.Context, blocks func(yield func(Block) bool)) iowatch.Ending {
 	work := make(chan Block, r.opts.QueueDepth)
+	quit := make(chan struct{}) // closed when Run stops waiting
+	r.watch.Reset()
 	stop := r.reportProgress()
 	var wg sync.WaitGroup
-	for range r.opts.QueueDepth {
+	for w := range r.opts.QueueDepth {
 		got, want := blockio.AlignedBuffer(r.opts.BlockSize), blockio.AlignedBuffer(r.opts.BlockSize)
 		zero := blockio.AlignedBuffer(r.opts.BlockSize)
 		wg.Go(func() {
 			for b := range work {
-				r.check(b, got, want, zero)
+				if r.abandoned.Load() {
+					return
+				}
+				r.check(w, b, got, want, zero)
 			}
 		})
 	}
-	r.complete = true
-	for b := range blocks {
-		if ctx.Err() != nil || r.fatal.Load() != nil {
-			r.complete = false
-			break
+	complete := true
+	wg.Go(func() {
+		defer close(work)
+		for b := range blocks {
+			if ctx.Err() != nil || r.fatal.Load() != nil {
+				complete = false
+				return
+			}
+			// A merged block may be longer than a buffer: read it in pieces.
+			for off := b.Offset; off < b.Offset+b.Length; off += int64(r.opts.BlockSize) {
+				select {
+				case work <- Block{off, min(int64(r.opts.BlockSize), b.Offset+b.Length-off)}:
+				case <-ctx.Done():
+					complete = false
+					return
+				case <-quit:
+					complete = false
+					return
+				}
+			}
 		}
-		// A merged block may be longer than a buffer: read it in pieces.
-		for off := b.Offset; off < b.Offset+b.Length; off += int64(r.opts.BlockSize) {
-			work <- Block{off, min(int64(r.opts.BlockSize), b.Offset+b.Length-off)}
-		}
-	}
-	close(work)
-	wg.Wait()
+	})
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	ending := r.watch.Wait(ctx, done, r.policy())
 	stop()
+	if ending != iowatch.Done {
+		r.abandoned.Store(true)
+		close(quit)
+		r.pending = r.watch.Pending()
+		return ending
+	}
+	r.complete = complete
+	return ending
+}
+
+// policy is how Run waits for the reads.
+func (r *reader) policy() iowatch.Policy {
+	return iowatch.Policy{StallTimeout: r.opts.StallTimeout, GiveUp: r.opts.GiveUpStalled, Grace: r.opts.StopGrace,
+		Stalled: func(since time.Time) {
+			off := int64(-1)
+			if p := r.watch.Pending(); len(p) > 0 {
+				off = p[0].Offset
+			}
+			s := wipe.Stall{Phase: wipe.PhaseVerify, Offset: off, Since: since.UTC(), Detected: time.Now().UTC(),
+				Timeout: r.opts.StallTimeout.Seconds(), GivenUp: r.opts.GiveUpStalled}
+			r.stallMu.Lock()
+			r.stalls = append(r.stalls, s)
+			r.stallMu.Unlock()
+			if r.opts.Stalled != nil {
+				r.opts.Stalled(s)
+			}
+		},
+		Resumed: func(at time.Time) {
+			at = at.UTC()
+			r.stallMu.Lock()
+			r.stalls[len(r.stalls)-1].Resumed = &at
+			r.stallMu.Unlock()
+		},
+	}
 }
 
 // check reads one block and compares it with what is expected.
-func (r *reader) check(b Block, got, want, zero []byte) {
+func (r *reader) check(w int, b Block, got, want, zero []byte) {
 	got, want = got[:b.Length], want[:b.Length]
-	unreadable, err := r.readBlock(got, b.Offset)
+	unreadable, err := r.readBlock(w, got, b.Offset)
 	if err != nil {
 		r.fatal.CompareAndSwap(nil, &err)
 		return
@@ -376,28 +476,33 @@ func (r *reader) compare(got, want []byte, off int64) {
 // readBlock reads buf at off, retrying, then narrowing a failing read down to the
 // unreadable sectors, which are recorded and compared as equal (they are reported as
 // read errors instead). Only a vanished device is an error.
-func (r *reader) readBlock(buf []byte, off int64) (unreadable int64, err error) {
+func (r *reader) readBlock(w int, buf []byte, off int64) (unreadable int64, err error) {
 	for range r.opts.Retries + 1 {
-		if err = r.readFull(buf, off); err == nil {
+		if err = r.readFull(w, buf, off); err == nil {
 			return 0, nil
+		}
+		if errors.Is(err, errAbandoned) {
+			return 0, err
 		}
 		if blockio.Vanished(err) {
 			return 0, fmt.Errorf("the device is gone (read at offset %d: %v)", off, err)
 		}
 	}
-	return r.bisect(buf, off)
+	return r.bisect(w, buf, off)
 }
 
 // bisect reads buf in halves, down to single sectors, and returns how many bytes
 // could not be read. An unreadable sector is recorded as a read error and filled with
 // what was expected there, so that the comparison counts it neither as a match nor
 // as a mismatch.
-func (r *reader) bisect(buf []byte, off int64) (int64, error) {
+func (r *reader) bisect(w int, buf []byte, off int64) (int64, error) {
 	if int64(len(buf)) <= r.sector {
-		err := r.readFull(buf, off)
+		err := r.readFull(w, buf, off)
 		switch {
 		case err == nil:
 			return 0, nil
+		case errors.Is(err, errAbandoned):
+			return 0, err
 		case blockio.Vanished(err):
 			return 0, fmt.Errorf("the device is gone (read at offset %d: %v)", off, err)
 		}
@@ -410,17 +515,24 @@ func (r *reader) bisect(buf []byte, off int64) (int64, error) {
 		return int64(len(buf)), nil
 	}
 	half := max(int64(len(buf))/2/r.sector*r.sector, r.sector)
-	a, err := r.bisect(buf[:half], off)
+	a, err := r.bisect(w, buf[:half], off)
 	if err != nil {
 		return a, err
 	}
-	b, err := r.bisect(buf[half:], off+half)
+	b, err := r.bisect(w, buf[half:], off+half)
 	return a + b, err
 }
 
-func (r *reader) readFull(buf []byte, off int64) error {
+// readFull reads buf at off through worker w's watch slot. Once Run has stopped
+// waiting, it reads nothing more.
+func (r *reader) readFull(w int, buf []byte, off int64) error {
 	for len(buf) > 0 {
+		if r.abandoned.Load() {
+			return errAbandoned
+		}
+		r.watch.Begin(w, iowatch.OpRead, off, int64(len(buf)))
 		n, err := r.t.R.ReadAt(buf, off)
+		r.watch.End(w)
 		if n > 0 {
 			buf, off = buf[n:], off+int64(n)
 			continue
@@ -440,7 +552,7 @@ func (r *reader) reportProgress() func() {
 	start := time.Now()
 	event := func(final bool) {
 		done := r.bytes.Load()
-		ev := Event{Mode: r.opts.Mode, Done: done, Total: r.total, Final: final}
+		ev := Event{Mode: r.opts.Mode, Done: done, Total: r.total, Final: final, Stalled: r.watch.Stalled()}
 		if s := time.Since(start).Seconds(); s > 0 {
 			ev.Rate = float64(done) / s
 		}
@@ -448,6 +560,9 @@ func (r *reader) reportProgress() func() {
 	}
 	return ticker.Start(r.opts.ProgressInterval, event)
 }
+
+// errAbandoned ends a worker whose read returned after Run stopped waiting.
+var errAbandoned = errors.New("the verification stopped waiting for this read")
 
 func sumRanges(rs []wipe.Range) int64 {
 	var n int64

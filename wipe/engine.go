@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/decom-project/decom/internal/blockio"
+	"github.com/decom-project/decom/internal/iowatch"
 	"github.com/decom-project/decom/internal/ticker"
 )
 
@@ -36,8 +38,23 @@ type Options struct {
 	Progress func(Event)
 	// AfterPass, when not nil, is called after each pass that ran to its end and was
 	// flushed, before the next pass starts: the moment to read the pass back. last
-	// says it is the final pass.
-	AfterPass func(ctx context.Context, pass PassRecord, last bool)
+	// says it is the final pass. An error ends the wipe as failed with it (a
+	// verification given up as stalled, say).
+	AfterPass func(ctx context.Context, pass PassRecord, last bool) error
+	// StallTimeout makes a target that answers no write (or flush) for this long,
+	// although one is waiting, stalled: the record lists the stall, Stalled is
+	// called, progress events say so, and it is logged. 0 never.
+	StallTimeout time.Duration
+	// GiveUpStalled ends the wipe of a stalled target at once, as failed, without
+	// waiting for the writes it leaves unanswered (the record's PendingIO).
+	GiveUpStalled bool
+	// Stalled, when not nil, is called when the target stalls.
+	Stalled func(Stall)
+	// StopGrace is how long, once ctx is cancelled, the engine waits for the writes
+	// in flight (and then for a flush of what was written) before it stops waiting
+	// and returns the aborted record, with the writes still unanswered in its
+	// PendingIO (default 3s).
+	StopGrace time.Duration
 	Logger    *slog.Logger
 }
 
@@ -45,6 +62,7 @@ type Options struct {
 const (
 	DefaultBlockSize  = 1 << 20
 	DefaultQueueDepth = 8
+	DefaultStopGrace  = 3 * time.Second
 )
 
 func (o Options) withDefaults() Options {
@@ -65,6 +83,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ProgressInterval == 0 {
 		o.ProgressInterval = time.Second
+	}
+	if o.StopGrace == 0 {
+		o.StopGrace = DefaultStopGrace
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -134,7 +155,7 @@ func overwrite(ctx context.Context, w writeTarget, t Target, direct bool, plan P
 		return rec
 	}
 	e := &engine{w: w, t: t, direct: direct, opts: opts, size: t.Size(), sector: int64(max(t.SectorSize, 512)),
-		passes: len(passes)}
+		passes: len(passes), watch: iowatch.New(opts.QueueDepth + 1)}
 	e.allocate(passes)
 	rec.Outcome = OutcomeCompleted
 	for i, p := range passes {
@@ -145,7 +166,10 @@ func overwrite(ctx context.Context, w writeTarget, t Target, direct bool, plan P
 			rec.Outcome = OutcomeExceptions
 		}
 		if stop == nil && opts.AfterPass != nil {
-			opts.AfterPass(ctx, pr, i == len(passes)-1)
+			if err := opts.AfterPass(ctx, pr, i == len(passes)-1); err != nil {
+				rec.Outcome, rec.Error = OutcomeFailed, err.Error()
+				break
+			}
 		}
 		if stop != nil {
 			if errors.Is(stop, context.Canceled) || errors.Is(stop, context.DeadlineExceeded) {
@@ -159,8 +183,47 @@ func overwrite(ctx context.Context, w writeTarget, t Target, direct bool, plan P
 			break
 		}
 	}
+	rec.Stalls = e.stalls
+	if len(e.pending) > 0 {
+		rec.PendingIO = e.pending
+		rec.Error += "; " + DescribePending(e.pending)
+	}
 	rec.Finished = time.Now().UTC()
 	return rec
+}
+
+// DescribePending says in a sentence what was left unanswered.
+func DescribePending(pending []PendingIO) string {
+	var parts []string
+	total := 0
+	since := pending[0].Since
+	for _, op := range []string{iowatch.OpWrite, iowatch.OpRead, iowatch.OpFlush} {
+		var of []PendingIO
+		for _, p := range pending {
+			if p.Op == op {
+				of = append(of, p)
+			}
+			if p.Since.Before(since) {
+				since = p.Since
+			}
+		}
+		total += len(of)
+		switch {
+		case len(of) == 0:
+		case op == iowatch.OpFlush:
+			parts = append(parts, "a flush")
+		case len(of) == 1:
+			parts = append(parts, fmt.Sprintf("a %s of %d bytes at offset %d", op, of[0].Length, of[0].Offset))
+		default:
+			parts = append(parts, fmt.Sprintf("%d %ss (the lowest at offset %d)", len(of), op, of[0].Offset))
+		}
+	}
+	verb := "was"
+	if total > 1 {
+		verb = "were"
+	}
+	return fmt.Sprintf("%s %s still outstanding in the kernel when decom stopped waiting (since %s)",
+		strings.Join(parts, " and "), verb, since.UTC().Format(time.RFC3339))
 }
 
 // engine holds one target's buffers and counters across its passes.
@@ -187,7 +250,20 @@ type engine struct {
 	badCause map[int64]string      // error text by bad sector offset
 	fatal    atomic.Pointer[error] // the first error that ends the pass
 	reached  int64
+
+	// watch follows the writes in flight, a slot per worker and one for flushes.
+	watch     *iowatch.Watch
+	abandoned atomic.Bool // the engine stopped waiting: workers issue nothing more
+	stallMu   sync.Mutex
+	stalls    []Stall
+	pending   []PendingIO // what was left unanswered
 }
+
+// errAbandoned ends a worker whose write returned after the engine stopped waiting.
+var errAbandoned = errors.New("the wipe stopped waiting for this write")
+
+// flushSlot is the watch slot of the flushes at the end of a pass.
+func (e *engine) flushSlot() int { return e.opts.QueueDepth }
 
 // allocate makes every buffer the passes need, once: the write loop allocates
 // nothing but the cipher state of a random block.
@@ -219,8 +295,10 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 	pr := PassRecord{Number: number, Pattern: p, BadRanges: []Range{}, Errors: []string{}, Started: time.Now().UTC()}
 	finish := func(stop error) (PassRecord, error) {
 		pr.BytesWritten = uint64(e.done.Load())
+		e.mu.Lock() // workers left behind by a stop may still record a bad range
 		pr.BadRanges = MergeRanges(e.bad)
 		pr.Errors = append(e.badRangeErrors(pr.BadRanges), pr.Errors...)
+		e.mu.Unlock()
 		pr.Finished = time.Now().UTC()
 		return pr, stop
 	}
@@ -246,21 +324,50 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 	e.fatal.Store(nil)
 
 	stopProgress := e.reportProgress(number, p, rest)
+	e.watch.Reset()
+	policy := e.policy(number)
 	var wg sync.WaitGroup
 	for w := range e.opts.QueueDepth {
 		wg.Go(func() { e.worker(ctx, w, stream) })
 	}
-	wg.Wait()
-	e.reached = min(e.next.Load()*int64(e.opts.BlockSize), e.size)
+	workers := make(chan struct{})
+	go func() { wg.Wait(); close(workers) }()
+	ending := e.watch.Wait(ctx, workers, policy)
+	e.reached = e.mark()
 	stopProgress()
+	switch ending {
+	case iowatch.Abandoned:
+		e.abandon()
+		return finish(ctx.Err())
+	case iowatch.GivenUp:
+		e.abandon()
+		return finish(e.givenUp())
+	}
 
 	if fatal := e.fatal.Load(); fatal != nil {
 		return finish(*fatal)
 	}
 	if err := ctx.Err(); err != nil && e.reached < e.size {
+		// Stopped: what was written is flushed, if the target answers in time, so
+		// that AbortedAt is a lower bound of what is on the medium.
+		switch ending, ferr := e.flush(ctx, policy); {
+		case ending != iowatch.Done:
+			e.abandon()
+		case ferr == nil:
+			pr.Flushed = true
+		}
 		return finish(err)
 	}
-	if err := e.w.Sync(); err != nil {
+	ending, err = e.flush(ctx, policy)
+	switch ending {
+	case iowatch.Abandoned:
+		e.abandon()
+		return finish(ctx.Err())
+	case iowatch.GivenUp:
+		e.abandon()
+		return finish(e.givenUp())
+	}
+	if err != nil {
 		msg := fmt.Sprintf("flush at the end of the pass failed: %v", err)
 		pr.Errors = append(pr.Errors, msg)
 		return finish(errors.New(msg))
@@ -270,18 +377,88 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 	return finish(nil)
 }
 
+// flush syncs the target, waiting for it as for the writes.
+func (e *engine) flush(ctx context.Context, policy iowatch.Policy) (iowatch.Ending, error) {
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.watch.Begin(e.flushSlot(), iowatch.OpFlush, -1, 0)
+		err = e.w.Sync()
+		e.watch.End(e.flushSlot())
+	}()
+	ending := e.watch.Wait(ctx, done, policy)
+	if ending != iowatch.Done {
+		return ending, nil
+	}
+	return ending, err
+}
+
+// mark is how far the pass has certainly got: every block below it was written
+// (or its bad sectors recorded).
+func (e *engine) mark() int64 {
+	next := e.next.Load() * int64(e.opts.BlockSize)
+	return min(next, e.watch.Low(), e.size)
+}
+
+// abandon stops waiting for the writes in flight: they are recorded as pending, and
+// a worker whose write returns later writes nothing more.
+func (e *engine) abandon() {
+	e.abandoned.Store(true)
+	for _, r := range e.watch.Pending() {
+		e.pending = append(e.pending, PendingIO{Op: r.Op, Offset: r.Offset, Length: r.Length, Since: r.Since.UTC()})
+	}
+}
+
+// givenUp is the error of a wipe given up at a stall.
+func (e *engine) givenUp() error {
+	e.stallMu.Lock()
+	defer e.stallMu.Unlock()
+	s := e.stalls[len(e.stalls)-1]
+	return fmt.Errorf("stalled: no write completed for %s (pass %d, offset %d); given up",
+		time.Duration(s.Timeout*float64(time.Second)), s.Pass, s.Offset)
+}
+
+// policy is how the engine waits for pass number's writes.
+func (e *engine) policy(number int) iowatch.Policy {
+	return iowatch.Policy{StallTimeout: e.opts.StallTimeout, GiveUp: e.opts.GiveUpStalled, Grace: e.opts.StopGrace,
+		Stalled: func(since time.Time) {
+			s := Stall{Device: e.t.Path, Phase: PhaseWrite, Pass: number, Offset: e.mark(), Since: since.UTC(),
+				Detected: time.Now().UTC(), Timeout: e.opts.StallTimeout.Seconds(), GivenUp: e.opts.GiveUpStalled}
+			e.stallMu.Lock()
+			e.stalls = append(e.stalls, s)
+			e.stallMu.Unlock()
+			e.opts.Logger.Warn("stalled: the target has answered no write for "+e.opts.StallTimeout.String(),
+				"device", e.t.Path, "pass", number, "offset", s.Offset, "since", s.Since, "give_up", s.GivenUp)
+			if e.opts.Stalled != nil {
+				e.opts.Stalled(s)
+			}
+		},
+		Resumed: func(at time.Time) {
+			at = at.UTC()
+			e.stallMu.Lock()
+			e.stalls[len(e.stalls)-1].Resumed = &at
+			e.stallMu.Unlock()
+			e.opts.Logger.Info("the stalled target answers again", "device", e.t.Path, "pass", number)
+		},
+	}
+}
+
 // worker claims blocks in order and writes them until the pass is done or must stop.
 func (e *engine) worker(ctx context.Context, w int, stream *Stream) {
 	bs := int64(e.opts.BlockSize)
 	for {
-		if ctx.Err() != nil || e.fatal.Load() != nil {
+		if ctx.Err() != nil || e.fatal.Load() != nil || e.abandoned.Load() {
 			return
 		}
+		e.watch.Claiming(w, e.next.Load()*bs)
 		i := e.next.Add(1) - 1
 		off := i * bs
 		if off >= e.size {
+			e.watch.Idle(w)
 			return
 		}
+		e.watch.Claiming(w, off)
 		n := min(bs, e.size-off)
 		var buf []byte
 		if p := stream.Period(); p > 0 {
@@ -290,14 +467,15 @@ func (e *engine) worker(ctx context.Context, w int, stream *Stream) {
 			buf = e.bufs[w][:n]
 			stream.FillAt(buf, off, e.zero)
 		}
-		written, err := e.writeBlock(buf, off)
+		written, err := e.writeBlock(w, buf, off)
 		e.done.Add(written)
 		if err != nil {
-			e.fail(err)
+			e.fail(err) // the block stays claimed: the pass did not get past it
 			return
 		}
+		e.watch.Idle(w)
 		if !e.direct {
-			e.maybeSync()
+			e.maybeSync(w)
 		}
 	}
 }
@@ -309,38 +487,43 @@ func (e *engine) fail(err error) { e.fatal.CompareAndSwap(nil, &err) }
 // failed write may still have written part of the block (the kernel splits large
 // requests), so the narrowing rewrites all of it. It returns the bytes written; its
 // error is fatal to the wipe.
-func (e *engine) writeBlock(buf []byte, off int64) (int64, error) {
+func (e *engine) writeBlock(w int, buf []byte, off int64) (int64, error) {
 	var err error
 	for range e.opts.Retries + 1 {
-		if err = e.writeFull(buf, off); err == nil {
+		if err = e.writeFull(w, buf, off); err == nil {
 			return int64(len(buf)), nil
+		}
+		if errors.Is(err, errAbandoned) {
+			return 0, err
 		}
 		if blockio.Vanished(err) {
 			return 0, fmt.Errorf("the device is gone (write at offset %d: %v)", off, err)
 		}
 	}
 	e.opts.Logger.Warn("write failed; narrowing down the bad range", "device", e.t.Path, "offset", off, "length", len(buf), "err", err)
-	return e.bisect(buf, off)
+	return e.bisect(w, buf, off)
 }
 
 // bisect writes buf in halves, down to single sectors, recording what fails.
-func (e *engine) bisect(buf []byte, off int64) (int64, error) {
+func (e *engine) bisect(w int, buf []byte, off int64) (int64, error) {
 	if int64(len(buf)) <= e.sector {
-		err := e.writeFull(buf, off)
+		err := e.writeFull(w, buf, off)
 		switch {
 		case err == nil:
 			return int64(len(buf)), nil
+		case errors.Is(err, errAbandoned):
+			return 0, err
 		case blockio.Vanished(err):
 			return 0, fmt.Errorf("the device is gone (write at offset %d: %v)", off, err)
 		}
 		return 0, e.recordBad(Range{Offset: off, Length: int64(len(buf))}, err)
 	}
 	half := max(int64(len(buf))/2/e.sector*e.sector, e.sector)
-	a, err := e.bisect(buf[:half], off)
+	a, err := e.bisect(w, buf[:half], off)
 	if err != nil {
 		return a, err
 	}
-	b, err := e.bisect(buf[half:], off+half)
+	b, err := e.bisect(w, buf[half:], off+half)
 	return a + b, err
 }
 
@@ -367,9 +550,16 @@ func (e *engine) badRangeErrors(merged []Range) []string {
 	return out
 }
 
-func (e *engine) writeFull(buf []byte, off int64) error {
+// writeFull writes buf at off through worker w's watch slot. Once the engine has
+// stopped waiting (abandoned), it writes nothing more.
+func (e *engine) writeFull(w int, buf []byte, off int64) error {
 	for len(buf) > 0 {
+		if e.abandoned.Load() {
+			return errAbandoned
+		}
+		e.watch.Begin(w, iowatch.OpWrite, off, int64(len(buf)))
 		n, err := e.w.WriteAt(buf, off)
+		e.watch.End(w)
 		if err != nil {
 			return err
 		}
@@ -383,13 +573,16 @@ func (e *engine) writeFull(buf []byte, off int64) error {
 
 // maybeSync bounds the dirty page cache in buffered mode; a failed sync cannot be
 // pinned to a range and fails the wipe.
-func (e *engine) maybeSync() {
+func (e *engine) maybeSync(w int) {
 	if e.done.Load()-e.synced.Load() < e.opts.SyncEvery || !e.syncMu.TryLock() {
 		return
 	}
 	defer e.syncMu.Unlock()
 	mark := e.done.Load()
-	if err := e.w.Sync(); err != nil {
+	e.watch.Begin(w, iowatch.OpFlush, -1, 0)
+	err := e.w.Sync()
+	e.watch.End(w)
+	if err != nil {
 		e.fail(fmt.Errorf("fdatasync in buffered mode failed: %w", err))
 		return
 	}
@@ -407,7 +600,7 @@ func (e *engine) reportProgress(number int, p Pattern, rest []Pattern) func() {
 		done := e.done.Load()
 		elapsed := time.Since(start).Seconds()
 		ev := Event{Device: e.t.Path, Pass: number, Passes: e.passes, Pattern: p.String(), Done: done,
-			Size: e.size, Final: final}
+			Size: e.size, Final: final, Stalled: e.watch.Stalled()}
 		if elapsed > 0 {
 			ev.Rate = float64(done) / elapsed
 		}

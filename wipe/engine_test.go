@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,9 +23,18 @@ type memTarget struct {
 	written int64
 	syncs   int
 	onWrite func(written int64) // called after each write, unlocked
+	// A write that overlaps hang waits until release is closed, as on a drive that
+	// stopped answering; hung counts the writes that have started waiting.
+	hang    Range
+	release chan struct{}
+	hung    chan struct{}
 }
 
 func (m *memTarget) WriteAt(p []byte, off int64) (int, error) {
+	if m.release != nil && off < m.hang.Offset+m.hang.Length && m.hang.Offset < off+int64(len(p)) {
+		m.hung <- struct{}{}
+		<-m.release
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.gone > 0 && m.written >= m.gone {
@@ -193,6 +203,116 @@ func TestOverwriteAbortsWhereItStopped(t *testing.T) {
 	}
 }
 
+// hangAt makes the memTarget's block at off hang until the returned release is called
+// (at the latest when the test ends).
+func (m *memTarget) hangAt(t *testing.T, off int64) (release func()) {
+	m.hang, m.release, m.hung = Range{Offset: off, Length: 1 << 20}, make(chan struct{}), make(chan struct{}, 16)
+	var once sync.Once
+	release = func() { once.Do(func() { close(m.release) }) }
+	t.Cleanup(release)
+	return release
+}
+
+// A write the target never answers: once cancelled, the engine waits StopGrace, then
+// returns the aborted record without it. AbortedAt is the stuck block's offset (the
+// other workers wrote everything above it: the offset is a lower bound, not the count
+// of blocks handed out), the record lists the write still pending, and when the write
+// finally returns nothing more is written.
+func TestOverwriteStopsWaitingForAStuckWrite(t *testing.T) {
+	const size = 16 << 20
+	mem, tgt := memDrive(size)
+	release := mem.hangAt(t, 5<<20)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-mem.hung
+		cancel()
+	}()
+	opts := Options{BlockSize: 1 << 20, QueueDepth: 4, StopGrace: 100 * time.Millisecond}
+	rec := overwrite(ctx, mem, tgt, true, Plan{Method: mustMethod(t, "dod-3")}, opts)
+	if rec.Outcome != OutcomeAborted || rec.AbortedAt == nil || *rec.AbortedAt != (Position{Pass: 1, Offset: 5 << 20}) {
+		t.Fatalf("outcome %s aborted at %+v", rec.Outcome, rec.AbortedAt)
+	}
+	if len(rec.PendingIO) != 1 || rec.PendingIO[0].Op != "write" || rec.PendingIO[0].Offset != 5<<20 || rec.PendingIO[0].Length != 1<<20 {
+		t.Errorf("pending %+v", rec.PendingIO)
+	}
+	if want := "interrupted; a write of 1048576 bytes at offset 5242880 was still outstanding in the kernel"; !strings.HasPrefix(rec.Error, want) {
+		t.Errorf("error %q, want it to begin %q", rec.Error, want)
+	}
+	if rec.Passes[0].Flushed {
+		t.Error("a pass with a write outstanding is recorded as flushed")
+	}
+	if !bytes.Equal(mem.data[:5<<20], bytes.Repeat([]byte{0}, 5<<20)) {
+		t.Error("the bytes below AbortedAt do not hold pass 1")
+	}
+	mem.mu.Lock()
+	before := mem.written
+	mem.mu.Unlock()
+	release()
+	time.Sleep(100 * time.Millisecond)
+	mem.mu.Lock()
+	defer mem.mu.Unlock()
+	if mem.written != before+1<<20 {
+		t.Errorf("after the release %d bytes were written, want only the stuck block's %d", mem.written-before, 1<<20)
+	}
+}
+
+// A stall is reported once, with where the pass stood, and ends when the target
+// answers again; the wipe then completes.
+func TestOverwriteReportsAStall(t *testing.T) {
+	mem, tgt := memDrive(8 << 20)
+	release := mem.hangAt(t, 3<<20)
+	var stalls []Stall
+	var stalledEvents int
+	var mu sync.Mutex
+	opts := Options{StallTimeout: 200 * time.Millisecond, ProgressInterval: 5 * time.Millisecond,
+		Stalled: func(s Stall) {
+			stalls = append(stalls, s)
+			go func() { time.Sleep(50 * time.Millisecond); release() }()
+		},
+		Progress: func(ev Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			if ev.Stalled {
+				stalledEvents++
+			}
+		}}
+	rec := overwrite(context.Background(), mem, tgt, true, Plan{Method: mustMethod(t, "zero")}, opts)
+	if rec.Outcome != OutcomeCompleted {
+		t.Fatalf("outcome %s: %s", rec.Outcome, rec.Error)
+	}
+	if len(stalls) != 1 || len(rec.Stalls) != 1 {
+		t.Fatalf("stalls reported %+v, recorded %+v", stalls, rec.Stalls)
+	}
+	s := rec.Stalls[0]
+	if s.Phase != PhaseWrite || s.Pass != 1 || s.Offset != 3<<20 || s.Device != tgt.Path || s.GivenUp || s.Resumed == nil ||
+		s.Timeout != 0.2 || s.Detected.Sub(s.Since) < 200*time.Millisecond || s.Resumed.Before(s.Detected) {
+		t.Errorf("stall %+v", s)
+	}
+	if stalledEvents == 0 {
+		t.Error("no progress event said stalled")
+	}
+	if len(rec.PendingIO) != 0 {
+		t.Errorf("pending %+v", rec.PendingIO)
+	}
+}
+
+// With GiveUpStalled a stalled wipe ends at once as failed, its passes not run.
+func TestOverwriteGivesUpAStalledTarget(t *testing.T) {
+	mem, tgt := memDrive(8 << 20)
+	mem.hangAt(t, 3<<20)
+	opts := Options{StallTimeout: 200 * time.Millisecond, GiveUpStalled: true}
+	rec := overwrite(context.Background(), mem, tgt, true, Plan{Method: mustMethod(t, "dod-3")}, opts)
+	if rec.Outcome != OutcomeFailed || len(rec.Passes) != 1 || rec.Passes[0].Completed || rec.AbortedAt != nil {
+		t.Fatalf("outcome %s, %d passes, aborted at %+v", rec.Outcome, len(rec.Passes), rec.AbortedAt)
+	}
+	if want := "stalled: no write completed for 200ms (pass 1, offset 3145728); given up; a write of 1048576 bytes at offset 3145728 was still outstanding"; !strings.HasPrefix(rec.Error, want) {
+		t.Errorf("error %q, want it to begin %q", rec.Error, want)
+	}
+	if len(rec.Stalls) != 1 || !rec.Stalls[0].GivenUp || rec.Stalls[0].Resumed != nil || len(rec.PendingIO) != 1 {
+		t.Errorf("stalls %+v pending %+v", rec.Stalls, rec.PendingIO)
+	}
+}
+
 func TestOptionsValidate(t *testing.T) {
 	for _, o := range []Options{{BlockSize: 1000}, {BlockSize: 128 << 20}, {QueueDepth: -1}, {QueueDepth: 1000}} {
 		if o.Validate() == nil {
@@ -228,11 +348,12 @@ func mustMethod(t *testing.T, name string) Method {
 func TestAfterPassSeesEachPass(t *testing.T) {
 	mem, tgt := memDrive(2 << 20)
 	var seen []string
-	opts := Options{AfterPass: func(_ context.Context, pr PassRecord, last bool) {
+	opts := Options{AfterPass: func(_ context.Context, pr PassRecord, last bool) error {
 		if !bytes.Equal(mem.data, expected(t, pr, 2<<20)) {
 			t.Errorf("pass %d: the device does not hold it when AfterPass runs", pr.Number)
 		}
 		seen = append(seen, fmt.Sprintf("%d:%s:%v", pr.Number, pr.Pattern, last))
+		return nil
 	}}
 	overwrite(context.Background(), mem, tgt, true, Plan{Method: mustMethod(t, "dod-3")}, opts)
 	if want := []string{"1:0x00:false", "2:0xff:false", "3:random:true"}; !slices.Equal(seen, want) {

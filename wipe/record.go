@@ -60,12 +60,21 @@ type Record struct {
 	Outcome      string       `json:"outcome"`
 	Error        string       `json:"error,omitempty"`
 	AbortedAt    *Position    `json:"aborted_at,omitempty"`
-	Warnings     []string     `json:"warnings,omitempty"`
-	Started      time.Time    `json:"started"`
-	Finished     time.Time    `json:"finished"`
+	// Stalls are the times the target answered no request for longer than the
+	// stall timeout, while writing or reading back.
+	Stalls []Stall `json:"stalls,omitempty"`
+	// PendingIO lists the requests still unanswered when decom stopped waiting for
+	// them (interrupted, or the target given up as stalled). A thread blocked in the
+	// kernel cannot be called back: decom leaves it, and its descriptor, behind.
+	PendingIO []PendingIO `json:"pending_io,omitempty"`
+	Warnings  []string    `json:"warnings,omitempty"`
+	Started   time.Time   `json:"started"`
+	Finished  time.Time   `json:"finished"`
 }
 
-// PassRecord is one pass of a wipe.
+// PassRecord is one pass of a wipe. Flushed on a pass that did not complete (an
+// aborted one) says that what was written of it, up to the record's AbortedAt, was
+// flushed after the stop.
 type PassRecord struct {
 	Number  int     `json:"number"` // from 1
 	Pattern Pattern `json:"pattern"`
@@ -87,7 +96,8 @@ type Range struct {
 }
 
 // Position is where an aborted wipe stopped: every byte below Offset in pass Pass
-// (from 1) was written.
+// (from 1) was written (the pass's Flushed says whether it was flushed too). Writes
+// above it may have landed as well: it is a lower bound.
 type Position struct {
 	Pass   int   `json:"pass"`
 	Offset int64 `json:"offset"`
@@ -105,4 +115,42 @@ type Event struct {
 	ETA     float64 `json:"eta_seconds"` // for the whole wipe
 	// Final is set on the last event of a pass.
 	Final bool `json:"pass_done,omitempty"`
+	// Stalled is set while the target answers no write (see Stall).
+	Stalled bool `json:"stalled,omitempty"`
+}
+
+// Phases of a stall.
+const (
+	PhaseWrite  = "write"
+	PhaseVerify = "verify"
+)
+
+// Stall is a time a target answered no request for longer than the stall timeout
+// although requests were waiting: a drive that stopped answering.
+type Stall struct {
+	Device string `json:"device"`
+	// Phase says whether it stalled writing a pass or reading one back.
+	Phase string `json:"phase"`
+	Pass  int    `json:"pass"`
+	// Offset is where the target stopped: writing, every byte of the pass below it
+	// was written; reading back, the lowest offset of a read left unanswered.
+	Offset int64 `json:"offset"`
+	// Since is when the target last answered; Detected when the stall was found.
+	Since    time.Time `json:"since"`
+	Detected time.Time `json:"detected"`
+	// Timeout is the stall timeout in force, in seconds.
+	Timeout float64 `json:"stall_timeout_seconds"`
+	// Resumed is when the target answered again, if it did.
+	Resumed *time.Time `json:"resumed,omitempty"`
+	// GivenUp says decom gave the target up at the stall.
+	GivenUp bool `json:"given_up,omitempty"`
+}
+
+// PendingIO is a request decom issued and was still waiting for when it stopped
+// waiting. Offset is -1 and Length 0 for a flush.
+type PendingIO struct {
+	Op     string    `json:"op"` // write, read or flush
+	Offset int64     `json:"offset"`
+	Length int64     `json:"length"`
+	Since  time.Time `json:"since"`
 }

@@ -3,10 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -14,7 +14,6 @@ import (
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/registry"
-	"github.com/decom-project/decom/wipe"
 )
 
 // certSigner turns wipe results into signed certificates on disk.
@@ -25,6 +24,10 @@ type certSigner struct {
 	dir     string
 	pdf     bool
 	reg     *registry.Client
+
+	once sync.Once // host and tool are read once, by the first target done
+	host inventory.Host
+	tool certificates.Tool
 }
 
 // newCertSigner checks the certificate settings and unlocks the signing key.
@@ -55,33 +58,41 @@ func newCertSigner(ctx context.Context, g *globalOptions, o certOptions, ro regi
 	return s, nil
 }
 
-// certify writes a signed certificate (or record) for every target the wipe touched,
-// and notes where in the results. Refused targets, never written, get none.
-func (s *certSigner) certify(ctx context.Context, results []wipeResult, verifyMode string) error {
-	host := inventory.ReadHost(inventory.Options{Root: s.g.SysRoot})
-	v := currentVersion()
-	tool := certificates.Tool{Name: "decom", Version: v.Version, Commit: v.Commit}
-	var errs []error
-	for i := range results {
-		r := &results[i]
-		if r.Outcome == wipe.OutcomeRefused {
-			continue
-		}
-		if err := s.certifyOne(ctx, r, host, tool, verifyMode); err != nil {
-			s.g.log.Error().Str("device", r.Device).Err(err).Msg("certificate not written")
-			errs = append(errs, fmt.Errorf("%s: certificate not written: %w", r.Device, err))
-		}
+// certifyResult writes the signed certificate (or record) of one target's wipe,
+// uploads it when a registry is set, and notes where in r. It is called for each
+// target the moment that target is done, from the target's own goroutine.
+func (s *certSigner) certifyResult(ctx context.Context, r *wipeResult, verifyMode string) error {
+	s.once.Do(func() {
+		s.host = inventory.ReadHost(inventory.Options{Root: s.g.SysRoot})
+		v := currentVersion()
+		s.tool = certificates.Tool{Name: "decom", Version: v.Version, Commit: v.Commit}
+	})
+	if err := s.certifyOne(ctx, r, verifyMode); err != nil {
+		s.g.log.Error().Str("device", r.Device).Err(err).Msg("certificate not written")
+		return fmt.Errorf("%s: certificate not written: %w", r.Device, err)
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
-func (s *certSigner) certifyOne(ctx context.Context, r *wipeResult, host inventory.Host, tool certificates.Tool, verifyMode string) error {
+// uploadGrace is how long a certificate's upload may still take once the run is
+// interrupted: the certificate is on disk already, and decom cert push sends it later.
+const uploadGrace = 10 * time.Second
+
+// afterStop is a context that is not cancelled with ctx but ends grace after it.
+func afterStop(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	return c, func() { stop(); cancel() }
+}
+
+func (s *certSigner) certifyOne(ctx context.Context, r *wipeResult, verifyMode string) error {
 	c, err := certificates.New(certificates.Evidence{Record: r.Record, Checks: r.Verification, VerifyMode: verifyMode,
-		Host: host, Tool: tool}, s.details, time.Now())
+		Host: s.host, Tool: s.tool}, s.details, time.Now())
 	if err != nil {
 		return err
 	}
-	bundle, err := certificates.Sign(ctx, s.signer, c)
+	// The evidence is signed whatever happens to the run meanwhile.
+	bundle, err := certificates.Sign(context.WithoutCancel(ctx), s.signer, c)
 	if err != nil {
 		return err
 	}
@@ -93,7 +104,9 @@ func (s *certSigner) certifyOne(ctx context.Context, r *wipeResult, host invento
 	r.Certificate, r.CertificateID, r.CertificateStatus = path, c.ID, c.Status
 	s.g.log.Info().Str("device", r.Device).Str("certificate", path).Str("status", c.Status).Msg("certificate written")
 	if s.reg != nil {
-		receipt, err := upload(ctx, s.reg, path, 3)
+		uctx, cancel := afterStop(ctx, uploadGrace)
+		receipt, err := upload(uctx, s.reg, path, 3)
+		cancel()
 		if err != nil {
 			r.RegistryError = err.Error()
 			s.g.log.Warn().Str("device", r.Device).Err(err).Msg("certificate not uploaded: it waits in the certificate directory for decom cert push")

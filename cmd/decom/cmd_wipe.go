@@ -41,6 +41,9 @@ type wipeOptions struct {
 	VerifyPasses string
 	Coverage     string
 
+	StallTimeout  time.Duration
+	GiveUpStalled bool
+
 	cert     certOptions
 	registry registryOptions
 }
@@ -60,6 +63,8 @@ func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Verify, "verify", verify.ModeSample, "read the result back: sample, full or none")
 	f.StringVar(&o.VerifyPasses, "verify-passes", "last", "which passes to read back: last or all")
 	f.StringVar(&o.Coverage, "coverage", "10%", "share of the device a sampled verification reads")
+	f.DurationVar(&o.StallTimeout, "stall-timeout", 60*time.Second, "report a target that answers no write or read for this long as stalled (0: never)")
+	f.BoolVar(&o.GiveUpStalled, "give-up-stalled", false, "give a stalled target up as failed and let the others finish")
 	o.cert.AddFlags(f)
 	o.registry.AddFlags(f)
 }
@@ -124,14 +129,28 @@ exactly a catalogued method's: then the method is named and its class claimed.
 
 A write error is retried, then narrowed down to the bad sectors, which are skipped and
 listed; such a wipe ends "completed-with-exceptions". SIGINT or SIGTERM stop the wipe;
-its record says at which pass and offset.
+its record says at which pass and offset (every byte below it was written).
+
+Each target's certificate is written, and its record printed, the moment that target
+is done, whatever the others are doing.
+
+Stalls: a target that answers no write (or, reading back, no read) for --stall-timeout
+is reported as stalled: a log line, a "stalled" JSON line, "stalled": true on its
+progress lines, and the stall (when, which pass, at which offset) in its record.
+decom keeps waiting for it, unless --give-up-stalled: then the target is given up
+as failed at once (its certificate is a record of failed sanitization) and the
+others go on. A request a drive never answers cannot be called back: when decom
+stops waiting for one (given up, or a few seconds after SIGINT/SIGTERM) its record
+lists it in "pending_io" and says so in its error, decom writes every record and
+certificate and exits; the kernel may keep the process from being reaped until the
+drive answers or the kernel's own timeout fails the request.
 
 With --output json, stdout carries JSON lines: a "plan" object per target, with --all a
 "left_out" object per device it left out ({"device", "class", "reasons"}; class is
-fixed, removable or virtual as in decom inventory), "progress" and "verify_progress"
-objects, and last a "record" object per target, with its "verification" results,
-"verified", and "sanitization_outcome": what its certificate says (sanitized,
-sanitized-with-exceptions, unverified, failed or aborted).
+fixed, removable or virtual as in decom inventory), "progress", "verify_progress" and
+"stalled" objects, and a "record" object per target as soon as it is done, with its
+"verification" results, "verified", and "sanitization_outcome": what its certificate
+says (sanitized, sanitized-with-exceptions, unverified, failed or aborted).
 
 ` + exitCodeHelp,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -241,25 +260,44 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 		return err
 	}
 
-	var mu sync.Mutex
+	var mu sync.Mutex // one writer of stdout at a time
 	engineOpts.Logger = logging.Slog(g.log)
 	engineOpts.Progress = func(ev wipe.Event) {
 		mu.Lock()
 		defer mu.Unlock()
 		out.showProgress(ev)
 	}
+	engineOpts.Stalled = func(st wipe.Stall) {
+		mu.Lock()
+		defer mu.Unlock()
+		out.stalled(st)
+	}
+	// done certifies one target's result and prints its record at once, whatever
+	// the other targets are doing: a finished drive's evidence must not wait for a
+	// stalled one.
 	records := make([]wipeResult, len(approved))
+	certErrs := make([]error, len(approved))
+	done := func(i int, r wipeResult) {
+		if signer != nil && r.Outcome != wipe.OutcomeRefused {
+			certErrs[i] = signer.certifyResult(ctx, &r, verifyOpts.Mode)
+		}
+		records[i] = r
+		mu.Lock()
+		defer mu.Unlock()
+		out.record(r)
+	}
 	var wg sync.WaitGroup
 	for i, p := range approved {
 		dev, err := gate.Open(ctx, p.target)
 		if err != nil {
-			records[i] = wipeResult{Record: refusedRecord(p.target, wplan, err), Verification: []verify.Result{}}
+			done(i, wipeResult{Record: refusedRecord(p.target, wplan, err), Verification: []verify.Result{}})
 			continue
 		}
 		if p.choice != nil && p.choice.Technique.Firmware() {
 			wg.Go(func() {
-				defer dev.Close()
-				records[i] = runFirmware(ctx, g, dev, p, method, verifyOpts, engineOpts.Progress)
+				r := runFirmware(ctx, g, dev, p, method, verifyOpts, engineOpts.Progress)
+				dev.Close()
+				done(i, r)
 			})
 			continue
 		}
@@ -269,20 +307,19 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 				dev.Close()
 				rec := refusedRecord(p.target, wplan, err)
 				rec.Firmware = hpa
-				records[i] = wipeResult{Record: rec, Verification: []verify.Result{}}
+				done(i, wipeResult{Record: rec, Verification: []verify.Result{}})
 				continue
 			}
 		}
 		wg.Go(func() {
-			defer dev.Close()
 			g.log.Info().Str("device", p.target.Path).Str("method", method.Name).Int("passes", len(wplan.Passes())).
 				Str("io_mode", ioMode(dev)).Msg("wipe started")
 			results := []verify.Result{}
 			eo := engineOpts
 			if verifyOpts.Mode != verifyNone {
-				eo.AfterPass = func(ctx context.Context, pr wipe.PassRecord, last bool) {
+				eo.AfterPass = func(ctx context.Context, pr wipe.PassRecord, last bool) error {
 					if !last && !verifyAll {
-						return
+						return nil
 					}
 					vo := verifyOpts
 					vo.Progress = func(ev verify.Event) {
@@ -290,33 +327,50 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 						defer mu.Unlock()
 						out.showVerifyProgress(p.target.Path, pr.Number, ev)
 					}
+					vo.Stalled = func(st wipe.Stall) {
+						st.Device, st.Pass = p.target.Path, pr.Number
+						g.log.Warn().Str("device", st.Device).Int("pass", st.Pass).Int64("offset", st.Offset).
+							Time("since", st.Since).Bool("give_up", st.GivenUp).
+							Msgf("stalled: the target has answered no read for %s", vo.StallTimeout)
+						mu.Lock()
+						defer mu.Unlock()
+						out.stalled(st)
+					}
 					res := verifyDevice(ctx, dev, pr, vo)
 					g.log.Info().Str("device", p.target.Path).Int("pass", pr.Number).Str("mode", res.Mode).
 						Str("outcome", res.Outcome).Float64("coverage", res.Coverage).Msg("verification")
 					results = append(results, res)
+					if n := len(res.Stalls); n > 0 && res.Stalls[n-1].GivenUp && res.Outcome == verify.OutcomeFailed {
+						return fmt.Errorf("verification of pass %d %s", pr.Number, res.Error)
+					}
+					return nil
 				}
 			}
 			rec := wipe.Overwrite(ctx, dev, wplan, eo)
 			rec.Plan, rec.Firmware = p.choice, hpa
-			records[i] = newWipeResult(rec, results, verifyOpts.Mode != verifyNone)
+			for _, v := range results {
+				rec.Stalls = append(rec.Stalls, v.Stalls...)
+			}
+			if len(rec.PendingIO) > 0 {
+				// A write the kernel never returned still uses the descriptor: it is
+				// left open, never reused, until decom exits.
+				g.log.Warn().Str("device", p.target.Path).Msg("stopped waiting: " + wipe.DescribePending(rec.PendingIO))
+			} else {
+				dev.Close()
+			}
+			done(i, newWipeResult(rec, results, verifyOpts.Mode != verifyNone))
 		})
 	}
 	wg.Wait()
 	out.done()
-	var certErr error
-	if signer != nil {
-		certErr = signer.certify(context.WithoutCancel(ctx), records, verifyOpts.Mode)
-	} else {
+	if signer == nil {
 		g.log.Warn().Msg("--no-certificate: no certificate was written for this wipe")
-	}
-	for _, r := range records {
-		out.record(r)
 	}
 	out.summary(records)
 	if err := outcomeError(ctx, records, plans); err != nil {
 		return err
 	}
-	return certErr
+	return errors.Join(certErrs...)
 }
 
 func ioMode(d *wipe.Device) string {
@@ -369,6 +423,7 @@ func (o wipeOptions) verification() (verify.Options, bool, error) {
 	}
 	bs, _ := parseSize(o.BlockSize)
 	vo.BlockSize, vo.QueueDepth, vo.ProgressInterval = int(bs), o.QueueDepth, o.Interval
+	vo.StallTimeout, vo.GiveUpStalled = o.StallTimeout, o.GiveUpStalled
 	return vo, o.VerifyPasses == "all", nil
 }
 
@@ -377,12 +432,19 @@ func (o wipeOptions) engine() (wipe.Options, error) {
 	if err != nil {
 		return wipe.Options{}, usageErrorf("--block-size: %v", err)
 	}
-	e := wipe.Options{BlockSize: int(bs), QueueDepth: o.QueueDepth, ProgressInterval: o.Interval}
+	e := wipe.Options{BlockSize: int(bs), QueueDepth: o.QueueDepth, ProgressInterval: o.Interval,
+		StallTimeout: o.StallTimeout, GiveUpStalled: o.GiveUpStalled}
 	if err := e.Validate(); err != nil {
 		return wipe.Options{}, usageErrorf("%v", err)
 	}
 	if o.Interval <= 0 {
 		return wipe.Options{}, usageErrorf("--progress-interval must be positive")
+	}
+	switch {
+	case o.StallTimeout < 0:
+		return wipe.Options{}, usageErrorf("--stall-timeout %s: want 0 (never) or more", o.StallTimeout)
+	case o.GiveUpStalled && o.StallTimeout == 0:
+		return wipe.Options{}, usageErrorf("--give-up-stalled needs a --stall-timeout")
 	}
 	return e, nil
 }
@@ -858,14 +920,22 @@ func (r *wipeReporter) showProgress(ev wipe.Event) {
 		r.line("progress", ev)
 		return
 	}
-	text := fmt.Sprintf("%-14s pass %d/%d %-9s %5.1f%%  %s/s  ETA %s", ev.Device, ev.Pass, ev.Passes, ev.Pattern,
-		100*float64(ev.Done)/float64(max(ev.Size, 1)), humanSize(uint64(ev.Rate)), eta(ev.ETA))
+	when := "ETA " + eta(ev.ETA)
+	if ev.Stalled {
+		when = "STALLED"
+	}
+	text := fmt.Sprintf("%-14s pass %d/%d %-9s %5.1f%%  %s/s  %s", ev.Device, ev.Pass, ev.Passes, ev.Pattern,
+		100*float64(ev.Done)/float64(max(ev.Size, 1)), humanSize(uint64(ev.Rate)), when)
 	if !r.live {
 		if ev.Final || time.Since(r.lastLog[ev.Device]) >= 10*time.Second {
 			r.lastLog[ev.Device] = time.Now()
-			r.g.log.Info().Str("device", ev.Device).Int("pass", ev.Pass).Int("passes", ev.Passes).
+			l := r.g.log.Info().Str("device", ev.Device).Int("pass", ev.Pass).Int("passes", ev.Passes).
 				Int64("bytes_done", ev.Done).Int64("bytes_total", ev.Size).Float64("rate_bytes_per_second", ev.Rate).
-				Float64("eta_seconds", ev.ETA).Msg("progress")
+				Float64("eta_seconds", ev.ETA)
+			if ev.Stalled {
+				l = l.Bool("stalled", true)
+			}
+			l.Msg("progress")
 		}
 		return
 	}
@@ -914,7 +984,17 @@ func (r *wipeReporter) showVerifyProgress(device string, pass int, ev verify.Eve
 	up := r.drawn - i
 	text := fmt.Sprintf("%-14s pass %d verify (%s) %5.1f%%  %s/s", device, pass, ev.Mode,
 		100*float64(ev.Done)/float64(max(ev.Total, 1)), humanSize(uint64(ev.Rate)))
+	if ev.Stalled {
+		text += "  STALLED"
+	}
 	fmt.Fprintf(r.g.stderr, "\x1b[%dA\r\x1b[2K%s\x1b[%dB\r", up, text, up)
+}
+
+// stalled reports a stall: a "stalled" JSON line; people read the log line.
+func (r *wipeReporter) stalled(st wipe.Stall) {
+	if r.g.Output == outputJSON {
+		r.line("stalled", st)
+	}
 }
 
 func (r *wipeReporter) record(rec wipeResult) {

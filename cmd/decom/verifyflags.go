@@ -45,14 +45,20 @@ func verifyDevice(ctx context.Context, dev *wipe.Device, pr wipe.PassRecord, opt
 	if err != nil {
 		return failed(fmt.Errorf("open for reading back: %w", err))
 	}
-	defer rd.Close()
 	id := dev.Target.Identity
 	if rd.DevNo != id.DevNo || (dev.Target.Kind == wipe.KindFile && rd.Inode != id.Inode) {
+		rd.Close()
 		return failed(fmt.Errorf("reading back: the device read is not the device written"))
 	}
 	// What the wipe could not write is its recorded exception, not a verification failure.
 	opts.Exclude = pr.BadRanges
 	res := verify.Run(ctx, rd.Target(), exp, opts)
 	res.Pass = pr.Number
+	for i := range res.Stalls {
+		res.Stalls[i].Device, res.Stalls[i].Pass = dev.Target.Path, pr.Number
+	}
+	if len(res.PendingIO) == 0 {
+		rd.Close() // else a read the kernel never returned still uses it: left open
+	}
 	return res
 }

@@ -27,6 +27,20 @@
 //
 // Mount needs root and /dev/fuse, but not the fusermount program: it calls mount(2)
 // itself. Without them the test is skipped, or fails when the environment has CI=true.
+// A disk can also stop answering: Hang makes the requests that touch a range wait,
+// unanswered, until Release (a drive that hangs, as far as the loop device and the
+// program writing to it can tell):
+//
+//	d := faultfs.Mount(t, 64<<20)
+//	d.Hang(faultfs.Range{Off: 8 << 20, Len: 56 << 20, Ops: faultfs.Write})
+//	l := d.Attach(t)
+//	// writes past 8 MiB block in the kernel until d.Release()
+//
+// A process whose write waits on a hung request sleeps uninterruptibly in the kernel:
+// even SIGKILL does not end it before Release. Attach's cleanup and Mount's release
+// every hung request before they detach or unmount, so a test cannot hang in its
+// cleanup; a test that waits for such a process must call Release before it waits.
+//
 // The filesystem is served by the test process: if that process dies without running
 // its cleanups (a -timeout panic, SIGKILL), the mount is left behind with no server and
 // I/O on it fails with ENOTCONN until it is unmounted (umount -l DIR).
@@ -112,6 +126,12 @@ type Disk struct {
 	faults  []Range
 	hits    []Range
 	observe func(Range) // when set (by this package's tests), sees every request
+
+	// hangs are the ranges whose requests wait until release is closed; waiting
+	// counts the requests waiting now.
+	hangs   []Range
+	release chan struct{}
+	waiting int
 }
 
 // Mount serves a new faultfs filesystem holding one file of size bytes whose requests
@@ -169,6 +189,7 @@ func Mount(t testing.TB, size int64, faults ...Range) *Disk {
 		return nil
 	}
 	t.Cleanup(func() {
+		d.Release() // a loop device cannot let go of a request that never ends
 		if err := unmount(srv, d.mnt); err != nil {
 			t.Errorf("faultfs: %v", err)
 			return // the lazily detached filesystem may still be serving a loop device
@@ -252,6 +273,68 @@ func (d *Disk) Hits() []Range {
 	return slices.Clone(d.hits)
 }
 
+// Hang makes every request of the kinds r.Ops names that overlaps r wait, with no
+// answer, until Release. Requests already answered are not affected. It panics on a
+// range with Len <= 0 or without Ops: that is a bug in the test.
+func (d *Disk) Hang(r Range) {
+	if err := r.valid(); err != nil {
+		panic(err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.release == nil {
+		d.release = make(chan struct{})
+	}
+	d.hangs = append(d.hangs, r)
+}
+
+// Release ends every hang: the requests waiting go on (and may then meet a fault),
+// and later ones are not held. It may be called more than once.
+func (d *Disk) Release() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.release != nil {
+		close(d.release)
+		d.release = nil
+	}
+	d.hangs = nil
+}
+
+// Waiting reports how many requests are waiting on a hang now: a test waits for it to
+// be more than zero to know that the disk has stopped answering someone.
+func (d *Disk) Waiting() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.waiting
+}
+
+// hang holds a request of kind op over [off, off+n) while it overlaps a hung range,
+// until Release or until the kernel gives up on the request (ctx).
+func (d *Disk) hang(ctx context.Context, op Op, off, n int64) {
+	d.mu.Lock()
+	release := d.release
+	held := false
+	for _, r := range d.hangs {
+		if r.Ops&op != 0 && off < r.Off+r.Len && r.Off < off+n {
+			held = true
+			break
+		}
+	}
+	if !held {
+		d.mu.Unlock()
+		return
+	}
+	d.waiting++
+	d.mu.Unlock()
+	select {
+	case <-release:
+	case <-ctx.Done():
+	}
+	d.mu.Lock()
+	d.waiting--
+	d.mu.Unlock()
+}
+
 // fail reports whether a request of kind op over [off, off+n) overlaps a fault, and
 // records it as a hit if so.
 func (d *Disk) fail(op Op, off, n int64) bool {
@@ -302,6 +385,7 @@ func (n *diskNode) Getattr(ctx context.Context, fh fs.FileHandle, out *fuse.Attr
 }
 
 func (n *diskNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n.d.hang(ctx, Read, off, int64(len(dest)))
 	if n.d.fail(Read, off, int64(len(dest))) {
 		return nil, syscall.EIO
 	}
@@ -319,6 +403,7 @@ func (n *diskNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off 
 // Write fails a write that reaches past the end of the disk with ENOSPC, as a block
 // device does, but writes the part that fits.
 func (n *diskNode) Write(ctx context.Context, fh fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	n.d.hang(ctx, Write, off, int64(len(data)))
 	if n.d.fail(Write, off, int64(len(data))) {
 		return 0, syscall.EIO
 	}
@@ -340,6 +425,7 @@ func (n *diskNode) Fsync(ctx context.Context, fh fs.FileHandle, flags uint32) sy
 // Allocate passes fallocate through to the backing file; the loop driver calls it to
 // discard (punch holes) and to write zeroes. Write faults apply to it.
 func (n *diskNode) Allocate(ctx context.Context, fh fs.FileHandle, off, size uint64, mode uint32) syscall.Errno {
+	n.d.hang(ctx, Write, int64(off), int64(size))
 	if n.d.fail(Write, int64(off), int64(size)) {
 		return syscall.EIO
 	}
@@ -350,7 +436,8 @@ func (n *diskNode) Allocate(ctx context.Context, fh fs.FileHandle, off, size uin
 }
 
 // Attach puts a loop device over the disk, so that it is a block device with bad
-// sectors, and detaches it when the test ends (before the disk is unmounted).
+// sectors, and detaches it when the test ends (before the disk is unmounted), after
+// releasing any hang.
 func (d *Disk) Attach(t testing.TB) *loopdev.Loop {
 	t.Helper()
 	l, err := loopdev.Attach(d.Path(), false)
@@ -358,6 +445,7 @@ func (d *Disk) Attach(t testing.TB) *loopdev.Loop {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		d.Release()
 		if err := l.Detach(); err != nil {
 			t.Errorf("detach %s: %v", l.Path, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/decom-project/decom/internal/loopdev"
@@ -340,4 +341,51 @@ func sysfs(t *testing.T, l *loopdev.Loop, name string) string {
 		return err.Error()
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// A hung range: a write there waits in the kernel, unanswered, while writes below it
+// go through; Release lets it finish, and what it wrote lands.
+func TestHangUntilRelease(t *testing.T) {
+	loopdev.Require(t)
+	d := Mount(t, 16*MiB)
+	d.Hang(Range{Off: 8 * MiB, Len: 8 * MiB, Ops: Write})
+	l := d.Attach(t)
+	w, err := os.OpenFile(l.Path, os.O_WRONLY|unix.O_DIRECT, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	below := pattern(aligned(MiB), 7*MiB, 1)
+	if _, err := w.WriteAt(below, 7*MiB); err != nil {
+		t.Fatalf("write below the hung range: %v", err)
+	}
+	wantBacking(t, d, 7*MiB, below)
+
+	hung := pattern(aligned(MiB), 8*MiB, 2)
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.WriteAt(hung, 8*MiB)
+		done <- err
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for d.Waiting() == 0 {
+		if time.Now().After(deadline) {
+			d.Release()
+			t.Fatal("the write into the hung range never reached the disk")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the write into the hung range returned (%v) before Release", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	d.Release()
+	if err := <-done; err != nil {
+		t.Fatalf("the write after Release: %v", err)
+	}
+	wantBacking(t, d, 8*MiB, hung)
+	if n := d.Waiting(); n != 0 {
+		t.Errorf("%d requests still waiting after Release", n)
+	}
 }
