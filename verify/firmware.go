@@ -58,7 +58,7 @@ func TakeSnapshot(ctx context.Context, t Target, coverage float64, seed uint64, 
 		return s, nil
 	}
 	s.Digests = make([][sha256.Size]byte, len(layout.Blocks))
-	buf := blockio.AlignedBuffer(layout.BlockSize)
+	buf := blockio.AlignedBuffer(int(max(layout.longest(), int64(layout.BlockSize)))) // merged blocks are longer
 	for i, b := range layout.Blocks {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -92,7 +92,7 @@ func CheckErased(ctx context.Context, t Target, before *Snapshot, crypto bool) R
 	if t.Size > 0 {
 		res.Coverage = float64(before.Layout.Bytes()) / float64(t.Size)
 	}
-	buf := blockio.AlignedBuffer(before.Layout.BlockSize)
+	buf := blockio.AlignedBuffer(int(max(before.Layout.longest(), int64(before.Layout.BlockSize)))) // merged blocks are longer
 	for i, b := range before.Layout.Blocks {
 		if err := ctx.Err(); err != nil {
 			res.Outcome, res.Error, res.Finished = OutcomeAborted, err.Error(), time.Now()

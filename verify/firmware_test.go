@@ -81,3 +81,39 @@ func TestCheckErased(t *testing.T) {
 		t.Errorf("unreadable half: verified %v, %d read errors", r.Verified, len(r.ReadErrors))
 	}
 }
+
+// Sampled blocks that overlap (the first or last block with a random one) are merged
+// into one longer than the layout's block size; the firmware checks must read it whole.
+func TestCheckErasedMergedBlocks(t *testing.T) {
+	ctx := context.Background()
+	const size = 11272192 // 10.75 MiB: the last subsection's last slot overlaps the last block
+	var seed uint64
+	var layout Layout
+	for seed = 1; seed < 10000; seed++ {
+		l, err := Locations(size, 512, 0.10, seed, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.longest() > int64(l.BlockSize) {
+			layout = l
+			break
+		}
+	}
+	if layout.Blocks == nil {
+		t.Fatal("no seed below 10000 merges two sampled blocks; the test needs another size")
+	}
+	data := make([]byte, size)
+	rand.Read(data)
+	snap, err := TakeSnapshot(ctx, memTarget(data), 0.10, seed, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noise := make([]byte, size)
+	rand.Read(noise)
+	if r := CheckErased(ctx, memTarget(noise), snap, true); !r.Verified {
+		t.Errorf("crypto erase, seed %d (a block of %d bytes, block size %d): %+v", seed, layout.longest(), layout.BlockSize, r)
+	}
+	if r := CheckErased(ctx, memTarget(make([]byte, size)), snap, false); !r.Verified {
+		t.Errorf("uniform erase, seed %d: %+v", seed, r)
+	}
+}
