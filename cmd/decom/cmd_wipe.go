@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -97,9 +98,12 @@ technique and why. nist-clear removes an ATA drive's Host Protected Area first.
 
 Safety: a target is refused when the inventory says it may not be wiped (mounted,
 active swap, held by dm/md, the running system's disk, read-only, backing a loop
-device, or a loop device over anything refused). Right before the first write its
-identity (device number, serial, WWN, model, size, loop backing file) is read again
-and compared with the plan, and it is opened exclusively.
+device, or a loop device over anything refused). Right before the first write it is
+opened exclusively and BSD-locked (a device another program holds with flock is
+refused, naming the program), and its identity (device number, model, size, a loop
+device's backing object, an image file's inode, and the serial and WWN as the drive
+itself answers them through the opened descriptor) is compared with the plan. A
+relative path names a file in the working directory.
 
 --all takes the physical, non-removable drives the inventory marks wipeable. It leaves
 out loop devices, RAM disks, zram, nbd, device-mapper and md devices (no drive of their
@@ -555,6 +559,10 @@ func makePlans(ctx context.Context, gate *wipe.Gate, all, includeRemovable bool,
 		}
 		plans = append(plans, plan{target: t, refusal: err})
 		if err != nil {
+			// The plan names what the gate judged: the absolute path.
+			if abs, aerr := filepath.Abs(a); aerr == nil {
+				a = abs
+			}
 			plans[len(plans)-1].target.Path = a
 		}
 	}

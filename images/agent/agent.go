@@ -958,7 +958,11 @@ func (a *agent) unlockKey(ctx context.Context) (func(), error) {
 		if b, err := os.ReadFile(filepath.Join(a.dataMount, passphraseRel)); err == nil {
 			pass, _, _ = strings.Cut(string(b), "\n")
 			pass = strings.TrimSuffix(pass, "\r")
-			a.out.Printf("signing key: passphrase from /data/%s", passphraseRel)
+			if pass != "" {
+				a.out.Printf("signing key: passphrase from /data/%s", passphraseRel)
+			} else {
+				a.out.Printf("signing key: /data/%s is empty: ignored", passphraseRel)
+			}
 		}
 	}
 	if pass == "" {
@@ -969,6 +973,11 @@ func (a *agent) unlockKey(ctx context.Context) (func(), error) {
 		p, err := a.input.ReadSecret(qctx)
 		if err != nil {
 			return nothing, fmt.Errorf("no passphrase for the signing key (%v): nothing wiped; put it in /data/%s or use a key without one", err, passphraseRel)
+		}
+		if p == "" {
+			// decom refuses to make keys with an empty passphrase; an empty answer
+			// is no answer, not a way into one made elsewhere.
+			return nothing, fmt.Errorf("no passphrase for the signing key (an empty one was typed): nothing wiped; put it in /data/%s or use a key without one", passphraseRel)
 		}
 		pass = p
 	}

@@ -557,6 +557,20 @@ func TestRunPassphrase(t *testing.T) {
 		}
 		contains(t, "console", e.console.String(), "no passphrase for the signing key", "7 not wiped")
 	})
+	// An empty key-passphrase file is ignored, and an empty answer is no answer.
+	t.Run("empty", func(t *testing.T) {
+		e := newRunEnv(t)
+		os.WriteFile(filepath.Join(e.root, "data", "site.key"), []byte(encrypted), 0o600)
+		os.WriteFile(filepath.Join(e.root, "data", "key-passphrase"), []byte("\n"), 0o600)
+		o := e.options("decom.mode=auto")
+		o.Input = &scriptInput{lines: []string{""}}
+		e.run(t, o)
+		if len(e.cli.calls) != 0 {
+			t.Errorf("decom ran with an empty passphrase: %q", e.cli.env)
+		}
+		contains(t, "console", e.console.String(), "decom: signing key: /data/key-passphrase is empty: ignored\n",
+			"an empty one was typed", "7 not wiped")
+	})
 }
 
 func TestRunInteractive(t *testing.T) {
