@@ -10,22 +10,6 @@ import (
 	"github.com/decom-project/decom/internal/loopdev"
 )
 
-// attachOver attaches a loop device over path (an image file or a block device the
-// test made) and detaches it when the test ends, before whatever it sits on goes.
-func attachOver(t *testing.T, path string) *loopdev.Loop {
-	t.Helper()
-	l, err := loopdev.Attach(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := l.Detach(); err != nil {
-			t.Errorf("cleanup of %s: %v", l.Path, err)
-		}
-	})
-	return l
-}
-
 // mountOver makes an ext4 filesystem on a loop device the test attached over
 // another device and mounts it on a temporary directory until the test ends.
 // (loopdev's Mount makes its directory beside the backing file, here in /dev.)
@@ -93,14 +77,14 @@ func TestScanLoopStacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := attachOver(t, a.Path)    // a loop device over the mounted one
-	c := attachOver(t, a.Backing) // a second loop device over its backing file
-	d := attachOver(t, b.Path)    // a chain: d over b over a
+	b := loopdev.Over(t, a.Path)    // a loop device over the mounted one
+	c := loopdev.Over(t, a.Backing) // a second loop device over its backing file
+	d := loopdev.Over(t, b.Path)    // a chain: d over b over a
 
 	// An idle loop device with another one on top, mounted: the one beneath is
 	// busy through it.
 	g := loopdev.New(t, 32<<20, false, nil)
-	h := attachOver(t, g.Path)
+	h := loopdev.Over(t, g.Path)
 	hmnt := mountOver(t, h)
 
 	for _, viaSysfs := range []bool{false, true} {

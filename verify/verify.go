@@ -263,13 +263,13 @@ func Run(ctx context.Context, t Target, exp Expectation, opts Options) Result {
 		res.Coverage = float64(res.BytesRead+sumRanges(res.ReadErrors)) / float64(t.Size)
 	}
 	res.Finished = time.Now().UTC()
-	res.Stalls = r.stalls
+	res.Stalls = r.stalls.List()
 	for _, p := range r.pending {
 		res.PendingIO = append(res.PendingIO, wipe.PendingIO{Op: p.Op, Offset: p.Offset, Length: p.Length, Since: p.Since.UTC()})
 	}
 	switch {
 	case ending == iowatch.GivenUp:
-		s := r.stalls[len(r.stalls)-1]
+		s, _ := r.stalls.Last()
 		res.Outcome = OutcomeFailed
 		res.Error = fmt.Sprintf("stalled: no read completed for %s (offset %d); given up", opts.StallTimeout, s.Offset)
 	case ending == iowatch.Abandoned:
@@ -313,8 +313,7 @@ type reader struct {
 	// watch follows the reads in flight, a slot per worker.
 	watch     *iowatch.Watch
 	abandoned atomic.Bool // Run stopped waiting: workers read nothing more
-	stallMu   sync.Mutex
-	stalls    []wipe.Stall
+	stalls    wipe.StallLog
 	pending   []iowatch.Request
 }
 
@@ -383,19 +382,12 @@ func (r *reader) policy() iowatch.Policy {
 			}
 			s := wipe.Stall{Phase: wipe.PhaseVerify, Offset: off, Since: since.UTC(), Detected: time.Now().UTC(),
 				Timeout: r.opts.StallTimeout.Seconds(), GivenUp: r.opts.GiveUpStalled}
-			r.stallMu.Lock()
-			r.stalls = append(r.stalls, s)
-			r.stallMu.Unlock()
+			r.stalls.Add(s)
 			if r.opts.Stalled != nil {
 				r.opts.Stalled(s)
 			}
 		},
-		Resumed: func(at time.Time) {
-			at = at.UTC()
-			r.stallMu.Lock()
-			r.stalls[len(r.stalls)-1].Resumed = &at
-			r.stallMu.Unlock()
-		},
+		Resumed: r.stalls.Resumed,
 	}
 }
 

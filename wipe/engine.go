@@ -183,7 +183,7 @@ func overwrite(ctx context.Context, w writeTarget, t Target, direct bool, plan P
 			break
 		}
 	}
-	rec.Stalls = e.stalls
+	rec.Stalls = e.stalls.List()
 	if len(e.pending) > 0 {
 		rec.PendingIO = e.pending
 		rec.Error += "; " + DescribePending(e.pending)
@@ -254,8 +254,7 @@ type engine struct {
 	// watch follows the writes in flight, a slot per worker and one for flushes.
 	watch     *iowatch.Watch
 	abandoned atomic.Bool // the engine stopped waiting: workers issue nothing more
-	stallMu   sync.Mutex
-	stalls    []Stall
+	stalls    StallLog
 	pending   []PendingIO // what was left unanswered
 }
 
@@ -412,9 +411,7 @@ func (e *engine) abandon() {
 
 // givenUp is the error of a wipe given up at a stall.
 func (e *engine) givenUp() error {
-	e.stallMu.Lock()
-	defer e.stallMu.Unlock()
-	s := e.stalls[len(e.stalls)-1]
+	s, _ := e.stalls.Last()
 	return fmt.Errorf("stalled: no write completed for %s (pass %d, offset %d); given up",
 		time.Duration(s.Timeout*float64(time.Second)), s.Pass, s.Offset)
 }
@@ -425,9 +422,7 @@ func (e *engine) policy(number int) iowatch.Policy {
 		Stalled: func(since time.Time) {
 			s := Stall{Device: e.t.Path, Phase: PhaseWrite, Pass: number, Offset: e.mark(), Since: since.UTC(),
 				Detected: time.Now().UTC(), Timeout: e.opts.StallTimeout.Seconds(), GivenUp: e.opts.GiveUpStalled}
-			e.stallMu.Lock()
-			e.stalls = append(e.stalls, s)
-			e.stallMu.Unlock()
+			e.stalls.Add(s)
 			e.opts.Logger.Warn("stalled: the target has answered no write for "+e.opts.StallTimeout.String(),
 				"device", e.t.Path, "pass", number, "offset", s.Offset, "since", s.Since, "give_up", s.GivenUp)
 			if e.opts.Stalled != nil {
@@ -435,10 +430,7 @@ func (e *engine) policy(number int) iowatch.Policy {
 			}
 		},
 		Resumed: func(at time.Time) {
-			at = at.UTC()
-			e.stallMu.Lock()
-			e.stalls[len(e.stalls)-1].Resumed = &at
-			e.stallMu.Unlock()
+			e.stalls.Resumed(at)
 			e.opts.Logger.Info("the stalled target answers again", "device", e.t.Path, "pass", number)
 		},
 	}

@@ -10,22 +10,6 @@ import (
 	"github.com/decom-project/decom/internal/loopdev"
 )
 
-// attachOver attaches a loop device over path (an image or a loop device the test
-// made) and detaches it when the test ends, before what it sits on goes.
-func attachOver(t *testing.T, path string) *loopdev.Loop {
-	t.Helper()
-	l, err := loopdev.Attach(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := l.Detach(); err != nil {
-			t.Errorf("cleanup of %s: %v", l.Path, err)
-		}
-	})
-	return l
-}
-
 // mountedLoop is a loop device with a mounted ext4 filesystem, and its mount point.
 func mountedLoop(t *testing.T) (*loopdev.Loop, string) {
 	t.Helper()
@@ -46,9 +30,9 @@ func mountedLoop(t *testing.T) (*loopdev.Loop, string) {
 // is an idle loop device while another sits on it.
 func TestGateRefusesLoopDevicesOverBusyOnes(t *testing.T) {
 	a, mnt := mountedLoop(t)
-	b := attachOver(t, a.Path)
-	c := attachOver(t, a.Backing)
-	d := attachOver(t, b.Path)
+	b := loopdev.Over(t, a.Path)
+	c := loopdev.Over(t, a.Backing)
+	d := loopdev.Over(t, b.Path)
 	g := &Gate{}
 	ctx := context.Background()
 
@@ -60,7 +44,7 @@ func TestGateRefusesLoopDevicesOverBusyOnes(t *testing.T) {
 	wantRefused(t, err, "shares its backing file with "+a.Path+", which is mounted on "+mnt)
 
 	idle := loopdev.New(t, 8<<20, false, nil)
-	over := attachOver(t, idle.Path)
+	over := loopdev.Over(t, idle.Path)
 	_, err = g.Check(ctx, idle.Path)
 	wantRefused(t, err, "backs loop device "+over.Path+": detach it first")
 	// The one on top is wipeable: nothing uses it or what it sits on.

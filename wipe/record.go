@@ -1,6 +1,8 @@
 package wipe
 
 import (
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/decom-project/decom/inventory"
@@ -144,6 +146,47 @@ type Stall struct {
 	Resumed *time.Time `json:"resumed,omitempty"`
 	// GivenUp says decom gave the target up at the stall.
 	GivenUp bool `json:"given_up,omitempty"`
+}
+
+// StallLog collects a target's stalls as they are found and end; safe for the watcher's
+// goroutine and the one that builds the record.
+type StallLog struct {
+	mu     sync.Mutex
+	stalls []Stall
+}
+
+// Add records a stall just found.
+func (l *StallLog) Add(s Stall) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.stalls = append(l.stalls, s)
+}
+
+// Resumed notes that the target answered again at, ending the last stall.
+func (l *StallLog) Resumed(at time.Time) {
+	at = at.UTC()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := len(l.stalls); n > 0 {
+		l.stalls[n-1].Resumed = &at
+	}
+}
+
+// List returns the stalls so far; nil when there were none.
+func (l *StallLog) List() []Stall {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.stalls)
+}
+
+// Last returns the latest stall; false when there was none.
+func (l *StallLog) Last() (Stall, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.stalls) == 0 {
+		return Stall{}, false
+	}
+	return l.stalls[len(l.stalls)-1], true
 }
 
 // PendingIO is a request decom issued and was still waiting for when it stopped

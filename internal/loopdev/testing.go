@@ -55,3 +55,21 @@ func New(t testing.TB, size int64, partscan bool, prepare func(image string) err
 	})
 	return l
 }
+
+// Over attaches a loop device over path (an image file or a block device the test made
+// itself) and detaches it when the test ends — before what it sits on goes, since
+// cleanups run last-registered first.
+func Over(t testing.TB, path string) *Loop {
+	t.Helper()
+	Require(t)
+	l, err := Attach(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := l.Detach(); err != nil {
+			t.Errorf("cleanup of %s: %v", l.Path, err)
+		}
+	})
+	return l
+}
