@@ -21,6 +21,8 @@
 // Every path is resolved below Options.Root, so tests run Scan against fake sysfs trees.
 package inventory
 
+import "github.com/decom-project/decom/internal/jsonint"
+
 // Transport values: how a drive is attached, resolved from its sysfs device path.
 const (
 	TransportSATA    = "sata"
@@ -134,7 +136,8 @@ type Backing struct {
 	// FSDevNo is the major:minor of the filesystem holding the backing file, Inode
 	// the file's inode number there; both empty for a block device.
 	FSDevNo string `json:"fs_dev_no,omitempty"`
-	Inode   uint64 `json:"inode,omitempty"`
+	// Inode is a JSON string (jsonint): it may exceed 2^53.
+	Inode jsonint.Uint64 `json:"inode,omitempty"`
 	// Offset and SizeLimit are the part of the backing object the loop device shows,
 	// in bytes (SizeLimit 0: to the end).
 	Offset    uint64 `json:"offset,omitempty"`

@@ -3,6 +3,8 @@ package inventory
 import (
 	"slices"
 	"testing"
+
+	"github.com/decom-project/decom/internal/jsonint"
 )
 
 // TestInheritedRefusals checks the inheritance rules on small device graphs: what a
@@ -14,7 +16,7 @@ func TestInheritedRefusals(t *testing.T) {
 		return &loopLink{backing: &Backing{DevNo: "0:0"}, node: node, disk: disk}
 	}
 	onFile := func(inode uint64) *loopLink {
-		return &loopLink{backing: &Backing{FSDevNo: "8:1", Inode: inode}}
+		return &loopLink{backing: &Backing{FSDevNo: "8:1", Inode: jsonint.Uint64(inode)}}
 	}
 	mounted := func(name, at string) reason {
 		return reason{"mounted: /dev/" + name + " on " + at, name, "is mounted on " + at}

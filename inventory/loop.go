@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/decom-project/decom/internal/blockio"
+	"github.com/decom-project/decom/internal/jsonint"
 )
 
 // maxLoopDepth bounds how far a chain of loop devices is followed. The kernel refuses
@@ -99,7 +100,7 @@ func backingFromStatus(info *unix.LoopInfo64) *Backing {
 	case info.Rdevice != 0:
 		b.DevNo = blockio.DevNo(info.Rdevice)
 	case info.Inode != 0:
-		b.FSDevNo, b.Inode = blockio.DevNo(info.Device), info.Inode
+		b.FSDevNo, b.Inode = blockio.DevNo(info.Device), jsonint.Uint64(info.Inode)
 	default:
 		return nil
 	}
@@ -123,7 +124,7 @@ func (s sysfs) backingFromSysfs(n node, file string, ns nodes) *Backing {
 			b.DevNo = blockio.DevNo(st.Rdev)
 			return b
 		case unix.S_IFREG:
-			b.FSDevNo, b.Inode = blockio.DevNo(st.Dev), st.Ino
+			b.FSDevNo, b.Inode = blockio.DevNo(st.Dev), jsonint.Uint64(st.Ino)
 			return b
 		}
 		return nil

@@ -112,7 +112,7 @@ func (g *Gate) confirm(ctx context.Context, d *Device) error {
 	}
 	switch t.Kind {
 	case KindFile:
-		if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Ino != t.Identity.Inode || blockio.DevNo(st.Dev) != t.Identity.DevNo {
+		if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Ino != uint64(t.Identity.Inode) || blockio.DevNo(st.Dev) != t.Identity.DevNo {
 			return refused(t.Path, "the file opened is not the file planned")
 		}
 		if uint64(st.Size) != t.Identity.SizeBytes {

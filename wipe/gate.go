@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/decom-project/decom/internal/blockio"
+	"github.com/decom-project/decom/internal/jsonint"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
@@ -55,7 +56,9 @@ type Identity struct {
 	// Backing is what a loop device sits on, by device number or inode (and the part
 	// of it shown), whatever its path is now.
 	Backing *inventory.Backing `json:"backing,omitempty"`
-	Inode   uint64             `json:"inode,omitempty"`
+	// Inode is an image file's inode number, a JSON string: on some filesystems
+	// (overlayfs, large XFS) it exceeds what float-based JSON readers hold exactly.
+	Inode jsonint.Uint64 `json:"inode,omitempty"`
 
 	// ConfirmedBy says how the gate made sure, through the descriptor it opened for
 	// writing, that it holds the planned target (one of the ConfirmedBy constants),
@@ -204,7 +207,7 @@ func (g *Gate) checkFile(ctx context.Context, path, node string, st unix.Stat_t)
 	}
 	return Target{Path: path, Node: node, Kind: KindFile, SectorSize: 512,
 		Identity: Identity{DevNo: blockio.DevNo(st.Dev),
-			Inode: st.Ino, SizeBytes: uint64(st.Size)}}, nil
+			Inode: jsonint.Uint64(st.Ino), SizeBytes: uint64(st.Size)}}, nil
 }
 
 // fileRefusals says why an image file must not be written: it backs a loop device
@@ -231,7 +234,7 @@ func (g *Gate) fileRefusals(ctx context.Context, node string) []string {
 	for _, d := range devs {
 		var backs bool
 		if b := d.Backing; b != nil && b.Inode != 0 {
-			backs = b.Inode == st.Ino && b.FSDevNo == devNo
+			backs = uint64(b.Inode) == st.Ino && b.FSDevNo == devNo
 		} else if b == nil && d.BackingFile != "" {
 			backs = filepath.Clean(d.BackingFile) == strings.TrimPrefix(node, strings.TrimSuffix(g.root(), "/"))
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/decom-project/decom/internal/blockio"
 	"github.com/decom-project/decom/internal/devio"
+	"github.com/decom-project/decom/internal/jsonint"
 	"github.com/decom-project/decom/inventory"
 )
 
@@ -75,7 +76,7 @@ func loopIdentity(f *os.File) (answeredIdentity, error) {
 	if info.Rdevice != 0 {
 		b.DevNo = blockio.DevNo(info.Rdevice)
 	} else {
-		b.FSDevNo, b.Inode = blockio.DevNo(info.Device), info.Inode
+		b.FSDevNo, b.Inode = blockio.DevNo(info.Device), jsonint.Uint64(info.Inode)
 	}
 	return answeredIdentity{How: ConfirmedByLoop, Backing: b}, nil
 }

@@ -165,7 +165,7 @@ func TestGateConfirmsLoopBackingFileThroughTheDescriptor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, want := tgt.Identity.Backing, fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)); b == nil || b.FSDevNo != want || b.Inode != st.Ino {
+	if b, want := tgt.Identity.Backing, fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)); b == nil || b.FSDevNo != want || uint64(b.Inode) != st.Ino {
 		t.Fatalf("plan: backing %+v; want file %d on %s", b, st.Ino, want)
 	}
 	d, err := g.Open(context.Background(), tgt)

@@ -41,7 +41,7 @@ func TestGateResolvesRelativePathsInTheWorkingDirectory(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s from %s: %v", rel, dir, err)
 		}
-		if tgt.Path != img || tgt.Kind != KindFile || tgt.Identity.Inode != st.Ino || tgt.Identity.DevNo != fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)) {
+		if tgt.Path != img || tgt.Kind != KindFile || uint64(tgt.Identity.Inode) != st.Ino || tgt.Identity.DevNo != fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev)) {
 			t.Errorf("%s from %s: path %q kind %s identity %+v; want %s, inode %d", rel, dir, tgt.Path, tgt.Kind, tgt.Identity, img, st.Ino)
 		}
 	}

@@ -46,7 +46,7 @@ func verifyDevice(ctx context.Context, dev *wipe.Device, pr wipe.PassRecord, opt
 		return failed(fmt.Errorf("open for reading back: %w", err))
 	}
 	id := dev.Target.Identity
-	if rd.DevNo != id.DevNo || (dev.Target.Kind == wipe.KindFile && rd.Inode != id.Inode) {
+	if rd.DevNo != id.DevNo || (dev.Target.Kind == wipe.KindFile && rd.Inode != uint64(id.Inode)) {
 		rd.Close()
 		return failed(fmt.Errorf("reading back: the device read is not the device written"))
 	}
