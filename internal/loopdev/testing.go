@@ -44,16 +44,7 @@ func New(t testing.TB, size int64, partscan bool, prepare func(image string) err
 			t.Fatal(err)
 		}
 	}
-	l, err := Attach(image, partscan)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := l.Detach(); err != nil {
-			t.Errorf("cleanup of %s: %v", l.Path, err)
-		}
-	})
-	return l
+	return attach(t, image, partscan)
 }
 
 // Over attaches a loop device over path (an image file or a block device the test made
@@ -62,7 +53,14 @@ func New(t testing.TB, size int64, partscan bool, prepare func(image string) err
 func Over(t testing.TB, path string) *Loop {
 	t.Helper()
 	Require(t)
-	l, err := Attach(path, false)
+	return attach(t, path, false)
+}
+
+// attach attaches a loop device over path and detaches it (unmounting what the test
+// mounted) when the test ends, whether it passed or not.
+func attach(t testing.TB, path string, partscan bool) *Loop {
+	t.Helper()
+	l, err := Attach(path, partscan)
 	if err != nil {
 		t.Fatal(err)
 	}
