@@ -334,13 +334,8 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 	ending := e.watch.Wait(ctx, workers, policy)
 	e.reached = e.mark()
 	stopProgress()
-	switch ending {
-	case iowatch.Abandoned:
-		e.abandon()
-		return finish(ctx.Err())
-	case iowatch.GivenUp:
-		e.abandon()
-		return finish(e.givenUp())
+	if stopped, err := e.stoppedWaiting(ctx, ending); stopped {
+		return finish(err)
 	}
 
 	if fatal := e.fatal.Load(); fatal != nil {
@@ -358,13 +353,8 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 		return finish(err)
 	}
 	ending, err = e.flush(ctx, policy)
-	switch ending {
-	case iowatch.Abandoned:
-		e.abandon()
-		return finish(ctx.Err())
-	case iowatch.GivenUp:
-		e.abandon()
-		return finish(e.givenUp())
+	if stopped, err := e.stoppedWaiting(ctx, ending); stopped {
+		return finish(err)
 	}
 	if err != nil {
 		msg := fmt.Sprintf("flush at the end of the pass failed: %v", err)
@@ -407,6 +397,21 @@ func (e *engine) abandon() {
 	for _, r := range e.watch.Pending() {
 		e.pending = append(e.pending, PendingIO{Op: r.Op, Offset: r.Offset, Length: r.Length, Since: r.Since.UTC()})
 	}
+}
+
+// stoppedWaiting reports whether the wait ended without every request answered
+// (interrupted, or given up at a stall); then it abandons the outstanding requests
+// and returns the error the pass ends with.
+func (e *engine) stoppedWaiting(ctx context.Context, ending iowatch.Ending) (bool, error) {
+	switch ending {
+	case iowatch.Abandoned:
+		e.abandon()
+		return true, ctx.Err()
+	case iowatch.GivenUp:
+		e.abandon()
+		return true, e.givenUp()
+	}
+	return false, nil
 }
 
 // givenUp is the error of a wipe given up at a stall.
