@@ -87,19 +87,11 @@ func holdLock(t *testing.T, path string, flags ...string) (pid int, release func
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
-			cmd.Wait()
-		})
-	}
-	t.Cleanup(release)
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	held := func() bool {
 		f, err := os.Open("/proc/locks")
 		if err != nil {
 			t.Fatal(err)
@@ -111,8 +103,31 @@ func holdLock(t *testing.T, path string, flags ...string) (pid int, release func
 		}
 		for _, l := range holdersOf(locks, unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino) {
 			if l.PID == cmd.Process.Pid {
-				return l.PID, release
+				return true
 			}
+		}
+		return false
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+			cmd.Wait()
+			// sleep, which shares the locked descriptor, may still be on its way out:
+			// the lock lives until it is gone, and the device node outlives the loop
+			// device, so the next test to get this loop device would find it.
+			for deadline := time.Now().Add(10 * time.Second); held(); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Errorf("the lock on %s outlived its holders by 10 s", path)
+					return
+				}
+			}
+		})
+	}
+	t.Cleanup(release)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if held() {
+			return cmd.Process.Pid, release
 		}
 	}
 	t.Fatalf("flock %s did not take its lock within 10 s", path)
