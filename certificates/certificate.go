@@ -313,8 +313,9 @@ func (c *Certificate) CategoryText() string {
 	return c.Sanitization.Category
 }
 
-// statusFor is the one place that decides what a document may call itself.
-func statusFor(outcome string) string {
+// StatusFor is the one place that decides what a document may call itself: the
+// status that goes with an outcome.
+func StatusFor(outcome string) string {
 	switch outcome {
 	case OutcomeSanitized:
 		return StatusCertificate
@@ -365,7 +366,7 @@ func (c *Certificate) Validate() error {
 		return bad("no id")
 	case !slices.Contains(rules.outcomes, c.Outcome):
 		return bad("unknown outcome %q", c.Outcome)
-	case c.Status != statusFor(c.Outcome):
+	case c.Status != StatusFor(c.Outcome):
 		return bad("status %q does not match outcome %q", c.Status, c.Outcome)
 	case c.Issued.IsZero():
 		return bad("no issue time")

@@ -8,12 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	intoto "github.com/in-toto/attestation/go/v1"
 	"google.golang.org/protobuf/encoding/protojson"
-
-	"github.com/decom-project/decom/wipe"
 )
 
 // bigSeed is a sampling seed above 2^53: float64 cannot hold it.
@@ -23,12 +20,8 @@ const bigSeed = 1<<63 + 12345
 // float64 (jq, JavaScript, protobuf's Struct) read it exactly; Go reads it back
 // exactly through Sign, Verify and Inspect.
 func TestSeedSurvivesFloatReaders(t *testing.T) {
-	ev := evidence(wipe.OutcomeCompleted, true)
-	ev.Checks[0].Seed = bigSeed
-	c, err := New(ev, details(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := sigTestCertificate()
+	c.Verification.Checks[0].Seed = bigSeed
 	sv, pub := sigTestKey(t, "test-only-ecdsa-p256")
 	b, err := Sign(context.Background(), sv, c)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/registry/store"
 	"github.com/decom-project/decom/registry/tlog"
+	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
@@ -157,7 +158,7 @@ func (r *testRegistry) certificate(t *testing.T, tc testCert) *certificates.Cert
 	case wipe.OutcomeFailed:
 		rec.Error = "write /dev/sdb at offset 1073741824: input/output error"
 	}
-	ev := certificates.Evidence{Record: rec, VerifyMode: verify.ModeSample,
+	ev := sanitize.Evidence{Record: rec, VerifyMode: verify.ModeSample,
 		Host: inventory.Host{Hostname: "node7", SystemVendor: "Dell Inc.", SystemProduct: "PowerEdge R640"},
 		Tool: certificates.Tool{Name: "decom", Version: "v0.1.0", Commit: "abc1234"}}
 	res := verify.Result{Pass: 2, Mode: verify.ModeSample, Seed: 42, Coverage: 0.01, Verified: true, Outcome: verify.OutcomePassed}
@@ -176,7 +177,7 @@ func (r *testRegistry) certificate(t *testing.T, tc testCert) *certificates.Cert
 		Destination:  certificates.Destination{Kind: certificates.DestRecycling},
 		AssetNumbers: map[string]string{tc.Serial: "A-" + tc.Serial},
 	}
-	c, err := certificates.New(ev, d, tc.Issued)
+	c, err := sanitize.NewCertificate(ev, d, tc.Issued)
 	if err != nil {
 		t.Fatal(err)
 	}

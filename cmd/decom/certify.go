@@ -14,6 +14,7 @@ import (
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/registry"
+	"github.com/decom-project/decom/sanitize"
 )
 
 // certSigner turns wipe results into signed certificates on disk.
@@ -86,7 +87,7 @@ func afterStop(ctx context.Context, grace time.Duration) (context.Context, conte
 }
 
 func (s *certSigner) certifyOne(ctx context.Context, r *wipeResult, verifyMode string) error {
-	c, err := certificates.New(certificates.Evidence{Record: r.Record, Checks: r.Verification, VerifyMode: verifyMode,
+	c, err := sanitize.NewCertificate(sanitize.Evidence{Record: r.Record, Checks: r.Verification, VerifyMode: verifyMode,
 		Host: s.host, Tool: s.tool}, s.details, time.Now())
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"github.com/decom-project/decom/internal/logging"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/registry"
+	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
@@ -715,7 +716,7 @@ type wipeResult struct {
 }
 
 func newWipeResult(rec wipe.Record, results []verify.Result, wanted bool) wipeResult {
-	r := wipeResult{Record: rec, Verification: results, SanitizationOutcome: certificates.Outcome(rec, results)}
+	r := wipeResult{Record: rec, Verification: results, SanitizationOutcome: sanitize.Outcome(rec, results)}
 	r.Verified = wanted && rec.Outcome == wipe.OutcomeCompleted && len(results) > 0
 	for _, v := range results {
 		r.Verified = r.Verified && v.Verified

@@ -22,6 +22,7 @@ import (
 
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/registry"
+	"github.com/decom-project/decom/sanitize"
 )
 
 // TestBadInput sends the registry what a careless or hostile client would, and checks each
@@ -36,7 +37,7 @@ func TestBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same certificate signed again: ECDSA signatures differ, and so do the bundles.
-	cert, err := certificates.New(evidence(1_000_001), certificates.Details{PerformedBy: certificates.Person{Name: "Load Tester"}}, time.Now())
+	cert, err := sanitize.NewCertificate(evidence(1_000_001), certificates.Details{PerformedBy: certificates.Person{Name: "Load Tester"}}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

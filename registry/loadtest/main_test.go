@@ -29,6 +29,7 @@ import (
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/registry"
 	"github.com/decom-project/decom/registry/tlog"
+	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
@@ -158,7 +159,7 @@ func bundles(t testing.TB, n int) []bundle {
 
 // signedBundle makes the certificate of a three-pass wipe of drive number n, and signs it.
 func signedBundle(signer signature.SignerVerifier, n int) (bundle, error) {
-	cert, err := certificates.New(evidence(n), certificates.Details{
+	cert, err := sanitize.NewCertificate(evidence(n), certificates.Details{
 		PerformedBy: certificates.Person{Name: "Load Tester", Title: "Technician"}, Organization: "ACME",
 		Customer: fmt.Sprintf("customer-%d", n%17), Destination: certificates.Destination{Kind: certificates.DestRecycling},
 	}, time.Now())
@@ -172,7 +173,7 @@ func signedBundle(signer signature.SignerVerifier, n int) (bundle, error) {
 	return bundle{ID: cert.ID, JSON: b}, nil
 }
 
-func evidence(n int) certificates.Evidence {
+func evidence(n int) sanitize.Evidence {
 	start := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Minute)
 	const size = 1000204886016
 	rec := wipe.Record{Device: "/dev/sdb", Kind: wipe.KindDrive, Method: "dod-3", Title: "DoD 5220.22-M (E), 3 passes",
@@ -188,7 +189,7 @@ func evidence(n int) certificates.Evidence {
 			{Number: 3, Pattern: wipe.Random(), Keys: &wipe.Keys{Key: make([]byte, 32), IV: make([]byte, 16)},
 				BytesWritten: size, Completed: true, Flushed: true, BadRanges: []wipe.Range{}},
 		}}
-	return certificates.Evidence{Record: rec, VerifyMode: verify.ModeSample,
+	return sanitize.Evidence{Record: rec, VerifyMode: verify.ModeSample,
 		Checks: []verify.Result{{Pass: 3, Mode: verify.ModeSample, Seed: jsonint.Uint64(n), Verified: true, Outcome: verify.OutcomePassed}},
 		Host:   inventory.Host{Hostname: fmt.Sprintf("rack%02d-node%03d", n%40, n%997)},
 		Tool:   certificates.Tool{Name: "decom", Version: "v0.1.0", Commit: "loadtest"}}

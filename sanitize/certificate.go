@@ -1,32 +1,21 @@
-package certificates
+// Package sanitize will own one sanitization run over a set of targets, under every
+// front end (the decom command, the boot agent). Today it holds the step that turns
+// the evidence of a run — the wipe's record, the checks that read it back, the host —
+// into a certificate: the one place that knows both the drive code (wipe, verify,
+// inventory) and the certificate schema, so that package certificates, and with it
+// the registry, links no drive code.
+package sanitize
 
 import (
 	"crypto/rand"
 	"fmt"
 	"time"
 
+	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
-
-// Details are what the wipe itself cannot know: the people, the organisation and
-// customer, where the media go, the asset number. A technician sets them once, in a
-// config file or the environment.
-type Details struct {
-	PerformedBy        Person
-	ValidatedBy        *Person
-	Organization       string
-	Customer           string
-	Destination        Destination
-	DataBackedUp       string // yes, no or unknown (the default)
-	PreCategorization  string
-	PostCategorization string
-	Notes              string
-	// AssetNumbers maps a drive's serial (or its path) to the organisation's property
-	// number for it.
-	AssetNumbers map[string]string
-}
 
 // Evidence is what decom did and found for one target.
 type Evidence struct {
@@ -36,41 +25,41 @@ type Evidence struct {
 	Checks     []verify.Result
 	VerifyMode string
 	Host       inventory.Host
-	Tool       Tool
+	Tool       certificates.Tool
 }
 
-// New builds the certificate of a wipe. The outcome follows from the evidence alone:
+// NewCertificate builds the certificate of a wipe. The outcome follows from the evidence alone:
 // sanitized when every pass completed and was read back, and every check passed;
 // with exceptions when some sectors could not be written (and the rest read back
 // right); unverified when the wipe ran to its end but nothing was read back, whatever
 // its method (the document is then a record, not a certificate); failed or aborted
 // otherwise.
-func New(ev Evidence, d Details, now time.Time) (*Certificate, error) {
+func NewCertificate(ev Evidence, d certificates.Details, now time.Time) (*certificates.Certificate, error) {
 	id, err := newID()
 	if err != nil {
 		return nil, err
 	}
 	rec := ev.Record
-	c := &Certificate{
-		SchemaVersion: SchemaVersion, ID: id, Outcome: outcome(ev), Issued: now.UTC(),
+	c := &certificates.Certificate{
+		SchemaVersion: certificates.SchemaVersion, ID: id, Outcome: outcome(ev), Issued: now.UTC(),
 		PerformedBy: d.PerformedBy, ValidatedBy: d.ValidatedBy, Organization: d.Organization, Customer: d.Customer,
 		Destination: d.Destination, DataBackedUp: d.DataBackedUp,
 		PreCategorization: d.PreCategorization, PostCategorization: d.PostCategorization, Notes: d.Notes,
-		Source: Source{Hostname: ev.Host.Hostname, SystemVendor: ev.Host.SystemVendor, SystemProduct: ev.Host.SystemProduct,
+		Source: certificates.Source{Hostname: ev.Host.Hostname, SystemVendor: ev.Host.SystemVendor, SystemProduct: ev.Host.SystemProduct,
 			SystemSerial: ev.Host.SystemSerial, SystemUUID: ev.Host.SystemUUID},
 		Media: media(rec),
-		Sanitization: Sanitization{
+		Sanitization: certificates.Sanitization{
 			Category: category(rec), Technique: technique(rec), Method: rec.Method, MethodTitle: rec.Title,
 			Rounds: rec.Rounds, FinalBlank: rec.Blank, VerifyRequired: rec.VerifyRequired, IOMode: rec.IOMode, Tool: ev.Tool,
-			Started: rec.Started, Finished: rec.Finished, Error: rec.Error, Passes: []Pass{},
+			Started: rec.Started, Finished: rec.Finished, Error: rec.Error, Passes: []certificates.Pass{},
 		},
-		Verification: Verification{Method: ev.VerifyMode, Checks: []Check{}},
+		Verification: certificates.Verification{Method: ev.VerifyMode, Checks: []certificates.Check{}},
 	}
 	if rec.Plan != nil {
 		c.Sanitization.Reason = rec.Plan.Reason
 	}
 	if fw := rec.Firmware; fw != nil {
-		c.Sanitization.Firmware = &FirmwareEvidence{Commands: append([]string{}, fw.Commands...),
+		c.Sanitization.Firmware = &certificates.FirmwareEvidence{Commands: append([]string{}, fw.Commands...),
 			HiddenAreasBefore: hpaText(fw.HPABefore), HiddenAreasAfter: hpaText(fw.HPAAfter),
 			Completed: fw.Completed, Error: fw.Error, Started: fw.Started, Finished: fw.Finished}
 		if fw.HPABefore != nil && fw.HPAAfter != nil && fw.HPABefore.HiddenSectors > 0 && fw.HPAAfter.HiddenSectors == 0 {
@@ -81,19 +70,19 @@ func New(ev Evidence, d Details, now time.Time) (*Certificate, error) {
 		c.DataBackedUp = "unknown"
 	}
 	if c.Destination.Kind == "" {
-		c.Destination.Kind = DestUnknown
+		c.Destination.Kind = certificates.DestUnknown
 	}
 	if c.Verification.Method == "" {
 		c.Verification.Method = "none"
 	}
-	c.Status = statusFor(c.Outcome)
+	c.Status = certificates.StatusFor(c.Outcome)
 	if n, ok := d.AssetNumbers[c.Media.Serial]; ok && c.Media.Serial != "" {
 		c.Media.AssetNumber = n
 	} else if n, ok := d.AssetNumbers[c.Media.Path]; ok {
 		c.Media.AssetNumber = n
 	}
 	if rec.AbortedAt != nil {
-		c.Sanitization.AbortedAt = &Position{Pass: rec.AbortedAt.Pass, Offset: rec.AbortedAt.Offset}
+		c.Sanitization.AbortedAt = &certificates.Position{Pass: rec.AbortedAt.Pass, Offset: rec.AbortedAt.Offset}
 	}
 	for _, p := range rec.Passes {
 		c.Sanitization.Passes = append(c.Sanitization.Passes, pass(p))
@@ -120,17 +109,17 @@ func Outcome(rec wipe.Record, checks []verify.Result) string {
 	case wipe.OutcomeCompleted, wipe.OutcomeExceptions:
 		switch {
 		case !checksPass:
-			return OutcomeFailed
+			return certificates.OutcomeFailed
 		case len(checks) == 0:
-			return OutcomeUnverified
+			return certificates.OutcomeUnverified
 		case rec.Outcome == wipe.OutcomeExceptions:
-			return OutcomeExceptions
+			return certificates.OutcomeExceptions
 		}
-		return OutcomeSanitized
+		return certificates.OutcomeSanitized
 	case wipe.OutcomeAborted:
-		return OutcomeAborted
+		return certificates.OutcomeAborted
 	}
-	return OutcomeFailed
+	return certificates.OutcomeFailed
 }
 
 func outcome(ev Evidence) string { return Outcome(ev.Record, ev.Checks) }
@@ -163,17 +152,17 @@ func hpaText(h *inventory.HPA) string {
 func category(rec wipe.Record) string {
 	switch rec.NISTClass {
 	case wipe.ClassPurge:
-		return CategoryPurge
+		return certificates.CategoryPurge
 	case wipe.ClassClear:
-		return CategoryClear
+		return certificates.CategoryClear
 	case wipe.ClassDestroy:
-		return CategoryDestroy
+		return certificates.CategoryDestroy
 	}
-	return CategoryNone
+	return certificates.CategoryNone
 }
 
-func media(rec wipe.Record) Media {
-	m := Media{Kind: rec.Kind, Path: rec.Device, Serial: rec.Identity.Serial, WWN: rec.Identity.WWN,
+func media(rec wipe.Record) certificates.Media {
+	m := certificates.Media{Kind: rec.Kind, Path: rec.Device, Serial: rec.Identity.Serial, WWN: rec.Identity.WWN,
 		Model: rec.Identity.Model, SizeBytes: rec.Identity.SizeBytes, HiddenAreas: "unknown"}
 	if d := rec.Drive; d != nil {
 		m.HiddenAreas = d.HiddenAreas()
@@ -190,30 +179,30 @@ func media(rec wipe.Record) Media {
 	return m
 }
 
-func pass(p wipe.PassRecord) Pass {
-	out := Pass{Number: p.Number, Pattern: p.Pattern.String(), BytesWritten: p.BytesWritten, Completed: p.Completed,
-		Flushed: p.Flushed, BadRanges: []Range{}, Errors: append([]string{}, p.Errors...), Started: p.Started, Finished: p.Finished}
+func pass(p wipe.PassRecord) certificates.Pass {
+	out := certificates.Pass{Number: p.Number, Pattern: p.Pattern.String(), BytesWritten: p.BytesWritten, Completed: p.Completed,
+		Flushed: p.Flushed, BadRanges: []certificates.Range{}, Errors: append([]string{}, p.Errors...), Started: p.Started, Finished: p.Finished}
 	if p.Keys != nil {
 		out.Key, out.IV = p.Keys.Key.String(), p.Keys.IV.String()
 	}
 	for _, r := range p.BadRanges {
-		out.BadRanges = append(out.BadRanges, Range{Offset: r.Offset, Length: r.Length})
+		out.BadRanges = append(out.BadRanges, certificates.Range{Offset: r.Offset, Length: r.Length})
 	}
 	return out
 }
 
-func check(r verify.Result) Check {
-	c := Check{Pass: r.Pass, Mode: r.Mode, Expected: r.Expected, Seed: r.Seed, CoverageRequested: r.CoverageRequested,
+func check(r verify.Result) certificates.Check {
+	c := certificates.Check{Pass: r.Pass, Mode: r.Mode, Expected: r.Expected, Seed: r.Seed, CoverageRequested: r.CoverageRequested,
 		Coverage: r.Coverage, Subsections: r.Subsections, SampleBlockSize: r.SampleBlockSize,
 		LocationsDigest: r.LocationsDigest, BytesRead: r.BytesRead, MismatchedBytes: r.MismatchedBytes,
 		ExcludedBytes: r.ExcludedBytes,
-		Mismatches:    []Mismatch{}, ReadErrors: []Range{}, Outcome: r.Outcome, Error: r.Error,
+		Mismatches:    []certificates.Mismatch{}, ReadErrors: []certificates.Range{}, Outcome: r.Outcome, Error: r.Error,
 		Started: r.Started, Finished: r.Finished}
 	for _, m := range r.Mismatches {
-		c.Mismatches = append(c.Mismatches, Mismatch{Offset: m.Offset, Expected: m.Expected.String(), Found: m.Found.String()})
+		c.Mismatches = append(c.Mismatches, certificates.Mismatch{Offset: m.Offset, Expected: m.Expected.String(), Found: m.Found.String()})
 	}
 	for _, e := range r.ReadErrors {
-		c.ReadErrors = append(c.ReadErrors, Range{Offset: e.Offset, Length: e.Length})
+		c.ReadErrors = append(c.ReadErrors, certificates.Range{Offset: e.Offset, Length: e.Length})
 	}
 	return c
 }

@@ -1,0 +1,40 @@
+package certificates
+
+import "testing"
+
+func TestValidateRejects(t *testing.T) {
+	good := func() *Certificate {
+		c := sigTestCertificate()
+		if err := c.Validate(); err != nil {
+			t.Fatalf("the test certificate: %v", err)
+		}
+		return c
+	}
+	for name, spoil := range map[string]func(*Certificate){
+		"schema":             func(c *Certificate) { c.SchemaVersion = "0" },
+		"status":             func(c *Certificate) { c.Status = StatusCertificate; c.Outcome = OutcomeFailed },
+		"outcome":            func(c *Certificate) { c.Outcome = "probably"; c.Status = StatusFor("probably") },
+		"no person":          func(c *Certificate) { c.PerformedBy.Name = "" },
+		"destination":        func(c *Certificate) { c.Destination.Kind = "landfill" },
+		"backed up":          func(c *Certificate) { c.DataBackedUp = "maybe" },
+		"unverified success": func(c *Certificate) { c.Verification.Verified = false },
+		"no id":              func(c *Certificate) { c.ID = "" },
+		"no read-back":       func(c *Certificate) { c.Verification = Verification{Method: "none", Checks: []Check{}} },
+		"no checks":          func(c *Certificate) { c.Verification.Checks = []Check{} },
+		"unverified, with checks": func(c *Certificate) {
+			c.Outcome, c.Status, c.Verification.Verified = OutcomeUnverified, StatusUnverifiedRecord, false
+		},
+		"no category": func(c *Certificate) { c.Sanitization.Category = "" },
+		"schema 1, unverified": func(c *Certificate) {
+			c.SchemaVersion = SchemaVersion1
+			c.Outcome, c.Status = OutcomeUnverified, StatusUnverifiedRecord
+		},
+		"schema 1, no class": func(c *Certificate) { c.SchemaVersion = SchemaVersion1; c.Sanitization.Category = CategoryNone },
+	} {
+		c := good()
+		spoil(c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
