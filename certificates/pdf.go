@@ -12,6 +12,8 @@ import (
 
 	"codeberg.org/go-pdf/fpdf"
 	"github.com/boombuler/barcode/qr"
+
+	"github.com/decom-project/decom/internal/humanize"
 )
 
 // The PDF is one A4 page laid out like the sample certificate of sanitization of
@@ -620,7 +622,7 @@ func (p *pdfPage) passes() {
 			readBack = strings.Join(outs, ", ")
 			mism = bytesCount(n)
 		}
-		return []string{strconv.Itoa(ps.Number), ps.Pattern, thousands(ps.BytesWritten), done,
+		return []string{strconv.Itoa(ps.Number), ps.Pattern, humanize.Thousands(ps.BytesWritten), done,
 			rangesSummary(ps.BadRanges), strconv.Itoa(len(ps.Errors)), readBack, mism}
 	}
 	shown, hidden := passRows(len(s.Passes))
@@ -869,9 +871,9 @@ func abortedWhere(c *Certificate) string {
 	if a == nil {
 		return ""
 	}
-	s := fmt.Sprintf(" in pass %d at byte %s", a.Pass, thousands(uint64(max(a.Offset, 0))))
+	s := fmt.Sprintf(" in pass %d at byte %s", a.Pass, humanize.Thousands(uint64(max(a.Offset, 0))))
 	if c.Media.SizeBytes > 0 {
-		s += fmt.Sprintf(" of %s (%.1f%%)", thousands(c.Media.SizeBytes), 100*float64(a.Offset)/float64(c.Media.SizeBytes))
+		s += fmt.Sprintf(" of %s (%.1f%%)", humanize.Thousands(c.Media.SizeBytes), 100*float64(a.Offset)/float64(c.Media.SizeBytes))
 	}
 	return s
 }
@@ -907,7 +909,7 @@ func capacity(m Media) string {
 	if m.SizeBytes == 0 {
 		return ""
 	}
-	return humanBytes(m.SizeBytes) + " (" + thousands(m.SizeBytes) + " bytes)"
+	return humanize.Decimal(m.SizeBytes) + " (" + humanize.Thousands(m.SizeBytes) + " bytes)"
 }
 
 func sourceHost(s Source) string {
@@ -995,10 +997,10 @@ func coverage(v Verification) string {
 func sampling(ch Check) string {
 	var parts []string
 	if ch.Subsections > 0 {
-		parts = append(parts, thousands(uint64(ch.Subsections))+" subsections")
+		parts = append(parts, humanize.Thousands(uint64(ch.Subsections))+" subsections")
 	}
 	if ch.SampleBlockSize > 0 {
-		parts = append(parts, "blocks of "+binaryBytes(uint64(ch.SampleBlockSize)))
+		parts = append(parts, "blocks of "+humanize.BinaryExact(uint64(ch.SampleBlockSize)))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -1044,11 +1046,11 @@ func totals(c *Certificate) string {
 	}
 	s := fmt.Sprintf("Totals: %d of %s completed \u00b7 %s (%s) not written \u00b7 %s \u00b7 ",
 		done, plural(len(c.Sanitization.Passes), "pass", "passes"), plural(bad, "bad range", "bad ranges"),
-		humanBytes(uint64(max(badBytes, 0))), plural(errs, "write error", "write errors"))
+		humanize.Decimal(uint64(max(badBytes, 0))), plural(errs, "write error", "write errors"))
 	if len(c.Verification.Checks) == 0 {
 		return s + "not read back"
 	}
-	return s + fmt.Sprintf("read back: %s in %s, %s mismatched, %s", humanBytes(uint64(max(read, 0))),
+	return s + fmt.Sprintf("read back: %s in %s, %s mismatched, %s", humanize.Decimal(uint64(max(read, 0))),
 		plural(len(c.Verification.Checks), "check", "checks"), bytesCount(mism), plural(int(readErrs), "read error", "read errors"))
 }
 
@@ -1060,14 +1062,14 @@ func rangesSummary(rs []Range) string {
 	for _, r := range rs {
 		n += r.Length
 	}
-	return fmt.Sprintf("%d (%s)", len(rs), humanBytes(uint64(max(n, 0))))
+	return fmt.Sprintf("%d (%s)", len(rs), humanize.Decimal(uint64(max(n, 0))))
 }
 
 func bytesCount(n int64) string {
 	if n == 1 {
 		return "1 byte"
 	}
-	return thousands(uint64(max(n, 0))) + " bytes"
+	return humanize.Thousands(uint64(max(n, 0))) + " bytes"
 }
 
 func plural(n int, one, many string) string {
@@ -1098,53 +1100,6 @@ func duration(d time.Duration) string {
 
 func percent(f float64) string {
 	return strconv.FormatFloat(100*f, 'f', -1, 64) + "%"
-}
-
-// humanBytes writes n in decimal units, as drive makers state capacities.
-func humanBytes(n uint64) string {
-	const units = "kMGTPE"
-	if n < 1000 {
-		return strconv.FormatUint(n, 10) + " B"
-	}
-	v, i := float64(n)/1000, 0
-	for v >= 1000 && i < len(units)-1 {
-		v /= 1000
-		i++
-	}
-	prec := 2
-	if v >= 100 {
-		prec = 0
-	} else if v >= 10 {
-		prec = 1
-	}
-	return strconv.FormatFloat(v, 'f', prec, 64) + " " + string(units[i]) + "B"
-}
-
-// binaryBytes writes n in binary units, as block sizes are chosen.
-func binaryBytes(n uint64) string {
-	const units = "KMGTPE"
-	if n < 1024 {
-		return strconv.FormatUint(n, 10) + " B"
-	}
-	v, i := float64(n)/1024, 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return strconv.FormatFloat(v, 'f', -1, 64) + " " + string(units[i]) + "iB"
-}
-
-// thousands writes n with comma separators: 1,000,204,886,016.
-func thousands(n uint64) string {
-	s := strconv.FormatUint(n, 10)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func joinNonEmpty(sep string, parts ...string) string {

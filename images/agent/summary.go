@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/decom-project/decom/internal/humanize"
 )
 
 // Lines of `decom wipe -o json` the agent reads: a "plan" line per target, "progress"
@@ -216,22 +218,12 @@ func dash(s string) string {
 	return s
 }
 
-// size prints a byte count in binary units, one decimal.
+// size prints a byte count in binary units, one decimal; "-" for none.
 func size(n uint64) string {
 	if n == 0 {
 		return "-"
 	}
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB"}
-	f := float64(n)
-	i := 0
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%d B", n)
-	}
-	return fmt.Sprintf("%.1f %s", f, units[i])
+	return humanize.Bytes(n)
 }
 
 // driveResult turns a record line into a summary line.

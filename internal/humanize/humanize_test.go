@@ -12,3 +12,32 @@ func TestBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestDecimal(t *testing.T) {
+	for in, want := range map[uint64]string{
+		0: "0 B", 999: "999 B", 1000: "1.00 kB", 12_500_000: "12.5 MB", 931_000_000_000: "931 GB",
+		1000204886016: "1.00 TB", 8_001_563_222_016: "8.00 TB",
+	} {
+		if got := Decimal(in); got != want {
+			t.Errorf("Decimal(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestBinaryExact(t *testing.T) {
+	for in, want := range map[uint64]string{
+		512: "512 B", 1024: "1 KiB", 1536: "1.5 KiB", 1 << 20: "1 MiB", 3584: "3.5 KiB",
+	} {
+		if got := BinaryExact(in); got != want {
+			t.Errorf("BinaryExact(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for in, want := range map[uint64]string{0: "0", 999: "999", 1000: "1,000", 1000204886016: "1,000,204,886,016"} {
+		if got := Thousands(in); got != want {
+			t.Errorf("Thousands(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
