@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/inventory"
@@ -13,7 +14,7 @@ import (
 )
 
 // Exit codes. They are an interface: scripts branch on them, so a code keeps its
-// meaning forever. exitCodeHelp below is what users read; keep both in step.
+// meaning forever. exitCodes below says what each means, for the help and the README.
 const (
 	exitOK           = 0
 	exitInternal     = 1   // unexpected failure: a bug, or the system refused something basic
@@ -29,19 +30,35 @@ const (
 	exitInterrupted  = 130 // stopped by SIGINT or SIGTERM
 )
 
-const exitCodeHelp = `Exit codes:
-  0    success
-  1    internal error (a bug, or the system refused something basic)
-  2    usage error: unknown command or flag, bad value, missing argument
-  3    device error: no such device, not a block device, vanished, unreadable
-  4    refused by a safety gate; nothing was written
-  5    wipe failed
-  6    verification failed
-  7    completed with exceptions
-  8    certificate verification failed: altered, untrusted key, wrong type or schema
-  9    bad input file or key: missing, unreadable, malformed, or a wrong passphrase
-  10   registry unreachable: certificates wait in the certificate directory
-  130  interrupted (SIGINT or SIGTERM)`
+// exitCodes says what each exit code means, in the words of every command's help and
+// of the README's table (a test holds the README to it).
+var exitCodes = []struct {
+	code    int
+	meaning string
+}{
+	{exitOK, "success"},
+	{exitInternal, "internal error (a bug, or the system refused something basic)"},
+	{exitUsage, "usage error: unknown command or flag, bad value, missing argument"},
+	{exitDevice, "device error: no such device, not a block device, vanished, unreadable"},
+	{exitRefused, "refused by a safety gate; nothing was written"},
+	{exitWipeFailed, "wipe failed"},
+	{exitVerifyFailed, "verification failed"},
+	{exitExceptions, "completed with exceptions"},
+	{exitCertInvalid, "certificate verification failed: altered, untrusted key, wrong type or schema"},
+	{exitBadInput, "bad input file or key: missing, unreadable, malformed, or a wrong passphrase"},
+	{exitUnreachable, "registry unreachable: certificates wait in the certificate directory"},
+	{exitInterrupted, "interrupted (SIGINT or SIGTERM)"},
+}
+
+// exitCodeHelp is the list every command's long help ends with.
+var exitCodeHelp = func() string {
+	var b strings.Builder
+	b.WriteString("Exit codes:")
+	for _, e := range exitCodes {
+		fmt.Fprintf(&b, "\n  %-4d %s", e.code, e.meaning)
+	}
+	return b.String()
+}()
 
 // usageError marks an error as the user's command line being wrong.
 type usageError struct{ err error }
