@@ -28,11 +28,7 @@ func Decimal(b uint64) string {
 	if b < 1000 {
 		return strconv.FormatUint(b, 10) + " B"
 	}
-	v, i := float64(b)/1000, 0
-	for v >= 1000 && i < len(units)-1 {
-		v /= 1000
-		i++
-	}
+	v, i := scale(b, 1000, len(units))
 	prec := 2
 	if v >= 100 {
 		prec = 0
@@ -50,12 +46,19 @@ func BinaryExact(b uint64) string {
 	if b < 1024 {
 		return strconv.FormatUint(b, 10) + " B"
 	}
-	v, i := float64(b)/1024, 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
+	v, i := scale(b, 1024, len(units))
+	return strconv.FormatFloat(v, 'f', -1, 64) + " " + string(units[i]) + "iB"
+}
+
+// scale divides b by base until it is below base or the largest of units is
+// reached; it returns the value and the index of its unit (0: the first above bytes).
+func scale(b uint64, base float64, units int) (float64, int) {
+	v, i := float64(b)/base, 0
+	for v >= base && i < units-1 {
+		v /= base
 		i++
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64) + " " + string(units[i]) + "iB"
+	return v, i
 }
 
 // Thousands writes n with comma separators: 1,000,204,886,016.
