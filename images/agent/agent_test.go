@@ -182,7 +182,7 @@ func (c *fakeCLI) run(ctx context.Context, args []string, stdin io.Reader, stdou
 		if sanitization == "" {
 			sanitization = "failed"
 		}
-		if i := slices.Index(args, "--verify"); i >= 0 && args[i+1] == "none" && outcome != "failed" {
+		if v, _ := flagValue(args, "--verify"); v == "none" && outcome != "failed" {
 			verification, sanitization = []any{}, "unverified"
 		}
 		rec := map[string]any{"type": "record", "device": d, "outcome": outcome, "passes": []any{},
@@ -195,6 +195,15 @@ func (c *fakeCLI) run(ctx context.Context, args []string, stdin io.Reader, stdou
 		line(rec)
 	}
 	return c.code
+}
+
+// flagValue is the value that follows flag in a command line; false without the flag.
+func flagValue(args []string, flag string) (string, bool) {
+	i := slices.Index(args, flag)
+	if i < 0 || i+1 >= len(args) {
+		return "", false
+	}
+	return args[i+1], true
 }
 
 // wipeCalls are the recorded wipe command lines.
@@ -388,7 +397,7 @@ func TestRunRegistry(t *testing.T) {
 			t.Errorf("network not brought up: %q", e.sys.calls)
 		}
 		w := e.cli.wipeCalls()[0]
-		if i := slices.Index(w, "--registry"); i < 0 || w[i+1] != "http://10.0.2.2:8443" {
+		if v, ok := flagValue(w, "--registry"); !ok || v != "http://10.0.2.2:8443" {
 			t.Errorf("decom %q", w)
 		}
 		contains(t, "console", e.console.String(), "decom: network: eth0: 10.0.2.15 via 10.0.2.2\n",

@@ -72,7 +72,7 @@ func TestRunCmdlineRegistryRefused(t *testing.T) {
 		if len(w) != 1 {
 			t.Fatalf("wipes %q", w)
 		}
-		if i := slices.Index(w[0], "--registry"); i < 0 || w[0][i+1] != "https://config-registry:8443" {
+		if v, _ := flagValue(w[0], "--registry"); v != "https://config-registry:8443" {
 			t.Errorf("decom %q: want the config's registry", w[0])
 		}
 		contains(t, "console", e.console.String(),
@@ -215,7 +215,7 @@ func TestRunCmdlineRegistryAllowed(t *testing.T) {
 	if len(w) != 1 {
 		t.Fatalf("wipes %q", w)
 	}
-	if i := slices.Index(w[0], "--registry"); i < 0 || w[0][i+1] != "https://reg-b.example:8443" {
+	if v, _ := flagValue(w[0], "--registry"); v != "https://reg-b.example:8443" {
 		t.Errorf("decom %q", w[0])
 	}
 	if strings.Contains(e.console.String(), "refused") || len(e.sys.did("network")) != 1 {
@@ -240,7 +240,7 @@ func TestRunConfigRegistryHTTP(t *testing.T) {
 		e := newRunEnv(t)
 		e.cfg.Registry, e.cfg.HasToken, e.cfg.AllowInsecureHTTP = "http://10.0.2.2:8080", true, true
 		e.run(t, e.options("decom.mode=auto"))
-		if i := slices.Index(e.cli.wipeCalls()[0], "--registry"); i < 0 {
+		if _, ok := flagValue(e.cli.wipeCalls()[0], "--registry"); !ok {
 			t.Errorf("decom %q", e.cli.wipeCalls()[0])
 		}
 		contains(t, "console", e.console.String(),
@@ -256,7 +256,7 @@ func TestRunCmdlineVerifyNoneAllowed(t *testing.T) {
 	if len(w) != 1 {
 		t.Fatalf("wipes %q", w)
 	}
-	if i := slices.Index(w[0], "--verify"); i < 0 || w[0][i+1] != "none" {
+	if v, _ := flagValue(w[0], "--verify"); v != "none" {
 		t.Errorf("decom %q", w[0])
 	}
 	// What was not read back is not counted as sanitized.

@@ -100,21 +100,8 @@ func TestSharedProcesses(t *testing.T) {
 		lines chan string
 	}
 	start := func(parity int) *child {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestSharedChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), sharedDirEnv+"="+dir, sharedKeyEnv+"="+skey, sharedParityEnv+"="+strconv.Itoa(parity))
-		cmd.Stderr = os.Stderr
-		stdin, err := cmd.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		cmd, stdin, stdout := startChild(t, "TestSharedChild",
+			sharedDirEnv+"="+dir, sharedKeyEnv+"="+skey, sharedParityEnv+"="+strconv.Itoa(parity))
 		c := &child{cmd: cmd, stdin: stdin, lines: make(chan string, 64)}
 		go func() {
 			defer close(c.lines)
@@ -337,21 +324,7 @@ func TestSharedLockCycle(t *testing.T) {
 		t.Fatalf("lock gcState.lock: %v", err)
 	}
 	defer gc.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSharedLockCycleChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), lockCycleDirEnv+"="+dir)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	cmd, stdin, stdout := startChild(t, "TestSharedLockCycleChild", lockCycleDirEnv+"="+dir)
 	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "locked\n" {
 		t.Fatalf("child: %q, %v", line, err)
 	}
@@ -415,4 +388,26 @@ func waitBlocked(t *testing.T, pid int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// startChild runs this test binary again, as the test named, with env added, and
+// kills it when the test ends; the child's stdin and stdout are the test's to use.
+func startChild(t *testing.T, test string, env ...string) (*exec.Cmd, io.WriteCloser, io.ReadCloser) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd, stdin, stdout
 }
