@@ -30,16 +30,8 @@ func wantRefused(t *testing.T, err error, words ...string) {
 }
 
 func TestGateRefusesMountedDevice(t *testing.T) {
-	loopdev.Require(t, "mkfs.ext4")
-	l := loopdev.New(t, 32<<20, false, nil)
-	if err := l.MkFS("ext4", 0); err != nil {
-		t.Fatal(err)
-	}
-	mnt, err := l.Mount(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = (&Gate{}).Check(context.Background(), l.Path)
+	l, mnt := mountedLoop(t)
+	_, err := (&Gate{}).Check(context.Background(), l.Path)
 	wantRefused(t, err, "mounted", mnt)
 }
 
