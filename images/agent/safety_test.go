@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -375,12 +376,24 @@ func TestNextTick(t *testing.T) {
 }
 
 // keyAt is an Input on which a key is pressed when the fake clock reaches a time.
+// press blocks until the countdown that waits for the key has ended its wait: the
+// fake clock does not block, so without that the countdown would run on.
 type keyAt struct {
 	scriptInput
-	keys chan struct{}
+	keys    chan struct{}
+	once    sync.Once
+	waiting chan struct{} // closed once WaitKey has been called; ctx is then set
+	ctx     context.Context
+}
+
+func (k *keyAt) press() {
+	<-k.waiting
+	k.keys <- struct{}{}
+	<-k.ctx.Done()
 }
 
 func (k *keyAt) WaitKey(ctx context.Context) error {
+	k.once.Do(func() { k.ctx = ctx; close(k.waiting) })
 	select {
 	case <-k.keys:
 		return nil
@@ -398,15 +411,20 @@ func (k *keyAt) WaitKey(ctx context.Context) error {
 func TestCountdownKey(t *testing.T) {
 	clk := newFakeClock()
 	var con strings.Builder
-	in := &keyAt{keys: make(chan struct{}, 1)}
-	clk.after(6*time.Second, func() { in.keys <- struct{}{} })
+	in := &keyAt{keys: make(chan struct{}, 1), waiting: make(chan struct{})}
+	clk.after(6*time.Second, in.press)
 	a := &agent{clk: clk, input: in, out: &output{console: syncWriter{w: &con}, now: clk.Now}}
+	start := clk.Now()
 	keyed, err := a.countdown(context.Background(), 15*time.Second)
 	if !keyed || err != nil {
 		t.Errorf("countdown: keyed %v, %v", keyed, err)
 	}
-	if !strings.Contains(con.String(), "wiping in 15s") {
-		t.Errorf("console %q", con.String())
+	// It spoke at 15 s and 10 s left; the key at 6 s ended it before "5s".
+	if c := con.String(); !strings.Contains(c, "wiping in 15s") || !strings.Contains(c, "wiping in 10s") || strings.Contains(c, "wiping in 5s") {
+		t.Errorf("console %q", c)
+	}
+	if took := clk.Now().Sub(start); took >= 15*time.Second {
+		t.Errorf("the countdown ran its full %v despite the key at 6s", took)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
