@@ -151,11 +151,7 @@ func scan(ctx context.Context, opts Options, only func(name string) bool) ([]Dev
 	}
 	for i := range out {
 		d := &out[i]
-		reasons := inheritedRefusals(d.Name, views, sys.nodes.stack)
-		if d.BackingFile != "" && d.Backing == nil {
-			reasons = append(reasons, "cannot tell what it sits on: "+d.BackingFile+" resolves to no file or device")
-		}
-		inherit(d, reasons)
+		inherit(d, inheritedRefusals(d.Name, views, sys.nodes.stack))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -458,6 +454,12 @@ func assess(d *Device, sys systemState) []reason {
 		refuse(reason{why, name, why}, l.node, UseLoop)
 	}
 
+	if d.BackingFile != "" && d.Backing == nil {
+		// A loop device whose backing object is unknown is judged here, with the
+		// device's own state, so that a loop device above it inherits the refusal.
+		refuse(reason{"cannot tell what it sits on: " + d.BackingFile + " resolves to no file or device", "",
+			"cannot be resolved to what it sits on"}, "", UseBacking)
+	}
 	d.InUseBy = sortedKeys(use)
 	for i := range d.Partitions {
 		d.Partitions[i].InUseBy = sortedKeys(partUse[i])
