@@ -195,7 +195,25 @@ func TestGateConfirmsLoopBackingFileThroughTheDescriptor(t *testing.T) {
 // loop device re-attached to it): the path is the plan's, the file is not.
 func TestGateRefusesLoopOverReplacedBackingFile(t *testing.T) {
 	const size = 8 << 20
-	l := loopdev.New(t, size, false, nil)
+	loopdev.Require(t)
+	image := filepath.Join(t.TempDir(), "disk.img")
+	if err := loopdev.CreateImage(image, size); err != nil {
+		t.Fatal(err)
+	}
+	l, err := loopdev.Attach(image, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The device is the test's while attached to its files only: once detached,
+	// another program may take the number, and then it is not the test's to detach.
+	owned := true
+	t.Cleanup(func() {
+		if owned {
+			if err := l.Detach(); err != nil {
+				t.Errorf("cleanup of %s: %v", l.Path, err)
+			}
+		}
+	})
 	g := &Gate{}
 	tgt, err := g.Check(context.Background(), l.Path)
 	if err != nil {
@@ -209,12 +227,16 @@ func TestGateRefusesLoopOverReplacedBackingFile(t *testing.T) {
 	if out, err := exec.Command("losetup", "--detach", l.Path).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
+	owned = false
 	if err := os.Rename(other, l.Backing); err != nil {
 		t.Fatal(err)
 	}
+	// losetup refuses a device that is attached already: if another program took
+	// the number meanwhile, the test stops here and leaves it alone.
 	if out, err := exec.Command("losetup", l.Path, l.Backing).CombinedOutput(); err != nil {
 		t.Fatalf("re-attach %s: %v: %s", l.Path, err, out)
 	}
+	owned = true
 	err = wipeIfOpened(g.Open(context.Background(), tgt))
 	wantRefused(t, err, "changed since the plan", "backing object")
 	got, err := os.ReadFile(l.Backing)
