@@ -55,7 +55,7 @@ func (s sysfs) loops(ns nodes, status loopStatus, log *slog.Logger) map[string]l
 		if status != nil {
 			info, err := status(name, n.devNo)
 			if err == nil {
-				b = backingFromStatus(info)
+				b = BackingFromStatus(info)
 			} else {
 				log.Debug("LOOP_GET_STATUS64 failed; resolving the loop device from sysfs", "device", "/dev/"+name, "err", err)
 			}
@@ -91,10 +91,10 @@ func sortedNodeNames(ns nodes) []string {
 	return names
 }
 
-// backingFromStatus reads LOOP_GET_STATUS64's answer: lo_rdevice is the backing
+// BackingFromStatus reads LOOP_GET_STATUS64's answer: lo_rdevice is the backing
 // inode's rdev, non-zero only for a block device; lo_device and lo_inode identify a
 // backing file. Nil for a detached device.
-func backingFromStatus(info *unix.LoopInfo64) *Backing {
+func BackingFromStatus(info *unix.LoopInfo64) *Backing {
 	b := &Backing{Offset: info.Offset, SizeLimit: info.Sizelimit, Source: "ioctl"}
 	switch {
 	case info.Rdevice != 0:

@@ -6,14 +6,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/decom-project/decom/internal/blockio"
 	"github.com/decom-project/decom/internal/devio"
-	"github.com/decom-project/decom/internal/jsonint"
 	"github.com/decom-project/decom/inventory"
 )
-
-// loopMajor is the block major number of loop devices.
-const loopMajor = 7
 
 // fdIdentity is the identityReader of real devices: it speaks to the drive through a
 // duplicate of the descriptor the gate opened, never through a new open of its node.
@@ -21,7 +16,7 @@ type fdIdentity struct{}
 
 func (fdIdentity) readIdentity(d *Device) (answeredIdentity, error) {
 	t := d.Target
-	if isLoop(t) {
+	if t.Drive.Transport == inventory.TransportLoop { // a loop device, or a partition of one
 		return loopIdentity(d.f)
 	}
 	switch t.Drive.Transport {
@@ -58,13 +53,6 @@ func dash(s string) string {
 	return s
 }
 
-// isLoop reports whether t is a loop device or a partition of one.
-func isLoop(t Target) bool {
-	var major uint32
-	fmt.Sscanf(t.Identity.DevNo, "%d:", &major)
-	return major == loopMajor || t.Drive.Transport == inventory.TransportLoop
-}
-
 // loopIdentity reads what a loop device sits on through f: the backing block
 // device's number, or the backing file's filesystem and inode, and the part shown.
 func loopIdentity(f *os.File) (answeredIdentity, error) {
@@ -72,11 +60,10 @@ func loopIdentity(f *os.File) (answeredIdentity, error) {
 	if err != nil {
 		return answeredIdentity{}, fmt.Errorf("LOOP_GET_STATUS64: %w", err)
 	}
-	b := &inventory.Backing{Offset: info.Offset, SizeLimit: info.Sizelimit, Source: "ioctl"}
-	if info.Rdevice != 0 {
-		b.DevNo = blockio.DevNo(info.Rdevice)
-	} else {
-		b.FSDevNo, b.Inode = blockio.DevNo(info.Device), jsonint.Uint64(info.Inode)
+	b := inventory.BackingFromStatus(info)
+	if b == nil {
+		// Detached since the plan: it sits on nothing, which is not what was planned.
+		b = &inventory.Backing{Source: "ioctl"}
 	}
 	return answeredIdentity{How: ConfirmedByLoop, Backing: b}, nil
 }

@@ -125,8 +125,6 @@ func (w *Watch) Pending() []Request {
 	return out
 }
 
-// LastProgress is when a request last completed (or the watch was Reset).
-func (w *Watch) LastProgress() time.Time { return time.Unix(0, w.last.Load()) }
 
 // Stalled reports whether Wait has found the device stalled and it has not
 // answered since.
