@@ -58,16 +58,16 @@ func TakeSnapshot(ctx context.Context, t Target, coverage float64, seed uint64, 
 		return s, nil
 	}
 	s.Digests = make([][sha256.Size]byte, len(layout.Blocks))
-	buf := blockio.AlignedBuffer(int(max(layout.longest(), int64(layout.BlockSize)))) // merged blocks are longer
+	buf := blockio.AlignedBuffer(layout.BlockSize)
 	for i, b := range layout.Blocks {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p := buf[:b.Length]
-		if err := readAll(t, p, b.Offset); err != nil {
+		h := sha256.New()
+		if err := readBlock(t, buf, b, func(p []byte) { h.Write(p) }); err != nil {
 			return nil, fmt.Errorf("verify: read the block at %d before the sanitize: %w", b.Offset, err)
 		}
-		s.Digests[i] = sha256.Sum256(p)
+		h.Sum(s.Digests[i][:0])
 	}
 	return s, nil
 }
@@ -92,30 +92,43 @@ func CheckErased(ctx context.Context, t Target, before *Snapshot, crypto bool) R
 	if t.Size > 0 {
 		res.Coverage = float64(before.Layout.Bytes()) / float64(t.Size)
 	}
-	buf := blockio.AlignedBuffer(int(max(before.Layout.longest(), int64(before.Layout.BlockSize)))) // merged blocks are longer
+	buf := blockio.AlignedBuffer(before.Layout.BlockSize)
 	for i, b := range before.Layout.Blocks {
 		if err := ctx.Err(); err != nil {
 			res.Outcome, res.Error, res.Finished = OutcomeAborted, err.Error(), time.Now()
 			return res
 		}
-		p := buf[:b.Length]
 		res.BlocksRead++
-		if err := readAll(t, p, b.Offset); err != nil {
+		// A merged block is longer than the buffer: it is read, hashed and checked
+		// piece by piece; uniform means one byte value across all of it.
+		h := sha256.New()
+		var head []byte
+		isUniform := true
+		err := readBlock(t, buf, b, func(p []byte) {
+			if head == nil {
+				head = bytes.Clone(p[:min(16, len(p))])
+			}
+			if crypto {
+				h.Write(p)
+			} else {
+				isUniform = isUniform && uniform(p) && p[0] == head[0]
+			}
+		})
+		if err != nil {
 			res.ReadErrors = append(res.ReadErrors, wipe.Range{Offset: b.Offset, Length: b.Length})
 			continue
 		}
 		res.BytesRead += b.Length
-		bad := false
+		bad := !isUniform
 		if crypto {
-			bad = sha256.Sum256(p) == before.Digests[i]
-		} else {
-			bad = !uniform(p)
+			var sum [sha256.Size]byte
+			bad = [sha256.Size]byte(h.Sum(sum[:0])) == before.Digests[i]
 		}
 		if bad {
 			res.MismatchedBlocks++
 			res.MismatchedBytes += b.Length
 			if len(res.Mismatches) < 16 {
-				res.Mismatches = append(res.Mismatches, Mismatch{Offset: b.Offset, Found: wipe.Bytes(bytes.Clone(p[:min(16, len(p))]))})
+				res.Mismatches = append(res.Mismatches, Mismatch{Offset: b.Offset, Found: wipe.Bytes(head)})
 			}
 		}
 	}
@@ -133,6 +146,19 @@ func ioModeOf(t Target) string {
 		return "direct"
 	}
 	return "buffered"
+}
+
+// readBlock reads b in pieces of at most len(buf) bytes and hands each to use, in
+// order; the piece is only valid during the call.
+func readBlock(t Target, buf []byte, b Block, use func(p []byte)) error {
+	for off := b.Offset; off < b.Offset+b.Length; off += int64(len(buf)) {
+		p := buf[:min(int64(len(buf)), b.Offset+b.Length-off)]
+		if err := readAll(t, p, off); err != nil {
+			return err
+		}
+		use(p)
+	}
+	return nil
 }
 
 func readAll(t Target, p []byte, off int64) error {

@@ -117,3 +117,13 @@ func TestCheckErasedMergedBlocks(t *testing.T) {
 		t.Errorf("uniform erase, seed %d: %+v", seed, r)
 	}
 }
+
+// longest is the length of the layout's longest block: overlapping blocks are merged,
+// so it may exceed BlockSize, and the firmware checks must read past one buffer.
+func (l Layout) longest() int64 {
+	var n int64
+	for _, b := range l.Blocks {
+		n = max(n, b.Length)
+	}
+	return n
+}

@@ -150,13 +150,3 @@ func normalize(bs []Block) []Block {
 	}
 	return out
 }
-
-// longest is the length of the layout's longest block: overlapping blocks are merged,
-// so it may exceed BlockSize.
-func (l Layout) longest() int64 {
-	var n int64
-	for _, b := range l.Blocks {
-		n = max(n, b.Length)
-	}
-	return n
-}
