@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"sync"
 	"time"
 
 	"github.com/sigstore/sigstore/pkg/signature"
@@ -26,8 +25,7 @@ type certSigner struct {
 	pdf     bool
 	reg     *registry.Client
 
-	once sync.Once // host and tool are read once, by the first target done
-	host inventory.Host
+	host inventory.Host // the machine the drives are in, for every certificate of the run
 	tool certificates.Tool
 }
 
@@ -49,7 +47,10 @@ func newCertSigner(ctx context.Context, g *globalOptions, o certOptions, ro regi
 	if err := os.MkdirAll(o.CertDir, 0o755); err != nil {
 		return nil, badInputf("certificate directory: %v", err)
 	}
-	s := &certSigner{g: g, signer: signer, details: d, dir: o.CertDir, pdf: o.PDF}
+	v := currentVersion()
+	s := &certSigner{g: g, signer: signer, details: d, dir: o.CertDir, pdf: o.PDF,
+		host: inventory.ReadHost(inventory.Options{Root: g.SysRoot}),
+		tool: certificates.Tool{Name: "decom", Version: v.Version, Commit: v.Commit}}
 	if ro.URL != "" {
 		if ro.Token == "" {
 			return nil, usageErrorf("--registry needs --token (or DECOM_REGISTRY_TOKEN)")
@@ -63,11 +64,6 @@ func newCertSigner(ctx context.Context, g *globalOptions, o certOptions, ro regi
 // uploads it when a registry is set, and notes where in r. It is called for each
 // target the moment that target is done, from the target's own goroutine.
 func (s *certSigner) certifyResult(ctx context.Context, r *wipeResult, verifyMode string) error {
-	s.once.Do(func() {
-		s.host = inventory.ReadHost(inventory.Options{Root: s.g.SysRoot})
-		v := currentVersion()
-		s.tool = certificates.Tool{Name: "decom", Version: v.Version, Commit: v.Commit}
-	})
 	if err := s.certifyOne(ctx, r, verifyMode); err != nil {
 		s.g.log.Error().Str("device", r.Device).Err(err).Msg("certificate not written")
 		return fmt.Errorf("%s: certificate not written: %w", r.Device, err)

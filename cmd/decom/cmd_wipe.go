@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -560,11 +559,11 @@ func makePlans(ctx context.Context, gate *wipe.Gate, all, includeRemovable bool,
 		}
 		plans = append(plans, plan{target: t, refusal: err})
 		if err != nil {
-			// The plan names what the gate judged: the absolute path.
-			if abs, aerr := filepath.Abs(a); aerr == nil {
-				a = abs
-			}
+			// The plan names what the gate judged: the path it made absolute.
 			plans[len(plans)-1].target.Path = a
+			if re := (*wipe.RefusedError)(nil); errors.As(err, &re) {
+				plans[len(plans)-1].target.Path = re.Path
+			}
 		}
 	}
 	return plans, left, nil
