@@ -3,9 +3,9 @@ package inventory
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -41,7 +41,7 @@ type loopStatus func(name, devNo string) (*unix.LoopInfo64, error)
 // kernel cannot be asked about (no status function, an error) is resolved from sysfs.
 func (s sysfs) loops(ns nodes, status loopStatus, log *slog.Logger) map[string]loopLink {
 	out := map[string]loopLink{}
-	for _, name := range sortedNodeNames(ns) {
+	for _, name := range slices.Sorted(maps.Keys(ns.byName)) {
 		n := ns.byName[name]
 		if n.parent != "" || !strings.HasPrefix(name, "loop") {
 			continue
@@ -80,15 +80,6 @@ func (s sysfs) loops(ns nodes, status loopStatus, log *slog.Logger) map[string]l
 		out[name] = l
 	}
 	return out
-}
-
-func sortedNodeNames(ns nodes) []string {
-	names := make([]string, 0, len(ns.byName))
-	for name := range ns.byName {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // BackingFromStatus reads LOOP_GET_STATUS64's answer: lo_rdevice is the backing
@@ -199,7 +190,7 @@ func inheritedRefusals(name string, views map[string]loopView, restsOn func(stri
 				reason{clause: "the inventory does not list"}))
 		}
 		if key := v.link.fileKey(); key != "" {
-			for _, p := range sortedViewNames(views) {
+			for _, p := range slices.Sorted(maps.Keys(views)) {
 				if pl := views[p].link; p != cur && pl != nil && pl.fileKey() == key {
 					next = append(next, hop{p, "shares its backing file with /dev/" + p})
 				}
@@ -236,15 +227,6 @@ func restsOnAny(under map[string]bool, names []string) bool {
 		}
 	}
 	return false
-}
-
-func sortedViewNames(views map[string]loopView) []string {
-	names := make([]string, 0, len(views))
-	for n := range views {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // say renders an inherited refusal: the chain of hops, then the reason said of the

@@ -445,7 +445,7 @@ func assess(d *Device, sys systemState) []reason {
 
 	// A loop device over the drive, a partition of it, or (for a loop device) over
 	// it: the kernel links no holder, yet writing here changes what it shows.
-	for _, name := range sortedLoopNames(sys.nodes.loops) {
+	for _, name := range slices.Sorted(maps.Keys(sys.nodes.loops)) {
 		l := sys.nodes.loops[name]
 		if l.disk != d.Name || name == d.Name {
 			continue
@@ -489,15 +489,6 @@ func assess(d *Device, sys systemState) []reason {
 	}
 	d.Wipeable = len(d.Refusals) == 0
 	return reasons
-}
-
-func sortedLoopNames(loops map[string]loopLink) []string {
-	names := make([]string, 0, len(loops))
-	for n := range loops {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // inherit adds to a loop device the refusals it inherits from what it sits on; they
