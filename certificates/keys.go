@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -132,12 +133,7 @@ func privateKeyBlock(pemBytes []byte) (block *pem.Block, isEncrypted bool, err e
 }
 
 func headerNames(h map[string]string) string {
-	names := make([]string, 0, len(h))
-	for k := range h {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
+	return strings.Join(slices.Sorted(maps.Keys(h)), ", ")
 }
 
 // LoadPrivateKey opens a private key written by GenerateKey or by cosign

@@ -667,10 +667,11 @@ func TestSummaryRender(t *testing.T) {
 		LogFile: "/data/logs/decom-x.log", Problems: []string{"network: slow"},
 		Drives: []DriveResult{
 			{Device: "/dev/nvme0n1", Serial: "S1", Model: "M1", Size: 1 << 40, Outcome: "completed", Verified: "yes (sample)",
-				Certificate: "/data/certs/a.sigstore.json", Uploaded: true},
+				Sanitization: "sanitized", Certificate: "/data/certs/a.sigstore.json", Uploaded: true},
 			{Device: "/dev/sdb", Serial: "S2", Size: 512, Outcome: "completed-with-exceptions", Verified: "yes (full)",
-				Certificate: "/data/certs/b.sigstore.json", Note: "not uploaded"},
-			{Device: "/dev/sdc", Outcome: "completed", Verified: "FAILED (sample)", Certificate: "/data/certs/c.sigstore.json"},
+				Sanitization: "sanitized-with-exceptions", Certificate: "/data/certs/b.sigstore.json", Note: "not uploaded"},
+			{Device: "/dev/sdc", Outcome: "completed", Verified: "FAILED (sample)", Sanitization: "failed",
+				Certificate: "/data/certs/c.sigstore.json"},
 			{Device: "/dev/sda", Serial: "STICK", Outcome: OutcomeSkipped, Note: "boot medium"},
 		}}
 	var b strings.Builder

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/internal/humanize"
 )
 
@@ -104,26 +105,17 @@ func (s *Summary) Counts() (c Counts) {
 		switch {
 		case d.Outcome == OutcomeSkipped:
 			c.Skipped++
-		case d.Sanitization == "sanitized":
+		case d.Sanitization == certificates.OutcomeSanitized:
 			c.Sanitized++
-		case d.Sanitization == "sanitized-with-exceptions":
+		case d.Sanitization == certificates.OutcomeExceptions:
 			c.Exceptions++
-		case d.Sanitization == "unverified":
+		case d.Sanitization == certificates.OutcomeUnverified:
 			// Written but never read back: a record of unverified sanitization,
 			// not a certificate.
 			c.Unverified++
-		case d.Sanitization != "":
-			c.Failed++
-		// Without the certificate's outcome, from the wipe's own.
-		case d.Outcome == "completed" && strings.HasPrefix(d.Verified, "FAILED"):
-			c.Failed++
-		case d.Outcome == "completed" && d.Verified == "no":
-			c.Unverified++
-		case d.Outcome == "completed":
-			c.Sanitized++
-		case d.Outcome == "completed-with-exceptions":
-			c.Exceptions++
 		default:
+			// Failed, aborted, refused by decom wipe's gate, or without a word on
+			// what its certificate says.
 			c.Failed++
 		}
 	}
@@ -236,7 +228,7 @@ func (l *recordLine) driveResult() DriveResult {
 		v := l.Verification[n-1]
 		// A wipe with exceptions is never "verified" in decom wipe's record; its
 		// certificate's outcome says whether the rest read back right.
-		if l.Verified || l.SanitizationOutcome == "sanitized-with-exceptions" {
+		if l.Verified || l.SanitizationOutcome == certificates.OutcomeExceptions {
 			d.Verified = "yes (" + v.Mode + ")"
 		} else {
 			d.Verified = "FAILED (" + v.Mode + ")"

@@ -249,14 +249,17 @@ func open(ctx context.Context, dir string, signer note.Signer, shared bool) (l *
 			cancel()
 		}
 	}()
+	// A shared log batches in decom (each process takes its turn with a batch), so
+	// tessera flushes what it is handed at once.
+	batchAge := BatchMaxAge
+	if shared {
+		batchAge = turnFlushAge
+	}
 	opts := tessera.NewAppendOptions().
 		WithCheckpointSigner(signer).
-		WithBatching(BatchMaxSize, BatchMaxAge).
+		WithBatching(BatchMaxSize, batchAge).
 		WithCheckpointInterval(CheckpointInterval).
 		WithShutdownTimeout(closeTimeout)
-	if shared {
-		opts.WithBatching(BatchMaxSize, turnFlushAge)
-	}
 	appender, shutdown, reader, err := newAppender(ctx, lctx, dir, shared, driver, opts)
 	if err != nil {
 		return nil, fmt.Errorf("tlog: open: %w", err)
