@@ -145,12 +145,7 @@ func (g *Gate) Check(ctx context.Context, path string) (Target, error) {
 	case unix.S_IFREG:
 		return g.checkFile(ctx, path, node, st)
 	case unix.S_IFBLK:
-		t, err := g.checkBlock(ctx, path, node, st)
-		if b := t.Drive.Backing; err == nil && b != nil {
-			c := *b
-			t.Identity.Backing = &c
-		}
-		return t, err
+		return g.checkBlock(ctx, path, node, st)
 	}
 	return Target{}, refused(path, "neither a block device nor a regular image file")
 }
@@ -194,12 +189,17 @@ func (g *Gate) checkBlock(ctx context.Context, path, node string, st unix.Stat_t
 }
 
 func driveIdentity(d inventory.Device) Identity {
-	return Identity{DevNo: d.DevNo, Serial: d.Serial, WWN: d.WWN, Model: d.Model,
+	id := Identity{DevNo: d.DevNo, Serial: d.Serial, WWN: d.WWN, Model: d.Model,
 		SizeBytes: d.SizeBytes, BackingFile: d.BackingFile}
+	if d.Backing != nil {
+		b := *d.Backing // the plan's own copy
+		id.Backing = &b
+	}
+	return id
 }
 
 func (g *Gate) checkFile(ctx context.Context, path, node string, st unix.Stat_t) (Target, error) {
-	if reasons := g.fileRefusals(ctx, node); len(reasons) > 0 {
+	if reasons := g.fileRefusals(ctx, node, st); len(reasons) > 0 {
 		return Target{}, refused(path, reasons...)
 	}
 	if st.Size == 0 {
@@ -215,15 +215,11 @@ func (g *Gate) checkFile(ctx context.Context, path, node string, st unix.Stat_t)
 // or /sys. A backing file is recognised by its device and inode, so a hard link or a
 // bind-mounted path to it is refused like the file itself; the path is compared only
 // for loop devices the inventory could not resolve.
-func (g *Gate) fileRefusals(ctx context.Context, node string) []string {
+func (g *Gate) fileRefusals(ctx context.Context, node string, st unix.Stat_t) []string {
 	for _, dir := range []string{"dev", "proc", "sys"} {
 		if strings.HasPrefix(node, filepath.Join(g.root(), dir)+"/") {
 			return []string{"not an image file: it lives below /" + dir}
 		}
-	}
-	var st unix.Stat_t
-	if err := unix.Stat(node, &st); err != nil {
-		return []string{"cannot tell whether a loop device uses it: " + err.Error()}
 	}
 	devNo := blockio.DevNo(st.Dev)
 	devs, err := g.scanAll(ctx)
