@@ -289,6 +289,13 @@ func (d *Device) Commands() (Drive, error) {
 	if d.Target.Kind != KindDrive {
 		return Drive{}, fmt.Errorf("%s: a firmware sanitize applies to whole drives only", d.Target.Path)
 	}
+	return d.commands()
+}
+
+// commands opens the command interface of the opened device, whole drive or not:
+// NVMe admin passthrough for an NVMe namespace, SG_IO otherwise, on a duplicate of
+// the checked descriptor.
+func (d *Device) commands() (Drive, error) {
 	fd, err := unix.FcntlInt(d.f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return Drive{}, fmt.Errorf("%s: %w", d.Target.Path, err)

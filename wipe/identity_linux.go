@@ -6,7 +6,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/decom-project/decom/internal/devio"
 	"github.com/decom-project/decom/inventory"
 )
 
@@ -20,26 +19,16 @@ func (fdIdentity) readIdentity(d *Device) (answeredIdentity, error) {
 		return loopIdentity(d.f)
 	}
 	switch t.Drive.Transport {
-	case inventory.TransportNVMe:
-		f, err := dupFile(d.f)
+	case inventory.TransportNVMe, inventory.TransportSATA, inventory.TransportSAS, inventory.TransportSCSI:
+		drv, err := d.commands()
 		if err != nil {
 			return answeredIdentity{}, err
 		}
-		nv := devio.NewNVMeDevice(f)
-		defer nv.Close()
-		nsid, err := nv.NamespaceID()
-		if err != nil {
-			return answeredIdentity{}, err
+		defer drv.Close()
+		if drv.NVMe != nil {
+			return identifyNVMe(drv.NVMe, drv.NSID)
 		}
-		return identifyNVMe(nv, nsid)
-	case inventory.TransportSATA, inventory.TransportSAS, inventory.TransportSCSI:
-		f, err := dupFile(d.f)
-		if err != nil {
-			return answeredIdentity{}, err
-		}
-		sg := devio.NewSGDevice(f)
-		defer sg.Close()
-		return identifySCSI(sg)
+		return identifySCSI(drv.SCSI)
 	}
 	// USB bridges report serials of their own, or none; eMMC, virtio-blk and the
 	// like answer no identify command.
@@ -66,13 +55,4 @@ func loopIdentity(f *os.File) (answeredIdentity, error) {
 		b = &inventory.Backing{Source: "ioctl"}
 	}
 	return answeredIdentity{How: ConfirmedByLoop, Backing: b}, nil
-}
-
-// dupFile duplicates f's descriptor; the copy is the caller's to close.
-func dupFile(f *os.File) (*os.File, error) {
-	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	return os.NewFile(uintptr(fd), f.Name()), nil
 }
