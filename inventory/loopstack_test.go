@@ -97,6 +97,12 @@ func TestScanLoopStacks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Each way really was the one taken (the ioctl falls back to sysfs).
+			for _, l := range []*loopdev.Loop{a, b, c, d} {
+				if bk := findDevice(t, devs, l.Path).Backing; bk == nil || bk.Source != name {
+					t.Errorf("%s: backing %+v, want it read by %s", l.Path, bk, name)
+				}
+			}
 			wantRefusal(t, findDevice(t, devs, b.Path), "sits on "+a.Path+", which is mounted on "+mnt)
 			wantRefusal(t, findDevice(t, devs, c.Path), "shares its backing file with "+a.Path+", which is mounted on "+mnt)
 			wantRefusal(t, findDevice(t, devs, d.Path), "sits on "+b.Path+", which sits on "+a.Path+", which is mounted on "+mnt)
