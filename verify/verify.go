@@ -66,9 +66,11 @@ type Options struct {
 	ProgressInterval time.Duration
 	// StallTimeout makes a device that answers no read for this long, although
 	// one is waiting, stalled: the Result lists the stall, Stalled is called (with
-	// Phase verify; Pass and Device are the caller's to fill in) and progress
-	// events say so. 0 never.
+	// Phase verify, and StallDevice and StallPass as the stall's device and pass)
+	// and progress events say so. 0 never.
 	StallTimeout time.Duration
+	StallDevice  string
+	StallPass    int
 	// GiveUpStalled ends a stalled verification at once, as failed, without waiting
 	// for the reads it leaves unanswered (the Result's PendingIO).
 	GiveUpStalled bool
@@ -380,7 +382,7 @@ func (r *reader) policy() iowatch.Policy {
 			if p := r.watch.Pending(); len(p) > 0 {
 				off = p[0].Offset
 			}
-			s := wipe.Stall{Phase: wipe.PhaseVerify, Offset: off, Since: since.UTC(), Detected: time.Now().UTC(),
+			s := wipe.Stall{Device: r.opts.StallDevice, Phase: wipe.PhaseVerify, Pass: r.opts.StallPass, Offset: off, Since: since.UTC(), Detected: time.Now().UTC(),
 				Timeout: r.opts.StallTimeout.Seconds(), GivenUp: r.opts.GiveUpStalled}
 			r.stalls.Add(s)
 			if r.opts.Stalled != nil {

@@ -332,7 +332,6 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 						out.showVerifyProgress(p.target.Path, pr.Number, ev)
 					}
 					vo.Stalled = func(st wipe.Stall) {
-						st.Device, st.Pass = p.target.Path, pr.Number
 						g.log.Warn().Str("device", st.Device).Int("pass", st.Pass).Int64("offset", st.Offset).
 							Time("since", st.Since).Bool("give_up", st.GivenUp).
 							Msgf("stalled: the target has answered no read for %s", vo.StallTimeout)

@@ -52,11 +52,9 @@ func verifyDevice(ctx context.Context, dev *wipe.Device, pr wipe.PassRecord, opt
 	}
 	// What the wipe could not write is its recorded exception, not a verification failure.
 	opts.Exclude = pr.BadRanges
+	opts.StallDevice, opts.StallPass = dev.Target.Path, pr.Number
 	res := verify.Run(ctx, rd.Target(), exp, opts)
 	res.Pass = pr.Number
-	for i := range res.Stalls {
-		res.Stalls[i].Device, res.Stalls[i].Pass = dev.Target.Path, pr.Number
-	}
 	if len(res.PendingIO) == 0 {
 		rd.Close() // else a read the kernel never returned still uses it: left open
 	}
