@@ -266,9 +266,7 @@ func Run(ctx context.Context, t Target, exp Expectation, opts Options) Result {
 	}
 	res.Finished = time.Now().UTC()
 	res.Stalls = r.stalls.List()
-	for _, p := range r.pending {
-		res.PendingIO = append(res.PendingIO, wipe.PendingIO{Op: p.Op, Offset: p.Offset, Length: p.Length, Since: p.Since.UTC()})
-	}
+	res.PendingIO = wipe.Pending(r.pending)
 	switch {
 	case ending == iowatch.GivenUp:
 		s, _ := r.stalls.Last()

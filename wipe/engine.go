@@ -394,9 +394,17 @@ func (e *engine) mark() int64 {
 // a worker whose write returns later writes nothing more.
 func (e *engine) abandon() {
 	e.abandoned.Store(true)
-	for _, r := range e.watch.Pending() {
-		e.pending = append(e.pending, PendingIO{Op: r.Op, Offset: r.Offset, Length: r.Length, Since: r.Since.UTC()})
+	e.pending = append(e.pending, Pending(e.watch.Pending())...)
+}
+
+// Pending records the requests a watch was still waiting for when decom stopped
+// waiting, for a record.
+func Pending(reqs []iowatch.Request) []PendingIO {
+	var out []PendingIO
+	for _, r := range reqs {
+		out = append(out, PendingIO{Op: r.Op, Offset: r.Offset, Length: r.Length, Since: r.Since.UTC()})
 	}
+	return out
 }
 
 // stoppedWaiting reports whether the wait ended without every request answered
