@@ -75,15 +75,15 @@ type Skipped struct {
 // Targets splits the inventory into the drives auto mode wipes and those it leaves:
 // a drive is a target when the inventory says it is wipeable, it is not one of the boot
 // media (compared by device number, the drive's or any of its partitions'), and it is
-// a drive of the machine rather than a RAM disk or loop device. Both lists keep the
-// inventory's order.
+// a drive of the machine rather than a virtual device (inventory.ClassVirtual: loop, RAM
+// disk, zram, nbd, dm, md). Both lists keep the inventory's order.
 func Targets(devices []inventory.Device, boot []BootMedium) (targets []inventory.Device, skipped []Skipped) {
 	for _, d := range devices {
 		if why := bootReason(d, boot); why != "" {
 			skipped = append(skipped, Skipped{d, why})
 			continue
 		}
-		if virtualDevice(d) {
+		if d.Class == inventory.ClassVirtual {
 			skipped = append(skipped, Skipped{d, "not a drive of this machine (" + d.Name + ")"})
 			continue
 		}
@@ -111,17 +111,4 @@ func bootReason(d inventory.Device, boot []BootMedium) string {
 		}
 	}
 	return ""
-}
-
-// virtualDevice reports RAM disks, loop and network block devices: not drives.
-func virtualDevice(d inventory.Device) bool {
-	if d.Transport == inventory.TransportLoop {
-		return true
-	}
-	for _, p := range []string{"loop", "ram", "zram", "nbd"} {
-		if strings.HasPrefix(d.Name, p) {
-			return true
-		}
-	}
-	return false
 }

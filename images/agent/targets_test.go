@@ -105,8 +105,9 @@ func TestTargetsByDevNo(t *testing.T) {
 		{Name: "sdx", Path: "/dev/sdx", DevNo: "8:0", Wipeable: true, Partitions: []inventory.Partition{{DevNo: "8:2"}}},
 		{Name: "sdy", Path: "/dev/sdy", DevNo: "8:16", Wipeable: true},
 		{Name: "sdz", Path: "/dev/sdz", DevNo: "8:32", Wipeable: false, Refusals: []string{"read-only device"}},
-		{Name: "loop0", Path: "/dev/loop0", DevNo: "7:0", Wipeable: true, Transport: inventory.TransportLoop},
-		{Name: "zram0", Path: "/dev/zram0", DevNo: "252:0", Wipeable: true},
+		{Name: "loop0", Path: "/dev/loop0", DevNo: "7:0", Wipeable: true, Transport: inventory.TransportLoop,
+			Class: inventory.ClassVirtual}, // as the inventory classes them
+		{Name: "zram0", Path: "/dev/zram0", DevNo: "252:0", Wipeable: true, Class: inventory.ClassVirtual},
 	}
 	targets, skipped := Targets(devs, []BootMedium{{Name: "renamed", DevNo: "8:2", Reason: "boot medium: test"}, {Name: "empty"}})
 	if len(targets) != 1 || targets[0].Name != "sdy" {
