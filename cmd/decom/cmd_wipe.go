@@ -538,12 +538,7 @@ func makePlans(ctx context.Context, gate *wipe.Gate, all, includeRemovable bool,
 		if all && err != nil {
 			// Busy since the scan, or gone: --all leaves out what it may not wipe.
 			gate.Logger.Info("left out of --all", "device", a, "reason", err.Error())
-			why := []string{err.Error()}
-			var re *wipe.RefusedError
-			if errors.As(err, &re) {
-				why = re.Reasons
-			}
-			left = append(left, leftOut{Device: a, Class: class[a], Reasons: why})
+			left = append(left, leftOut{Device: a, Class: class[a], Reasons: refusalList(err)})
 			continue
 		}
 		if err != nil && !errors.Is(err, wipe.ErrRefused) {
@@ -903,12 +898,15 @@ func planJSON(p plan, wp wipe.Plan, passes []wipe.Pattern) *planLine {
 	return pl
 }
 
-func refusalReasons(err error) string {
+func refusalReasons(err error) string { return strings.Join(refusalList(err), "; ") }
+
+// refusalList is the gate's reasons for a refusal, or the error itself.
+func refusalList(err error) []string {
 	var re *wipe.RefusedError
 	if errors.As(err, &re) {
-		return strings.Join(re.Reasons, "; ")
+		return re.Reasons
 	}
-	return err.Error()
+	return []string{err.Error()}
 }
 
 func estimate(t wipe.Target, passes int) string {
