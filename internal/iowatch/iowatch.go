@@ -125,7 +125,6 @@ func (w *Watch) Pending() []Request {
 	return out
 }
 
-
 // Stalled reports whether Wait has found the device stalled and it has not
 // answered since.
 func (w *Watch) Stalled() bool { return w.stalled.Load() }
