@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/decom-project/decom/images/agent"
+	"github.com/decom-project/decom/agent"
 	"github.com/decom-project/decom/registry"
 	"github.com/decom-project/decom/wipe"
 )

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/decom-project/decom/images/agent"
+	"github.com/decom-project/decom/agent"
 )
 
 // TestAgentRefusesInstalledSystem: decom agent wipes every eligible drive; on a machine
