@@ -102,7 +102,7 @@ func (s *certSigner) certifyOne(ctx context.Context, r *wipeResult, verifyMode s
 	s.g.log.Info().Str("device", r.Device).Str("certificate", path).Str("status", c.Status).Msg("certificate written")
 	if s.reg != nil {
 		uctx, cancel := afterStop(ctx, uploadGrace)
-		receipt, err := upload(uctx, s.reg, path, 3)
+		receipt, err := s.reg.UploadFile(uctx, path, 3)
 		cancel()
 		if err != nil {
 			r.RegistryError = err.Error()

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/decom-project/decom/certificates"
+	"github.com/decom-project/decom/registry"
 )
 
 type certKeyOptions struct {
@@ -455,10 +456,10 @@ func runCertPush(ctx context.Context, o registryOptions, g *globalOptions, dir s
 	var pushed, kept int
 	var firstErr error
 	for _, f := range files {
-		if _, err := os.Stat(receiptPath(f)); err == nil {
+		if _, err := os.Stat(registry.ReceiptPath(f)); err == nil {
 			continue // acknowledged before
 		}
-		r, err := upload(ctx, c, f, 5)
+		r, err := c.UploadFile(ctx, f, 5)
 		if err != nil {
 			kept++
 			g.log.Warn().Str("certificate", f).Err(err).Msg("not uploaded; it stays for the next push")

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/decom-project/decom/internal/loopdev"
+	"github.com/decom-project/decom/registry"
 )
 
 // decom runs the CLI in-process and returns its exit code, stdout and stderr.
@@ -104,7 +105,7 @@ func TestRegistryEndToEnd(t *testing.T) {
 	if first.RegistryReceipt == nil || first.RegistryError != "" {
 		t.Fatalf("not uploaded: %s", first.RegistryError)
 	}
-	if _, err := os.Stat(receiptPath(first.Certificate)); err != nil {
+	if _, err := os.Stat(registry.ReceiptPath(first.Certificate)); err != nil {
 		t.Errorf("no receipt beside the certificate: %v", err)
 	}
 	code, out, stderr := decom(t, ctx, "cert", "verify", first.Certificate, "--key", filepath.Join(dir, "agent.pub"), "--registry", url)

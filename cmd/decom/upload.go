@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
@@ -39,47 +36,6 @@ func (o *registryOptions) apply(flags *pflag.FlagSet, c fileConfig) {
 
 func (o registryOptions) client() *registry.Client {
 	return &registry.Client{URL: o.URL, Token: o.Token}
-}
-
-// receiptPath is where the registry's receipt of a certificate is kept, beside it.
-func receiptPath(cert string) string {
-	return strings.TrimSuffix(cert, ".sigstore.json") + ".receipt.json"
-}
-
-// upload sends one certificate file and keeps the receipt beside it. Transient
-// failures are retried with backoff, attempts times in all.
-func upload(ctx context.Context, c *registry.Client, cert string, attempts int) (registry.Receipt, error) {
-	bundle, err := os.ReadFile(cert)
-	if err != nil {
-		return registry.Receipt{}, badInputf("%v", err)
-	}
-	var r registry.Receipt
-	delay := time.Second
-	for i := 1; ; i++ {
-		r, err = c.Upload(ctx, bundle)
-		if err == nil || !errors.Is(err, registry.ErrUnreachable) || i >= attempts {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return r, ctx.Err()
-		case <-time.After(delay):
-		}
-		delay *= 2
-	}
-	if err != nil {
-		return r, err
-	}
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return r, err
-	}
-	dir, name := filepath.Split(receiptPath(cert))
-	if dir == "" {
-		dir = "."
-	}
-	_, err = certificates.WriteFileAtomic(dir, name, append(b, '\n'), 0o644)
-	return r, err
 }
 
 // pinnedLogKey returns the registry's log verifier key: the one given, else the one
