@@ -1,9 +1,3 @@
-// Package sanitize will own one sanitization run over a set of targets, under every
-// front end (the decom command, the boot agent). Today it holds the step that turns
-// the evidence of a run — the wipe's record, the checks that read it back, the host —
-// into a certificate: the one place that knows both the drive code (wipe, verify,
-// inventory) and the certificate schema, so that package certificates, and with it
-// the registry, links no drive code.
 package sanitize
 
 import (

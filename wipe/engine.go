@@ -36,6 +36,9 @@ type Options struct {
 	// Progress, when not nil, receives progress events. It is called from the
 	// engine's own goroutine, one call at a time per target.
 	Progress func(Event)
+	// PassStarted, when not nil, is called as each pass begins (number is 1-based),
+	// before its first write.
+	PassStarted func(number int, p Pattern)
 	// AfterPass, when not nil, is called after each pass that ran to its end and was
 	// flushed, before the next pass starts: the moment to read the pass back. last
 	// says it is the final pass. An error ends the wipe as failed with it (a
@@ -322,6 +325,9 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 	e.bad, e.badCause = nil, nil
 	e.fatal.Store(nil)
 
+	if e.opts.PassStarted != nil {
+		e.opts.PassStarted(number, p)
+	}
 	stopProgress := e.reportProgress(number, p, rest)
 	e.watch.Reset()
 	policy := e.policy(number)

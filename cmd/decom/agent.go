@@ -10,6 +10,7 @@ import (
 
 	"github.com/decom-project/decom/agent"
 	"github.com/decom-project/decom/registry"
+	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/wipe"
 )
 
@@ -127,11 +128,11 @@ func agentError(code int) error {
 	case exitRefused:
 		err = wipe.ErrRefused
 	case exitWipeFailed:
-		err = errWipeFailed
+		err = sanitize.ErrWipeFailed
 	case exitVerifyFailed:
-		err = errVerifyFailed
+		err = sanitize.ErrVerifyFailed
 	case exitExceptions:
-		err = errExceptions
+		err = sanitize.ErrExceptions
 	case exitBadInput:
 		err = badInputf("decom wipe could not use an input file or key")
 	case exitUnreachable:

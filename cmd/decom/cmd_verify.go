@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/decom-project/decom/internal/jsonint"
+	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
@@ -103,7 +104,7 @@ func runVerify(ctx context.Context, opts verifyOptions, g *globalOptions, path s
 	case verify.OutcomeAborted:
 		return fmt.Errorf("verification %w", context.Canceled)
 	}
-	return fmt.Errorf("%w: %s: %s", errVerifyFailed, path, res.Error)
+	return fmt.Errorf("%w: %s: %s", sanitize.ErrVerifyFailed, path, res.Error)
 }
 
 func (o verifyOptions) expectation() (verify.Expectation, error) {

@@ -6,19 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
+	"strconv"
 	"strings"
-	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/internal/logging"
 	"github.com/decom-project/decom/inventory"
-	"github.com/decom-project/decom/registry"
 	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
@@ -170,14 +166,6 @@ says (sanitized, sanitized-with-exceptions, unverified, failed or aborted).
 	return cmd
 }
 
-// plan is the wipe of one target as decided before anything is written.
-type plan struct {
-	target  wipe.Target
-	refusal error
-	// choice is the planner's, for nist-purge and nist-clear.
-	choice *wipe.Choice
-}
-
 func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []string) error {
 	method, err := opts.method()
 	if err != nil {
@@ -201,186 +189,39 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	}
 	// Everything a certificate needs is checked, and the key unlocked, before
 	// anything is written: a wipe must not end without its certificate.
-	var signer *certSigner
+	var certifier *sanitize.Certifier
 	if !opts.cert.NoCertificate && !opts.DryRun {
-		if signer, err = newCertSigner(ctx, g, opts.cert, opts.registry); err != nil {
+		if certifier, err = newCertifier(ctx, g, opts.cert, opts.registry); err != nil {
 			return err
 		}
 	}
-	planned := plannedMethod(method)
-	if planned && opts.Passes != "" {
+	if sanitize.UsesPlanner(method) && opts.Passes != "" {
 		return usageErrorf("--passes makes a custom overwrite; it does not combine with --method %s", method.Name)
 	}
 	if method.Name == wipe.MethodNISTPurge && (opts.Rounds != 1 || opts.Blank) {
 		return usageErrorf("--rounds and --blank are for overwrites; nist-purge runs the drive's own command once")
 	}
-	// The planner needs what the drives' firmware can do; the gate's inventory asks.
-	gate := &wipe.Gate{Inventory: inventory.Options{Root: g.SysRoot, Logger: logging.Slog(g.log), ProbeFirmware: planned},
-		Logger: logging.Slog(g.log)}
-	plans, left, err := makePlans(ctx, gate, opts.All, opts.IncludeRemovable, args)
-	if err != nil {
-		return err
+	var out wipeReporter = newTextReporter(g, certifier == nil)
+	if g.Output == outputJSON {
+		out = &jsonReporter{g: g}
 	}
-	out := newReporter(g)
-	if planned {
-		choosePlans(plans, method)
-		if opts.All && len(plans) > 0 {
-			// --all takes the drives the method can be applied to, as it takes the
-			// wipeable ones; the others are named, not silently dropped.
-			kept := plans[:0]
-			for _, p := range plans {
-				if p.refusal != nil {
-					g.log.Warn().Str("device", p.target.Path).Str("reason", refusalReasons(p.refusal)).
-						Msgf("left out of --all: %s cannot be applied", method.Name)
-					left = append(left, leftOut{Device: p.target.Path, Class: p.target.Drive.Class,
-						Reasons: []string{method.Name + " cannot be applied: " + refusalReasons(p.refusal)}})
-					continue
-				}
-				kept = append(kept, p)
-			}
-			if plans = kept; len(plans) == 0 {
-				out.leftOut(left)
-				return refusals(fmt.Sprintf("no drive of this machine can take %s (see decom wipe --dry-run with the drives named)", method.Name))
-			}
-		}
+	_, err = sanitize.Run(ctx, sanitize.Options{
+		Targets: args, All: opts.All, IncludeRemovable: opts.IncludeRemovable,
+		Method: method, Rounds: opts.Rounds, Blank: opts.Blank,
+		Write: engineOpts, Verify: verifyOpts, VerifyEachPass: verifyAll,
+		Inventory: inventory.Options{Root: g.SysRoot},
+		DryRun:    opts.DryRun,
+		Confirm: func(ctx context.Context, plans []sanitize.Plan) ([]sanitize.Plan, error) {
+			return confirmPlans(ctx, g, opts.Yes, plans)
+		},
+		Certify: certifier,
+		Events:  out.Event,
+		Logger:  logging.Slog(g.log),
+	})
+	if errors.Is(err, sanitize.ErrInvalid) {
+		return usageError{err}
 	}
-	if opts.All && len(plans) == 0 {
-		out.leftOut(left)
-		return refusals("--all found no drive to wipe: it takes physical, non-removable drives that may be wiped (every device left out is listed with why)")
-	}
-	wplan := wipe.Plan{Method: method, Rounds: opts.Rounds, Blank: opts.Blank}
-	out.plans(plans, wplan)
-	out.leftOut(left)
-	for _, p := range plans {
-		for _, w := range p.target.Warnings {
-			g.log.Warn().Str("device", p.target.Path).Msg(w)
-		}
-	}
-	if opts.DryRun {
-		return refusalsError(plans)
-	}
-	approved, err := confirmPlans(ctx, g, opts, plans)
-	if err != nil {
-		return err
-	}
-
-	var mu sync.Mutex // one writer of stdout at a time
-	engineOpts.Logger = logging.Slog(g.log)
-	engineOpts.Progress = func(ev wipe.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		out.showProgress(ev)
-	}
-	engineOpts.Stalled = func(st wipe.Stall) {
-		mu.Lock()
-		defer mu.Unlock()
-		out.stalled(st)
-	}
-	// done certifies one target's result and prints its record at once, whatever
-	// the other targets are doing: a finished drive's evidence must not wait for a
-	// stalled one.
-	records := make([]wipeResult, len(approved))
-	certErrs := make([]error, len(approved))
-	done := func(i int, r wipeResult) {
-		if signer != nil && r.Outcome != wipe.OutcomeRefused {
-			certErrs[i] = signer.certifyResult(ctx, &r, verifyOpts.Mode)
-		}
-		records[i] = r
-		mu.Lock()
-		defer mu.Unlock()
-		out.record(r)
-	}
-	var wg sync.WaitGroup
-	for i, p := range approved {
-		dev, err := gate.Open(ctx, p.target)
-		if err != nil {
-			done(i, wipeResult{Record: refusedRecord(p.target, wplan, err), Verification: []verify.Result{}})
-			continue
-		}
-		if p.choice != nil && p.choice.Technique.Firmware() {
-			wg.Go(func() {
-				r := runFirmware(ctx, g, dev, p, method, verifyOpts, engineOpts.Progress)
-				dev.Close()
-				done(i, r)
-			})
-			continue
-		}
-		var hpa *wipe.FirmwareRecord
-		if p.choice != nil && p.choice.RemoveHPA {
-			if hpa, err = removeHPA(dev); err != nil {
-				dev.Close()
-				rec := refusedRecord(p.target, wplan, err)
-				rec.Firmware = hpa
-				done(i, wipeResult{Record: rec, Verification: []verify.Result{}})
-				continue
-			}
-		}
-		wg.Go(func() {
-			g.log.Info().Str("device", p.target.Path).Str("method", method.Name).Int("passes", len(wplan.Passes())).
-				Str("io_mode", ioMode(dev)).Msg("wipe started")
-			results := []verify.Result{}
-			eo := engineOpts
-			if verifyOpts.Mode != verifyNone {
-				eo.AfterPass = func(ctx context.Context, pr wipe.PassRecord, last bool) error {
-					if !last && !verifyAll {
-						return nil
-					}
-					vo := verifyOpts
-					vo.Progress = func(ev verify.Event) {
-						mu.Lock()
-						defer mu.Unlock()
-						out.showVerifyProgress(p.target.Path, pr.Number, ev)
-					}
-					vo.Stalled = func(st wipe.Stall) {
-						g.log.Warn().Str("device", st.Device).Int("pass", st.Pass).Int64("offset", st.Offset).
-							Time("since", st.Since).Bool("give_up", st.GivenUp).
-							Msgf("stalled: the target has answered no read for %s", vo.StallTimeout)
-						mu.Lock()
-						defer mu.Unlock()
-						out.stalled(st)
-					}
-					res := verifyDevice(ctx, dev, pr, vo)
-					g.log.Info().Str("device", p.target.Path).Int("pass", pr.Number).Str("mode", res.Mode).
-						Str("outcome", res.Outcome).Float64("coverage", res.Coverage).Msg("verification")
-					results = append(results, res)
-					if n := len(res.Stalls); n > 0 && res.Stalls[n-1].GivenUp && res.Outcome == verify.OutcomeFailed {
-						return fmt.Errorf("verification of pass %d %s", pr.Number, res.Error)
-					}
-					return nil
-				}
-			}
-			rec := wipe.Overwrite(ctx, dev, wplan, eo)
-			rec.Plan, rec.Firmware = p.choice, hpa
-			for _, v := range results {
-				rec.Stalls = append(rec.Stalls, v.Stalls...)
-			}
-			if len(rec.PendingIO) > 0 {
-				// A write the kernel never returned still uses the descriptor: it is
-				// left open, never reused, until decom exits.
-				g.log.Warn().Str("device", p.target.Path).Msg("stopped waiting: " + wipe.DescribePending(rec.PendingIO))
-			} else {
-				dev.Close()
-			}
-			done(i, newWipeResult(rec, results, verifyOpts.Mode != verifyNone))
-		})
-	}
-	wg.Wait()
-	out.done()
-	if signer == nil {
-		g.log.Warn().Msg("--no-certificate: no certificate was written for this wipe")
-	}
-	out.summary(records)
-	if err := outcomeError(ctx, records, plans); err != nil {
-		return err
-	}
-	return errors.Join(certErrs...)
-}
-
-func ioMode(d *wipe.Device) string {
-	if d.Direct {
-		return wipe.IODirect
-	}
-	return wipe.IOBuffered
+	return err
 }
 
 func (o wipeOptions) method() (wipe.Method, error) {
@@ -401,16 +242,13 @@ func (o wipeOptions) method() (wipe.Method, error) {
 	return m, nil
 }
 
-// verifyNone is --verify none.
-const verifyNone = "none"
-
 func (o wipeOptions) verification() (verify.Options, bool, error) {
 	var vo verify.Options
 	switch o.Verify {
 	case verify.ModeSample, verify.ModeFull:
 		vo.Mode = o.Verify
-	case verifyNone:
-		vo.Mode = verifyNone
+	case sanitize.VerifyNone:
+		vo.Mode = sanitize.VerifyNone
 	default:
 		return vo, false, usageErrorf("--verify %q: want sample, full or none", o.Verify)
 	}
@@ -452,6 +290,26 @@ func (o wipeOptions) engine() (wipe.Options, error) {
 	return e, nil
 }
 
+// parseCoverage reads --coverage: "10%", "0.5%", "full" (or "100%").
+func parseCoverage(s string) (mode string, share float64, err error) {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "full") {
+		return verify.ModeFull, 1, nil
+	}
+	num, ok := strings.CutSuffix(s, "%")
+	if !ok {
+		return "", 0, usageErrorf("--coverage %q: want a percentage such as 10%% or full", s)
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || !(v > 0 && v <= 100) {
+		return "", 0, usageErrorf("--coverage %q: want more than 0%% and at most 100%%", s)
+	}
+	if v == 100 {
+		return verify.ModeFull, 1, nil
+	}
+	return verify.ModeSample, v / 100, nil
+}
+
 // parseSize reads "1MiB", "512KiB", "4096", "2M".
 func parseSize(s string) (int64, error) {
 	units := []struct {
@@ -473,127 +331,25 @@ func parseSize(s string) (int64, error) {
 	return n * mult, nil
 }
 
-// leftOut is a device --all did not take, and why: a "left_out" line of the JSON
-// output, a row of the table under the plan.
-type leftOut struct {
-	Device string `json:"device"`
-	// Class is the inventory's: fixed, removable or virtual.
-	Class   string   `json:"class,omitempty"`
-	Reasons []string `json:"reasons"`
-}
-
-// forAll splits the inventory into the drives --all takes (physical, not removable
-// unless includeRemovable, and wipeable) and the devices it leaves out, with why.
-func forAll(devs []inventory.Device, includeRemovable bool) (take []string, left []leftOut) {
-	for _, d := range devs {
-		var why []string
-		switch d.Class {
-		case inventory.ClassVirtual:
-			why = append(why, d.ClassReason+": not a physical drive")
-		case inventory.ClassRemovable:
-			if !includeRemovable {
-				why = append(why, d.ClassReason+": removable (add --include-removable to take it)")
-			}
-		}
-		if !d.Wipeable {
-			why = append(why, d.Refusals...)
-			if len(d.Refusals) == 0 {
-				why = append(why, "the inventory says it may not be wiped")
-			}
-		}
-		if len(why) > 0 {
-			left = append(left, leftOut{Device: d.Path, Class: d.Class, Reasons: why})
-			continue
-		}
-		take = append(take, d.Path)
-	}
-	return take, left
-}
-
-// makePlans passes every target through the gate's first check. Device errors (no
-// such device) end the command; refusals are kept and reported with the plan. With
-// all, the targets are the drives forAll takes, and the devices left out are
-// returned with why; a drive the gate refuses (or cannot find) is one of them.
-func makePlans(ctx context.Context, gate *wipe.Gate, all, includeRemovable bool, args []string) ([]plan, []leftOut, error) {
-	var left []leftOut
-	class := map[string]string{}
-	if all {
-		// The list only names the candidates; the gate's check of each (below) reads
-		// what the plan needs, firmware included, and asks nothing of the other drives.
-		list := gate.Inventory
-		list.ProbeFirmware = false
-		devs, err := inventory.Scan(ctx, list)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, d := range devs {
-			class[d.Path] = d.Class
-		}
-		args, left = forAll(devs, includeRemovable)
-	}
-	var plans []plan
-	seen := map[string]string{}
-	for _, a := range args {
-		t, err := gate.Check(ctx, a)
-		if all && err != nil {
-			// Busy since the scan, or gone: --all leaves out what it may not wipe.
-			gate.Logger.Info("left out of --all", "device", a, "reason", err.Error())
-			left = append(left, leftOut{Device: a, Class: class[a], Reasons: refusalList(err)})
-			continue
-		}
-		if err != nil && !errors.Is(err, wipe.ErrRefused) {
-			return nil, nil, err
-		}
-		if err == nil {
-			key := t.Identity.DevNo + "/" + fmt.Sprint(t.Identity.Inode)
-			if prev, dup := seen[key]; dup {
-				return nil, nil, usageErrorf("%s and %s are the same target", prev, a)
-			}
-			seen[key] = a
-		}
-		plans = append(plans, plan{target: t, refusal: err})
-		if err != nil {
-			// The plan names what the gate judged: the path it made absolute.
-			plans[len(plans)-1].target.Path = a
-			if re := (*wipe.RefusedError)(nil); errors.As(err, &re) {
-				plans[len(plans)-1].target.Path = re.Path
-			}
-		}
-	}
-	return plans, left, nil
-}
-
-// confirmPlans returns the plans a person (or --yes) approved. When any target named
-// was refused, nothing is approved: the command line was wrong about that drive and
-// may be wrong about others.
-func confirmPlans(ctx context.Context, g *globalOptions, opts wipeOptions, plans []plan) ([]plan, error) {
-	if err := refusalsError(plans); err != nil {
-		return nil, fmt.Errorf("%w (nothing was written to any target)", err)
-	}
-	if opts.Yes {
+// confirmPlans returns the plans a person (or --yes) approved.
+func confirmPlans(ctx context.Context, g *globalOptions, yes bool, plans []sanitize.Plan) ([]sanitize.Plan, error) {
+	if yes {
 		return plans, nil
 	}
 	if !g.interactive() {
 		return nil, fmt.Errorf("%w: confirmation missing: without a terminal, pass --yes (with the devices named, or --all)", wipe.ErrRefused)
 	}
-	approved, err := confirm(ctx, g.stdin, g.stderr, plans)
-	if err != nil {
-		return nil, err
-	}
-	if len(approved) == 0 {
-		return nil, fmt.Errorf("%w: nothing confirmed; nothing was written", wipe.ErrRefused)
-	}
-	return approved, nil
+	return confirm(ctx, g.stdin, g.stderr, plans)
 }
 
 // confirm asks for each target's serial (its name when it has none) to be typed.
-func confirm(ctx context.Context, in io.Reader, out io.Writer, plans []plan) ([]plan, error) {
+func confirm(ctx context.Context, in io.Reader, out io.Writer, plans []sanitize.Plan) ([]sanitize.Plan, error) {
 	sc := bufio.NewScanner(in)
-	var approved []plan
+	var approved []sanitize.Plan
 	for _, p := range plans {
-		want, what := confirmationWord(p.target)
+		want, what := confirmationWord(p.Target)
 		fmt.Fprintf(out, "\nAll data on %s (%s, %s) will be destroyed.\nIt is %s.\nType its %s to wipe it, or press Enter to skip it: ",
-			p.target.Path, describe(p.target), humanSize(uint64(p.target.Size())), identification(p.target), what)
+			p.Target.Path, describe(p.Target), humanSize(uint64(p.Target.Size())), identification(p.Target), what)
 		if !sc.Scan() {
 			if err := sc.Err(); err != nil {
 				return nil, err
@@ -606,9 +362,9 @@ func confirm(ctx context.Context, in io.Reader, out io.Writer, plans []plan) ([]
 		}
 		if strings.TrimSpace(sc.Text()) == want {
 			approved = append(approved, p)
-			fmt.Fprintf(out, "%s confirmed.\n", p.target.Path)
+			fmt.Fprintf(out, "%s confirmed.\n", p.Target.Path)
 		} else {
-			fmt.Fprintf(out, "%s skipped: that is not its %s.\n", p.target.Path, what)
+			fmt.Fprintf(out, "%s skipped: that is not its %s.\n", p.Target.Path, what)
 		}
 	}
 	return approved, nil
@@ -667,418 +423,4 @@ func describe(t wipe.Target) string {
 		return "drive"
 	}
 	return strings.Join(parts, ", ")
-}
-
-func refusedRecord(t wipe.Target, p wipe.Plan, err error) wipe.Record {
-	now := time.Now().UTC()
-	return wipe.Record{Device: t.Path, Kind: t.Kind, Identity: t.Identity, Method: p.Method.Name,
-		Title: p.Method.Title, NISTClass: p.Method.NISTClass, Rounds: p.Rounds, Blank: p.Blank,
-		Passes: []wipe.PassRecord{}, Outcome: wipe.OutcomeRefused, Error: err.Error(), Started: now, Finished: now}
-}
-
-// Errors that carry a wipe's outcome to exitCode.
-var (
-	errWipeFailed   = errors.New("wipe failed")
-	errExceptions   = errors.New("wipe completed with exceptions")
-	errVerifyFailed = errors.New("verification failed")
-)
-
-// wipeResult is a wipe's record with what reading it back found: the "record" line of
-// decom wipe's JSON output.
-type wipeResult struct {
-	wipe.Record
-	Verification []verify.Result `json:"verification"`
-	// Verified is true only when the wipe completed and every verification of it
-	// passed; never for an unverified or failed one.
-	Verified bool `json:"verified"`
-	// Certificate is the signed certificate (or record) written for the wipe, and
-	// CertificatePDF its rendering.
-	Certificate    string `json:"certificate,omitempty"`
-	CertificateID  string `json:"certificate_id,omitempty"`
-	CertificatePDF string `json:"certificate_pdf,omitempty"`
-	// SanitizationOutcome is the outcome the wipe's certificate states (see
-	// certificates.Outcome): "unverified" for a wipe nobody read back.
-	SanitizationOutcome string `json:"sanitization_outcome,omitempty"`
-	// CertificateStatus says what the signed document is: a certificate of
-	// sanitization, or a record of an unverified, failed or aborted one.
-	CertificateStatus string `json:"certificate_status,omitempty"`
-	// Registry says where the certificate went: its receipt, or why it waits in
-	// the certificate directory for decom cert push.
-	RegistryReceipt *registry.Receipt `json:"registry_receipt,omitempty"`
-	RegistryError   string            `json:"registry_error,omitempty"`
-}
-
-func newWipeResult(rec wipe.Record, results []verify.Result, wanted bool) wipeResult {
-	r := wipeResult{Record: rec, Verification: results, SanitizationOutcome: sanitize.Outcome(rec, results)}
-	r.Verified = wanted && rec.Outcome == wipe.OutcomeCompleted && len(results) > 0
-	for _, v := range results {
-		r.Verified = r.Verified && v.Verified
-	}
-	return r
-}
-
-// verificationFailed reports whether a wipe that ran to its end failed (or skipped
-// part of) its reading back.
-func (r wipeResult) verificationFailed() bool {
-	if r.Outcome != wipe.OutcomeCompleted && r.Outcome != wipe.OutcomeExceptions {
-		return false
-	}
-	for _, v := range r.Verification {
-		if !v.Verified {
-			return true
-		}
-	}
-	return false
-}
-
-// refusalsError is the error for plans that were refused, nil when none was.
-func refusalsError(plans []plan) error {
-	var msgs []string
-	for _, p := range plans {
-		if p.refusal != nil {
-			msgs = append(msgs, p.refusal.Error())
-		}
-	}
-	if len(msgs) == 0 {
-		return nil
-	}
-	return refusals(strings.Join(msgs, "; "))
-}
-
-// refusals is the message of one or more gate refusals.
-type refusals string
-
-func (e refusals) Error() string        { return string(e) }
-func (e refusals) Is(target error) bool { return target == wipe.ErrRefused }
-
-// outcomeError turns the records into the command's error: the most severe outcome
-// decides the exit code (interrupted, failed, refused, with exceptions).
-func outcomeError(ctx context.Context, records []wipeResult, plans []plan) error {
-	count := map[string]int{}
-	verifyFailed := 0
-	for _, r := range records {
-		count[r.Outcome]++
-		if r.verificationFailed() {
-			verifyFailed++
-		}
-	}
-	for _, p := range plans {
-		if p.refusal != nil {
-			count[wipe.OutcomeRefused]++
-		}
-	}
-	switch {
-	case count[wipe.OutcomeAborted] > 0 || ctx.Err() != nil:
-		return fmt.Errorf("wipe %w", context.Canceled)
-	case count[wipe.OutcomeFailed] > 0:
-		return fmt.Errorf("%w: %d of %d targets", errWipeFailed, count[wipe.OutcomeFailed], len(records))
-	case verifyFailed > 0:
-		return fmt.Errorf("%w: %d of %d targets do not read back as written", errVerifyFailed, verifyFailed, len(records))
-	case count[wipe.OutcomeRefused] > 0:
-		return fmt.Errorf("%w: %d targets were refused; nothing was written to them", wipe.ErrRefused, count[wipe.OutcomeRefused])
-	case count[wipe.OutcomeExceptions] > 0:
-		return fmt.Errorf("%w: %d of %d targets have unwritable ranges", errExceptions, count[wipe.OutcomeExceptions], len(records))
-	}
-	return nil
-}
-
-// wipeReporter shows plans, progress and records, as tables and a live display for
-// people or as JSON lines for programs.
-type wipeReporter struct {
-	g       *globalOptions
-	live    bool // redraw progress lines on the terminal
-	lines   map[string]int
-	order   []string
-	lastLog map[string]time.Time
-	drawn   int
-}
-
-func newReporter(g *globalOptions) *wipeReporter {
-	return &wipeReporter{g: g, live: g.Output == outputTable && logging.IsTerminal(g.stderr),
-		lines: map[string]int{}, lastLog: map[string]time.Time{}}
-}
-
-type planLine struct {
-	// Device is the target's absolute path, Node what it resolves to.
-	Device     string         `json:"device"`
-	Node       string         `json:"node,omitempty"`
-	Kind       string         `json:"kind"`
-	Identity   wipe.Identity  `json:"identity"`
-	Method     string         `json:"method"`
-	Passes     []wipe.Pattern `json:"passes"`
-	Estimate   float64        `json:"estimated_seconds,omitempty"`
-	Refused    bool           `json:"refused"`
-	Refusals   []string       `json:"refusals,omitempty"`
-	Warnings   []string       `json:"warnings,omitempty"`
-	SizeBytes  uint64         `json:"size_bytes"`
-	Model      string         `json:"model,omitempty"`
-	Serial     string         `json:"serial,omitempty"`
-	Transport  string         `json:"transport,omitempty"`
-	MediaClass string         `json:"media,omitempty"`
-	// Plan is the planner's choice for nist-purge and nist-clear: technique, class, why.
-	Plan *wipe.Choice `json:"plan,omitempty"`
-}
-
-func (r *wipeReporter) line(typ string, v any) {
-	if err := writeJSONLine(r.g.stdout, typ, v); err != nil {
-		r.g.log.Error().Err(err).Msg("cannot write to stdout")
-	}
-}
-
-func (r *wipeReporter) plans(plans []plan, wp wipe.Plan) {
-	passes := wp.Passes()
-	if r.g.Output == outputJSON {
-		for _, p := range plans {
-			r.line("plan", planJSON(p, wp, passes))
-		}
-		return
-	}
-	w := r.g.stdout
-	if wp.Method.Name == wipe.MethodNISTPurge {
-		fmt.Fprintf(w, "Method: %s — %s (chosen per drive)\n\n", wp.Method.Name, wp.Method.Title)
-	} else {
-		fmt.Fprintf(w, "Method: %s — %s (%s: %s)\n\n", wp.Method.Name, wp.Method.Title, plural(len(passes), "pass", "passes"), passList(passes))
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tKIND\tSIZE\tDEVICE\tMODEL\tSERIAL\tESTIMATE\tPLAN")
-	for _, p := range plans {
-		t := p.target
-		verdict := planText(p)
-		if p.refusal != nil {
-			verdict = "REFUSED: " + refusalReasons(p.refusal)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Path, dash(t.Kind), humanSize(t.Identity.SizeBytes),
-			deviceColumn(t), dash(t.Drive.Model), dash(t.Identity.Serial), estimate(t, len(passes)), verdict)
-	}
-	tw.Flush()
-	fmt.Fprintln(w)
-	if why := planReasons(plans); why != "" {
-		fmt.Fprintf(w, "%s\n", why)
-	}
-}
-
-// leftOut lists the devices --all left out, and why: "left_out" JSON lines, or a
-// table under the plan.
-func (r *wipeReporter) leftOut(left []leftOut) {
-	if len(left) == 0 {
-		return
-	}
-	slices.SortStableFunc(left, func(a, b leftOut) int { return strings.Compare(a.Device, b.Device) })
-	if r.g.Output == outputJSON {
-		for _, l := range left {
-			r.line("left_out", l)
-		}
-		return
-	}
-	w := r.g.stdout
-	fmt.Fprintln(w, "Left out of --all (it takes physical, non-removable drives that may be wiped):")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEVICE\tCLASS\tWHY")
-	for _, l := range left {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Device, dash(l.Class), strings.Join(l.Reasons, "; "))
-	}
-	tw.Flush()
-	fmt.Fprintln(w)
-}
-
-func planJSON(p plan, wp wipe.Plan, passes []wipe.Pattern) *planLine {
-	t := p.target
-	pl := &planLine{Device: t.Path, Node: t.Node, Kind: t.Kind, Identity: t.Identity, Method: wp.Method.Name, Passes: passes,
-		Warnings: t.Warnings, SizeBytes: t.Identity.SizeBytes, Model: t.Drive.Model, Serial: t.Identity.Serial,
-		Transport: t.Drive.Transport, MediaClass: t.Drive.Media, Plan: p.choice}
-	if p.refusal != nil {
-		pl.Refused = true
-		var re *wipe.RefusedError
-		if errors.As(p.refusal, &re) {
-			pl.Refusals = re.Reasons
-		}
-	} else {
-		pl.Estimate = wipe.Estimate(t, len(passes)).Seconds()
-	}
-	return pl
-}
-
-func refusalReasons(err error) string { return strings.Join(refusalList(err), "; ") }
-
-// refusalList is the gate's reasons for a refusal, or the error itself.
-func refusalList(err error) []string {
-	var re *wipe.RefusedError
-	if errors.As(err, &re) {
-		return re.Reasons
-	}
-	return []string{err.Error()}
-}
-
-func estimate(t wipe.Target, passes int) string {
-	if t.Kind == "" {
-		return "-"
-	}
-	d := wipe.Estimate(t, passes)
-	if d < time.Minute {
-		return "<1m"
-	}
-	return "~" + d.Round(time.Minute).String()
-}
-
-func (r *wipeReporter) showProgress(ev wipe.Event) {
-	if r.g.Output == outputJSON {
-		r.line("progress", ev)
-		return
-	}
-	when := "ETA " + eta(ev.ETA)
-	if ev.Stalled {
-		when = "STALLED"
-	}
-	text := fmt.Sprintf("%-14s pass %d/%d %-9s %5.1f%%  %s/s  %s", ev.Device, ev.Pass, ev.Passes, ev.Pattern,
-		100*float64(ev.Done)/float64(max(ev.Size, 1)), humanSize(uint64(ev.Rate)), when)
-	if !r.live {
-		if ev.Final || time.Since(r.lastLog[ev.Device]) >= 10*time.Second {
-			r.lastLog[ev.Device] = time.Now()
-			l := r.g.log.Info().Str("device", ev.Device).Int("pass", ev.Pass).Int("passes", ev.Passes).
-				Int64("bytes_done", ev.Done).Int64("bytes_total", ev.Size).Float64("rate_bytes_per_second", ev.Rate).
-				Float64("eta_seconds", ev.ETA)
-			if ev.Stalled {
-				l = l.Bool("stalled", true)
-			}
-			l.Msg("progress")
-		}
-		return
-	}
-	i, ok := r.lines[ev.Device]
-	if !ok {
-		i = len(r.order)
-		r.lines[ev.Device] = i
-		r.order = append(r.order, ev.Device)
-		fmt.Fprintln(r.g.stderr)
-		r.drawn++
-	}
-	// Move up to the device's line, rewrite it, come back down.
-	up := r.drawn - i
-	fmt.Fprintf(r.g.stderr, "\x1b[%dA\r\x1b[2K%s\x1b[%dB\r", up, text, up)
-}
-
-func eta(s float64) string {
-	if s <= 0 {
-		return "-"
-	}
-	return (time.Duration(s) * time.Second).Round(time.Second).String()
-}
-
-func (r *wipeReporter) done() {
-	if r.live && r.drawn > 0 {
-		fmt.Fprintln(r.g.stderr)
-	}
-}
-
-func (r *wipeReporter) showVerifyProgress(device string, pass int, ev verify.Event) {
-	if r.g.Output == outputJSON {
-		r.line("verify_progress", struct {
-			Device string `json:"device"`
-			Pass   int    `json:"pass"`
-			verify.Event
-		}{device, pass, ev})
-		return
-	}
-	if ev.Final || !r.live {
-		return
-	}
-	i, ok := r.lines[device]
-	if !ok {
-		return
-	}
-	up := r.drawn - i
-	text := fmt.Sprintf("%-14s pass %d verify (%s) %5.1f%%  %s/s", device, pass, ev.Mode,
-		100*float64(ev.Done)/float64(max(ev.Total, 1)), humanSize(uint64(ev.Rate)))
-	if ev.Stalled {
-		text += "  STALLED"
-	}
-	fmt.Fprintf(r.g.stderr, "\x1b[%dA\r\x1b[2K%s\x1b[%dB\r", up, text, up)
-}
-
-// stalled reports a stall: a "stalled" JSON line; people read the log line.
-func (r *wipeReporter) stalled(st wipe.Stall) {
-	if r.g.Output == outputJSON {
-		r.line("stalled", st)
-	}
-}
-
-func (r *wipeReporter) record(rec wipeResult) {
-	if r.g.Output == outputJSON {
-		r.line("record", rec)
-	}
-}
-
-func (r *wipeReporter) summary(records []wipeResult) {
-	if r.g.Output == outputJSON {
-		return
-	}
-	tw := tabwriter.NewWriter(r.g.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tOUTCOME\tPASSES\tWRITTEN\tRATE\tBAD RANGES\tVERIFIED\tNOTE")
-	for _, rec := range records {
-		bad := 0
-		done := 0
-		for _, p := range rec.Passes {
-			bad += len(p.BadRanges)
-			if p.Completed {
-				done++
-			}
-		}
-		rate := "-"
-		if secs := rec.Finished.Sub(rec.Started).Seconds(); secs > 0 && rec.BytesWritten > 0 {
-			rate = humanSize(uint64(float64(rec.BytesWritten)/secs)) + "/s"
-		}
-		note := rec.Error
-		if rec.AbortedAt != nil {
-			note = fmt.Sprintf("stopped in pass %d at offset %d", rec.AbortedAt.Pass, rec.AbortedAt.Offset)
-		}
-		if note == "" && rec.SanitizationOutcome == certificates.OutcomeUnverified {
-			note = "not read back"
-			if rec.VerifyRequired {
-				note += ", although the method requires it"
-			}
-			if rec.Certificate != "" {
-				note += "; record " + rec.Certificate
-			}
-		}
-		if note == "" && rec.Certificate != "" {
-			note = "certificate " + rec.Certificate
-		}
-		if note == "" && rec.VerifyRequired && len(rec.Verification) == 0 {
-			note = "the method requires verification; none was done"
-		}
-		for _, v := range rec.Verification {
-			if !v.Verified && note == "" {
-				note = fmt.Sprintf("pass %d: %s", v.Pass, v.Error)
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%d\t%s\t%s\n", rec.Device, rec.Outcome, done, len(rec.Passes),
-			humanSize(rec.BytesWritten), rate, bad, verifiedSummary(rec), dash(note))
-	}
-	tw.Flush()
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
-// verifiedSummary says in a few words how a wipe was read back.
-func verifiedSummary(r wipeResult) string {
-	if r.SanitizationOutcome == certificates.OutcomeUnverified {
-		return "UNVERIFIED"
-	}
-	if len(r.Verification) == 0 {
-		return "no"
-	}
-	v := r.Verification[len(r.Verification)-1]
-	how := "full"
-	if v.Mode == verify.ModeSample {
-		how = fmt.Sprintf("sample %.1f%%", 100*v.Coverage)
-	}
-	if !r.Verified {
-		return "FAILED (" + how + ")"
-	}
-	return "yes (" + how + ")"
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/registry"
+	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/wipe"
 )
 
@@ -111,11 +112,11 @@ func exitCode(err error) int {
 		return exitDevice
 	case errors.Is(err, wipe.ErrRefused):
 		return exitRefused
-	case errors.Is(err, errWipeFailed):
+	case errors.Is(err, sanitize.ErrWipeFailed):
 		return exitWipeFailed
-	case errors.Is(err, errExceptions):
+	case errors.Is(err, sanitize.ErrExceptions):
 		return exitExceptions
-	case errors.Is(err, errVerifyFailed):
+	case errors.Is(err, sanitize.ErrVerifyFailed):
 		return exitVerifyFailed
 	}
 	return exitInternal

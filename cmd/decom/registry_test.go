@@ -15,6 +15,7 @@ import (
 
 	"github.com/decom-project/decom/internal/loopdev"
 	"github.com/decom-project/decom/registry"
+	"github.com/decom-project/decom/sanitize"
 )
 
 // decom runs the CLI in-process and returns its exit code, stdout and stderr.
@@ -87,7 +88,7 @@ func TestRegistryEndToEnd(t *testing.T) {
 	url := startRegistry(t, data)
 
 	certs := filepath.Join(dir, "certs")
-	wipe := func(l *loopdev.Loop, registryURL string) wipeResult {
+	wipe := func(l *loopdev.Loop, registryURL string) sanitize.Result {
 		t.Helper()
 		code, out, stderr := decom(t, ctx, "wipe", l.Path, "--yes", "--method", "zero", "--key", filepath.Join(dir, "agent.key"),
 			"--operator", "Jane Doe", "--cert-dir", certs, "--registry", registryURL, "--token", token, "--output", "json")
@@ -95,7 +96,7 @@ func TestRegistryEndToEnd(t *testing.T) {
 			t.Fatalf("wipe: exit %d: %s", code, stderr)
 		}
 		lines := strings.Split(strings.TrimSpace(out), "\n")
-		var rec wipeResult
+		var rec sanitize.Result
 		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rec); err != nil {
 			t.Fatal(err)
 		}

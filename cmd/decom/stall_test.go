@@ -20,6 +20,7 @@ import (
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/internal/faultfs"
 	"github.com/decom-project/decom/internal/loopdev"
+	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/wipe"
 )
 
@@ -196,7 +197,7 @@ type pendingJSON struct {
 // recordJSON is a "record" line; its stalls are read here so that the test builds
 // without the wipe package's own type.
 type recordJSON struct {
-	wipeResult
+	sanitize.Result
 	Stalls    []stallJSON   `json:"stalls"`
 	PendingIO []pendingJSON `json:"pending_io"`
 }

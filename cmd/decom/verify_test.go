@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/decom-project/decom/internal/loopdev"
+	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/verify"
 )
 
@@ -28,7 +29,7 @@ func TestVerifySeedRepeatsTheRecordedSample(t *testing.T) {
 	if err := os.WriteFile(recordFile, out.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var rec wipeResult
+	var rec sanitize.Result
 	sc := bufio.NewScanner(&out)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {

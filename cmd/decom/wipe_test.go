@@ -10,19 +10,20 @@ import (
 
 	"github.com/decom-project/decom/internal/faultfs"
 	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/wipe"
 )
 
 // At a terminal, a drive is approved only by typing its serial; a drive without
 // one by its device name.
 func TestConfirmAsksForTheSerial(t *testing.T) {
-	plans := []plan{
-		{target: wipe.Target{Path: "/dev/sdb", Node: "/dev/sdb", Kind: wipe.KindDrive,
+	plans := []sanitize.Plan{
+		{Target: wipe.Target{Path: "/dev/sdb", Node: "/dev/sdb", Kind: wipe.KindDrive,
 			Identity: wipe.Identity{Serial: "S6PTNM0T123456A", SizeBytes: 1 << 40},
 			Drive:    inventory.Device{Model: "Samsung SSD 870 EVO 1TB", Transport: "sata"}}},
-		{target: wipe.Target{Path: "/dev/sdc", Node: "/dev/sdc", Kind: wipe.KindDrive,
+		{Target: wipe.Target{Path: "/dev/sdc", Node: "/dev/sdc", Kind: wipe.KindDrive,
 			Identity: wipe.Identity{Serial: "WD-12345", SizeBytes: 1 << 40}}},
-		{target: wipe.Target{Path: "/dev/disk/by-id/loop", Node: "/dev/loop7", Kind: wipe.KindDrive,
+		{Target: wipe.Target{Path: "/dev/disk/by-id/loop", Node: "/dev/loop7", Kind: wipe.KindDrive,
 			Identity: wipe.Identity{SizeBytes: 1 << 30}}},
 	}
 	var out strings.Builder
@@ -31,7 +32,7 @@ func TestConfirmAsksForTheSerial(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].target.Path != "/dev/sdb" || got[1].target.Node != "/dev/loop7" {
+	if len(got) != 2 || got[0].Target.Path != "/dev/sdb" || got[1].Target.Node != "/dev/loop7" {
 		t.Fatalf("approved %+v", got)
 	}
 	for _, want := range []string{
@@ -56,10 +57,10 @@ func TestConfirmAsksForTheSerial(t *testing.T) {
 // device number, an image file's inode; an image file is confirmed by its absolute
 // path.
 func TestConfirmShowsDeviceNumberAndInode(t *testing.T) {
-	plans := []plan{
-		{target: wipe.Target{Path: "/srv/images/t.img", Node: "/srv/images/t.img", Kind: wipe.KindFile,
+	plans := []sanitize.Plan{
+		{Target: wipe.Target{Path: "/srv/images/t.img", Node: "/srv/images/t.img", Kind: wipe.KindFile,
 			Identity: wipe.Identity{DevNo: "259:1", Inode: 1234, SizeBytes: 1 << 20}}},
-		{target: wipe.Target{Path: "/dev/disk/by-id/ata-X", Node: "/dev/sdb", Kind: wipe.KindDrive,
+		{Target: wipe.Target{Path: "/dev/disk/by-id/ata-X", Node: "/dev/sdb", Kind: wipe.KindDrive,
 			Identity: wipe.Identity{DevNo: "8:16", Serial: "X1", SizeBytes: 1 << 30}}},
 	}
 	var out strings.Builder
@@ -104,7 +105,7 @@ func TestWipeWithBadSectorsExitsWithExceptions(t *testing.T) {
 		t.Fatalf("exit %d, want %d: %s", code, exitExceptions, errOut.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	var rec wipeResult
+	var rec sanitize.Result
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &rec); err != nil {
 		t.Fatal(err)
 	}

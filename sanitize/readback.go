@@ -1,34 +1,15 @@
-package main
+package sanitize
 
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
 
-// parseCoverage reads --coverage: "10%", "0.5%", "full" (or "100%").
-func parseCoverage(s string) (mode string, share float64, err error) {
-	s = strings.TrimSpace(s)
-	if strings.EqualFold(s, "full") {
-		return verify.ModeFull, 1, nil
-	}
-	num, ok := strings.CutSuffix(s, "%")
-	if !ok {
-		return "", 0, usageErrorf("--coverage %q: want a percentage such as 10%% or full", s)
-	}
-	v, err := strconv.ParseFloat(num, 64)
-	if err != nil || !(v > 0 && v <= 100) {
-		return "", 0, usageErrorf("--coverage %q: want more than 0%% and at most 100%%", s)
-	}
-	if v == 100 {
-		return verify.ModeFull, 1, nil
-	}
-	return verify.ModeSample, v / 100, nil
-}
+// VerifyNone is the verification mode that reads nothing back.
+const VerifyNone = "none"
 
 // verifyDevice reads back what a pass left on an opened wipe target, through a
 // read-only descriptor of the same device.

@@ -1,4 +1,4 @@
-package main
+package sanitize
 
 import (
 	"reflect"
@@ -29,9 +29,9 @@ func TestForAll(t *testing.T) {
 	for _, c := range []struct {
 		removable bool
 		take      []string
-		left      []leftOut
+		left      []LeftOut
 	}{
-		{false, []string{"/dev/nvme0n1", "/dev/vdb"}, []leftOut{
+		{false, []string{"/dev/nvme0n1", "/dev/vdb"}, []LeftOut{
 			{"/dev/sda", "fixed", []string{"holds the running system's root filesystem (/ on /dev/sda2)"}},
 			{"/dev/sdb", "removable", []string{"USB-attached drive: removable (add --include-removable to take it)"}},
 			{"/dev/mmcblk1", "removable", []string{"SD card: removable (add --include-removable to take it)", "read-only device"}},
@@ -41,7 +41,7 @@ func TestForAll(t *testing.T) {
 			{"/dev/nbd0", "virtual", []string{"network block device: not a physical drive"}},
 			{"/dev/sdz", "fixed", []string{"the inventory says it may not be wiped"}},
 		}},
-		{true, []string{"/dev/nvme0n1", "/dev/vdb", "/dev/sdb"}, []leftOut{
+		{true, []string{"/dev/nvme0n1", "/dev/vdb", "/dev/sdb"}, []LeftOut{
 			{"/dev/sda", "fixed", []string{"holds the running system's root filesystem (/ on /dev/sda2)"}},
 			{"/dev/mmcblk1", "removable", []string{"read-only device"}},
 			{"/dev/loop0", "virtual", []string{"loop device: not a physical drive"}},
