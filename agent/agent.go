@@ -1,9 +1,7 @@
 package agent
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,13 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/decom-project/decom/internal/kmod"
 	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/sanitize"
 )
 
 // System is what the agent asks of the kernel. Linux (in the boot image) does it for
@@ -83,11 +80,7 @@ const DefaultCountdown = 15 * time.Second
 // maxCountdown bounds the config file's countdown.
 const maxCountdown = 3600
 
-// CLI runs decom's own command line in the agent's process: cmd/decom's run, with the
-// same arguments a person would type, returning its exit code.
-type CLI func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
-
-// Options are everything Run needs. System, CLI and ReadConfig are required.
+// Options are everything Run needs. System, ReadConfig and Prepare are required.
 type Options struct {
 	// Root is the directory below which the agent reads /proc, /sys, /dev and
 	// /lib/modules and makes /data and /run/decom: "/" in the boot image, a fake
@@ -96,7 +89,11 @@ type Options struct {
 	// Cmdline is the kernel command line; empty means Root/proc/cmdline.
 	Cmdline string
 	System  System
-	CLI     CLI
+	// Prepare turns the agent's choices into a run's options: cmd/decom's, with
+	// decom's own config loader, defaults and signing key.
+	Prepare func(ctx context.Context, r WipeRequest) (sanitize.Options, error)
+	// Sanitize runs a sanitization; nil means sanitize.Run. Tests replace it.
+	Sanitize func(ctx context.Context, o sanitize.Options) ([]sanitize.Result, error)
 	// ReadConfig reads a config file as decom does; path "" means decom's default
 	// ($DECOM_CONFIG, else /etc/decom/config.yaml when it exists).
 	ReadConfig func(path string) (Config, error)
@@ -129,12 +126,9 @@ const (
 	runDir        = "run/decom"      // certificates and logs without a data partition
 )
 
-// Exit codes of Run (without Options.Boot): decom wipe's when it ran and failed, else
-// ExitProblems when a step failed (the summary's "decom: problem:" lines say which).
-const (
-	ExitOK       = 0
-	ExitProblems = 1
-)
+// ErrProblems is Run's error when a step failed and no wipe did (the summary's
+// "decom: problem:" lines say which step).
+var ErrProblems = errors.New("a step of the boot agent failed")
 
 // agent is one run.
 type agent struct {
@@ -153,7 +147,7 @@ type agent struct {
 	registry   string
 	configBad  bool // the config file cannot be used: nothing is wiped
 	summary    Summary
-	wipeExit   int
+	wipeErr    error // the run's, when it failed
 	fatal      bool
 	stamp      string
 	jsonLog    *os.File
@@ -170,7 +164,7 @@ type agent struct {
 //
 // The mounts of /proc, /sys, /dev, /run and /tmp, the console and the reaping of
 // orphans are Init's, which starts Run in a process of its own.
-func Run(ctx context.Context, o Options) int {
+func Run(ctx context.Context, o Options) error {
 	if o.Root == "" {
 		o.Root = "/"
 	}
@@ -193,21 +187,21 @@ func Run(ctx context.Context, o Options) int {
 	a := &agent{o: o, clk: clk, input: o.Input, out: &output{console: o.Console, now: clk.Now},
 		progressAt: map[string]time.Time{}}
 	a.stamp = clk.Now().UTC().Format("20060102T150405Z")
-	code := a.run(ctx)
+	err := a.run(ctx)
 	if o.Boot {
 		a.end() // does not return
 	}
-	return code
+	return err
 }
 
-func (a *agent) run(ctx context.Context) (code int) {
+func (a *agent) run(ctx context.Context) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			a.out.Printf("FATAL: internal error: %v", r)
 			a.out.Debugf("%s", debug.Stack())
 			a.fatal = true
 			a.finish()
-			code = ExitProblems
+			err = ErrProblems
 		}
 	}()
 	a.readCmdline()
@@ -215,7 +209,7 @@ func (a *agent) run(ctx context.Context) (code int) {
 	if a.cmd.Mode == ModeShell {
 		a.shell(ctx)
 		a.finish()
-		return ExitOK
+		return nil
 	}
 	a.step("kernel modules and disks", func() error { return a.hardware(ctx) })
 	a.step("data partition", a.mountData)
@@ -231,12 +225,12 @@ func (a *agent) run(ctx context.Context) (code int) {
 	}
 	a.finish()
 	switch {
-	case a.wipeExit != 0:
-		return a.wipeExit
+	case a.wipeErr != nil:
+		return a.wipeErr
 	case a.fatal || len(a.summary.Problems) > 0:
-		return ExitProblems
+		return ErrProblems
 	}
-	return ExitOK
+	return nil
 }
 
 // step runs one step of the sequence; a failure or a panic is reported and the
@@ -417,7 +411,6 @@ func (a *agent) mountData() error {
 		a.summary.LogFile = a.display(logPath)
 	}
 	if _, err := os.Stat(filepath.Join(target, caFileRel)); err == nil && a.o.Boot {
-		os.Setenv("SSL_CERT_FILE", filepath.Join(target, caFileRel))
 		a.out.Printf("registry: trusting the CA certificates of /data/%s", caFileRel)
 	}
 	return nil
@@ -725,113 +718,6 @@ func (a *agent) certDir() string {
 	return a.path(runDir, "certs")
 }
 
-// wipeArgs is decom wipe's command line for devices.
-func (a *agent) wipeArgs(devices []string) []string {
-	args := []string{"wipe", "--yes", "--output", "json", "--log-format", "console", "--cert-dir", a.certDir()}
-	if a.cmd.Debug {
-		args = append(args, "--log-level", "debug")
-	}
-	if a.configPath != "" {
-		args = append(args, "--config", a.configPath)
-	}
-	if a.cmd.Method != "" {
-		args = append(args, "--method", a.cmd.Method)
-	}
-	if a.cmd.Verify != "" {
-		args = append(args, "--verify", a.cmd.Verify)
-	}
-	if a.cfg.PDF == nil || *a.cfg.PDF {
-		args = append(args, "--pdf")
-	}
-	// A key named relative to the config file is on the data partition.
-	if k := a.cfg.Key; k != "" && !filepath.IsAbs(k) && !strings.Contains(k, "://") && a.data != nil {
-		args = append(args, "--key", filepath.Join(a.dataMount, k))
-	}
-	if a.registry != "" && a.network {
-		args = append(args, "--registry", a.registry)
-	} else {
-		args = append(args, "--registry=") // no upload: without a network it could only fail
-	}
-	return append(args, devices...)
-}
-
-// wipe runs decom wipe on the targets, in parallel, and adds the results to the summary.
-func (a *agent) wipe(ctx context.Context, targets []inventory.Device) error {
-	a.summary.CertDir = a.display(a.certDir())
-	a.summary.OnData = a.data != nil
-	if a.data != nil {
-		a.summary.DataDev = "/dev/" + a.data.Name
-	}
-	if a.network {
-		a.summary.Registry = a.registry
-	}
-	if err := os.MkdirAll(a.certDir(), 0o755); err != nil {
-		return err
-	}
-	restore, err := a.unlockKey(ctx)
-	if err != nil {
-		a.skipAll(targets, "not wiped: no passphrase for the signing key")
-		return err
-	}
-	defer restore()
-	if a.data != nil {
-		if f, err := os.Create(filepath.Join(a.dataMount, "logs", "decom-"+a.stamp+".jsonl")); err == nil {
-			a.jsonLog = f
-			defer func() { f.Sync(); f.Close(); a.jsonLog = nil }()
-		}
-	}
-	devices := make([]string, len(targets))
-	for i, d := range targets {
-		devices[i] = d.Path
-	}
-	method, verify := a.methodVerify()
-	a.out.Printf("wiping %d drives in parallel with %s, verification %s: %s", len(devices), method, verify, strings.Join(devices, " "))
-	res := a.runWipe(ctx, devices)
-	if res.code == 4 && len(res.records) == 0 && len(res.refused) > 0 && len(res.refused) < len(devices) {
-		// The gate refused some drives (busy since the inventory, say) and so wrote
-		// nothing at all: wipe the others.
-		var rest []string
-		for _, d := range devices {
-			if why, ok := res.refused[d]; ok {
-				a.out.Printf("drive %s: refused by decom wipe: %s", d, why)
-			} else {
-				rest = append(rest, d)
-			}
-		}
-		for _, d := range targets {
-			if why, ok := res.refused[d.Path]; ok {
-				a.addSkipped([]Skipped{{Device: d, Reason: "refused: " + why}})
-			}
-		}
-		a.out.Printf("wiping the %d others", len(rest))
-		devices = rest
-		res = a.runWipe(ctx, devices)
-	}
-	a.wipeExit = res.code
-	got := map[string]bool{}
-	for _, r := range res.records {
-		got[r.Device] = true
-		a.summary.Drives = append(a.summary.Drives, r.driveResult())
-	}
-	var missing []inventory.Device
-	for _, d := range targets {
-		if _, refused := res.refused[d.Path]; !got[d.Path] && !refused && slices.Contains(devices, d.Path) {
-			missing = append(missing, d)
-		}
-	}
-	if len(missing) > 0 {
-		why := fmt.Sprintf("decom wipe exited %d without a record", res.code)
-		if res.lastError != "" {
-			why = res.lastError
-		}
-		a.skipAll(missing, "not wiped: "+why)
-	}
-	if res.code != 0 {
-		return fmt.Errorf("decom wipe exited with code %d", res.code)
-	}
-	return nil
-}
-
 func orDefault(s, fallback, def string) string {
 	if s != "" {
 		return s
@@ -840,149 +726,6 @@ func orDefault(s, fallback, def string) string {
 		return fallback
 	}
 	return def
-}
-
-// wipeRun is what one run of decom wipe reported.
-type wipeRun struct {
-	code      int
-	records   []recordLine
-	refused   map[string]string // device → reasons
-	lastError string            // decom's own error line, without "decom: "
-}
-
-func (a *agent) runWipe(ctx context.Context, devices []string) wipeRun {
-	res := wipeRun{refused: map[string]string{}}
-	stdout := newLineWriter(func(line []byte) {
-		if a.jsonLog != nil {
-			a.jsonLog.Write(append(line, '\n'))
-		}
-		a.wipeLine(line, &res)
-	})
-	stderr := io.MultiWriter(a.out, newLineWriter(func(line []byte) {
-		if msg, ok := strings.CutPrefix(string(line), "decom: "); ok {
-			res.lastError = msg
-		}
-	}))
-	args := a.wipeArgs(devices)
-	a.out.Debugf("running decom %s", strings.Join(args, " "))
-	res.code = a.o.CLI(ctx, args, strings.NewReader(""), stdout, stderr)
-	return res
-}
-
-// wipeLine handles one JSON line of decom wipe's output.
-func (a *agent) wipeLine(line []byte, res *wipeRun) {
-	var head struct {
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(line, &head); err != nil {
-		a.out.Printf("%s", line) // not JSON: show it as it is
-		return
-	}
-	switch head.Type {
-	case "plan":
-		var p planLine
-		if json.Unmarshal(line, &p) == nil && p.Refused {
-			res.refused[p.Device] = strings.Join(p.Refusals, "; ")
-		}
-	case "progress":
-		var p progressLine
-		if json.Unmarshal(line, &p) != nil {
-			return
-		}
-		now := a.clk.Now()
-		if p.Final || now.Sub(a.progressAt[p.Device]) >= 15*time.Second {
-			a.progressAt[p.Device] = now
-			a.out.Printf("%s", p.text())
-		}
-	case "record":
-		var r recordLine
-		if err := json.Unmarshal(line, &r); err != nil {
-			a.out.Printf("ERROR: unreadable record from decom wipe: %v", err)
-			return
-		}
-		res.records = append(res.records, r)
-		d := r.driveResult()
-		a.out.Printf("drive %s: %s, verified %s, certificate %s", d.Device, d.Outcome, d.Verified, dash(a.display(d.Certificate)))
-	}
-}
-
-// lineWriter calls f with each complete line written to it, without its newline.
-// It may be written from several goroutines: decom wipe logs from one per drive.
-type lineWriter struct {
-	mu  sync.Mutex
-	f   func(line []byte)
-	buf []byte
-}
-
-func newLineWriter(f func(line []byte)) *lineWriter { return &lineWriter{f: f} }
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		w.f(bytes.TrimRight(w.buf[:i], "\r"))
-		w.buf = w.buf[i+1:]
-	}
-	if len(w.buf) == 0 {
-		w.buf = nil // let the array go
-	}
-	return len(p), nil
-}
-
-// unlockKey makes the signing key's passphrase available to decom wipe when the key is
-// encrypted: from DECOM_KEY_PASSWORD, else the data partition's key-passphrase file,
-// else asked at the console. It returns a function that forgets it again.
-func (a *agent) unlockKey(ctx context.Context) (func(), error) {
-	nothing := func() {}
-	key := a.cfg.Key
-	if key == "" || strings.Contains(key, "://") {
-		return nothing, nil
-	}
-	if !filepath.IsAbs(key) && a.data != nil {
-		key = filepath.Join(a.dataMount, key)
-	}
-	b, err := os.ReadFile(key)
-	if err != nil || !strings.Contains(string(b), "ENCRYPTED") {
-		return nothing, nil // decom wipe says what is wrong with it
-	}
-	if _, ok := os.LookupEnv("DECOM_KEY_PASSWORD"); ok {
-		return nothing, nil
-	}
-	var pass string
-	if a.data != nil {
-		if b, err := os.ReadFile(filepath.Join(a.dataMount, passphraseRel)); err == nil {
-			pass, _, _ = strings.Cut(string(b), "\n")
-			pass = strings.TrimSuffix(pass, "\r")
-			if pass != "" {
-				a.out.Printf("signing key: passphrase from /data/%s", passphraseRel)
-			} else {
-				a.out.Printf("signing key: /data/%s is empty: ignored", passphraseRel)
-			}
-		}
-	}
-	if pass == "" {
-		wait := 5 * time.Minute
-		a.out.Printf("the signing key %s is encrypted: type its passphrase and press Enter (within %v; nothing is wiped without it):", a.display(key), wait)
-		qctx, cancel := context.WithTimeout(ctx, wait)
-		defer cancel()
-		p, err := a.input.ReadSecret(qctx)
-		if err != nil {
-			return nothing, fmt.Errorf("no passphrase for the signing key (%v): nothing wiped; put it in /data/%s or use a key without one", err, passphraseRel)
-		}
-		if p == "" {
-			// decom refuses to make keys with an empty passphrase; an empty answer
-			// is no answer, not a way into one made elsewhere.
-			return nothing, fmt.Errorf("no passphrase for the signing key (an empty one was typed): nothing wiped; put it in /data/%s or use a key without one", passphraseRel)
-		}
-		pass = p
-	}
-	os.Setenv("DECOM_KEY_PASSWORD", pass)
-	return func() { os.Unsetenv("DECOM_KEY_PASSWORD") }, nil
 }
 
 // finish shows the summary, closes the log and unmounts the data partition.

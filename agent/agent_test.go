@@ -2,10 +2,8 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,6 +13,10 @@ import (
 	"testing"
 
 	"github.com/decom-project/decom/internal/kmod"
+	"github.com/decom-project/decom/registry"
+	"github.com/decom-project/decom/sanitize"
+	"github.com/decom-project/decom/verify"
+	"github.com/decom-project/decom/wipe"
 )
 
 // fakeSystem records what the agent asks of the kernel, and does none of it.
@@ -96,131 +98,122 @@ func (s *fakeSystem) did(prefix string) []string {
 	return out
 }
 
-// fakeCLI plays decom: it records each command line and answers a wipe with a plan
-// and a record per device, a certificate file for each, the way decom wipe -o json does.
-type fakeCLI struct {
-	t     *testing.T
-	calls [][]string
+// fakeRun plays decom's side of a run: Prepare records each request, and Sanitize
+// answers it as sanitize.Run would, with a plan per target, progress, and a result
+// per target with a certificate file each.
+type fakeRun struct {
+	t        *testing.T
+	requests []WipeRequest
+	calls    []wipeCall
 	// refuse names devices the gate refuses (once: the agent tries again without).
 	refuse map[string]string
 	// outcome per device; default "completed".
 	outcome map[string]string
 	upload  bool
-	code    int
-	panics  bool
-	// env is DECOM_KEY_PASSWORD as each call saw it.
-	env []string
+	// err is Sanitize's error, prepareErr Prepare's.
+	err, prepareErr error
+	panics          bool
+	// pass is the passphrase each request carried ("<none>" without one).
+	pass []string
 }
 
-func (c *fakeCLI) run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c.calls = append(c.calls, args)
-	pass, ok := os.LookupEnv("DECOM_KEY_PASSWORD")
-	if !ok {
-		pass = "<unset>"
+// wipeCall is one sanitization the agent started: its request and targets.
+type wipeCall struct {
+	Req     WipeRequest
+	Targets []string
+}
+
+func (f *fakeRun) prepare(_ context.Context, r WipeRequest) (sanitize.Options, error) {
+	f.requests = append(f.requests, r)
+	p := "<none>"
+	if r.Passphrase != nil {
+		p = string(r.Passphrase)
 	}
-	c.env = append(c.env, pass)
-	if c.panics {
+	f.pass = append(f.pass, p)
+	if f.prepareErr != nil {
+		return sanitize.Options{}, f.prepareErr
+	}
+	m, v := r.Method, r.Verify
+	if m == "" {
+		m = "dod-3"
+	}
+	if v == "" {
+		v = "sample"
+	}
+	return sanitize.Options{Method: wipe.Method{Name: m}, Verify: verify.Options{Mode: v}}, nil
+}
+
+func (f *fakeRun) sanitize(_ context.Context, o sanitize.Options) ([]sanitize.Result, error) {
+	req := f.requests[len(f.requests)-1]
+	f.calls = append(f.calls, wipeCall{Req: req, Targets: slices.Clone(o.Targets)})
+	if o.Confirm != nil || o.All {
+		f.t.Errorf("the agent asked for a confirmation callback or --all: %+v", o)
+	}
+	if f.panics {
 		panic("boom")
 	}
-	if args[0] == "inventory" {
-		fmt.Fprintln(stdout, "PATH  MODEL  VERDICT")
-		return 0
-	}
-	if args[0] != "wipe" {
-		c.t.Errorf("fake decom: %q", args)
-		return 2
-	}
-	var devs []string
-	certDir := ""
-	for i := 1; i < len(args); i++ {
-		switch {
-		case args[i] == "--cert-dir":
-			certDir = args[i+1]
-			i++
-		case strings.HasPrefix(args[i], "/dev/"):
-			devs = append(devs, args[i])
-		}
-	}
-	line := func(v map[string]any) {
-		b, _ := json.Marshal(v)
-		stdout.Write(append(b, '\n'))
-	}
+	var plans []sanitize.Plan
 	refused := false
-	for _, d := range devs {
-		if why, ok := c.refuse[d]; ok {
-			line(map[string]any{"type": "plan", "device": d, "refused": true, "refusals": []string{why}})
+	for _, d := range o.Targets {
+		p := sanitize.Plan{Target: wipe.Target{Path: d}}
+		if why, ok := f.refuse[d]; ok {
+			p.Refusal = &wipe.RefusedError{Path: d, Reasons: []string{why}}
 			refused = true
-		} else {
-			line(map[string]any{"type": "plan", "device": d, "refused": false})
 		}
+		plans = append(plans, p)
 	}
+	o.Events(&sanitize.Planned{Plans: plans})
 	if refused {
-		c.refuse = nil
-		fmt.Fprintln(stderr, "decom: mounted: /dev/sdb1 on /mnt (nothing was written to any target)")
-		return 4
+		f.refuse = nil
+		return nil, fmt.Errorf("%w: mounted: /dev/sdb1 on /mnt (nothing was written to any target)", wipe.ErrRefused)
 	}
-	fmt.Fprint(stderr, "12:00:00 INF wipe started device=/dev/x")
-	fmt.Fprint(stderr, " method=nist-clear\n")
-	for _, d := range devs {
-		line(map[string]any{"type": "progress", "device": d, "pass": 1, "passes": 1, "pattern": "0x00",
-			"pass_bytes_done": 512, "pass_bytes_total": 1024, "rate_bytes_per_second": 1 << 20, "eta_seconds": 1})
+	fmt.Fprint(req.Log, "12:00:00 INF wipe started device=/dev/x")
+	fmt.Fprint(req.Log, " method=nist-clear\n")
+	for _, d := range o.Targets {
+		o.Events(&sanitize.Progress{Event: wipe.Event{Device: d, Pass: 1, Passes: 1, Pattern: "0x00", Done: 512, Size: 1024,
+			Rate: 1 << 20, ETA: 1}})
 	}
-	for _, d := range devs {
+	var results []sanitize.Result
+	for _, d := range o.Targets {
 		name := strings.TrimPrefix(d, "/dev/")
-		cert := filepath.Join(certDir, "20260301T120000Z_"+name+"_id.sigstore.json")
+		cert := filepath.Join(req.CertDir, "20260301T120000Z_"+name+"_id.sigstore.json")
 		if err := os.WriteFile(cert, []byte("{}"), 0o644); err != nil {
-			c.t.Error(err)
+			f.t.Error(err)
 		}
-		outcome := c.outcome[d]
+		outcome := f.outcome[d]
 		if outcome == "" {
 			outcome = "completed"
 		}
-		// As decom wipe says it: a wipe with exceptions is never "verified"; its
+		// As a run says it: a wipe with exceptions is never "verified"; its
 		// certificate's outcome says whether the rest read back right.
-		verification := []any{map[string]any{"mode": "sample", "verified": outcome != "failed"}}
+		checks := []verify.Result{{Mode: "sample", Verified: outcome != "failed"}}
 		sanitization := map[string]string{"completed": "sanitized", "completed-with-exceptions": "sanitized-with-exceptions"}[outcome]
 		if sanitization == "" {
 			sanitization = "failed"
 		}
-		if v, _ := flagValue(args, "--verify"); v == "none" && outcome != "failed" {
-			verification, sanitization = []any{}, "unverified"
+		if o.Verify.Mode == "none" && outcome != "failed" {
+			checks, sanitization = []verify.Result{}, "unverified"
 		}
-		rec := map[string]any{"type": "record", "device": d, "outcome": outcome, "passes": []any{},
-			"identity":     map[string]any{"serial": "SER-" + name, "model": "Model " + name, "size_bytes": 1 << 30},
-			"verification": verification, "sanitization_outcome": sanitization,
-			"verified": sanitization == "sanitized", "certificate": cert, "certificate_pdf": strings.Replace(cert, ".sigstore.json", ".pdf", 1)}
-		if c.upload {
-			rec["registry_receipt"] = map[string]any{"log_index": 1}
+		r := sanitize.Result{Record: wipe.Record{Device: d, Outcome: outcome, Passes: []wipe.PassRecord{},
+			Identity: wipe.Identity{Serial: "SER-" + name, Model: "Model " + name, SizeBytes: 1 << 30}},
+			Verification: checks, SanitizationOutcome: sanitization, Verified: sanitization == "sanitized",
+			Certificate: cert, CertificatePDF: strings.Replace(cert, ".sigstore.json", ".pdf", 1)}
+		if f.upload {
+			r.RegistryReceipt = &registry.Receipt{LogIndex: 1}
 		}
-		line(rec)
+		o.Events(&sanitize.Finished{Result: r})
+		results = append(results, r)
 	}
-	return c.code
+	return results, f.err
 }
 
-// flagValue is the value that follows flag in a command line; false without the flag.
-func flagValue(args []string, flag string) (string, bool) {
-	i := slices.Index(args, flag)
-	if i < 0 || i+1 >= len(args) {
-		return "", false
-	}
-	return args[i+1], true
-}
-
-// wipeCalls are the recorded wipe command lines.
-func (c *fakeCLI) wipeCalls() [][]string {
-	var out [][]string
-	for _, a := range c.calls {
-		if a[0] == "wipe" {
-			out = append(out, a)
-		}
-	}
-	return out
-}
+// targetsOf are the targets of the recorded sanitizations.
+func (f *fakeRun) wipeCalls() []wipeCall { return f.calls }
 
 type runEnv struct {
 	root    string
 	sys     *fakeSystem
-	cli     *fakeCLI
+	cli     *fakeRun
 	console *strings.Builder
 	cfg     Config
 	cfgPath []string
@@ -231,7 +224,7 @@ type runEnv struct {
 // its data partition's mount point.
 func newRunEnv(t *testing.T) *runEnv {
 	root := machine(t)
-	e := &runEnv{root: root, sys: &fakeSystem{root: root, showMount: true}, cli: &fakeCLI{t: t},
+	e := &runEnv{root: root, sys: &fakeSystem{root: root, showMount: true}, cli: &fakeRun{t: t},
 		console: &strings.Builder{}, clk: newFakeClock(),
 		cfg: Config{Key: "site.key", Operator: "Jane Doe", Method: "dod-3"}}
 	dir := filepath.Join(root, "lib", "modules", "6.1.0-test")
@@ -261,7 +254,7 @@ func newRunEnv(t *testing.T) *runEnv {
 
 func (e *runEnv) options(cmdline string) Options {
 	return Options{
-		Root: e.root, Cmdline: cmdline, System: e.sys, CLI: e.cli.run,
+		Root: e.root, Cmdline: cmdline, System: e.sys, Prepare: e.cli.prepare, Sanitize: e.cli.sanitize,
 		ReadConfig: func(path string) (Config, error) {
 			e.cfgPath = append(e.cfgPath, path)
 			return e.cfg, nil
@@ -280,11 +273,11 @@ func (s syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-func (e *runEnv) run(t *testing.T, o Options) int {
+func (e *runEnv) run(t *testing.T, o Options) error {
 	t.Helper()
-	code := Run(context.Background(), o)
+	err := Run(context.Background(), o)
 	t.Logf("console:\n%s", e.console.String())
-	return code
+	return err
 }
 
 func contains(t *testing.T, what, s string, want ...string) {
@@ -298,9 +291,8 @@ func contains(t *testing.T, what, s string, want ...string) {
 
 func TestRunAuto(t *testing.T) {
 	e := newRunEnv(t)
-	code := e.run(t, e.options("console=ttyS0 decom.mode=auto decom.method=nist-clear decom.verify=full"))
-	if code != 0 {
-		t.Errorf("exit code %d", code)
+	if err := e.run(t, e.options("console=ttyS0 decom.mode=auto decom.method=nist-clear decom.verify=full")); err != nil {
+		t.Errorf("Run: %v", err)
 	}
 	r := e.root
 	if got := e.sys.did("mount"); !reflect.DeepEqual(got, []string{fmt.Sprintf("mount %s/dev/sda2 %s/data \"\"", r, r)}) {
@@ -311,13 +303,14 @@ func TestRunAuto(t *testing.T) {
 	}
 	wipes := e.cli.wipeCalls()
 	if len(wipes) != 1 {
-		t.Fatalf("wipes %q", wipes)
+		t.Fatalf("wipes %+v", wipes)
 	}
-	want := []string{"wipe", "--yes", "--output", "json", "--log-format", "console", "--cert-dir", r + "/data/certs",
-		"--config", r + "/data/config.yaml", "--method", "nist-clear", "--verify", "full", "--pdf",
-		"--key", r + "/data/site.key", "--registry=", "/dev/nvme0n1", "/dev/sdb", "/dev/vdb"}
-	if !reflect.DeepEqual(wipes[0], want) {
-		t.Errorf("decom %q\nwant  %q", wipes[0], want)
+	want := WipeRequest{ConfigPath: r + "/data/config.yaml", Method: "nist-clear", Verify: "full", CertDir: r + "/data/certs",
+		PDF: true, Key: r + "/data/site.key"}
+	got := wipes[0].Req
+	got.Log = nil
+	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(wipes[0].Targets, []string{"/dev/nvme0n1", "/dev/sdb", "/dev/vdb"}) {
+		t.Errorf("wipe %+v\nwant %+v", wipes[0], want)
 	}
 	if !slices.Contains(e.sys.loaded, "vfat") || !slices.Contains(e.sys.loaded, "nls_cp437") {
 		t.Errorf("modules loaded: %v", e.sys.loaded)
@@ -375,11 +368,11 @@ func TestRunAutoExcludesStickByDevNo(t *testing.T) {
 	e.run(t, e.options("decom.mode=auto"))
 	wipes := e.cli.wipeCalls()
 	if len(wipes) != 1 {
-		t.Fatalf("wipes %q", wipes)
+		t.Fatalf("wipes %+v", wipes)
 	}
-	for _, a := range wipes[0] {
+	for _, a := range wipes[0].Targets {
 		if a == "/dev/sda" || a == "/dev/sdc" || a == "/dev/vda" {
-			t.Errorf("boot medium %s given to decom wipe: %q", a, wipes[0])
+			t.Errorf("boot medium %s given to the run: %q", a, wipes[0].Targets)
 		}
 	}
 	contains(t, "console", e.console.String(), "not wiped: boot medium: holds the DECOM-DATA partition (/dev/sda2)")
@@ -396,9 +389,8 @@ func TestRunRegistry(t *testing.T) {
 		if len(e.sys.did("network")) != 1 {
 			t.Errorf("network not brought up: %q", e.sys.calls)
 		}
-		w := e.cli.wipeCalls()[0]
-		if v, ok := flagValue(w, "--registry"); !ok || v != "http://10.0.2.2:8443" {
-			t.Errorf("decom %q", w)
+		if w := e.cli.wipeCalls()[0]; w.Req.Registry != "http://10.0.2.2:8443" {
+			t.Errorf("registry %q", w.Req.Registry)
 		}
 		contains(t, "console", e.console.String(), "decom: network: eth0: 10.0.2.15 via 10.0.2.2\n",
 			"decom: registry: all 3 uploaded to http://10.0.2.2:8443\n", "(uploaded)")
@@ -407,12 +399,11 @@ func TestRunRegistry(t *testing.T) {
 		e := newRunEnv(t)
 		e.cfg.Registry, e.cfg.HasToken = "https://config-registry", true
 		e.sys.netErr = errors.New("no DHCP lease on eth0")
-		code := e.run(t, e.options("decom.mode=auto"))
-		if code != ExitProblems {
-			t.Errorf("exit code %d, want %d", code, ExitProblems)
+		if err := e.run(t, e.options("decom.mode=auto")); !errors.Is(err, ErrProblems) {
+			t.Errorf("Run: %v, want ErrProblems", err)
 		}
-		if w := e.cli.wipeCalls()[0]; !slices.Contains(w, "--registry=") {
-			t.Errorf("decom %q", w)
+		if w := e.cli.wipeCalls()[0]; w.Req.Registry != "" {
+			t.Errorf("registry %q without a network", w.Req.Registry)
 		}
 		contains(t, "console", e.console.String(),
 			"decom: ERROR: network: no DHCP lease on eth0: certificates are not uploaded; they wait for `decom cert push`\n",
@@ -445,12 +436,12 @@ func TestRunNoDataPartition(t *testing.T) {
 		t.Errorf("config %q, want decom's default", e.cfgPath)
 	}
 	w := e.cli.wipeCalls()[0]
-	if w[7] != e.root+"/run/decom/certs" || slices.Contains(w, "--config") || slices.Contains(w, "--key") {
-		t.Errorf("decom %q", w)
+	if w.Req.CertDir != e.root+"/run/decom/certs" || w.Req.ConfigPath != "" || w.Req.Key != "" {
+		t.Errorf("request %+v", w.Req)
 	}
 	// Only the ISO disk is a boot medium now: the sticks are targets.
-	if !slices.Contains(w, "/dev/sda") || slices.Contains(w, "/dev/vda") {
-		t.Errorf("decom %q", w)
+	if !slices.Contains(w.Targets, "/dev/sda") || slices.Contains(w.Targets, "/dev/vda") {
+		t.Errorf("targets %q", w.Targets)
 	}
 	contains(t, "console", e.console.String(),
 		"decom: data partition: none labelled DECOM-DATA (an ISO boot?)",
@@ -477,41 +468,36 @@ func TestRunMountFallback(t *testing.T) {
 func TestRunRefusedRetry(t *testing.T) {
 	e := newRunEnv(t)
 	e.cli.refuse = map[string]string{"/dev/sdb": "mounted: /dev/sdb1 on /mnt"}
-	code := e.run(t, e.options("decom.mode=auto"))
+	err := e.run(t, e.options("decom.mode=auto"))
 	wipes := e.cli.wipeCalls()
-	if len(wipes) != 2 || slices.Contains(wipes[1], "/dev/sdb") || !slices.Contains(wipes[1], "/dev/vdb") {
-		t.Fatalf("wipes %q", wipes)
+	if len(wipes) != 2 || slices.Contains(wipes[1].Targets, "/dev/sdb") || !slices.Contains(wipes[1].Targets, "/dev/vdb") {
+		t.Fatalf("wipes %+v", wipes)
 	}
-	if code != 0 {
-		t.Errorf("exit code %d", code)
+	if err != nil {
+		t.Errorf("Run: %v", err)
 	}
-	contains(t, "console", e.console.String(), "decom: drive /dev/sdb: refused by decom wipe: mounted: /dev/sdb1 on /mnt\n",
+	contains(t, "console", e.console.String(), "decom: drive /dev/sdb: refused: mounted: /dev/sdb1 on /mnt\n",
 		"refused: mounted: /dev/sdb1 on /mnt", "decom: result: 2 sanitized, 0 with exceptions, 0 failed, 5 not wiped\n")
 }
 
 func TestRunWipeFails(t *testing.T) {
 	e := newRunEnv(t)
 	e.cli.outcome = map[string]string{"/dev/sdb": "completed-with-exceptions", "/dev/vdb": "failed"}
-	e.cli.code = 5
-	code := e.run(t, e.options("decom.mode=auto"))
-	if code != 5 {
-		t.Errorf("exit code %d, want decom wipe's", code)
+	e.cli.err = fmt.Errorf("%w: 1 of 3 targets", sanitize.ErrWipeFailed)
+	if err := e.run(t, e.options("decom.mode=auto")); !errors.Is(err, sanitize.ErrWipeFailed) {
+		t.Errorf("Run: %v, want the run's error", err)
 	}
 	contains(t, "console", e.console.String(), "decom: result: 1 sanitized, 1 with exceptions, 1 failed, 4 not wiped\n",
-		"decom: problem: auto: decom wipe exited with code 5\n")
+		"decom: problem: auto: wipe: wipe failed: 1 of 3 targets\n")
 }
 
-func TestRunCLIRefusesToStart(t *testing.T) {
+func TestRunPrepareFails(t *testing.T) {
 	e := newRunEnv(t)
-	e.cli.calls = nil
-	cli := e.cli
-	o := e.options("decom.mode=auto")
-	o.CLI = func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-		cli.calls = append(cli.calls, args)
-		fmt.Fprintln(stderr, "decom: a signing key is needed for the certificate: --key, DECOM_KEY or key: in the config file")
-		return 2
+	e.cli.prepareErr = errors.New("a signing key is needed for the certificate: --key, DECOM_KEY or key: in the config file")
+	e.run(t, e.options("decom.mode=auto"))
+	if len(e.cli.calls) != 0 {
+		t.Errorf("sanitized although the run could not be prepared")
 	}
-	e.run(t, o)
 	contains(t, "console", e.console.String(),
 		"not wiped: a signing key is needed for the certificate", "decom: result: 0 sanitized, 0 with exceptions, 0 failed, 7 not wiped\n")
 }
@@ -538,8 +524,8 @@ func TestRunPassphrase(t *testing.T) {
 		os.WriteFile(filepath.Join(e.root, "data", "site.key"), []byte(encrypted), 0o600)
 		os.WriteFile(filepath.Join(e.root, "data", "key-passphrase"), []byte("s3cret\r\nignored\n"), 0o600)
 		e.run(t, e.options("decom.mode=auto"))
-		if !reflect.DeepEqual(e.cli.env, []string{"s3cret"}) {
-			t.Errorf("decom saw DECOM_KEY_PASSWORD %q", e.cli.env)
+		if !reflect.DeepEqual(e.cli.pass, []string{"s3cret"}) {
+			t.Errorf("the run got the passphrase %q", e.cli.pass)
 		}
 		if _, ok := os.LookupEnv("DECOM_KEY_PASSWORD"); ok {
 			t.Errorf("DECOM_KEY_PASSWORD left set")
@@ -552,8 +538,8 @@ func TestRunPassphrase(t *testing.T) {
 		// No key during the countdown; then the passphrase.
 		o.Input = &scriptInput{lines: []string{"typed"}}
 		e.run(t, o)
-		if !reflect.DeepEqual(e.cli.env, []string{"typed"}) {
-			t.Errorf("decom saw DECOM_KEY_PASSWORD %q", e.cli.env)
+		if !reflect.DeepEqual(e.cli.pass, []string{"typed"}) {
+			t.Errorf("the run got the passphrase %q", e.cli.pass)
 		}
 		contains(t, "console", e.console.String(), "decom: the signing key /data/site.key is encrypted: type its passphrase")
 	})
@@ -575,7 +561,7 @@ func TestRunPassphrase(t *testing.T) {
 		o.Input = &scriptInput{lines: []string{""}}
 		e.run(t, o)
 		if len(e.cli.calls) != 0 {
-			t.Errorf("decom ran with an empty passphrase: %q", e.cli.env)
+			t.Errorf("the run started with an empty passphrase: %q", e.cli.pass)
 		}
 		contains(t, "console", e.console.String(), "decom: signing key: /data/key-passphrase is empty: ignored\n",
 			"an empty one was typed", "7 not wiped")
@@ -587,14 +573,13 @@ func TestRunInteractive(t *testing.T) {
 	o := e.options("decom.mode=interactive")
 	o.Input = ReaderInput(strings.NewReader("bogus\nNVME0001 sdb\nno\nNVME0001 sdb\nyes\n"))
 	e.run(t, o)
-	if len(e.cli.calls) != 2 || e.cli.calls[0][0] != "inventory" {
-		t.Fatalf("calls %q", e.cli.calls)
+	if len(e.cli.calls) != 1 {
+		t.Fatalf("calls %+v", e.cli.calls)
 	}
-	w := e.cli.wipeCalls()[0]
-	if got := w[len(w)-2:]; !reflect.DeepEqual(got, []string{"/dev/nvme0n1", "/dev/sdb"}) {
+	if got := e.cli.calls[0].Targets; !reflect.DeepEqual(got, []string{"/dev/nvme0n1", "/dev/sdb"}) {
 		t.Errorf("wiped %q", got)
 	}
-	contains(t, "console", e.console.String(), "PATH  MODEL  VERDICT\n", "decom: not in the list: bogus; try again\n",
+	contains(t, "console", e.console.String(), "decom: drives of this machine:\n", "decom: not in the list: bogus; try again\n",
 		"decom: ALL DATA WILL BE DESTROYED on 2 drives: /dev/nvme0n1 (QEMU NVMe Ctrl, NVME0001, nvme, 1.0 GiB), /dev/sdb",
 		"not chosen", "decom: result: 2 sanitized, 0 with exceptions, 0 failed, 5 not wiped\n")
 
@@ -635,7 +620,7 @@ func TestRunShell(t *testing.T) {
 	e := newRunEnv(t)
 	e.run(t, e.options("decom.mode=shell"))
 	if len(e.sys.calls) != 1 || e.sys.calls[0] != "sync" || len(e.cli.calls) != 0 {
-		t.Errorf("calls %q, %q", e.sys.calls, e.cli.calls)
+		t.Errorf("calls %q, %+v", e.sys.calls, e.cli.calls)
 	}
 	contains(t, "console", e.console.String(), "decom: decom.mode=shell: this image has no rescue shell.\n",
 		"decom.mode=interactive")
@@ -646,17 +631,16 @@ func TestRunShell(t *testing.T) {
 func TestRunPanic(t *testing.T) {
 	e := newRunEnv(t)
 	e.cli.panics = true
-	code := e.run(t, e.options("decom.mode=auto"))
-	if code != ExitProblems {
-		t.Errorf("exit code %d", code)
+	if err := e.run(t, e.options("decom.mode=auto")); !errors.Is(err, ErrProblems) {
+		t.Errorf("Run: %v", err)
 	}
 	contains(t, "console", e.console.String(), "decom: ERROR: auto: internal error: boom\n", "decom: summary\n",
 		"decom: problem: auto: internal error: boom\n", "data partition unmounted")
 	o := e.options("decom.mode=auto")
 	o.System = nil // every step fails, finishing too
 	e.console.Reset()
-	if code := e.run(t, o); code != ExitProblems {
-		t.Errorf("exit code %d", code)
+	if err := e.run(t, o); !errors.Is(err, ErrProblems) {
+		t.Errorf("Run: %v", err)
 	}
 	contains(t, "console", e.console.String(), "decom: problem: kernel modules and disks: internal error:",
 		"decom: result: 0 sanitized", "decom: ERROR: finishing: internal error")
@@ -690,17 +674,6 @@ decom: result: 1 sanitized, 1 with exceptions, 1 failed, 1 not wiped
 `
 	if b.String() != want {
 		t.Errorf("summary:\n%s\nwant:\n%s", b.String(), want)
-	}
-}
-
-func TestLineWriter(t *testing.T) {
-	var got []string
-	w := newLineWriter(func(l []byte) { got = append(got, string(l)) })
-	for _, s := range []string{"a", "b\nc\r\n", "", "d\ne"} {
-		w.Write([]byte(s))
-	}
-	if want := []string{"ab", "c", "d"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("lines %q, want %q", got, want)
 	}
 }
 

@@ -41,9 +41,11 @@
 //  8. auto: shows the plan (drives, method, verification) and counts down (boot:
 //     countdown, 15 s by default), during which any key at the console switches to
 //     interactive mode; on a machine that boot: machines does not list it switches
-//     at once; then wipes every other wipeable drive in parallel, through the in-process
-//     `decom wipe --yes -o json --cert-dir /data/certs --pdf [--config /data/config.yaml]
-//     [--method M] [--verify V] [--key /data/KEY] [--registry URL | --registry=] DEVICE…`;
+//     at once; then wipes every other wipeable drive in parallel with package sanitize,
+//     in process: Options.Prepare (cmd/decom's) turns a WipeRequest — the config file,
+//     decom.method/decom.verify, /data/certs, the key on /data and its passphrase, the
+//     registry (or none) and /data/ca.pem — into the run's options as decom wipe
+//     would make them, and the run's events become the console's lines;
 //     interactive: lists the drives, asks for the serial numbers of those to wipe and a
 //     "yes", then does the same; shell: explains that there is no shell;
 //  9. prints the summary, closes the log, syncs, unmounts /data, and powers off
@@ -74,7 +76,7 @@
 //
 // # Console
 //
-// Every line of the agent starts with "decom: "; decom wipe's own log lines (time,
+// Every line of the agent starts with "decom: "; the run's own log lines (time,
 // level, message) come between them. Lines a test can wait for:
 //
 //	decom: decom VERSION boot agent: mode auto

@@ -13,8 +13,6 @@ import (
 // auto mode would.
 func (a *agent) interactive(ctx context.Context) error {
 	a.out.Printf("drives of this machine:")
-	args := []string{"inventory", "--log-format", "console"}
-	a.o.CLI(ctx, args, strings.NewReader(""), a.out, a.out)
 	targets, skipped, err := a.drives(ctx)
 	if err != nil {
 		a.addSkipped(skipped)

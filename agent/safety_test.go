@@ -71,10 +71,10 @@ func TestRunCmdlineRegistryRefused(t *testing.T) {
 		e.run(t, e.options("decom.mode=auto decom.registry=http://collector.example:8080"))
 		w := e.cli.wipeCalls()
 		if len(w) != 1 {
-			t.Fatalf("wipes %q", w)
+			t.Fatalf("wipes %+v", w)
 		}
-		if v, _ := flagValue(w[0], "--registry"); v != "https://config-registry:8443" {
-			t.Errorf("decom %q: want the config's registry", w[0])
+		if v := w[0].Req.Registry; v != "https://config-registry:8443" {
+			t.Errorf("decom %+v: want the config's registry", w[0])
 		}
 		contains(t, "console", e.console.String(),
 			"decom: ERROR: kernel command line: decom.registry=http://collector.example:8080: refused: the config file does not allow this registry",
@@ -88,8 +88,8 @@ func TestRunCmdlineRegistryRefused(t *testing.T) {
 			t.Errorf("network brought up for a refused registry")
 		}
 		w := e.cli.wipeCalls()
-		if len(w) != 1 || !slices.Contains(w[0], "--registry=") || slices.Contains(w[0], "https://collector.example") {
-			t.Errorf("wipes %q", w)
+		if len(w) != 1 || w[0].Req.Registry != "" {
+			t.Errorf("wipes %+v", w)
 		}
 		contains(t, "console", e.console.String(), "decom.registry=https://collector.example: refused",
 			"certificates are not uploaded", "decom: result: 3 sanitized")
@@ -102,7 +102,7 @@ func TestRunCmdlineVerifyNoneRefused(t *testing.T) {
 	e := newRunEnv(t)
 	e.run(t, e.options("decom.mode=auto decom.verify=none"))
 	if w := e.cli.wipeCalls(); len(w) != 0 {
-		t.Errorf("wiped unverified on the kernel command line's word: %q", w)
+		t.Errorf("wiped unverified on the kernel command line's word: %+v", w)
 	}
 	contains(t, "console", e.console.String(),
 		"decom: ERROR: kernel command line: decom.verify=none: refused: the config file does not allow wiping without verification",
@@ -111,8 +111,8 @@ func TestRunCmdlineVerifyNoneRefused(t *testing.T) {
 	e = newRunEnv(t)
 	e.cfg.Verify = VerifyNone
 	e.run(t, e.options("decom.mode=auto decom.verify=none"))
-	if w := e.cli.wipeCalls(); len(w) != 1 || !slices.Contains(w[0], "none") {
-		t.Errorf("the config says verify: none, yet wipes %q", w)
+	if w := e.cli.wipeCalls(); len(w) != 1 || w[0].Req.Verify != "none" {
+		t.Errorf("the config says verify: none, yet wipes %+v", w)
 	}
 
 	e = newRunEnv(t)
@@ -120,7 +120,7 @@ func TestRunCmdlineVerifyNoneRefused(t *testing.T) {
 	o.Input = &scriptInput{lines: []string{"all", "yes"}}
 	e.run(t, o)
 	if w := e.cli.wipeCalls(); len(w) != 0 {
-		t.Errorf("interactive mode wiped unverified on the kernel command line's word: %q", w)
+		t.Errorf("interactive mode wiped unverified on the kernel command line's word: %+v", w)
 	}
 }
 
@@ -130,7 +130,7 @@ func TestRunAutoCountdown(t *testing.T) {
 	e := newRunEnv(t)
 	e.run(t, e.options("decom.mode=auto"))
 	if len(e.cli.wipeCalls()) != 1 {
-		t.Fatalf("wipes %q", e.cli.wipeCalls())
+		t.Fatalf("wipes %+v", e.cli.wipeCalls())
 	}
 	contains(t, "console", e.console.String(),
 		"decom: plan: wipe 3 drives with dod-3, verification sample:\n",
@@ -153,10 +153,10 @@ func TestRunAutoKeySwitchesToInteractive(t *testing.T) {
 	e.run(t, o)
 	w := e.cli.wipeCalls()
 	if len(w) != 1 {
-		t.Fatalf("wipes %q", w)
+		t.Fatalf("wipes %+v", w)
 	}
-	if got := w[0][len(w[0])-1:]; !reflect.DeepEqual(got, []string{"/dev/nvme0n1"}) || slices.Contains(w[0], "/dev/sdb") {
-		t.Errorf("wiped %q, want only the chosen /dev/nvme0n1", w[0])
+	if got := w[0].Targets; !reflect.DeepEqual(got, []string{"/dev/nvme0n1"}) {
+		t.Errorf("wiped %q, want only the chosen /dev/nvme0n1", got)
 	}
 	con := e.console.String()
 	contains(t, "console", con, "decom: key pressed: switching to interactive mode\n",
@@ -214,10 +214,10 @@ func TestRunCmdlineRegistryAllowed(t *testing.T) {
 	e.run(t, e.options("decom.mode=auto decom.registry=https://reg-b.example:8443"))
 	w := e.cli.wipeCalls()
 	if len(w) != 1 {
-		t.Fatalf("wipes %q", w)
+		t.Fatalf("wipes %+v", w)
 	}
-	if v, _ := flagValue(w[0], "--registry"); v != "https://reg-b.example:8443" {
-		t.Errorf("decom %q", w[0])
+	if v := w[0].Req.Registry; v != "https://reg-b.example:8443" {
+		t.Errorf("decom %+v", w[0])
 	}
 	if strings.Contains(e.console.String(), "refused") || len(e.sys.did("network")) != 1 {
 		t.Errorf("refused, or no network: %q", e.sys.calls)
@@ -232,8 +232,8 @@ func TestRunConfigRegistryHTTP(t *testing.T) {
 		e := newRunEnv(t)
 		e.cfg.Registry, e.cfg.HasToken = "http://10.0.2.2:8080", true
 		e.run(t, e.options("decom.mode=auto"))
-		if slices.Contains(e.cli.wipeCalls()[0], "--registry") {
-			t.Errorf("the token went to a plain-http registry: decom %q", e.cli.wipeCalls()[0])
+		if r := e.cli.wipeCalls()[0].Req.Registry; r != "" {
+			t.Errorf("the token went to a plain-http registry: %q", r)
 		}
 		contains(t, "console", e.console.String(), "decom: ERROR: registry http://10.0.2.2:8080: refused: plain http://")
 	})
@@ -241,8 +241,8 @@ func TestRunConfigRegistryHTTP(t *testing.T) {
 		e := newRunEnv(t)
 		e.cfg.Registry, e.cfg.HasToken, e.cfg.AllowInsecureHTTP = "http://10.0.2.2:8080", true, true
 		e.run(t, e.options("decom.mode=auto"))
-		if _, ok := flagValue(e.cli.wipeCalls()[0], "--registry"); !ok {
-			t.Errorf("decom %q", e.cli.wipeCalls()[0])
+		if r := e.cli.wipeCalls()[0].Req.Registry; r == "" {
+			t.Errorf("no registry: %+v", e.cli.wipeCalls()[0].Req)
 		}
 		contains(t, "console", e.console.String(),
 			"decom: WARNING: registry http://10.0.2.2:8080: plain HTTP (boot: allow_insecure_http): the registry token and the certificates cross the network unencrypted\n")
@@ -255,10 +255,10 @@ func TestRunCmdlineVerifyNoneAllowed(t *testing.T) {
 	e.run(t, e.options("decom.mode=auto decom.verify=none"))
 	w := e.cli.wipeCalls()
 	if len(w) != 1 {
-		t.Fatalf("wipes %q", w)
+		t.Fatalf("wipes %+v", w)
 	}
-	if v, _ := flagValue(w[0], "--verify"); v != "none" {
-		t.Errorf("decom %q", w[0])
+	if v := w[0].Req.Verify; v != "none" {
+		t.Errorf("decom %+v", w[0])
 	}
 	// What was not read back is not counted as sanitized.
 	contains(t, "console", e.console.String(),
@@ -276,7 +276,7 @@ func TestRunCountdownFromConfig(t *testing.T) {
 	o.Input = in
 	e.run(t, o)
 	if len(e.cli.wipeCalls()) != 1 || in.waited != 0 {
-		t.Errorf("wipes %q, WaitKey called %d times", e.cli.wipeCalls(), in.waited)
+		t.Errorf("wipes %+v, WaitKey called %d times", e.cli.wipeCalls(), in.waited)
 	}
 	contains(t, "console", e.console.String(), "decom: plan: wipe 3 drives", "decom: wiping now: the config file sets no countdown (boot: countdown: 0)\n")
 	if d := logTime(t, e.root, "decom: wiping 3 drives in parallel").Sub(logTime(t, e.root, "decom: plan: wipe")); d != 0 {
@@ -324,8 +324,8 @@ func TestRunAutoMachines(t *testing.T) {
 		setDMI(t, e.root, "CZJ1234XYZ", uuid)
 		e.cfg.Machines = listed
 		e.run(t, e.options("decom.mode=auto"))
-		if w := e.cli.wipeCalls(); len(w) != 1 || !slices.Contains(w[0], "/dev/vdb") {
-			t.Errorf("machines %q: wipes %q", listed, w)
+		if w := e.cli.wipeCalls(); len(w) != 1 || !slices.Contains(w[0].Targets, "/dev/vdb") {
+			t.Errorf("machines %+v: wipes %+v", listed, w)
 		}
 		contains(t, "console", e.console.String(), "decom: auto mode: this machine (DMI serial CZJ1234XYZ, UUID "+uuid+") is in the config's boot: machines\n")
 	}
@@ -338,7 +338,7 @@ func TestRunAutoMachines(t *testing.T) {
 	o.Input = in
 	e.run(t, o)
 	if len(e.cli.wipeCalls()) != 0 || in.waited != 0 {
-		t.Errorf("wipes %q on a machine not listed", e.cli.wipeCalls())
+		t.Errorf("wipes %+v on a machine not listed", e.cli.wipeCalls())
 	}
 	contains(t, "console", e.console.String(),
 		"decom: auto mode: this machine (DMI serial CZJ1234XYZ, UUID "+uuid+") is not in the config's boot: machines: nothing is wiped without a choice at this console\n",
@@ -352,8 +352,8 @@ func TestRunAutoMachines(t *testing.T) {
 	o = e.options("decom.mode=auto")
 	o.Input = &scriptInput{lines: []string{"vm-data-0002", "yes"}}
 	e.run(t, o)
-	if w := e.cli.wipeCalls(); len(w) != 1 || w[0][len(w[0])-1] != "/dev/vdb" || slices.Contains(w[0], "/dev/sdb") {
-		t.Errorf("wipes %q, want the chosen /dev/vdb", w)
+	if w := e.cli.wipeCalls(); len(w) != 1 || w[0].Targets[len(w[0].Targets)-1] != "/dev/vdb" || slices.Contains(w[0].Targets, "/dev/sdb") {
+		t.Errorf("wipes %+v, want the chosen /dev/vdb", w)
 	}
 	contains(t, "console", e.console.String(), "this machine (DMI serial -, UUID -) is not in the config's boot: machines")
 }

@@ -1,60 +1,15 @@
 package agent
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/internal/humanize"
-)
-
-// Lines of `decom wipe -o json` the agent reads: a "plan" line per target, "progress"
-// lines while it writes, a "record" line per target at the end. Each names its type in
-// "type"; only the fields the agent uses are here.
-type (
-	planLine struct {
-		Device   string   `json:"device"`
-		Refused  bool     `json:"refused"`
-		Refusals []string `json:"refusals"`
-	}
-	progressLine struct {
-		Device  string  `json:"device"`
-		Pass    int     `json:"pass"`
-		Passes  int     `json:"passes"`
-		Pattern string  `json:"pattern"`
-		Done    int64   `json:"pass_bytes_done"`
-		Total   int64   `json:"pass_bytes_total"`
-		Rate    float64 `json:"rate_bytes_per_second"`
-		ETA     float64 `json:"eta_seconds"`
-		Final   bool    `json:"pass_done"`
-	}
-	recordLine struct {
-		Device   string `json:"device"`
-		Identity struct {
-			Serial    string `json:"serial"`
-			Model     string `json:"model"`
-			SizeBytes uint64 `json:"size_bytes"`
-		} `json:"identity"`
-		Outcome string `json:"outcome"`
-		// SanitizationOutcome is what the wipe's certificate says: sanitized,
-		// sanitized-with-exceptions, unverified, failed or aborted.
-		SanitizationOutcome string `json:"sanitization_outcome"`
-		Error               string `json:"error"`
-		Verified            bool   `json:"verified"`
-		Verification        []struct {
-			Mode string `json:"mode"`
-		} `json:"verification"`
-		Certificate     string          `json:"certificate"`
-		CertificatePDF  string          `json:"certificate_pdf"`
-		RegistryReceipt json.RawMessage `json:"registry_receipt"`
-		RegistryError   string          `json:"registry_error"`
-	}
 )
 
 // DriveResult is one line of the agent's summary.
@@ -216,40 +171,4 @@ func size(n uint64) string {
 		return "-"
 	}
 	return humanize.Bytes(n)
-}
-
-// driveResult turns a record line into a summary line.
-func (l *recordLine) driveResult() DriveResult {
-	d := DriveResult{Device: l.Device, Serial: l.Identity.Serial, Model: l.Identity.Model, Size: l.Identity.SizeBytes,
-		Outcome: l.Outcome, Sanitization: l.SanitizationOutcome, Certificate: l.Certificate, PDF: l.CertificatePDF,
-		Uploaded: len(l.RegistryReceipt) > 0 && string(l.RegistryReceipt) != "null", UploadError: l.RegistryError, Note: l.Error}
-	d.Verified = "no"
-	if n := len(l.Verification); n > 0 {
-		v := l.Verification[n-1]
-		// A wipe with exceptions is never "verified" in decom wipe's record; its
-		// certificate's outcome says whether the rest read back right.
-		if l.Verified || l.SanitizationOutcome == certificates.OutcomeExceptions {
-			d.Verified = "yes (" + v.Mode + ")"
-		} else {
-			d.Verified = "FAILED (" + v.Mode + ")"
-		}
-	}
-	if d.Note == "" && d.Certificate != "" && l.RegistryError != "" {
-		d.Note = "not uploaded"
-	}
-	return d
-}
-
-// progressLine is the console's line for a progress event.
-func (l *progressLine) text() string {
-	pct := 0.0
-	if l.Total > 0 {
-		pct = 100 * float64(l.Done) / float64(l.Total)
-	}
-	eta := "-"
-	if l.ETA > 0 {
-		eta = (time.Duration(l.ETA) * time.Second).String()
-	}
-	return fmt.Sprintf("progress %s pass %d/%d (%s) %.1f%% %s/s ETA %s", l.Device, l.Pass, l.Passes, l.Pattern, pct,
-		size(uint64(l.Rate)), eta)
 }

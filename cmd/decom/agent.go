@@ -2,16 +2,22 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/decom-project/decom/agent"
-	"github.com/decom-project/decom/registry"
+	"github.com/decom-project/decom/internal/logging"
 	"github.com/decom-project/decom/sanitize"
-	"github.com/decom-project/decom/wipe"
 )
 
 // agentArgs start the boot image's agent: what PID 1 runs in a process of its own.
@@ -74,7 +80,7 @@ func runAgent(ctx context.Context, opts agentOptions, g *globalOptions) error {
 		Root:       g.SysRoot,
 		Cmdline:    opts.Cmdline,
 		System:     agent.Linux{},
-		CLI:        run,
+		Prepare:    agentPrepare(g),
 		ReadConfig: agentConfig,
 		Console:    g.stdout,
 		Input:      agent.ReaderInput(g.stdin),
@@ -84,7 +90,86 @@ func runAgent(ctx context.Context, opts agentOptions, g *globalOptions) error {
 	if opts.Boot {
 		o.Input = agent.ConsoleInput(g.SysRoot)
 	}
-	return agentError(agent.Run(ctx, o))
+	if err := agent.Run(ctx, o); err != nil {
+		return fmt.Errorf("agent: %w (see the summary above)", err)
+	}
+	return nil
+}
+
+// agentPrepare turns the agent's request into a run's options exactly as decom wipe
+// would: the wipe command's own defaults, the config file and the environment, with
+// the request's choices standing where a person's flags would.
+func agentPrepare(g *globalOptions) func(ctx context.Context, r agent.WipeRequest) (sanitize.Options, error) {
+	return func(ctx context.Context, r agent.WipeRequest) (sanitize.Options, error) {
+		cfg, err := loadConfig(r.ConfigPath)
+		if err != nil {
+			return sanitize.Options{}, err
+		}
+		var opts wipeOptions
+		flags := pflag.NewFlagSet("wipe", pflag.ContinueOnError)
+		opts.AddFlags(flags)
+		set := map[string]string{"method": r.Method, "verify": r.Verify, "cert-dir": r.CertDir, "key": r.Key}
+		if r.PDF {
+			set["pdf"] = "true"
+		}
+		for name, v := range set {
+			if v == "" {
+				continue
+			}
+			if err := flags.Set(name, v); err != nil {
+				return sanitize.Options{}, usageErrorf("%s %q: %v", name, v, err)
+			}
+		}
+		// Set even when empty: no registry, whatever the config file says (the
+		// agent has no network, or refused the registry).
+		if err := flags.Set("registry", r.Registry); err != nil {
+			return sanitize.Options{}, err
+		}
+		opts.apply(flags, cfg)
+		level := "info"
+		if r.Debug {
+			level = "debug"
+		}
+		log, err := logging.New(r.Log, level, logging.FormatConsole)
+		if err != nil {
+			return sanitize.Options{}, err
+		}
+		// No terminal to ask at: the agent found the passphrase, or the environment
+		// gives it.
+		ag := &globalOptions{SysRoot: g.SysRoot, Output: outputJSON, stdin: strings.NewReader(""), stdout: io.Discard,
+			stderr: r.Log, log: log}
+		so, err := opts.prepare(ctx, ag, func() ([]byte, error) {
+			if r.Passphrase != nil {
+				return slices.Clone(r.Passphrase), nil
+			}
+			return ag.passphrase("Passphrase for "+opts.cert.Key, false)
+		})
+		if err != nil {
+			return sanitize.Options{}, err
+		}
+		if c := so.Certify; c != nil && c.Registry != nil && r.RegistryCA != "" {
+			if c.Registry.HTTP, err = httpClientTrusting(r.RegistryCA); err != nil {
+				return sanitize.Options{}, err
+			}
+		}
+		return so, nil
+	}
+}
+
+// httpClientTrusting is an HTTP client that trusts only the certificate authorities
+// of a PEM file: the boot image has no system store of its own.
+func httpClientTrusting(caFile string) (*http.Client, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, badInputf("registry CA certificates: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, badInputf("registry CA certificates: %s holds no PEM certificate", caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
 }
 
 // agentConfig reads the config file for the agent with decom's own loader and rules.
@@ -114,33 +199,4 @@ func agentConfig(path string) (agent.Config, error) {
 		AllowInsecureHTTP: c.Boot.AllowInsecureHTTP,
 		AllowUnverified:   c.Boot.AllowUnverified,
 	}, nil
-}
-
-// agentError turns the agent's exit code (decom wipe's, or agent.ExitFatal) back into
-// the error exitCode maps to it.
-func agentError(code int) error {
-	var err error
-	switch code {
-	case exitOK:
-		return nil
-	case exitUsage:
-		err = usageError{fmt.Errorf("decom wipe refused its command line")}
-	case exitRefused:
-		err = wipe.ErrRefused
-	case exitWipeFailed:
-		err = sanitize.ErrWipeFailed
-	case exitVerifyFailed:
-		err = sanitize.ErrVerifyFailed
-	case exitExceptions:
-		err = sanitize.ErrExceptions
-	case exitBadInput:
-		err = badInputf("decom wipe could not use an input file or key")
-	case exitUnreachable:
-		err = registry.ErrUnreachable
-	case exitInterrupted:
-		err = context.Canceled
-	default:
-		err = fmt.Errorf("exit code %d", code)
-	}
-	return fmt.Errorf("agent: %w (see the summary above)", err)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/decom-project/decom/agent"
+	"github.com/decom-project/decom/certificates"
 )
 
 // TestAgentRefusesInstalledSystem: decom agent wipes every eligible drive; on a machine
@@ -79,12 +80,42 @@ func TestAgentConfig(t *testing.T) {
 	}
 }
 
-// The agent's exit code is decom wipe's: agentError must map back to the same code.
-func TestAgentError(t *testing.T) {
-	for _, code := range []int{exitOK, exitInternal, exitUsage, exitRefused, exitWipeFailed, exitVerifyFailed,
-		exitExceptions, exitBadInput, exitUnreachable, exitInterrupted} {
-		if got := exitCode(agentError(code)); got != code {
-			t.Errorf("exit code %d comes back as %d", code, got)
-		}
+// The agent's run is decom wipe's: the config file's settings, the kernel command
+// line's choices over them, and no registry when the agent says none (even though
+// the config file names one).
+func TestAgentPrepare(t *testing.T) {
+	dir := t.TempDir()
+	priv, _, err := certificates.GenerateUnencryptedKey(certificates.KeyECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "site.key")
+	os.WriteFile(key, priv, 0o600)
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte("operator:\n  name: Jane Doe\nmethod: dod-3\ncoverage: 20%\nregistry: https://registry.example\nregistry_token: t\nkey: "+key+"\n"), 0o600)
+	var logs strings.Builder
+	g := &globalOptions{SysRoot: "/"}
+	prepare := agentPrepare(g)
+	so, err := prepare(context.Background(), agent.WipeRequest{ConfigPath: cfg, CertDir: filepath.Join(dir, "certs"), PDF: true, Log: &logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if so.Method.Name != "dod-3" || so.Verify.Mode != "sample" || so.Verify.Coverage != 0.2 || so.Certify == nil ||
+		!so.Certify.PDF || so.Certify.Registry != nil || so.Certify.Dir != filepath.Join(dir, "certs") ||
+		so.Certify.Details.PerformedBy.Name != "Jane Doe" {
+		t.Errorf("from the config file: %+v", so)
+	}
+	so, err = prepare(context.Background(), agent.WipeRequest{ConfigPath: cfg, Method: "zero", Verify: "full",
+		CertDir: filepath.Join(dir, "certs"), Registry: "https://other.example", Log: &logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if so.Method.Name != "zero" || so.Verify.Mode != "full" || so.Certify.PDF || so.Certify.Registry == nil ||
+		so.Certify.Registry.URL != "https://other.example" || so.Certify.Registry.Token != "t" {
+		t.Errorf("with the kernel command line's choices: %+v", so)
+	}
+	_, err = prepare(context.Background(), agent.WipeRequest{ConfigPath: cfg, Method: "shred-harder", Log: &logs})
+	if exitCode(err) != exitUsage {
+		t.Errorf("an unknown method: %v (exit code %d)", err, exitCode(err))
 	}
 }

@@ -11,7 +11,8 @@ import (
 
 // newCertifier checks the certificate settings, unlocks the signing key and makes
 // the certificate directory.
-func newCertifier(ctx context.Context, g *globalOptions, o certOptions, ro registryOptions) (*sanitize.Certifier, error) {
+func newCertifier(ctx context.Context, g *globalOptions, o certOptions, ro registryOptions,
+	passphrase func() ([]byte, error)) (*sanitize.Certifier, error) {
 	d, err := o.details()
 	if err != nil {
 		return nil, err
@@ -19,9 +20,7 @@ func newCertifier(ctx context.Context, g *globalOptions, o certOptions, ro regis
 	if o.Key == "" {
 		return nil, usageErrorf("a signing key is needed for the certificate: --key, DECOM_KEY or key: in the config file (decom keys generate makes one); --no-certificate wipes without")
 	}
-	signer, err := certificates.LoadSigner(ctx, o.Key, func() ([]byte, error) {
-		return g.passphrase("Passphrase for "+o.Key, false)
-	})
+	signer, err := certificates.LoadSigner(ctx, o.Key, passphrase)
 	if err != nil {
 		return nil, err
 	}

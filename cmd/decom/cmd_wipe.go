@@ -167,18 +167,6 @@ says (sanitized, sanitized-with-exceptions, unverified, failed or aborted).
 }
 
 func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []string) error {
-	method, err := opts.method()
-	if err != nil {
-		return err
-	}
-	engineOpts, err := opts.engine()
-	if err != nil {
-		return err
-	}
-	verifyOpts, verifyAll, err := opts.verification()
-	if err != nil {
-		return err
-	}
 	switch {
 	case opts.All && len(args) > 0:
 		return usageErrorf("--all wipes every wipeable drive; it does not combine with named devices")
@@ -187,41 +175,66 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	case opts.IncludeRemovable && !opts.All:
 		return usageErrorf("--include-removable widens --all; a device named is taken whatever it is")
 	}
-	// Everything a certificate needs is checked, and the key unlocked, before
-	// anything is written: a wipe must not end without its certificate.
-	var certifier *sanitize.Certifier
-	if !opts.cert.NoCertificate && !opts.DryRun {
-		if certifier, err = newCertifier(ctx, g, opts.cert, opts.registry); err != nil {
-			return err
-		}
+	so, err := opts.prepare(ctx, g, func() ([]byte, error) {
+		return g.passphrase("Passphrase for "+opts.cert.Key, false)
+	})
+	if err != nil {
+		return err
 	}
-	if sanitize.UsesPlanner(method) && opts.Passes != "" {
-		return usageErrorf("--passes makes a custom overwrite; it does not combine with --method %s", method.Name)
-	}
-	if method.Name == wipe.MethodNISTPurge && (opts.Rounds != 1 || opts.Blank) {
-		return usageErrorf("--rounds and --blank are for overwrites; nist-purge runs the drive's own command once")
-	}
-	var out wipeReporter = newTextReporter(g, certifier == nil)
+	var out wipeReporter = newTextReporter(g, so.Certify == nil)
 	if g.Output == outputJSON {
 		out = &jsonReporter{g: g}
 	}
-	_, err = sanitize.Run(ctx, sanitize.Options{
-		Targets: args, All: opts.All, IncludeRemovable: opts.IncludeRemovable,
-		Method: method, Rounds: opts.Rounds, Blank: opts.Blank,
-		Write: engineOpts, Verify: verifyOpts, VerifyEachPass: verifyAll,
-		Inventory: inventory.Options{Root: g.SysRoot},
-		DryRun:    opts.DryRun,
-		Confirm: func(ctx context.Context, plans []sanitize.Plan) ([]sanitize.Plan, error) {
-			return confirmPlans(ctx, g, opts.Yes, plans)
-		},
-		Certify: certifier,
-		Events:  out.Event,
-		Logger:  logging.Slog(g.log),
-	})
+	so.Targets, so.All, so.IncludeRemovable = args, opts.All, opts.IncludeRemovable
+	so.Confirm = func(ctx context.Context, plans []sanitize.Plan) ([]sanitize.Plan, error) {
+		return confirmPlans(ctx, g, opts.Yes, plans)
+	}
+	so.Events = out.Event
+	_, err = sanitize.Run(ctx, so)
 	if errors.Is(err, sanitize.ErrInvalid) {
 		return usageError{err}
 	}
 	return err
+}
+
+// prepare checks the options and turns them into a run's, all but the targets, the
+// confirmation and the events: the method, the engine's and the verification's
+// settings, and the certifier with its key unlocked (passphrase is asked when the
+// key is encrypted). Everything a certificate needs is checked before anything is
+// written: a wipe must not end without its certificate.
+func (opts wipeOptions) prepare(ctx context.Context, g *globalOptions, passphrase func() ([]byte, error)) (sanitize.Options, error) {
+	method, err := opts.method()
+	if err != nil {
+		return sanitize.Options{}, err
+	}
+	engineOpts, err := opts.engine()
+	if err != nil {
+		return sanitize.Options{}, err
+	}
+	verifyOpts, verifyAll, err := opts.verification()
+	if err != nil {
+		return sanitize.Options{}, err
+	}
+	var certifier *sanitize.Certifier
+	if !opts.cert.NoCertificate && !opts.DryRun {
+		if certifier, err = newCertifier(ctx, g, opts.cert, opts.registry, passphrase); err != nil {
+			return sanitize.Options{}, err
+		}
+	}
+	if sanitize.UsesPlanner(method) && opts.Passes != "" {
+		return sanitize.Options{}, usageErrorf("--passes makes a custom overwrite; it does not combine with --method %s", method.Name)
+	}
+	if method.Name == wipe.MethodNISTPurge && (opts.Rounds != 1 || opts.Blank) {
+		return sanitize.Options{}, usageErrorf("--rounds and --blank are for overwrites; nist-purge runs the drive's own command once")
+	}
+	return sanitize.Options{
+		Method: method, Rounds: opts.Rounds, Blank: opts.Blank,
+		Write: engineOpts, Verify: verifyOpts, VerifyEachPass: verifyAll,
+		Inventory: inventory.Options{Root: g.SysRoot},
+		DryRun:    opts.DryRun,
+		Certify:   certifier,
+		Logger:    logging.Slog(g.log),
+	}, nil
 }
 
 func (o wipeOptions) method() (wipe.Method, error) {
