@@ -3,12 +3,14 @@ package registry
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,10 +19,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/decom-project/decom/certificates"
-	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/registry/store"
 	"github.com/decom-project/decom/registry/tlog"
-	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
@@ -119,8 +119,9 @@ type testCert struct {
 	Issued time.Time
 }
 
-// certificate builds a certificate of a simulated two-pass wipe, the way the
-// agent does after a real one.
+// certificate builds the certificate of a simulated two-pass wipe, field by field as
+// the agent's run fills it (package sanitize, which this package's tests may not
+// import: it links the registry's client).
 func (r *testRegistry) certificate(t *testing.T, tc testCert) *certificates.Certificate {
 	t.Helper()
 	if tc.Method == "" {
@@ -135,53 +136,79 @@ func (r *testRegistry) certificate(t *testing.T, tc testCert) *certificates.Cert
 	if tc.Issued.IsZero() {
 		tc.Issued = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	}
-	started := tc.Issued.Add(-time.Hour)
+	started, finished := tc.Issued.Add(-time.Hour), tc.Issued.Add(-time.Minute)
 	const size = 1000204886016
-	rec := wipe.Record{Device: "/dev/sdb", Kind: wipe.KindDrive, Method: tc.Method, Title: "Overwrite, " + tc.Method,
-		NISTClass: tc.Class, Rounds: 1, IOMode: wipe.IODirect, Outcome: tc.Outcome, Started: started,
-		Finished: tc.Issued.Add(-time.Minute),
-		Identity: wipe.Identity{DevNo: "8:16", Serial: tc.Serial, WWN: "0x5002538f42a1b2c3", Model: "Samsung SSD 870 EVO 1TB",
-			SizeBytes: size},
-		Drive: &inventory.Device{Vendor: "ATA", Firmware: "SVT02B6Q", Transport: "sata", Media: "ssd", LogicalSectorSize: 512,
-			PhysicalSectorSize: 512},
-		Passes: []wipe.PassRecord{
-			{Number: 1, Pattern: wipe.Fixed(0), BytesWritten: size, Completed: true, Flushed: true, BadRanges: []wipe.Range{}},
-			{Number: 2, Pattern: wipe.Random(), Keys: &wipe.Keys{Key: make([]byte, 32), IV: make([]byte, 16)},
-				BytesWritten: size, Completed: true, Flushed: true, BadRanges: []wipe.Range{}},
-		}}
+	category := map[string]string{wipe.ClassClear: certificates.CategoryClear, wipe.ClassPurge: certificates.CategoryPurge}[tc.Class]
+	if category == "" {
+		category = certificates.CategoryNone
+	}
+	passes := []certificates.Pass{
+		{Number: 1, Pattern: "0x00", BytesWritten: size, Completed: true, Flushed: true, BadRanges: []certificates.Range{}, Errors: []string{}},
+		{Number: 2, Pattern: "random", Key: "0x" + strings.Repeat("00", 32), IV: "0x" + strings.Repeat("00", 16),
+			BytesWritten: size, Completed: true, Flushed: true, BadRanges: []certificates.Range{}, Errors: []string{}},
+	}
+	check := certificates.Check{Pass: 2, Mode: verify.ModeSample, Seed: 42, Coverage: 0.01, Outcome: verify.OutcomePassed,
+		Mismatches: []certificates.Mismatch{}, ReadErrors: []certificates.Range{}}
+	outcome, sanError := certificates.OutcomeSanitized, ""
 	switch tc.Outcome {
 	case wipe.OutcomeExceptions:
-		rec.Passes[0].BadRanges = []wipe.Range{{Offset: 4096, Length: 512}}
+		passes[0].BadRanges = []certificates.Range{{Offset: 4096, Length: 512}}
+		outcome = certificates.OutcomeExceptions
 	case wipe.OutcomeAborted:
-		rec.AbortedAt = &wipe.Position{Pass: 2, Offset: 1 << 30}
-		rec.Passes[1].Completed = false
+		passes[1].Completed = false
+		outcome = certificates.OutcomeAborted
 	case wipe.OutcomeFailed:
-		rec.Error = "write /dev/sdb at offset 1073741824: input/output error"
+		sanError = "write /dev/sdb at offset 1073741824: input/output error"
+		outcome = certificates.OutcomeFailed
 	}
-	ev := sanitize.Evidence{Record: rec, VerifyMode: verify.ModeSample,
-		Host: inventory.Host{Hostname: "node7", SystemVendor: "Dell Inc.", SystemProduct: "PowerEdge R640"},
-		Tool: certificates.Tool{Name: "decom", Version: "v0.1.0", Commit: "abc1234"}}
-	res := verify.Result{Pass: 2, Mode: verify.ModeSample, Seed: 42, Coverage: 0.01, Verified: true, Outcome: verify.OutcomePassed}
-	if tc.Unverified {
-		res.Verified, res.Outcome, res.MismatchedBytes = false, verify.OutcomeFailed, 3
-		res.Mismatches = []verify.Mismatch{{Offset: 7, Expected: wipe.Bytes{0}, Found: wipe.Bytes{1}}}
+	v := certificates.Verification{Method: verify.ModeSample, Verified: true, Checks: []certificates.Check{check}}
+	switch {
+	case tc.NotReadBack:
+		v = certificates.Verification{Method: "none", Checks: []certificates.Check{}}
+		if outcome == certificates.OutcomeSanitized || outcome == certificates.OutcomeExceptions {
+			outcome = certificates.OutcomeUnverified
+		}
+	case tc.Unverified:
+		v.Verified = false
+		v.Checks[0].Outcome, v.Checks[0].MismatchedBytes = verify.OutcomeFailed, 3
+		v.Checks[0].Mismatches = []certificates.Mismatch{{Offset: 7, Expected: "0x00", Found: "0x01"}}
+		if tc.Outcome == wipe.OutcomeCompleted || tc.Outcome == wipe.OutcomeExceptions {
+			outcome = certificates.OutcomeFailed
+		}
 	}
-	ev.Checks = []verify.Result{res}
-	if tc.NotReadBack {
-		ev.Checks, ev.VerifyMode, ev.Record.VerifyRequired = nil, "none", true
-	}
-	d := certificates.Details{
+	c := &certificates.Certificate{
+		SchemaVersion: certificates.SchemaVersion, ID: randomID(t),
+		Outcome: outcome, Issued: tc.Issued,
 		PerformedBy: certificates.Person{Name: "Jane Doe", Title: "Technician", Organization: tc.Organization,
 			Location: "Building 4, room 12", Contact: "jane@example.com"},
 		Organization: tc.Organization, Customer: tc.Customer,
-		Destination:  certificates.Destination{Kind: certificates.DestRecycling},
-		AssetNumbers: map[string]string{tc.Serial: "A-" + tc.Serial},
+		Destination: certificates.Destination{Kind: certificates.DestRecycling}, DataBackedUp: "unknown",
+		Source: certificates.Source{Hostname: "node7", SystemVendor: "Dell Inc.", SystemProduct: "PowerEdge R640"},
+		Media: certificates.Media{Kind: wipe.KindDrive, Path: "/dev/sdb", Manufacturer: "ATA", Model: "Samsung SSD 870 EVO 1TB",
+			Serial: tc.Serial, WWN: "0x5002538f42a1b2c3", Firmware: "SVT02B6Q", Transport: "sata", MediaType: "ssd",
+			SizeBytes: size, LogicalSectorSize: 512, PhysicalSectorSize: 512, HiddenAreas: "unknown",
+			AssetNumber: "A-" + tc.Serial},
+		Sanitization: certificates.Sanitization{Category: category, Technique: "overwrite", Method: tc.Method,
+			MethodTitle: "Overwrite, " + tc.Method, Rounds: 1, VerifyRequired: tc.NotReadBack, IOMode: "direct",
+			Tool:    certificates.Tool{Name: "decom", Version: "v0.1.0", Commit: "abc1234"},
+			Started: started, Finished: finished, Error: sanError, Passes: passes},
+		Verification: v,
 	}
-	c, err := sanitize.NewCertificate(ev, d, tc.Issued)
-	if err != nil {
+	c.Status = certificates.StatusFor(c.Outcome)
+	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// randomID is a random (version 4) UUID, as certificate IDs are.
+func randomID(t *testing.T) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // sign signs a certificate with the enrolled agent key and returns the bundle.
