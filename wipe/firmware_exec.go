@@ -39,8 +39,7 @@ func (o FirmwareOptions) withDefaults() FirmwareOptions {
 }
 
 // Sanitize has drive d sanitize itself with technique tech, one of the firmware
-// techniques of the planner but TechSecureDiscard (see SecureDiscard), and returns what
-// was done. It never returns without a record: Completed says whether the drive reported
+// techniques of the planner, and returns what was done. It never returns without a record: Completed says whether the drive reported
 // the sanitize done, Error why not.
 //
 // Each technique reads the drive's state first and refuses, before sending anything that
@@ -204,8 +203,6 @@ func (r *firmwareRun) sanitize() error {
 		return r.scsiSanitize(scsi.SanitizeBlockErase)
 	case TechSCSISanitizeOverwrite:
 		return r.scsiSanitize(scsi.SanitizeOverwrite)
-	case TechSecureDiscard:
-		return errors.New("secure discard is not a drive command: it is run on the opened block device (SecureDiscard)")
 	}
 	return fmt.Errorf("%q is not a firmware technique", string(r.tech))
 }

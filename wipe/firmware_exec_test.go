@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/decom-project/decom/internal/devio"
 	"github.com/decom-project/decom/internal/drivesim"
-	"github.com/decom-project/decom/internal/loopdev"
 	"github.com/decom-project/decom/internal/nvme"
 	"github.com/decom-project/decom/internal/scsi"
 )
@@ -242,7 +238,7 @@ func TestSanitizeWrongTechniqueOrInterface(t *testing.T) {
 	}{
 		{ad, TechOverwrite, `"overwrite" is not a firmware technique`},
 		{ad, "", `"" is not a firmware technique`},
-		{ad, TechSecureDiscard, "SecureDiscard"},
+		{ad, "secure-discard", `"secure-discard" is not a firmware technique`},
 		{nd, TechATASecurityErase, "no SCSI/ATA command interface"},
 		{ad, TechNVMeSanitizeCrypto, "no NVMe command interface"},
 	} {
@@ -257,29 +253,6 @@ func TestFirmwareOptionsDefaults(t *testing.T) {
 	o := FirmwareOptions{}.withDefaults()
 	if o.PollInterval != 2*time.Second || o.StallTimeout != 30*time.Minute || o.Logger == nil {
 		t.Errorf("%+v", o)
-	}
-}
-
-// Secure discard can only be tried on a loop device, which has no secure erase: the
-// kernel answers EOPNOTSUPP, and nothing is written.
-func TestSecureDiscardLoopDevice(t *testing.T) {
-	const size = 4 << 20
-	l := loopdev.New(t, size, false, fillRandom)
-	f, err := os.OpenFile(l.Path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	before := readBack(t, l.Path, size)
-	err = SecureDiscard(f, size)
-	if !errors.Is(err, unix.EOPNOTSUPP) || !strings.Contains(err.Error(), "does not offer secure erase") {
-		t.Errorf("got %v", err)
-	}
-	if !bytes.Equal(readBack(t, l.Path, size), before) {
-		t.Error("the device changed")
-	}
-	if err := SecureDiscard(f, 0); err == nil {
-		t.Error("size 0 accepted")
 	}
 }
 
