@@ -48,7 +48,9 @@ type (
 		Error               string `json:"error"`
 		Verified            bool   `json:"verified"`
 		Verification        []struct {
-			Mode string `json:"mode"`
+			Mode     string  `json:"mode"`
+			Coverage float64 `json:"coverage"`
+			Verified bool    `json:"verified"`
 		} `json:"verification"`
 		Certificate     string          `json:"certificate"`
 		CertificatePDF  string          `json:"certificate_pdf"`
@@ -66,7 +68,8 @@ type DriveResult struct {
 	// Outcome is decom wipe's (completed, completed-with-exceptions, failed,
 	// aborted, refused), or "skipped" for a drive the agent left alone.
 	Outcome string
-	// Verified says how the wipe was read back: "yes (sample)", "FAILED (full)", "no".
+	// Verified says how the wipe was read back, as certificates' VerificationBrief
+	// says it: "yes (sample 10.0%)", "FAILED (full)", "UNVERIFIED", "no".
 	Verified string
 	// Sanitization is what the drive's certificate says (sanitized,
 	// sanitized-with-exceptions, unverified, failed, aborted); "" when decom wipe
@@ -223,17 +226,14 @@ func (l *recordLine) driveResult() DriveResult {
 	d := DriveResult{Device: l.Device, Serial: l.Identity.Serial, Model: l.Identity.Model, Size: l.Identity.SizeBytes,
 		Outcome: l.Outcome, Sanitization: l.SanitizationOutcome, Certificate: l.Certificate, PDF: l.CertificatePDF,
 		Uploaded: len(l.RegistryReceipt) > 0 && string(l.RegistryReceipt) != "null", UploadError: l.RegistryError, Note: l.Error}
-	d.Verified = "no"
-	if n := len(l.Verification); n > 0 {
-		v := l.Verification[n-1]
-		// A wipe with exceptions is never "verified" in decom wipe's record; its
-		// certificate's outcome says whether the rest read back right.
-		if l.Verified || l.SanitizationOutcome == certificates.OutcomeExceptions {
-			d.Verified = "yes (" + v.Mode + ")"
-		} else {
-			d.Verified = "FAILED (" + v.Mode + ")"
-		}
+	// The record's own "verified" is false for a wipe with exceptions; its checks
+	// say whether the rest read back right, as its certificate does.
+	v := certificates.Verification{Verified: len(l.Verification) > 0}
+	for _, ch := range l.Verification {
+		v.Checks = append(v.Checks, certificates.Check{Mode: ch.Mode, Coverage: ch.Coverage})
+		v.Verified = v.Verified && ch.Verified
 	}
+	d.Verified = (&certificates.Certificate{Outcome: l.SanitizationOutcome, Verification: v}).VerificationBrief()
 	if d.Note == "" && d.Certificate != "" && l.RegistryError != "" {
 		d.Note = "not uploaded"
 	}

@@ -123,13 +123,6 @@ func finished(s Sanitization) string {
 	return f
 }
 
-func lastCheck(v Verification) (Check, bool) {
-	if len(v.Checks) == 0 {
-		return Check{}, false
-	}
-	return v.Checks[len(v.Checks)-1], true
-}
-
 func verificationMethod(c *Certificate) string {
 	v := c.Verification
 	if v.Method == "none" {
