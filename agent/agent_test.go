@@ -186,7 +186,7 @@ func (f *fakeRun) sanitize(_ context.Context, o sanitize.Options) ([]sanitize.Re
 		}
 		// As a run says it: a wipe with exceptions is never "verified"; its
 		// certificate's outcome says whether the rest read back right.
-		checks := []verify.Result{{Mode: "sample", Verified: outcome != "failed"}}
+		checks := []verify.Result{{Mode: "sample", Coverage: 0.1, Verified: outcome != "failed"}}
 		sanitization := map[string]string{"completed": "sanitized", "completed-with-exceptions": "sanitized-with-exceptions"}[outcome]
 		if sanitization == "" {
 			sanitization = "failed"
@@ -325,10 +325,10 @@ func TestRunAuto(t *testing.T) {
 		"decom: wiping 3 drives in parallel with nist-clear, verification full: /dev/nvme0n1 /dev/sdb /dev/vdb\n",
 		"12:00:00 INF wipe started device=/dev/x method=nist-clear\n",
 		"decom: progress /dev/sdb pass 1/1 (0x00) 50.0% 1.0 MiB/s ETA 1s\n",
-		"decom: drive /dev/vdb: completed, verified yes (sample), certificate /data/certs/20260301T120000Z_vdb_id.sigstore.json\n",
+		"decom: drive /dev/vdb: completed, verified yes (sample 10.0%), certificate /data/certs/20260301T120000Z_vdb_id.sigstore.json\n",
 		"decom: summary\n",
-		"decom:   /dev/nvme0n1  SER-nvme0n1  Model nvme0n1  1.0 GiB    completed  yes (sample)  20260301T120000Z_nvme0n1_id.sigstore.json\n",
-		"decom:   /dev/sda      STICK0001    Cruzer Blade   512.0 MiB  skipped    -             boot medium: holds the DECOM-DATA partition (/dev/sda2)\n",
+		"decom:   /dev/nvme0n1  SER-nvme0n1  Model nvme0n1  1.0 GiB    completed  yes (sample 10.0%)  20260301T120000Z_nvme0n1_id.sigstore.json\n",
+		"decom:   /dev/sda      STICK0001    Cruzer Blade   512.0 MiB  skipped    -                   boot medium: holds the DECOM-DATA partition (/dev/sda2)\n",
 		"decom: certificates: 3 in /data/certs (DECOM-DATA partition /dev/sda2)\n",
 		"decom: registry: none configured; upload them later with `decom cert push`\n",
 		"decom: log: /data/logs/decom-20260301T120000Z.log\n",

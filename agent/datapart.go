@@ -2,13 +2,14 @@ package agent
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/decom-project/decom/inventory/signature"
 )
 
 // Labels of the USB image's partitions: each is both the GPT partition name and the FAT
@@ -35,10 +36,10 @@ type Partition struct {
 func (p Partition) Device() string { return "/dev/" + p.Name }
 
 // FindPartitions lists every partition labelled label, looking below root at /sys/block
-// (GPT partition names from each partition's uevent PARTNAME) and reading the first
-// sector of each other partition, and of each disk without partitions, from /dev for a
-// FAT label. Labels are compared without regard to case. Partitions whose boot sector
-// cannot be read are passed over. The result is sorted by name; more than one data
+// (GPT partition names from each partition's uevent PARTNAME) and reading each other
+// partition, and each disk without partitions, from /dev for a FAT filesystem with that
+// label (inventory's signature reader, as blkid reads it). Labels are compared without
+// regard to case. Partitions that cannot be read are passed over. The result is sorted by name; more than one data
 // partition means more than one decom stick is plugged in.
 func FindPartitions(root, label string) ([]Partition, error) {
 	sysBlock := filepath.Join(root, "sys", "block")
@@ -65,7 +66,7 @@ func FindPartitions(root, label string) ([]Partition, error) {
 			p := Partition{Name: e.Name(), Disk: disk, DevNo: readAttr(filepath.Join(pdir, "dev")), DiskDevNo: diskDevNo}
 			if strings.EqualFold(uevent(filepath.Join(pdir, "uevent"))["PARTNAME"], label) {
 				p.Source = "GPT partition name"
-			} else if got, err := deviceFATLabel(root, p.Name); err == nil && strings.EqualFold(got, label) {
+			} else if fatLabelled(root, p.Name, label) {
 				p.Source = "FAT label"
 			} else {
 				continue
@@ -73,7 +74,7 @@ func FindPartitions(root, label string) ([]Partition, error) {
 			found = append(found, p)
 		}
 		if parts == 0 {
-			if got, err := deviceFATLabel(root, disk); err == nil && strings.EqualFold(got, label) {
+			if fatLabelled(root, disk, label) {
 				found = append(found, Partition{Name: disk, Disk: disk, DevNo: diskDevNo, DiskDevNo: diskDevNo, Source: "FAT label"})
 			}
 		}
@@ -93,30 +94,26 @@ func skipDisk(name string) bool {
 	return false
 }
 
-// deviceFATLabel reads the FAT label of /dev/name below root.
-func deviceFATLabel(root, name string) (string, error) {
-	b, err := readAt(filepath.Join(root, "dev", name), 0, 512)
-	if err != nil {
-		return "", err
-	}
-	return FATLabel(b)
+// fatLabelled reports whether /dev/name below root holds a FAT filesystem labelled
+// label, compared without regard to case.
+func fatLabelled(root, name, label string) bool {
+	fs, err := probeFilesystem(root, name)
+	return err == nil && fs.Type == signature.VFAT && strings.EqualFold(fs.Label, label)
 }
 
-// readAt reads n bytes at off of the file at path.
-func readAt(path string, off int64, n int) ([]byte, error) {
-	f, err := os.Open(path)
+// probeFilesystem reads what /dev/name below root holds, read-only, the way the
+// inventory does: its filesystem type and label.
+func probeFilesystem(root, name string) (signature.Result, error) {
+	f, err := os.Open(filepath.Join(root, "dev", name))
 	if err != nil {
-		return nil, err
+		return signature.Result{}, err
 	}
 	defer f.Close()
-	b := make([]byte, n)
-	if _, err := f.ReadAt(b, off); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: shorter than %d bytes", path, off+int64(n))
-		}
-		return nil, err
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return signature.Result{}, err
 	}
-	return b, nil
+	return signature.Probe(f, size)
 }
 
 // readAttr reads a one-line sysfs attribute, "" when it cannot.

@@ -92,7 +92,7 @@
 //	decom: key pressed: switching to interactive mode
 //	decom: wiping 3 drives in parallel with nist-clear, verification sample: /dev/nvme0n1 /dev/sdb /dev/vda
 //	decom: progress /dev/vda pass 1/1 (0x00) 42.0% 1.2 GiB/s ETA 3s
-//	decom: drive /dev/vda: completed, verified yes (sample), certificate /data/certs/….sigstore.json
+//	decom: drive /dev/vda: completed, verified yes (sample 10.0%), certificate /data/certs/….sigstore.json
 //	decom: summary
 //	decom:   DEVICE  SERIAL  MODEL  SIZE  OUTCOME  VERIFIED  CERTIFICATE
 //	decom:   …

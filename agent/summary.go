@@ -21,7 +21,8 @@ type DriveResult struct {
 	// Outcome is decom wipe's (completed, completed-with-exceptions, failed,
 	// aborted, refused), or "skipped" for a drive the agent left alone.
 	Outcome string
-	// Verified says how the wipe was read back: "yes (sample)", "FAILED (full)", "no".
+	// Verified says how the wipe was read back, as certificates' VerificationBrief
+	// says it: "yes (sample 10.0%)", "FAILED (full)", "UNVERIFIED", "no".
 	Verified string
 	// Sanitization is what the drive's certificate says (sanitized,
 	// sanitized-with-exceptions, unverified, failed, aborted); "" when decom wipe

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/inventory/signature"
 )
 
 // BootMedium is a disk the agent must never wipe: the stick it booted from, or a
@@ -53,14 +54,14 @@ func FindBootMedia(root string, data []Partition) []BootMedium {
 		if devNo == "" || seen[devNo] {
 			continue
 		}
-		b, err := readAt(filepath.Join(root, "dev", name), isoVolumeDescriptorOffset, 2048)
+		fs, err := probeFilesystem(root, name)
 		if err != nil {
 			continue
 		}
-		if id, ok := ISOVolumeID(b); ok && strings.HasPrefix(strings.ToUpper(id), isoVolumePrefix) {
+		if fs.Type == signature.ISO9660 && strings.HasPrefix(strings.ToUpper(fs.Label), isoVolumePrefix) {
 			seen[devNo] = true
 			out = append(out, BootMedium{Name: name, DevNo: devNo,
-				Reason: fmt.Sprintf("boot medium: carries the decom ISO image (volume %q)", id)})
+				Reason: fmt.Sprintf("boot medium: carries the decom ISO image (volume %q)", fs.Label)})
 		}
 	}
 	return out

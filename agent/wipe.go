@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/wipe"
@@ -213,17 +212,7 @@ func driveResult(r sanitize.Result) DriveResult {
 	d := DriveResult{Device: r.Device, Serial: r.Identity.Serial, Model: r.Identity.Model, Size: r.Identity.SizeBytes,
 		Outcome: r.Outcome, Sanitization: r.SanitizationOutcome, Certificate: r.Certificate, PDF: r.CertificatePDF,
 		Uploaded: r.RegistryReceipt != nil, UploadError: r.RegistryError, Note: r.Error}
-	d.Verified = "no"
-	if n := len(r.Verification); n > 0 {
-		v := r.Verification[n-1]
-		// A wipe with exceptions is never "verified" in its record; its
-		// certificate's outcome says whether the rest read back right.
-		if r.Verified || r.SanitizationOutcome == certificates.OutcomeExceptions {
-			d.Verified = "yes (" + v.Mode + ")"
-		} else {
-			d.Verified = "FAILED (" + v.Mode + ")"
-		}
-	}
+	d.Verified = r.VerificationBrief()
 	if d.Note == "" && d.Certificate != "" && r.RegistryError != "" {
 		d.Note = "not uploaded"
 	}

@@ -182,15 +182,17 @@ func TestWritePDFText(t *testing.T) {
 	}
 }
 
-func TestWritePDFRecordsAreNotCertificates(t *testing.T) {
-	aborted := pdfTestCertificate()
-	aborted.Outcome, aborted.Status = OutcomeAborted, StatusAbortedRecord
-	aborted.Sanitization.AbortedAt = &Position{Pass: 2, Offset: 300000000000}
-	aborted.Sanitization.Passes[1].Completed = false
-	aborted.Sanitization.Passes = aborted.Sanitization.Passes[:2]
-	aborted.Verification = Verification{Method: "none", Checks: []Check{}}
+func pdfAborted(c *Certificate) *Certificate {
+	c.Outcome, c.Status = OutcomeAborted, StatusAbortedRecord
+	c.Sanitization.AbortedAt = &Position{Pass: 2, Offset: 300000000000}
+	c.Sanitization.Passes[1].Completed = false
+	c.Sanitization.Passes = c.Sanitization.Passes[:2]
+	c.Verification = Verification{Method: "none", Checks: []Check{}}
+	return c
+}
 
-	for name, c := range map[string]*Certificate{"failed": pdfFailed(pdfTestCertificate()), "aborted": aborted} {
+func TestWritePDFRecordsAreNotCertificates(t *testing.T) {
+	for name, c := range map[string]*Certificate{"failed": pdfFailed(pdfTestCertificate()), "aborted": pdfAborted(pdfTestCertificate())} {
 		t.Run(name, func(t *testing.T) {
 			text := pdfTextOf(t, pdfWriteTest(t, c, name+".pdf"))
 			for _, want := range []string{"NOT a certificate of sanitization", "NOT A CERTIFICATE OF SANITIZATION", c.Outcome, c.ID} {
@@ -237,10 +239,11 @@ func TestWritePDFGutmannOnePage(t *testing.T) {
 	}
 }
 
-// TestWritePDFFits renders the longest certificate there can be: every field too
-// long, 35 passes with errors, a failure with its banner and notes.
-func TestWritePDFFits(t *testing.T) {
-	long := strings.Repeat("Very long value with many words ", 12)
+// pdfLongest is the longest certificate there can be: every field too long, 35
+// passes with errors, a failure with its banner and notes. It renders with
+// pdfFingerprint twice over as its key and pdfLong as its bundle's name.
+func pdfLongest() *Certificate {
+	long := pdfLong
 	c := pdfFailed(pdfGutmann(pdfTestCertificate()))
 	c.Sanitization.Passes = pdfGutmann(pdfTestCertificate()).Sanitization.Passes
 	for i := range c.Sanitization.Passes {
@@ -254,8 +257,15 @@ func TestWritePDFFits(t *testing.T) {
 	c.Media.Model, c.Media.Path, c.Media.Manufacturer, c.Media.Serial = long, long, long, long
 	c.Source.Hostname, c.Destination = long, Destination{Kind: DestOther, Details: long}
 	c.Sanitization.Technique = "degauss and shred into " + long
+	return c
+}
 
-	p, err := renderPDF(c, pdfFingerprint+pdfFingerprint, long)
+var pdfLong = strings.Repeat("Very long value with many words ", 12)
+
+// TestWritePDFFits renders the longest certificate there can be.
+func TestWritePDFFits(t *testing.T) {
+	c := pdfLongest()
+	p, err := renderPDF(c, pdfFingerprint+pdfFingerprint, pdfLong)
 	if err != nil {
 		t.Fatal(err)
 	}

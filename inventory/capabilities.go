@@ -21,8 +21,9 @@ type Capabilities struct {
 	NVMeFormat       *NVMeFormat       `json:"nvme_format,omitempty"`
 	NVMeSanitize     *SanitizeModes    `json:"nvme_sanitize,omitempty"`
 	SCSISanitize     *SanitizeModes    `json:"scsi_sanitize,omitempty"`
-	// SecureDiscard: the kernel offers BLKSECDISCARD on the device (eMMC secure
-	// erase/trim).
+	// SecureDiscard is never set: decom does not read an eMMC's EXT_CSD, and has no
+	// technique that would use its secure erase. It stays so that the inventory's
+	// JSON keeps its shape.
 	SecureDiscard bool `json:"secure_discard"`
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/registry"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
@@ -145,3 +146,14 @@ type refusals string
 
 func (e refusals) Error() string        { return string(e) }
 func (e refusals) Is(target error) bool { return target == wipe.ErrRefused }
+
+// VerificationBrief says in a few words how the result was read back, as its
+// certificate would: "yes (sample 10.0%)", "FAILED (full)", "UNVERIFIED", "no".
+func (r Result) VerificationBrief() string {
+	v := certificates.Verification{Verified: len(r.Verification) > 0}
+	for _, c := range r.Verification {
+		v.Checks = append(v.Checks, check(c))
+		v.Verified = v.Verified && c.Verified
+	}
+	return (&certificates.Certificate{Outcome: r.SanitizationOutcome, Verification: v}).VerificationBrief()
+}

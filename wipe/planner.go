@@ -28,7 +28,6 @@ const (
 	TechSCSISanitizeCrypto       Technique = "scsi-sanitize-crypto-erase"
 	TechSCSISanitizeBlock        Technique = "scsi-sanitize-block-erase"
 	TechSCSISanitizeOverwrite    Technique = "scsi-sanitize-overwrite"
-	TechSecureDiscard            Technique = "secure-discard"
 )
 
 // Crypto reports whether the technique destroys data by changing the media encryption
@@ -98,9 +97,9 @@ type candidate struct {
 //     SANITIZE crypto scramble.
 //   - SCSI/SAS SSD, Purge: SANITIZE block erase, else crypto erase; SCSI/SAS HDD:
 //     SANITIZE overwrite, else crypto erase.
-//   - eMMC, Purge: secure discard.
-//   - USB flash, virtual and loop devices, image files, and drives that could not be
-//     asked: no Purge is possible: refused.
+//   - USB flash, eMMC and SD cards, virtual and loop devices, image files, and drives
+//     that could not be asked: no Purge is possible: refused. (An eMMC's secure erase
+//     or sanitize would be one, but decom has no card to test it on and does not send it.)
 //   - Clear, every drive: one overwrite pass, verified (nist-clear), which reaches every
 //     user-addressable sector; an ATA drive's HPA is removed first.
 //
@@ -139,6 +138,8 @@ func choosePurge(d *inventory.Device) (Choice, error) {
 		return Choice{}, fmt.Errorf("%w: Purge needs the drive's own sanitize commands, which USB flash media do not have and USB bridges do not reliably pass through; Clear (nist-clear) is possible, or destroy the media", ErrUnachievable)
 	}
 	switch d.Transport {
+	case inventory.TransportMMC:
+		return Choice{}, fmt.Errorf("%w: decom has no Purge technique for eMMC and SD cards (it does not send an eMMC's secure erase or sanitize, which it cannot test); Clear (nist-clear) is possible, or destroy the media", ErrUnachievable)
 	case inventory.TransportLoop, inventory.TransportVirtio:
 		return Choice{}, fmt.Errorf("%w: a %s device has no firmware of its own to sanitize the media behind it; sanitize the backing storage instead, or use Clear (nist-clear)", ErrUnachievable, d.Transport)
 	}
@@ -245,15 +246,6 @@ func purgeRules(d *inventory.Device) ([]candidate, string) {
 				{TechSCSISanitizeCrypto, ClassPurge, "SANITIZE CRYPTOGRAPHIC ERASE", san(func(m *inventory.SanitizeModes) bool { return m.CryptoErase })},
 			}, "a SCSI hard disk"
 		}
-	case d.Transport == inventory.TransportMMC:
-		return []candidate{
-			{TechSecureDiscard, ClassPurge, "secure discard (BLKSECDISCARD: the card's secure erase)", func(*inventory.Device) string {
-				if !caps.SecureDiscard {
-					return "the card does not offer secure erase"
-				}
-				return ""
-			}},
-		}, "an eMMC device"
 	}
 	return nil, ""
 }

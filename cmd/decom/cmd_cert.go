@@ -238,7 +238,7 @@ func writeCertSummary(w io.Writer, path string, v *certificates.Verified, err er
 	fmt.Fprintf(tw, "  Subject:\t%s\n", v.SubjectName)
 	fmt.Fprintf(tw, "  Sanitization:\t%s, %s (%s), %s\n", categoryShort(c.Sanitization.Category),
 		c.Sanitization.Method, c.Sanitization.Technique, plural(len(c.Sanitization.Passes), "pass", "passes"))
-	fmt.Fprintf(tw, "  Verification:\t%s\n", verificationLine(c))
+	fmt.Fprintf(tw, "  Verification:\t%s\n", c.VerificationSummary())
 	fmt.Fprintf(tw, "  Outcome:\t%s\n", c.Outcome)
 	fmt.Fprintf(tw, "  Performed by:\t%s\n", personLine(c.PerformedBy))
 	fmt.Fprintf(tw, "  Issued:\t%s\n", c.Issued.Format(time.RFC3339))
@@ -266,23 +266,6 @@ func mediaLine(c *certificates.Certificate) string {
 		}
 	}
 	return strings.Join(parts, ", ") + ", " + humanSize(m.SizeBytes)
-}
-
-func verificationLine(c *certificates.Certificate) string {
-	v := c.Verification
-	if v.Method == "none" || len(v.Checks) == 0 {
-		return "none: the media were not read back"
-	}
-	last := v.Checks[len(v.Checks)-1]
-	how := "full read-back"
-	if last.Mode == "sample" {
-		how = fmt.Sprintf("sampled %.1f%% (seed %s)", 100*last.Coverage, last.Seed)
-	}
-	result := "passed"
-	if !v.Verified {
-		result = "FAILED"
-	}
-	return fmt.Sprintf("%s, %d check(s), %s", how, len(v.Checks), result)
 }
 
 // verifyRequired says whether the method requires reading back; schema 1
@@ -384,7 +367,7 @@ func writeCertDetail(w io.Writer, c *certificates.Certificate, fp string, checke
 	row("Method:", fmt.Sprintf("%s — %s, %d round(s)", s.Method, s.MethodTitle, s.Rounds))
 	row("Tool:", fmt.Sprintf("%s %s (commit %s)", s.Tool.Name, s.Tool.Version, s.Tool.Commit))
 	row("Time:", fmt.Sprintf("%s to %s", s.Started.Format(time.RFC3339), s.Finished.Format(time.RFC3339)))
-	row("Verification:", verificationLine(c))
+	row("Verification:", c.VerificationSummary())
 	row("Verify required:", verifyRequired(c))
 	row("Destination:", strings.TrimSpace(c.Destination.Kind+" "+c.Destination.Details))
 	row("Data backed up:", c.DataBackedUp)

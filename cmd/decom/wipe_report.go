@@ -292,7 +292,7 @@ func (r *textReporter) summary(records []sanitize.Result) {
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%s\t%d\t%s\t%s\n", rec.Device, rec.Outcome, done, len(rec.Passes),
-			humanSize(rec.BytesWritten), rate, bad, verifiedSummary(rec), dash(note))
+			humanSize(rec.BytesWritten), rate, bad, rec.VerificationBrief(), dash(note))
 	}
 	tw.Flush()
 }
@@ -302,25 +302,6 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
-}
-
-// verifiedSummary says in a few words how a wipe was read back.
-func verifiedSummary(r sanitize.Result) string {
-	if r.SanitizationOutcome == certificates.OutcomeUnverified {
-		return "UNVERIFIED"
-	}
-	if len(r.Verification) == 0 {
-		return "no"
-	}
-	v := r.Verification[len(r.Verification)-1]
-	how := "full"
-	if v.Mode == verify.ModeSample {
-		how = fmt.Sprintf("sample %.1f%%", 100*v.Coverage)
-	}
-	if !r.Verified {
-		return "FAILED (" + how + ")"
-	}
-	return "yes (" + how + ")"
 }
 
 // planText is the plan column of decom wipe's table for a planned method.

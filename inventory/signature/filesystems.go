@@ -226,10 +226,14 @@ func (p *prober) vfat() (Result, bool, error) {
 	}
 
 	res := Result{Type: VFAT}
+	// The label follows the extended boot signature 0x29; a BPB with 0x28 (or none)
+	// has only a volume serial there, or boot code, and blkid reads no label from it.
 	var label []byte
 	switch {
 	case fatLength16 != 0:
-		label = b[0x2b:0x36]
+		if b[0x26] == 0x29 {
+			label = b[0x2b:0x36]
+		}
 		res.UUID = serial(b[0x27:0x2b])
 		switch {
 		case clusters < fat12Max:
@@ -238,7 +242,9 @@ func (p *prober) vfat() (Result, bool, error) {
 			res.Version = "FAT16"
 		}
 	case fatLength32 != 0:
-		label = b[0x47:0x52]
+		if b[0x42] == 0x29 {
+			label = b[0x47:0x52]
+		}
 		res.UUID = serial(b[0x43:0x47])
 		res.Version = "FAT32"
 		ok, err := p.fat32Info(uint64(le.Uint16(b[0x30:])), sectorSize)
