@@ -21,6 +21,10 @@ type InitOptions struct {
 	InProcess func()
 }
 
+// bootEnv is the environment of the agent's process, over what the kernel hands
+// PID 1: the registry client keeps its state (pinned log keys, checkpoints) in RAM.
+var bootEnv = []string{"PATH=/bin:/sbin", "HOME=/run/decom", "TERM=linux", "TMPDIR=/tmp", "DECOM_STATE_DIR=/run/decom/state"}
+
 // Init is PID 1 of the boot image. It mounts /proc, /sys, /dev (devtmpfs), /run and
 // /tmp, makes /dev/console its standard input, output and error, starts the agent in a
 // process of its own (so that nothing the agent does can make PID 1 exit, which would
@@ -45,11 +49,6 @@ func Init(o InitOptions) {
 	} else {
 		con.Printf("init: /dev/console: %v", err)
 	}
-	for _, kv := range []string{"PATH=/bin:/sbin", "HOME=/run/decom", "TERM=linux", "TMPDIR=/tmp",
-		"DECOM_STATE_DIR=/run/decom/state"} {
-		k, v, _ := strings.Cut(kv, "=")
-		os.Setenv(k, v)
-	}
 	for _, d := range []string{"/run/decom", "/etc", "/data"} {
 		os.MkdirAll(d, 0o755)
 	}
@@ -65,7 +64,7 @@ func Init(o InitOptions) {
 		unix.SIGUSR1, unix.SIGUSR2, unix.SIGPWR)
 	argv := append([]string{"decom"}, o.AgentArgs...)
 	pid, err := syscall.ForkExec("/proc/self/exe", argv, &syscall.ProcAttr{
-		Dir: "/", Env: os.Environ(), Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Setsid: true},
+		Dir: "/", Env: append(os.Environ(), bootEnv...), Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Setsid: true},
 	})
 	if err != nil {
 		con.Printf("ERROR: init: starting the agent's process: %v; running it in PID 1", err)
