@@ -252,6 +252,9 @@ func Run(ctx context.Context, t Target, exp Expectation, opts Options) Result {
 		total = layout.Bytes()
 	}
 	r := &reader{t: t, exp: exp, opts: opts, sector: int64(sector), total: total, watch: iowatch.New(opts.QueueDepth)}
+	r.retry = blockio.Retry{Op: "read", Sector: r.sector, Retries: opts.Retries,
+		Final: func(err error) bool { return errors.Is(err, errAbandoned) },
+		Bad:   r.unreadable}
 	ending := r.run(ctx, blocks)
 
 	res.BlocksRead, res.BytesRead = r.blocks.Load(), r.bytes.Load()
@@ -299,6 +302,8 @@ type reader struct {
 	opts   Options
 	sector int64
 	total  int64
+	// retry retries a failed read, then narrows it down to the unreadable sectors.
+	retry blockio.Retry
 
 	blocks              atomic.Int64
 	bytes               atomic.Int64
@@ -309,6 +314,7 @@ type reader struct {
 	readErrs            []wipe.Range
 	fatal               atomic.Pointer[error] // the first error that ends the run
 	complete            bool
+	cut                 atomic.Bool // a block was left unread when ctx was cancelled
 
 	// watch follows the reads in flight, a slot per worker.
 	watch     *iowatch.Watch
@@ -332,7 +338,7 @@ func (r *reader) run(ctx context.Context, blocks func(yield func(Block) bool)) i
 				if r.abandoned.Load() {
 					return
 				}
-				r.check(w, b, got, want, zero)
+				r.check(ctx, w, b, got, want, zero)
 			}
 		})
 	}
@@ -368,7 +374,7 @@ func (r *reader) run(ctx context.Context, blocks func(yield func(Block) bool)) i
 		r.pending = r.watch.Pending()
 		return ending
 	}
-	r.complete = complete
+	r.complete = complete && !r.cut.Load()
 	return ending
 }
 
@@ -392,10 +398,14 @@ func (r *reader) policy() iowatch.Policy {
 }
 
 // check reads one block and compares it with what is expected.
-func (r *reader) check(w int, b Block, got, want, zero []byte) {
+func (r *reader) check(ctx context.Context, w int, b Block, got, want, zero []byte) {
 	got, want = got[:b.Length], want[:b.Length]
-	unreadable, err := r.readBlock(w, got, b.Offset)
+	unreadable, err := r.readBlock(ctx, w, got, b.Offset)
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+			r.cut.Store(true)
+			return
+		}
 		r.fatal.CompareAndSwap(nil, &err)
 		return
 	}
@@ -467,52 +477,31 @@ func (r *reader) compare(got, want []byte, off int64) {
 
 // readBlock reads buf at off, retrying, then narrowing a failing read down to the
 // unreadable sectors, which are recorded and compared as equal (they are reported as
-// read errors instead). Only a vanished device is an error.
-func (r *reader) readBlock(w int, buf []byte, off int64) (unreadable int64, err error) {
-	for range r.opts.Retries + 1 {
-		if err = r.readFull(w, buf, off); err == nil {
-			return 0, nil
-		}
-		if errors.Is(err, errAbandoned) {
-			return 0, err
-		}
-		if blockio.Vanished(err) {
-			return 0, fmt.Errorf("the device is gone (read at offset %d: %v)", off, err)
-		}
+// read errors instead): each is filled with what was expected there, so that the
+// comparison counts it neither as a match nor as a mismatch. It returns how many
+// bytes could not be read. Only a vanished device (or ctx cancelled) is an error.
+func (r *reader) readBlock(ctx context.Context, w int, buf []byte, off int64) (unreadable int64, err error) {
+	read, bad, err := r.retry.Do(ctx, off, int64(len(buf)), func(o, n int64) error {
+		return r.readFull(w, buf[o-off:o-off+n], o)
+	})
+	if err != nil {
+		return 0, err
 	}
-	return r.bisect(w, buf, off)
+	for _, b := range bad {
+		r.exp.fill(buf[b.Offset-off:b.Offset-off+b.Length], b.Offset, nil)
+	}
+	return int64(len(buf)) - read, nil
 }
 
-// bisect reads buf in halves, down to single sectors, and returns how many bytes
-// could not be read. An unreadable sector is recorded as a read error and filled with
-// what was expected there, so that the comparison counts it neither as a match nor
-// as a mismatch.
-func (r *reader) bisect(w int, buf []byte, off int64) (int64, error) {
-	if int64(len(buf)) <= r.sector {
-		err := r.readFull(w, buf, off)
-		switch {
-		case err == nil:
-			return 0, nil
-		case errors.Is(err, errAbandoned):
-			return 0, err
-		case blockio.Vanished(err):
-			return 0, fmt.Errorf("the device is gone (read at offset %d: %v)", off, err)
-		}
-		if !r.excluded(off, int64(len(buf))) {
-			r.mu.Lock()
-			r.readErrs = append(r.readErrs, wipe.Range{Offset: off, Length: int64(len(buf))})
-			r.mu.Unlock()
-		}
-		r.exp.fill(buf, off, nil)
-		return int64(len(buf)), nil
+// unreadable records a sector that cannot be read as a read error, unless it lies in
+// an excluded range.
+func (r *reader) unreadable(b blockio.Range, _ error) error {
+	if !r.excluded(b.Offset, b.Length) {
+		r.mu.Lock()
+		r.readErrs = append(r.readErrs, wipe.Range(b))
+		r.mu.Unlock()
 	}
-	half := max(int64(len(buf))/2/r.sector*r.sector, r.sector)
-	a, err := r.bisect(w, buf[:half], off)
-	if err != nil {
-		return a, err
-	}
-	b, err := r.bisect(w, buf[half:], off+half)
-	return a + b, err
+	return nil
 }
 
 // readFull reads buf at off through worker w's watch slot. Once Run has stopped

@@ -24,10 +24,10 @@ type Device struct {
 	// engine syncs periodically.
 	Direct bool
 
-	f *os.File
-	// tail is a buffered descriptor for an image file's unaligned tail: a reopening
-	// of f itself (through /proc/self/fd), never of the file's path.
-	tail *os.File
+	// f is the opened target; for an image file whose size is not a multiple of
+	// the sector size, with a buffered descriptor for the last bytes that reopens f
+	// itself (through /proc/self/fd), never the file's path.
+	f *blockio.File
 	// disk is the whole-disk node of a partition, held open for its BSD lock.
 	disk *os.File
 }
@@ -50,96 +50,62 @@ func (g *Gate) Open(ctx context.Context, t Target) (*Device, error) {
 	if diffs := identityChanges(t, now); len(diffs) > 0 {
 		return nil, refused(t.Path, "changed since the plan: "+strings.Join(diffs, ", "))
 	}
-	flags := unix.O_WRONLY | unix.O_CLOEXEC
-	if t.Kind != KindFile {
-		flags |= unix.O_EXCL
-	}
-	direct := true
-	fd, err := unix.Open(t.Node, flags|unix.O_DIRECT, 0)
-	if errors.Is(err, unix.EINVAL) {
-		direct = false
-		fd, err = unix.Open(t.Node, flags, 0)
-	}
+	f, err := blockio.Open(t.Node, blockio.Mode{Write: true, Exclusive: t.Kind != KindFile})
 	switch {
 	case errors.Is(err, unix.EBUSY):
 		return nil, refused(t.Path, "in use: the kernel refused exclusive access (mounted, or claimed by another program)")
+	case errors.Is(err, blockio.ErrUnsupported):
+		return nil, refused(t.Path, notPlanned(t.Kind))
 	case err != nil:
 		return nil, fmt.Errorf("%s: open for writing: %w", t.Path, err)
 	}
-	d := &Device{Target: t, Direct: direct, f: os.NewFile(uintptr(fd), t.Node)}
+	d := &Device{Target: t, Direct: f.Direct, f: f}
 	if err := g.confirm(ctx, d); err != nil {
 		d.Close()
 		return nil, err
 	}
-	if t.Kind == KindFile && direct && t.Size()%int64(t.SectorSize) != 0 {
-		// O_DIRECT cannot write a partial sector; the file's last bytes go through
-		// the page cache, by a descriptor of the very file checked above.
-		if d.tail, err = reopenBuffered(d.f); err != nil {
-			d.Close()
-			return nil, fmt.Errorf("%s: open for writing: %w", t.Path, err)
-		}
-	}
 	return d, nil
 }
 
-// reopenBuffered opens the file f is open on once more, without O_DIRECT. It goes
-// through /proc/self/fd, which names the open file itself: a rename or replacement
-// of the file's path since f was opened cannot redirect it.
-func reopenBuffered(f *os.File) (*os.File, error) {
-	tail, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), os.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
+// notPlanned is the refusal of a descriptor that is not the target planned.
+func notPlanned(kind string) string {
+	if kind == KindFile {
+		return "the file opened is not the file planned"
 	}
-	var a, b unix.Stat_t
-	if err := errors.Join(unix.Fstat(int(f.Fd()), &a), unix.Fstat(int(tail.Fd()), &b)); err != nil {
-		tail.Close()
-		return nil, err
-	}
-	if a.Dev != b.Dev || a.Ino != b.Ino {
-		tail.Close()
-		return nil, fmt.Errorf("the descriptor reopened for the file's last bytes is not the file checked")
-	}
-	return tail, nil
+	return "the device opened is not the device planned"
 }
 
 // confirm checks that the opened descriptor is the planned target, with the planned
 // size, and locks it.
 func (g *Gate) confirm(ctx context.Context, d *Device) error {
-	t := d.Target
-	var st unix.Stat_t
-	if err := unix.Fstat(int(d.f.Fd()), &st); err != nil {
-		return fmt.Errorf("%s: %w", t.Path, err)
-	}
+	t, f := d.Target, d.f
 	switch t.Kind {
 	case KindFile:
-		if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Ino != uint64(t.Identity.Inode) || blockio.DevNo(st.Dev) != t.Identity.DevNo {
-			return refused(t.Path, "the file opened is not the file planned")
+		if f.Block || f.Inode != uint64(t.Identity.Inode) || blockio.DevNo(f.Dev) != t.Identity.DevNo {
+			return refused(t.Path, notPlanned(t.Kind))
 		}
-		if uint64(st.Size) != t.Identity.SizeBytes {
-			return refused(t.Path, fmt.Sprintf("size changed since the plan: %d, now %d bytes", t.Identity.SizeBytes, st.Size))
+		if uint64(f.Size) != t.Identity.SizeBytes {
+			return refused(t.Path, fmt.Sprintf("size changed since the plan: %d, now %d bytes", t.Identity.SizeBytes, f.Size))
 		}
-		if err := lock(ctx, d.f, t.Path); err != nil {
+		if err := lock(ctx, f.OS(), t.Path); err != nil {
 			return err
 		}
 		d.Target.Identity.ConfirmedBy = ConfirmedByFstat
 		d.Target.Identity.Confirmed = []string{"device number", "inode", "size"}
 		return nil
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFBLK || blockio.DevNo(st.Rdev) != t.Identity.DevNo {
-		return refused(t.Path, "the device opened is not the device planned")
+	if !f.Block || blockio.DevNo(f.Rdev) != t.Identity.DevNo {
+		return refused(t.Path, notPlanned(t.Kind))
 	}
-	size, ssz, err := blockio.Geometry(d.f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", t.Path, err)
+	if uint64(f.Size) != t.Identity.SizeBytes {
+		return refused(t.Path, fmt.Sprintf("size changed since the plan: %d, now %d bytes", t.Identity.SizeBytes, f.Size))
 	}
-	if size != t.Identity.SizeBytes {
-		return refused(t.Path, fmt.Sprintf("size changed since the plan: %d, now %d bytes", t.Identity.SizeBytes, size))
-	}
-	d.Target.SectorSize = ssz
-	if err := lock(ctx, d.f, t.Node); err != nil {
+	d.Target.SectorSize = f.SectorSize
+	if err := lock(ctx, f.OS(), t.Node); err != nil {
 		return err
 	}
 	if t.Kind == KindPartition {
+		var err error
 		if d.disk, err = g.lockWholeDisk(ctx, t); err != nil {
 			return err
 		}
@@ -248,37 +214,23 @@ func identityChanges(plan, now Target) []string {
 // ReadPath names the opened device for reading it back: the process's own descriptor
 // under /proc/self/fd, so a verifier opens the very device that was written, not
 // whatever its path names now.
-func (d *Device) ReadPath() string { return fmt.Sprintf("/proc/self/fd/%d", d.f.Fd()) }
+func (d *Device) ReadPath() string { return d.f.ProcPath() }
 
 // WriteAt writes p at off. With O_DIRECT, p must be aligned in memory and, except for
 // an image file's last bytes, in length and offset to the sector size.
-func (d *Device) WriteAt(p []byte, off int64) (int, error) {
-	if d.tail != nil && len(p)%d.Target.SectorSize != 0 {
-		return d.tail.WriteAt(p, off)
-	}
-	return d.f.WriteAt(p, off)
-}
+func (d *Device) WriteAt(p []byte, off int64) (int, error) { return d.f.WriteAt(p, off) }
 
 // Sync flushes what was written to the medium; for a drive this asks it to empty
 // its volatile cache.
-func (d *Device) Sync() error {
-	if d.tail != nil {
-		if err := d.tail.Sync(); err != nil {
-			return err
-		}
-	}
-	return d.f.Sync()
-}
+func (d *Device) Sync() error { return d.f.Sync() }
 
 // Close releases the device, and with it the locks.
 func (d *Device) Close() error {
-	var errs []error
-	for _, f := range []*os.File{d.tail, d.f, d.disk} {
-		if f != nil {
-			errs = append(errs, f.Close())
-		}
+	err := d.f.Close()
+	if d.disk != nil {
+		err = errors.Join(err, d.disk.Close())
 	}
-	return errors.Join(errs...)
+	return err
 }
 
 // Commands returns the command interfaces of the opened drive, for a firmware sanitize:
@@ -296,7 +248,7 @@ func (d *Device) Commands() (Drive, error) {
 // NVMe admin passthrough for an NVMe namespace, SG_IO otherwise, on a duplicate of
 // the checked descriptor.
 func (d *Device) commands() (Drive, error) {
-	fd, err := unix.FcntlInt(d.f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	fd, err := unix.FcntlInt(d.f.OS().Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return Drive{}, fmt.Errorf("%s: %w", d.Target.Path, err)
 	}
@@ -320,19 +272,13 @@ func (d *Device) commands() (Drive, error) {
 // Regeometry reads the device's size again, after a Host Protected Area was removed:
 // the overwrite then covers the sectors it hid.
 func (d *Device) Regeometry() error {
-	size, ssz, err := blockio.Geometry(d.f)
-	if err != nil {
+	if err := d.f.Regeometry(); err != nil {
 		return fmt.Errorf("%s: %w", d.Target.Path, err)
 	}
-	d.Target.Identity.SizeBytes, d.Target.SectorSize = size, ssz
+	d.Target.Identity.SizeBytes, d.Target.SectorSize = uint64(d.f.Size), d.f.SectorSize
 	return nil
 }
 
 // DropCache discards the kernel's cached pages of the device (BLKFLSBUF), so that what
 // is read afterwards comes from the drive.
-func (d *Device) DropCache() error {
-	if d.Target.Kind == KindFile {
-		return nil
-	}
-	return unix.IoctlSetInt(int(d.f.Fd()), unix.BLKFLSBUF, 0)
-}
+func (d *Device) DropCache() error { return d.f.DropCache() }

@@ -159,6 +159,13 @@ func overwrite(ctx context.Context, w writeTarget, t Target, direct bool, plan P
 	}
 	e := &engine{w: w, t: t, direct: direct, opts: opts, size: t.Size(), sector: int64(max(t.SectorSize, 512)),
 		passes: len(passes), watch: iowatch.New(opts.QueueDepth + 1)}
+	e.retry = blockio.Retry{Op: "write", Sector: e.sector, Retries: opts.Retries,
+		Final: func(err error) bool { return errors.Is(err, errAbandoned) },
+		Narrowing: func(off, n int64, err error) {
+			opts.Logger.Warn("write failed; narrowing down the bad range", "device", t.Path, "offset", off, "length", n, "err", err)
+		},
+		Bad: func(r blockio.Range, err error) error { return e.recordBad(Range(r), err) },
+	}
 	e.allocate(passes)
 	rec.Outcome = OutcomeCompleted
 	for i, p := range passes {
@@ -238,6 +245,8 @@ type engine struct {
 	size   int64
 	sector int64
 	passes int
+	// retry retries a failed write, then narrows it down to the bad sectors.
+	retry blockio.Retry
 
 	bufs  [][]byte // one per worker, for random passes
 	fixed [][]byte // per phase, for fixed passes
@@ -478,10 +487,14 @@ func (e *engine) worker(ctx context.Context, w int, stream *Stream) {
 			buf = e.bufs[w][:n]
 			stream.FillAt(buf, off, e.zero)
 		}
-		written, err := e.writeBlock(w, buf, off)
+		written, err := e.writeBlock(ctx, w, buf, off)
 		e.done.Add(written)
 		if err != nil {
-			e.fail(err) // the block stays claimed: the pass did not get past it
+			// The block stays claimed: the pass did not get past it. Cancelled, the
+			// pass ends as aborted, not failed.
+			if cerr := ctx.Err(); cerr == nil || !errors.Is(err, cerr) {
+				e.fail(err)
+			}
 			return
 		}
 		e.watch.Idle(w)
@@ -497,47 +510,16 @@ func (e *engine) fail(err error) { e.fatal.CompareAndSwap(nil, &err) }
 // down to the sectors that cannot be written, which are recorded as bad ranges. A
 // failed write may still have written part of the block (the kernel splits large
 // requests), so the narrowing rewrites all of it. It returns the bytes written; its
-// error is fatal to the wipe.
-func (e *engine) writeBlock(w int, buf []byte, off int64) (int64, error) {
-	var err error
-	for range e.opts.Retries + 1 {
-		if err = e.writeFull(w, buf, off); err == nil {
-			return int64(len(buf)), nil
-		}
-		if errors.Is(err, errAbandoned) {
-			return 0, err
-		}
-		if blockio.Vanished(err) {
-			return 0, fmt.Errorf("the device is gone (write at offset %d: %v)", off, err)
-		}
-	}
-	e.opts.Logger.Warn("write failed; narrowing down the bad range", "device", e.t.Path, "offset", off, "length", len(buf), "err", err)
-	return e.bisect(w, buf, off)
+// error is fatal to the wipe, unless it is ctx's.
+func (e *engine) writeBlock(ctx context.Context, w int, buf []byte, off int64) (int64, error) {
+	written, _, err := e.retry.Do(ctx, off, int64(len(buf)), func(o, n int64) error {
+		return e.writeFull(w, buf[o-off:o-off+n], o)
+	})
+	return written, err
 }
 
-// bisect writes buf in halves, down to single sectors, recording what fails.
-func (e *engine) bisect(w int, buf []byte, off int64) (int64, error) {
-	if int64(len(buf)) <= e.sector {
-		err := e.writeFull(w, buf, off)
-		switch {
-		case err == nil:
-			return int64(len(buf)), nil
-		case errors.Is(err, errAbandoned):
-			return 0, err
-		case blockio.Vanished(err):
-			return 0, fmt.Errorf("the device is gone (write at offset %d: %v)", off, err)
-		}
-		return 0, e.recordBad(Range{Offset: off, Length: int64(len(buf))}, err)
-	}
-	half := max(int64(len(buf))/2/e.sector*e.sector, e.sector)
-	a, err := e.bisect(w, buf[:half], off)
-	if err != nil {
-		return a, err
-	}
-	b, err := e.bisect(w, buf[half:], off+half)
-	return a + b, err
-}
-
+// recordBad records a sector that cannot be written, and fails the wipe when there
+// are too many.
 func (e *engine) recordBad(r Range, err error) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()

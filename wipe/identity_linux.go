@@ -16,7 +16,7 @@ type fdIdentity struct{}
 func (fdIdentity) readIdentity(d *Device) (answeredIdentity, error) {
 	t := d.Target
 	if t.Drive.Transport == inventory.TransportLoop { // a loop device, or a partition of one
-		return loopIdentity(d.f)
+		return loopIdentity(d.f.OS())
 	}
 	switch t.Drive.Transport {
 	case inventory.TransportNVMe, inventory.TransportSATA, inventory.TransportSAS, inventory.TransportSCSI:

@@ -1,6 +1,16 @@
-// Package blockio holds the small pieces of direct block I/O that the writer and the
-// verifier share: buffers aligned for O_DIRECT and the errors that mean a device is
-// gone rather than damaged.
+// Package blockio holds the block I/O that the writer (wipe) and the verifier
+// (verify) share, so that both open, read, write and retry the same way:
+//
+//   - Open opens a block device or image file, read-write or read-only, exclusively
+//     or not, with O_DIRECT where the target takes it and through the page cache
+//     where it does not, and describes it from fstat; an image file's unaligned last
+//     bytes go through a buffered reopening of the very descriptor opened.
+//   - Retry tries a failed request again, then narrows it down to the bad sectors.
+//   - AlignedBuffer makes buffers O_DIRECT accepts; Vanished tells a device that is
+//     gone from one with bad blocks; Geometry and DevNo read and name a device.
+//
+// It checks nothing about which device is the right one: that is the safety gate's
+// work (wipe.Gate), which compares what Open describes with its plan.
 package blockio
 
 import (
