@@ -49,8 +49,8 @@ func NewCertificate(ev Evidence, d certificates.Details, now time.Time) (*certif
 		},
 		Verification: certificates.Verification{Method: ev.VerifyMode, Checks: []certificates.Check{}},
 	}
-	if rec.Plan != nil {
-		c.Sanitization.Reason = rec.Plan.Reason
+	if rec.Choice != nil {
+		c.Sanitization.Reason = rec.Choice.Reason
 	}
 	if fw := rec.Firmware; fw != nil {
 		c.Sanitization.Firmware = &certificates.FirmwareEvidence{Commands: append([]string{}, fw.Commands...),

@@ -16,7 +16,7 @@ type Event interface{ event() }
 // with its plan or refusal, and with Options.All the devices left out.
 type Planned struct {
 	// Write is the pass sequence of the method (empty for nist-purge: per drive).
-	Write   wipe.Plan
+	Write   wipe.PassPlan
 	Plans   []Plan
 	LeftOut []LeftOut
 }

@@ -16,12 +16,12 @@ import (
 // runFirmware sanitizes one drive with its own command, then reads it back: after a
 // crypto erase every sampled block must differ from before, after any other erase
 // every sampled block must be one repeated byte.
-func runFirmware(ctx context.Context, log *slog.Logger, dev *wipe.Device, p Plan, m wipe.Method, vo verify.Options,
+func runFirmware(ctx context.Context, log *slog.Logger, dev *wipe.Handle, p Plan, m wipe.Method, vo verify.Options,
 	progress func(wipe.Event)) Result {
 	t, ch := dev.Target, p.Choice
 	d := t.Drive
 	rec := wipe.Record{Device: t.Path, Kind: t.Kind, Identity: t.Identity, Drive: &d, Method: m.Name, Title: m.Title,
-		NISTClass: ch.Class, Rounds: 1, VerifyRequired: m.Verify, Technique: ch.Technique, Plan: ch,
+		NISTClass: ch.Class, Rounds: 1, VerifyRequired: m.Verify, Technique: ch.Technique, Choice: ch,
 		IOMode: "firmware", Passes: []wipe.PassRecord{}, Warnings: t.Warnings, Started: time.Now().UTC()}
 	fail := func(err error) Result {
 		rec.Outcome, rec.Error, rec.Finished = wipe.OutcomeFailed, err.Error(), time.Now().UTC()
@@ -34,7 +34,7 @@ func runFirmware(ctx context.Context, log *slog.Logger, dev *wipe.Device, p Plan
 	defer drv.Close()
 
 	var (
-		rd   *verify.Device
+		rd   *verify.Reader
 		snap *verify.Snapshot
 	)
 	if vo.Mode != VerifyNone {
@@ -100,7 +100,7 @@ func runFirmware(ctx context.Context, log *slog.Logger, dev *wipe.Device, p Plan
 // Area is removed (volatile: until the next power cycle, which is all the wipe needs),
 // the kernel is asked to read the drive's size again, and the overwrite is planned
 // over the whole drive. Any failure refuses the wipe.
-func removeHPA(dev *wipe.Device) (*wipe.FirmwareRecord, error) {
+func removeHPA(dev *wipe.Handle) (*wipe.FirmwareRecord, error) {
 	drv, err := dev.Commands()
 	if err != nil {
 		return nil, err

@@ -13,7 +13,7 @@ const VerifyNone = "none"
 
 // verifyDevice reads back what a pass left on an opened wipe target, through a
 // read-only descriptor of the same device.
-func verifyDevice(ctx context.Context, dev *wipe.Device, pr wipe.PassRecord, opts verify.Options) verify.Result {
+func verifyDevice(ctx context.Context, dev *wipe.Handle, pr wipe.PassRecord, opts verify.Options) verify.Result {
 	failed := func(err error) verify.Result {
 		return verify.Result{Mode: opts.Mode, Pass: pr.Number, Outcome: verify.OutcomeFailed, Error: err.Error(),
 			Mismatches: []verify.Mismatch{}, ReadErrors: []wipe.Range{}}

@@ -78,7 +78,7 @@ func (r Result) VerificationFailed() bool {
 	return false
 }
 
-func refusedRecord(t wipe.Target, p wipe.Plan, err error) wipe.Record {
+func refusedRecord(t wipe.Target, p wipe.PassPlan, err error) wipe.Record {
 	now := time.Now().UTC()
 	return wipe.Record{Device: t.Path, Kind: t.Kind, Identity: t.Identity, Method: p.Method.Name,
 		Title: p.Method.Title, NISTClass: p.Method.NISTClass, Rounds: p.Rounds, Blank: p.Blank,

@@ -23,7 +23,7 @@ type Options struct {
 	All              bool
 	IncludeRemovable bool
 
-	// Method, Rounds and Blank are the overwrite (see wipe.Plan); nist-purge and
+	// Method, Rounds and Blank are the overwrite (see wipe.PassPlan); nist-purge and
 	// nist-clear are planned per drive.
 	Method wipe.Method
 	Rounds int
@@ -126,7 +126,7 @@ func (r *run) run(ctx context.Context) ([]Result, error) {
 		r.emit(&Planned{LeftOut: left})
 		return nil, refusals("--all found no drive to wipe: it takes physical, non-removable drives that may be wiped (every device left out is listed with why)")
 	}
-	wplan := wipe.Plan{Method: method, Rounds: o.Rounds, Blank: o.Blank}
+	wplan := wipe.PassPlan{Method: method, Rounds: o.Rounds, Blank: o.Blank}
 	r.emit(&Planned{Write: wplan, Plans: plans, LeftOut: left})
 	for _, p := range plans {
 		for _, w := range p.Target.Warnings {
@@ -181,7 +181,7 @@ func (r *run) confirm(ctx context.Context, plans []Plan) ([]Plan, error) {
 // sanitize runs every approved plan in parallel, and certifies each target's result
 // the moment it is done, whatever the others are doing: a finished drive's evidence
 // must not wait for a stalled one.
-func (r *run) sanitize(ctx context.Context, gate *wipe.Gate, approved []Plan, wplan wipe.Plan) ([]Result, []error) {
+func (r *run) sanitize(ctx context.Context, gate *wipe.Gate, approved []Plan, wplan wipe.PassPlan) ([]Result, []error) {
 	o := r.o
 	results := make([]Result, len(approved))
 	certErrs := make([]error, len(approved))
@@ -228,7 +228,7 @@ func (r *run) sanitize(ctx context.Context, gate *wipe.Gate, approved []Plan, wp
 }
 
 // overwrite runs the method's passes over one opened target and reads them back.
-func (r *run) overwrite(ctx context.Context, dev *wipe.Device, p Plan, wplan wipe.Plan, hpa *wipe.FirmwareRecord) Result {
+func (r *run) overwrite(ctx context.Context, dev *wipe.Handle, p Plan, wplan wipe.PassPlan, hpa *wipe.FirmwareRecord) Result {
 	o := r.o
 	path := p.Target.Path
 	r.log.Info("wipe started", "device", path, "method", wplan.Method.Name, "passes", len(wplan.Passes()),
@@ -264,7 +264,7 @@ func (r *run) overwrite(ctx context.Context, dev *wipe.Device, p Plan, wplan wip
 		return nil
 	}
 	rec := wipe.Overwrite(ctx, dev, wplan, eo)
-	rec.Plan, rec.Firmware = p.Choice, hpa
+	rec.Choice, rec.Firmware = p.Choice, hpa
 	for _, v := range checks {
 		rec.Stalls = append(rec.Stalls, v.Stalls...)
 	}
@@ -278,7 +278,7 @@ func (r *run) overwrite(ctx context.Context, dev *wipe.Device, p Plan, wplan wip
 	return newResult(rec, checks, o.Verify.Mode != VerifyNone)
 }
 
-func ioMode(d *wipe.Device) string {
+func ioMode(d *wipe.Handle) string {
 	if d.Direct {
 		return wipe.IODirect
 	}

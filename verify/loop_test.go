@@ -30,7 +30,7 @@ func wipeLoop(t *testing.T, size int64, p wipe.Pattern) (*loopdev.Loop, wipe.Pas
 		t.Fatal(err)
 	}
 	defer dev.Close()
-	rec := wipe.Overwrite(context.Background(), dev, wipe.Plan{Method: wipe.CustomMethod([]wipe.Pattern{p}, 1, false)}, wipe.Options{})
+	rec := wipe.Overwrite(context.Background(), dev, wipe.PassPlan{Method: wipe.CustomMethod([]wipe.Pattern{p}, 1, false)}, wipe.Options{})
 	if rec.Outcome != wipe.OutcomeCompleted {
 		t.Fatalf("wipe: %s %s", rec.Outcome, rec.Error)
 	}
@@ -61,7 +61,7 @@ func corruptImage(t *testing.T, image string, offsets []int64) {
 	}
 }
 
-func openLoop(t *testing.T, l *loopdev.Loop) *Device {
+func openLoop(t *testing.T, l *loopdev.Loop) *Reader {
 	t.Helper()
 	d, err := Open(l.Path)
 	if err != nil {
@@ -224,7 +224,7 @@ func TestLoopReadErrors(t *testing.T) {
 func TestLoopReadStall(t *testing.T) {
 	const size, hangAt = 16 << 20, 8 << 20
 	exp, _ := ExpectPass(wipe.Fixed(0), nil)
-	stalled := func(t *testing.T) (*faultfs.Disk, *Device) {
+	stalled := func(t *testing.T) (*faultfs.Disk, *Reader) {
 		disk := faultfs.Mount(t, size) // zeros: a sparse backing file
 		disk.Hang(faultfs.Range{Off: hangAt, Len: 1 << 20, Ops: faultfs.Read})
 		return disk, openLoop(t, disk.Attach(t))

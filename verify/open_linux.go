@@ -9,8 +9,8 @@ import (
 	"github.com/decom-project/decom/inventory"
 )
 
-// Device is a block device or image file opened read-only for verification.
-type Device struct {
+// Reader is a block device or image file opened read-only for verification.
+type Reader struct {
 	Path  string
 	DevNo string // the block device's major:minor, or the file's filesystem's
 	Inode uint64 // for image files
@@ -22,7 +22,7 @@ type Device struct {
 // anything for writing, and refuses nothing for being mounted: it only reads. An
 // image file's unaligned last bytes are read through a buffered reopening of the
 // descriptor opened, not of path.
-func Open(path string) (*Device, error) {
+func Open(path string) (*Reader, error) {
 	f, err := blockio.Open(path, blockio.Mode{})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -36,7 +36,7 @@ func Open(path string) (*Device, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: empty: nothing to verify", path)
 	}
-	d := &Device{Path: path, DevNo: f.DevNo(), f: f,
+	d := &Reader{Path: path, DevNo: f.DevNo(), f: f,
 		t: Target{R: f, Size: f.Size, SectorSize: f.SectorSize, Direct: f.Direct}}
 	if !f.Block {
 		d.Inode = f.Inode
@@ -45,10 +45,10 @@ func Open(path string) (*Device, error) {
 }
 
 // ReadAt reads the device, an image file's unaligned tail through the page cache.
-func (d *Device) ReadAt(p []byte, off int64) (int, error) { return d.f.ReadAt(p, off) }
+func (d *Reader) ReadAt(p []byte, off int64) (int, error) { return d.f.ReadAt(p, off) }
 
 // Target is what Run reads.
-func (d *Device) Target() Target { return d.t }
+func (d *Reader) Target() Target { return d.t }
 
 // Close releases the device.
-func (d *Device) Close() error { return d.f.Close() }
+func (d *Reader) Close() error { return d.f.Close() }

@@ -15,9 +15,9 @@ import (
 	"github.com/decom-project/decom/inventory"
 )
 
-// Device is a target the gate opened for writing. It is the only way decom writes to
+// Handle is a target the gate opened for writing. It is the only way decom writes to
 // a drive, a partition or an image file.
-type Device struct {
+type Handle struct {
 	Target Target
 	// Direct reports whether writes bypass the page cache (O_DIRECT). When the
 	// target refuses O_DIRECT (a file on tmpfs, say) writes are buffered and the
@@ -42,7 +42,7 @@ type Device struct {
 // and WWN; a loop device's backing file). The target is held with an exclusive BSD
 // lock (flock) until Close, and refused when another program holds one: for a
 // partition, on its whole disk too.
-func (g *Gate) Open(ctx context.Context, t Target) (*Device, error) {
+func (g *Gate) Open(ctx context.Context, t Target) (*Handle, error) {
 	now, err := g.Check(ctx, t.Path)
 	if err != nil {
 		return nil, err
@@ -59,7 +59,7 @@ func (g *Gate) Open(ctx context.Context, t Target) (*Device, error) {
 	case err != nil:
 		return nil, fmt.Errorf("%s: open for writing: %w", t.Path, err)
 	}
-	d := &Device{Target: t, Direct: f.Direct, f: f}
+	d := &Handle{Target: t, Direct: f.Direct, f: f}
 	if err := g.confirm(ctx, d); err != nil {
 		d.Close()
 		return nil, err
@@ -77,7 +77,7 @@ func notPlanned(kind string) string {
 
 // confirm checks that the opened descriptor is the planned target, with the planned
 // size, and locks it.
-func (g *Gate) confirm(ctx context.Context, d *Device) error {
+func (g *Gate) confirm(ctx context.Context, d *Handle) error {
 	t, f := d.Target, d.f
 	switch t.Kind {
 	case KindFile:
@@ -153,7 +153,7 @@ func (g *Gate) lockWholeDisk(ctx context.Context, t Target) (*os.File, error) {
 
 // confirmIdentity asks the opened device who it is and refuses it when its answer
 // differs from the plan; it records how the identity was confirmed.
-func (g *Gate) confirmIdentity(d *Device) error {
+func (g *Gate) confirmIdentity(d *Handle) error {
 	t := d.Target
 	r := g.identity
 	if r == nil {
@@ -214,18 +214,18 @@ func identityChanges(plan, now Target) []string {
 // ReadPath names the opened device for reading it back: the process's own descriptor
 // under /proc/self/fd, so a verifier opens the very device that was written, not
 // whatever its path names now.
-func (d *Device) ReadPath() string { return d.f.ProcPath() }
+func (d *Handle) ReadPath() string { return d.f.ProcPath() }
 
 // WriteAt writes p at off. With O_DIRECT, p must be aligned in memory and, except for
 // an image file's last bytes, in length and offset to the sector size.
-func (d *Device) WriteAt(p []byte, off int64) (int, error) { return d.f.WriteAt(p, off) }
+func (d *Handle) WriteAt(p []byte, off int64) (int, error) { return d.f.WriteAt(p, off) }
 
 // Sync flushes what was written to the medium; for a drive this asks it to empty
 // its volatile cache.
-func (d *Device) Sync() error { return d.f.Sync() }
+func (d *Handle) Sync() error { return d.f.Sync() }
 
 // Close releases the device, and with it the locks.
-func (d *Device) Close() error {
+func (d *Handle) Close() error {
 	err := d.f.Close()
 	if d.disk != nil {
 		err = errors.Join(err, d.disk.Close())
@@ -237,9 +237,9 @@ func (d *Device) Close() error {
 // NVMe admin passthrough for an NVMe namespace, SG_IO otherwise. They go through a
 // duplicate of the descriptor the gate opened and checked, never through a new open of
 // the device node. The caller closes the Drive.
-func (d *Device) Commands() (Drive, error) {
+func (d *Handle) Commands() (DriveCommands, error) {
 	if d.Target.Kind != KindDrive {
-		return Drive{}, fmt.Errorf("%s: a firmware sanitize applies to whole drives only", d.Target.Path)
+		return DriveCommands{}, fmt.Errorf("%s: a firmware sanitize applies to whole drives only", d.Target.Path)
 	}
 	return d.commands()
 }
@@ -247,19 +247,19 @@ func (d *Device) Commands() (Drive, error) {
 // commands opens the command interface of the opened device, whole drive or not:
 // NVMe admin passthrough for an NVMe namespace, SG_IO otherwise, on a duplicate of
 // the checked descriptor.
-func (d *Device) commands() (Drive, error) {
+func (d *Handle) commands() (DriveCommands, error) {
 	fd, err := unix.FcntlInt(d.f.OS().Fd(), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
-		return Drive{}, fmt.Errorf("%s: %w", d.Target.Path, err)
+		return DriveCommands{}, fmt.Errorf("%s: %w", d.Target.Path, err)
 	}
 	f := os.NewFile(uintptr(fd), d.Target.Node)
-	drv := Drive{Path: d.Target.Path, Size: d.Target.Size()}
+	drv := DriveCommands{Path: d.Target.Path, Size: d.Target.Size()}
 	if d.Target.Drive.Transport == inventory.TransportNVMe {
 		nv := devio.NewNVMeDevice(f)
 		nsid, err := nv.NamespaceID()
 		if err != nil {
 			nv.Close()
-			return Drive{}, err
+			return DriveCommands{}, err
 		}
 		drv.NVMe, drv.NSID, drv.closer = nv, nsid, nv.Close
 		return drv, nil
@@ -271,7 +271,7 @@ func (d *Device) commands() (Drive, error) {
 
 // Regeometry reads the device's size again, after a Host Protected Area was removed:
 // the overwrite then covers the sectors it hid.
-func (d *Device) Regeometry() error {
+func (d *Handle) Regeometry() error {
 	if err := d.f.Regeometry(); err != nil {
 		return fmt.Errorf("%s: %w", d.Target.Path, err)
 	}
@@ -281,4 +281,4 @@ func (d *Device) Regeometry() error {
 
 // DropCache discards the kernel's cached pages of the device (BLKFLSBUF), so that what
 // is read afterwards comes from the drive.
-func (d *Device) DropCache() error { return d.f.DropCache() }
+func (d *Handle) DropCache() error { return d.f.DropCache() }

@@ -108,15 +108,15 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// Plan is what to write: a method, repeated, optionally followed by zeros.
-type Plan struct {
+// PassPlan is what to write: a method, repeated, optionally followed by zeros.
+type PassPlan struct {
 	Method Method
 	Rounds int
 	Blank  bool
 }
 
 // Passes is the plan's pass sequence.
-func (p Plan) Passes() []Pattern { return p.Method.Sequence(p.Rounds, p.Blank) }
+func (p PassPlan) Passes() []Pattern { return p.Method.Sequence(p.Rounds, p.Blank) }
 
 // writeTarget is what the engine writes to; *Device in production.
 //
@@ -130,11 +130,11 @@ type writeTarget interface {
 // Overwrite runs plan's passes over dev and returns what happened. It never returns
 // early without a record: a cancelled ctx gives an aborted record saying where the
 // wipe stopped.
-func Overwrite(ctx context.Context, dev *Device, plan Plan, opts Options) Record {
+func Overwrite(ctx context.Context, dev *Handle, plan PassPlan, opts Options) Record {
 	return overwrite(ctx, dev, dev.Target, dev.Direct, plan, opts)
 }
 
-func overwrite(ctx context.Context, w writeTarget, t Target, direct bool, plan Plan, opts Options) Record {
+func overwrite(ctx context.Context, w writeTarget, t Target, direct bool, plan PassPlan, opts Options) Record {
 	opts = opts.withDefaults()
 	passes := plan.Passes()
 	rec := Record{

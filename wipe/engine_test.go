@@ -89,7 +89,7 @@ func TestOverwriteEveryMethodLeavesItsLastPass(t *testing.T) {
 	for _, m := range append(Methods(), CustomMethod([]Pattern{Fixed(0x92, 0x49, 0x24)}, 1, false)) {
 		t.Run(m.Name, func(t *testing.T) {
 			mem, tgt := memDrive(size)
-			rec := overwrite(context.Background(), mem, tgt, true, Plan{Method: m}, Options{BlockSize: 1 << 20, QueueDepth: 3})
+			rec := overwrite(context.Background(), mem, tgt, true, PassPlan{Method: m}, Options{BlockSize: 1 << 20, QueueDepth: 3})
 			if rec.Outcome != OutcomeCompleted || rec.Error != "" {
 				t.Fatalf("outcome %s: %s", rec.Outcome, rec.Error)
 			}
@@ -121,7 +121,7 @@ func TestOverwriteEveryMethodLeavesItsLastPass(t *testing.T) {
 // Two random passes use different keys, and a random pass is not all one byte.
 func TestRandomPassesAreKeyedApart(t *testing.T) {
 	mem, tgt := memDrive(1 << 20)
-	rec := overwrite(context.Background(), mem, tgt, true, Plan{Method: CustomMethod([]Pattern{Random(), Random()}, 1, false)}, Options{})
+	rec := overwrite(context.Background(), mem, tgt, true, PassPlan{Method: CustomMethod([]Pattern{Random(), Random()}, 1, false)}, Options{})
 	a, b := rec.Passes[0].Keys, rec.Passes[1].Keys
 	if a == nil || b == nil || bytes.Equal(a.Key, b.Key) {
 		t.Fatalf("keys %v and %v", a, b)
@@ -134,7 +134,7 @@ func TestRandomPassesAreKeyedApart(t *testing.T) {
 func TestOverwriteRecordsBadRangesExactly(t *testing.T) {
 	mem, tgt := memDrive(8 << 20)
 	mem.bad = []Range{{Offset: 3 << 20, Length: 4096}, {Offset: 5<<20 + 512, Length: 1024}, {Offset: 8<<20 - 512, Length: 512}}
-	rec := overwrite(context.Background(), mem, tgt, true, Plan{Method: mustMethod(t, "dod-3")}, Options{})
+	rec := overwrite(context.Background(), mem, tgt, true, PassPlan{Method: mustMethod(t, "dod-3")}, Options{})
 	if rec.Outcome != OutcomeExceptions {
 		t.Fatalf("outcome %s (%s), want %s", rec.Outcome, rec.Error, OutcomeExceptions)
 	}
@@ -162,7 +162,7 @@ func TestOverwriteRecordsBadRangesExactly(t *testing.T) {
 func TestOverwriteFailsWhenTheDeviceVanishes(t *testing.T) {
 	mem, tgt := memDrive(16 << 20)
 	mem.gone = 5 << 20
-	rec := overwrite(context.Background(), mem, tgt, true, Plan{Method: mustMethod(t, "zero")}, Options{})
+	rec := overwrite(context.Background(), mem, tgt, true, PassPlan{Method: mustMethod(t, "zero")}, Options{})
 	if rec.Outcome != OutcomeFailed || rec.Passes[0].Completed {
 		t.Fatalf("outcome %s completed %v", rec.Outcome, rec.Passes[0].Completed)
 	}
@@ -174,7 +174,7 @@ func TestOverwriteFailsWhenTheDeviceVanishes(t *testing.T) {
 func TestOverwriteFailsOnAFailingDrive(t *testing.T) {
 	mem, tgt := memDrive(4 << 20)
 	mem.bad = []Range{{Offset: 0, Length: 4 << 20}}
-	rec := overwrite(context.Background(), mem, tgt, true, Plan{Method: mustMethod(t, "zero")}, Options{MaxBadRanges: 10})
+	rec := overwrite(context.Background(), mem, tgt, true, PassPlan{Method: mustMethod(t, "zero")}, Options{MaxBadRanges: 10})
 	if rec.Outcome != OutcomeFailed {
 		t.Fatalf("outcome %s, want failed", rec.Outcome)
 	}
@@ -189,7 +189,7 @@ func TestOverwriteAbortsWhereItStopped(t *testing.T) {
 		}
 	}
 	opts := Options{BlockSize: 1 << 20, QueueDepth: 2}
-	rec := overwrite(ctx, mem, tgt, true, Plan{Method: mustMethod(t, "dod-3")}, opts)
+	rec := overwrite(ctx, mem, tgt, true, PassPlan{Method: mustMethod(t, "dod-3")}, opts)
 	if rec.Outcome != OutcomeAborted || rec.AbortedAt == nil {
 		t.Fatalf("outcome %s aborted at %v", rec.Outcome, rec.AbortedAt)
 	}
@@ -228,7 +228,7 @@ func TestOverwriteStopsWaitingForAStuckWrite(t *testing.T) {
 		cancel()
 	}()
 	opts := Options{BlockSize: 1 << 20, QueueDepth: 4, StopGrace: 100 * time.Millisecond}
-	rec := overwrite(ctx, mem, tgt, true, Plan{Method: mustMethod(t, "dod-3")}, opts)
+	rec := overwrite(ctx, mem, tgt, true, PassPlan{Method: mustMethod(t, "dod-3")}, opts)
 	if rec.Outcome != OutcomeAborted || rec.AbortedAt == nil || *rec.AbortedAt != (Position{Pass: 1, Offset: 5 << 20}) {
 		t.Fatalf("outcome %s aborted at %+v", rec.Outcome, rec.AbortedAt)
 	}
@@ -276,7 +276,7 @@ func TestOverwriteReportsAStall(t *testing.T) {
 				stalledEvents++
 			}
 		}}
-	rec := overwrite(context.Background(), mem, tgt, true, Plan{Method: mustMethod(t, "zero")}, opts)
+	rec := overwrite(context.Background(), mem, tgt, true, PassPlan{Method: mustMethod(t, "zero")}, opts)
 	if rec.Outcome != OutcomeCompleted {
 		t.Fatalf("outcome %s: %s", rec.Outcome, rec.Error)
 	}
@@ -301,7 +301,7 @@ func TestOverwriteGivesUpAStalledTarget(t *testing.T) {
 	mem, tgt := memDrive(8 << 20)
 	mem.hangAt(t, 3<<20)
 	opts := Options{StallTimeout: 200 * time.Millisecond, GiveUpStalled: true}
-	rec := overwrite(context.Background(), mem, tgt, true, Plan{Method: mustMethod(t, "dod-3")}, opts)
+	rec := overwrite(context.Background(), mem, tgt, true, PassPlan{Method: mustMethod(t, "dod-3")}, opts)
 	if rec.Outcome != OutcomeFailed || len(rec.Passes) != 1 || rec.Passes[0].Completed || rec.AbortedAt != nil {
 		t.Fatalf("outcome %s, %d passes, aborted at %+v", rec.Outcome, len(rec.Passes), rec.AbortedAt)
 	}
@@ -355,7 +355,7 @@ func TestAfterPassSeesEachPass(t *testing.T) {
 		seen = append(seen, fmt.Sprintf("%d:%s:%v", pr.Number, pr.Pattern, last))
 		return nil
 	}}
-	overwrite(context.Background(), mem, tgt, true, Plan{Method: mustMethod(t, "dod-3")}, opts)
+	overwrite(context.Background(), mem, tgt, true, PassPlan{Method: mustMethod(t, "dod-3")}, opts)
 	if want := []string{"1:0x00:false", "2:0xff:false", "3:random:true"}; !slices.Equal(seen, want) {
 		t.Errorf("AfterPass saw %v, want %v", seen, want)
 	}

@@ -8,11 +8,11 @@ import (
 	"github.com/decom-project/decom/inventory"
 )
 
-// Drive is what the firmware executors talk to: the command interfaces of one drive.
-// The executors never open anything themselves; the caller builds the Drive from the
+// DriveCommands is what the firmware executors talk to: the command interfaces of one drive.
+// The executors never open anything themselves; the caller builds the DriveCommands from the
 // file the safety gate opened (devio.NewSGDevice, devio.NewNVMeDevice) or, in tests,
 // from the drive simulator.
-type Drive struct {
+type DriveCommands struct {
 	Path string
 	// SCSI carries SCSI commands and ATA commands (ATA PASS-THROUGH) for SATA, SAS
 	// and SCSI drives; nil for NVMe.
@@ -28,7 +28,7 @@ type Drive struct {
 }
 
 // Close releases what Device.Commands opened for the Drive.
-func (d Drive) Close() error {
+func (d DriveCommands) Close() error {
 	if d.closer == nil {
 		return nil
 	}

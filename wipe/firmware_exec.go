@@ -78,7 +78,7 @@ func (o FirmwareOptions) withDefaults() FirmwareOptions {
 // resumes after a power cycle). SECURITY ERASE UNIT and Format NVM run to completion once
 // sent. Sanitize leaves the Host Protected Area alone: run RemoveHPA first and copy its
 // results into HPABefore and HPAAfter.
-func Sanitize(ctx context.Context, d Drive, tech Technique, o FirmwareOptions) FirmwareRecord {
+func Sanitize(ctx context.Context, d DriveCommands, tech Technique, o FirmwareOptions) FirmwareRecord {
 	r := &firmwareRun{ctx: ctx, d: d, tech: tech, o: o.withDefaults()}
 	r.rec = FirmwareRecord{Technique: tech, Commands: []string{}, Started: time.Now().UTC()}
 	r.o.Logger.Info("firmware sanitize", "device", d.Path, "technique", string(tech))
@@ -99,7 +99,7 @@ func Sanitize(ctx context.Context, d Drive, tech Technique, o FirmwareOptions) F
 // firmwareRun is one firmware sanitize (or HPA removal) in progress.
 type firmwareRun struct {
 	ctx  context.Context
-	d    Drive
+	d    DriveCommands
 	tech Technique
 	o    FirmwareOptions
 	rec  FirmwareRecord

@@ -54,7 +54,7 @@ func fastOptions(events *[]Event) FirmwareOptions {
 	}
 }
 
-func newATASim(t *testing.T, cfg drivesim.ATAConfig) (*drivesim.ATA, []byte, Drive) {
+func newATASim(t *testing.T, cfg drivesim.ATAConfig) (*drivesim.ATA, []byte, DriveCommands) {
 	t.Helper()
 	data := userData()
 	if cfg.Media == nil {
@@ -65,7 +65,7 @@ func newATASim(t *testing.T, cfg drivesim.ATAConfig) (*drivesim.ATA, []byte, Dri
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sim, data, Drive{Path: "/dev/sim", SCSI: sim, Size: cfg.Size}
+	return sim, data, DriveCommands{Path: "/dev/sim", SCSI: sim, Size: cfg.Size}
 }
 
 // hooked passes commands to a simulated drive, letting a test act before chosen ones,
@@ -173,7 +173,7 @@ func TestSanitizeCancelled(t *testing.T) {
 	ataSim, _, ad := newATASim(t, drivesim.ATAConfig{Sanitize: allModes, Step: 0.01})
 	for _, tc := range []struct {
 		tech    Technique
-		d       Drive
+		d       DriveCommands
 		running func() bool
 	}{
 		{TechATASanitizeBlock, ad, func() bool { return ataSim.State().SanitizeInProgress }},
@@ -232,7 +232,7 @@ func TestSanitizeWrongTechniqueOrInterface(t *testing.T) {
 	_, _, ad := newATASim(t, drivesim.ATAConfig{})
 	_, _, nd := newNVMeSim(t, drivesim.NVMeConfig{})
 	for _, tc := range []struct {
-		d    Drive
+		d    DriveCommands
 		tech Technique
 		want string
 	}{
@@ -383,10 +383,10 @@ func (u *unitAttention) Exec(cmd *devio.SCSICommand) (devio.SCSIResult, error) {
 func TestSanitizeCancelledDuringChecks(t *testing.T) {
 	for _, tc := range []struct {
 		tech Technique
-		d    func(t *testing.T, cancel func()) (Drive, func() []string)
+		d    func(t *testing.T, cancel func()) (DriveCommands, func() []string)
 		last string
 	}{
-		{TechATASanitizeCrypto, func(t *testing.T, cancel func()) (Drive, func() []string) {
+		{TechATASanitizeCrypto, func(t *testing.T, cancel func()) (DriveCommands, func() []string) {
 			sim, _, d := newATASim(t, drivesim.ATAConfig{Sanitize: allModes})
 			d.SCSI = hooked{sim, func(cmd *devio.SCSICommand) error {
 				if ataCode(cmd) == 0xB4 {
@@ -396,7 +396,7 @@ func TestSanitizeCancelledDuringChecks(t *testing.T) {
 			}}
 			return d, sim.Commands
 		}, "SANITIZE STATUS EXT"},
-		{TechNVMeSanitizeCrypto, func(t *testing.T, cancel func()) (Drive, func() []string) {
+		{TechNVMeSanitizeCrypto, func(t *testing.T, cancel func()) (DriveCommands, func() []string) {
 			sim, _, d := newNVMeSim(t, drivesim.NVMeConfig{SANICAP: 0x07})
 			d.NVMe = nvmeHook{sim, func(cmd *devio.NVMeAdminCommand) error {
 				if cmd.Opcode == nvme.OpGetLogPage {
@@ -406,7 +406,7 @@ func TestSanitizeCancelledDuringChecks(t *testing.T) {
 			}}
 			return d, sim.Commands
 		}, "Get Log Page (Sanitize Status)"},
-		{TechNVMeFormatUserData, func(t *testing.T, cancel func()) (Drive, func() []string) {
+		{TechNVMeFormatUserData, func(t *testing.T, cancel func()) (DriveCommands, func() []string) {
 			sim, _, d := newNVMeSim(t, drivesim.NVMeConfig{OACS: 0x02})
 			d.NVMe = nvmeHook{sim, func(cmd *devio.NVMeAdminCommand) error {
 				if cmd.Opcode == nvme.OpIdentify && cmd.CDW10 == 0 {
@@ -416,7 +416,7 @@ func TestSanitizeCancelledDuringChecks(t *testing.T) {
 			}}
 			return d, sim.Commands
 		}, "Identify Namespace"},
-		{TechSCSISanitizeCrypto, func(t *testing.T, cancel func()) (Drive, func() []string) {
+		{TechSCSISanitizeCrypto, func(t *testing.T, cancel func()) (DriveCommands, func() []string) {
 			sim, _, d := newSCSISim(t, drivesim.SCSIConfig{Sanitize: allModes})
 			d.SCSI = hooked{sim, func(cmd *devio.SCSICommand) error {
 				if cmd.CDB[0] == scsi.OpRequestSense {

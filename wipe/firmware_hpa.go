@@ -22,7 +22,7 @@ import (
 //
 // A drive without the HPA feature set has nothing to remove: before and after say so
 // and the error is nil.
-func RemoveHPA(d Drive) (before, after inventory.HPA, err error) {
+func RemoveHPA(d DriveCommands) (before, after inventory.HPA, err error) {
 	if d.SCSI == nil {
 		return before, after, errors.New("remove HPA: the drive has no SCSI/ATA command interface")
 	}

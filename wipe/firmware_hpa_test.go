@@ -119,7 +119,7 @@ func TestRemoveHPA(t *testing.T) {
 		}
 	})
 	t.Run("no interface", func(t *testing.T) {
-		if _, _, err := RemoveHPA(Drive{Path: "/dev/nvme0n1"}); err == nil {
+		if _, _, err := RemoveHPA(DriveCommands{Path: "/dev/nvme0n1"}); err == nil {
 			t.Error("no error")
 		}
 	})

@@ -11,7 +11,7 @@ import (
 	"github.com/decom-project/decom/internal/nvme"
 )
 
-func newNVMeSim(t *testing.T, cfg drivesim.NVMeConfig) (*drivesim.NVMe, []byte, Drive) {
+func newNVMeSim(t *testing.T, cfg drivesim.NVMeConfig) (*drivesim.NVMe, []byte, DriveCommands) {
 	t.Helper()
 	data := userData()
 	cfg.Media, cfg.Size = drivesim.Memory(data), fwSize
@@ -20,7 +20,7 @@ func newNVMeSim(t *testing.T, cfg drivesim.NVMeConfig) (*drivesim.NVMe, []byte, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sim, data, Drive{Path: "/dev/sim", NVMe: sim, NSID: 1, Size: fwSize}
+	return sim, data, DriveCommands{Path: "/dev/sim", NVMe: sim, NSID: 1, Size: fwSize}
 }
 
 func TestSanitizeNVMeFormat(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"github.com/decom-project/decom/internal/scsi"
 )
 
-func newSCSISim(t *testing.T, cfg drivesim.SCSIConfig) (*drivesim.SCSI, []byte, Drive) {
+func newSCSISim(t *testing.T, cfg drivesim.SCSIConfig) (*drivesim.SCSI, []byte, DriveCommands) {
 	t.Helper()
 	data := userData()
 	cfg.Media, cfg.Size = drivesim.Memory(data), fwSize
@@ -21,7 +21,7 @@ func newSCSISim(t *testing.T, cfg drivesim.SCSIConfig) (*drivesim.SCSI, []byte, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sim, data, Drive{Path: "/dev/sim", SCSI: sim, Size: fwSize}
+	return sim, data, DriveCommands{Path: "/dev/sim", SCSI: sim, Size: fwSize}
 }
 
 func TestSanitizeSCSI(t *testing.T) {

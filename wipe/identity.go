@@ -58,7 +58,7 @@ type answeredIdentity struct {
 // Identify, LOOP_GET_STATUS64). An error means the device answered none of them: the
 // gate then relies on the device number and the size alone.
 type identityReader interface {
-	readIdentity(d *Device) (answeredIdentity, error)
+	readIdentity(d *Handle) (answeredIdentity, error)
 }
 
 // identityDiffs compares the plan with what the device said through the opened

@@ -13,7 +13,7 @@ import (
 // duplicate of the descriptor the gate opened, never through a new open of its node.
 type fdIdentity struct{}
 
-func (fdIdentity) readIdentity(d *Device) (answeredIdentity, error) {
+func (fdIdentity) readIdentity(d *Handle) (answeredIdentity, error) {
 	t := d.Target
 	if t.Drive.Transport == inventory.TransportLoop { // a loop device, or a partition of one
 		return loopIdentity(d.f.OS())

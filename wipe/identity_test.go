@@ -28,7 +28,7 @@ type simDrive struct {
 	nvme devio.NVMe
 }
 
-func (s simDrive) readIdentity(*Device) (answeredIdentity, error) {
+func (s simDrive) readIdentity(*Handle) (answeredIdentity, error) {
 	if s.nvme != nil {
 		return identifyNVMe(s.nvme, 1)
 	}

@@ -64,7 +64,7 @@ func TestWipeLoopDeviceEveryMethod(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rec := Overwrite(context.Background(), dev, Plan{Method: m}, Options{})
+			rec := Overwrite(context.Background(), dev, PassPlan{Method: m}, Options{})
 			if err := dev.Close(); err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +104,7 @@ func TestWipeImageFileBuffered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := Overwrite(context.Background(), dev, Plan{Method: CustomMethod([]Pattern{Fixed(0xaa, 0xbb, 0xcc)}, 1, false)}, Options{SyncEvery: 1 << 20})
+	rec := Overwrite(context.Background(), dev, PassPlan{Method: CustomMethod([]Pattern{Fixed(0xaa, 0xbb, 0xcc)}, 1, false)}, Options{SyncEvery: 1 << 20})
 	dev.Close()
 	if rec.Outcome != OutcomeCompleted || rec.IOMode != IOBuffered || len(rec.Warnings) == 0 {
 		t.Fatalf("outcome %s io %s warnings %q", rec.Outcome, rec.IOMode, rec.Warnings)
@@ -136,7 +136,7 @@ func TestWipeRecordsInjectedWriteErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dev.Close()
-	rec := Overwrite(context.Background(), dev, Plan{Method: mustMethod(t, "dod-3")}, Options{})
+	rec := Overwrite(context.Background(), dev, PassPlan{Method: mustMethod(t, "dod-3")}, Options{})
 	if rec.Outcome != OutcomeExceptions {
 		t.Fatalf("outcome %s (%s), want %s", rec.Outcome, rec.Error, OutcomeExceptions)
 	}

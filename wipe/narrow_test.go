@@ -19,7 +19,7 @@ func TestOverwriteCancelledWhileNarrowingIsAborted(t *testing.T) {
 			cancel()
 		}
 	}
-	rec := overwrite(ctx, mem, tgt, true, Plan{Method: mustMethod(t, "zero")}, Options{BlockSize: 1 << 20, QueueDepth: 1})
+	rec := overwrite(ctx, mem, tgt, true, PassPlan{Method: mustMethod(t, "zero")}, Options{BlockSize: 1 << 20, QueueDepth: 1})
 	if rec.Outcome != OutcomeAborted || rec.AbortedAt == nil || rec.Error != "interrupted" {
 		t.Fatalf("outcome %s (%s), aborted at %v; want aborted", rec.Outcome, rec.Error, rec.AbortedAt)
 	}

@@ -136,11 +136,11 @@ func holdLock(t *testing.T, path string, flags ...string) (pid int, release func
 
 // wipeIfOpened runs a zero pass over the target if the gate let it be opened, as
 // decom wipe would: so that a refusal that does not come shows as written bytes.
-func wipeIfOpened(d *Device, err error) error {
+func wipeIfOpened(d *Handle, err error) error {
 	if err != nil {
 		return err
 	}
-	Overwrite(context.Background(), d, Plan{Method: CustomMethod([]Pattern{Fixed(0)}, 1, false)}, Options{})
+	Overwrite(context.Background(), d, PassPlan{Method: CustomMethod([]Pattern{Fixed(0)}, 1, false)}, Options{})
 	d.Close()
 	return nil
 }
@@ -324,7 +324,7 @@ func TestGateWritesTheTailToTheFileItChecked(t *testing.T) {
 		d.Close()
 		t.Skip("the temporary directory refuses O_DIRECT: no unaligned tail to write")
 	}
-	rec := Overwrite(context.Background(), d, Plan{Method: CustomMethod([]Pattern{Fixed(0xee)}, 1, false)}, Options{})
+	rec := Overwrite(context.Background(), d, PassPlan{Method: CustomMethod([]Pattern{Fixed(0xee)}, 1, false)}, Options{})
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -50,8 +50,8 @@ type Record struct {
 	// command (then Firmware holds its evidence and Passes is empty).
 	Technique Technique       `json:"technique"`
 	Firmware  *FirmwareRecord `json:"firmware,omitempty"`
-	// Plan is the planner's choice for nist-purge and nist-clear: why this technique.
-	Plan *Choice `json:"plan,omitempty"`
+	// Choice is the planner's choice for nist-purge and nist-clear: why this technique.
+	Choice *Choice `json:"plan,omitempty"`
 
 	IOMode     string `json:"io_mode"`
 	BlockSize  int    `json:"block_size"`

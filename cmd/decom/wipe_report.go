@@ -83,7 +83,7 @@ type planLine struct {
 	Plan *wipe.Choice `json:"plan,omitempty"`
 }
 
-func planJSON(p sanitize.Plan, wp wipe.Plan, passes []wipe.Pattern) *planLine {
+func planJSON(p sanitize.Plan, wp wipe.PassPlan, passes []wipe.Pattern) *planLine {
 	t := p.Target
 	pl := &planLine{Device: t.Path, Node: t.Node, Kind: t.Kind, Identity: t.Identity, Method: wp.Method.Name, Passes: passes,
 		Warnings: t.Warnings, SizeBytes: t.Identity.SizeBytes, Model: t.Drive.Model, Serial: t.Identity.Serial,
@@ -140,7 +140,7 @@ func (r *textReporter) Event(ev sanitize.Event) {
 	}
 }
 
-func (r *textReporter) plans(plans []sanitize.Plan, wp wipe.Plan) {
+func (r *textReporter) plans(plans []sanitize.Plan, wp wipe.PassPlan) {
 	passes := wp.Passes()
 	w := r.g.stdout
 	if wp.Method.Name == wipe.MethodNISTPurge {

@@ -29,7 +29,7 @@ func main() {
 	out := map[string]attempt{}
 	ctx := context.Background()
 	opts := wipe.FirmwareOptions{PollInterval: 50 * time.Millisecond, StallTimeout: 5 * time.Second}
-	run := func(name string, d wipe.Drive, tech wipe.Technique) {
+	run := func(name string, d wipe.DriveCommands, tech wipe.Technique) {
 		r := wipe.Sanitize(ctx, d, tech, opts)
 		out[name] = attempt{Completed: r.Completed, Error: r.Error, Commands: r.Commands}
 	}
@@ -46,7 +46,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	nvDrive := wipe.Drive{Path: "/dev/nvme0n1", NVMe: nv, NSID: 1, Size: 32 << 20}
+	nvDrive := wipe.DriveCommands{Path: "/dev/nvme0n1", NVMe: nv, NSID: 1, Size: 32 << 20}
 	run("nvme-sanitize-block", nvDrive, wipe.TechNVMeSanitizeBlock)
 	run("nvme-sanitize-crypto", nvDrive, wipe.TechNVMeSanitizeCrypto)
 	run("nvme-format-crypto", nvDrive, wipe.TechNVMeFormatCrypto)
@@ -55,7 +55,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	sataDrive := wipe.Drive{Path: sata, SCSI: sg, Size: 32 << 20}
+	sataDrive := wipe.DriveCommands{Path: sata, SCSI: sg, Size: 32 << 20}
 	run("ata-sanitize-block", sataDrive, wipe.TechATASanitizeBlock)
 	run("ata-security-erase", sataDrive, wipe.TechATASecurityErase)
 	// The drive's own abort: QEMU's ATA disk does not know SANITIZE DEVICE.
@@ -70,7 +70,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	run("scsi-sanitize-block", wipe.Drive{Path: scsi, SCSI: ss, Size: 32 << 20}, wipe.TechSCSISanitizeBlock)
+	run("scsi-sanitize-block", wipe.DriveCommands{Path: scsi, SCSI: ss, Size: 32 << 20}, wipe.TechSCSISanitizeBlock)
 
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
 		fail(err)
