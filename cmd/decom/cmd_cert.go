@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -412,48 +413,49 @@ func runCertPDF(opts certKeyOptions, g *globalOptions, path, out string) error {
 	return err
 }
 
+// checkFileInRegistry audits the registry for a verified certificate file and says
+// in one line what that proved.
 func checkFileInRegistry(ctx context.Context, opts certKeyOptions, path string, v *certificates.Verified) (string, error) {
 	bundle, err := readBundle(path)
 	if err != nil {
 		return "", err
 	}
-	msg, err := checkInRegistry(ctx, opts.registry.client(), opts.LogKey, v.Certificate.ID, bundle)
+	a := registry.Auditor{Client: opts.registry.client(), StateDir: registry.DefaultStateDir(), LogKey: opts.LogKey}
+	audit, err := a.Check(ctx, v.Certificate.ID, bundle)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
+	msg := fmt.Sprintf("in the registry's log as entry %d of %d", audit.Receipt.LogIndex, audit.Checkpoint.Size)
+	if audit.Previous != nil {
+		msg += fmt.Sprintf("; consistent with the %d-entry log seen before", audit.Previous.Size)
+	}
 	return msg, nil
 }
+
+// pushAttempts is how often decom cert push tries each certificate while the
+// registry does not answer.
+const pushAttempts = 5
 
 func runCertPush(ctx context.Context, o registryOptions, g *globalOptions, dir string) error {
 	if o.URL == "" || o.Token == "" {
 		return usageErrorf("--registry and --token (or DECOM_REGISTRY and DECOM_REGISTRY_TOKEN) are required")
 	}
-	files, err := filepath.Glob(filepath.Join(dir, "*.sigstore.json"))
-	if err != nil {
+	pushed, err := o.client().Push(ctx, dir, pushAttempts, func(s registry.Sent) {
+		if s.Err != nil {
+			g.log.Warn().Str("certificate", s.File).Err(s.Err).Msg("not uploaded; it stays for the next push")
+			return
+		}
+		g.log.Info().Str("certificate", s.File).Uint64("log_index", s.Receipt.LogIndex).Msg("uploaded")
+	})
+	var dirErr *registry.DirError
+	switch {
+	case errors.Is(err, filepath.ErrBadPattern):
 		return usageErrorf("%v", err)
-	}
-	if _, err := os.Stat(dir); err != nil {
+	case errors.As(err, &dirErr):
 		return badInputf("%v", err)
+	case err != nil:
+		return err
 	}
-	c := o.client()
-	var pushed, kept int
-	var firstErr error
-	for _, f := range files {
-		if _, err := os.Stat(registry.ReceiptPath(f)); err == nil {
-			continue // acknowledged before
-		}
-		r, err := c.UploadFile(ctx, f, 5)
-		if err != nil {
-			kept++
-			g.log.Warn().Str("certificate", f).Err(err).Msg("not uploaded; it stays for the next push")
-			if firstErr == nil {
-				firstErr = fmt.Errorf("%s: %w", f, err)
-			}
-			continue
-		}
-		pushed++
-		g.log.Info().Str("certificate", f).Uint64("log_index", r.LogIndex).Msg("uploaded")
-	}
-	fmt.Fprintf(g.stdout, "%d uploaded, %d waiting, %d certificates in %s\n", pushed, kept, len(files), dir)
-	return firstErr
+	fmt.Fprintf(g.stdout, "%d uploaded, %d waiting, %d certificates in %s\n", pushed.Uploaded, pushed.Waiting, pushed.Certificates, dir)
+	return pushed.Err()
 }
