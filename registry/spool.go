@@ -58,3 +58,81 @@ func (c *Client) UploadFile(ctx context.Context, cert string, attempts int) (Rec
 	}
 	return r, nil
 }
+
+// Sent is what became of one certificate file Push tried to send.
+type Sent struct {
+	File string
+	// Receipt is the registry's receipt, kept beside the file, when Err is nil.
+	Receipt Receipt
+	// Err is why the file was not sent (ErrUnreachable, ErrRejected, a file that
+	// cannot be read, or the context's error); the file waits for the next push.
+	Err error
+}
+
+// Pushed is what Push did with a directory of certificates.
+type Pushed struct {
+	// Certificates counts the certificate files in the directory, those the
+	// registry acknowledged before included.
+	Certificates int
+	// Uploaded and Waiting count the files sent now and those that failed.
+	Uploaded, Waiting int
+	// Sent lists the files Push tried, in the order it tried them (by name).
+	Sent []Sent
+}
+
+// Err is the first failure, naming its file, or nil when every file went.
+func (p Pushed) Err() error {
+	for _, s := range p.Sent {
+		if s.Err != nil {
+			return fmt.Errorf("%s: %w", s.File, s.Err)
+		}
+	}
+	return nil
+}
+
+// DirError is Push's error for a directory it cannot look at. Its message is that
+// of the error underneath.
+type DirError struct {
+	Dir string
+	Err error
+}
+
+func (e *DirError) Error() string { return e.Err.Error() }
+func (e *DirError) Unwrap() error { return e.Err }
+
+// Push sends every certificate (*.sigstore.json) in dir that has no receipt beside
+// it yet, each with UploadFile (attempts tries), and keeps going past failures: a
+// certificate that could not be sent stays without a receipt for the next push.
+// sent, when not nil, hears of each file as it is done.
+//
+// The error is about dir only: filepath.ErrBadPattern when dir holds glob
+// metacharacters that do not parse, a *DirError when it cannot be found. A
+// directory that cannot be listed holds no certificates as far as Push can see.
+// Failures of single files are in the result (Pushed.Err).
+func (c *Client) Push(ctx context.Context, dir string, attempts int, sent func(Sent)) (Pushed, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.sigstore.json"))
+	if err != nil {
+		return Pushed{}, err
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return Pushed{}, &DirError{Dir: dir, Err: err}
+	}
+	p := Pushed{Certificates: len(files)}
+	for _, f := range files {
+		if _, err := os.Stat(ReceiptPath(f)); err == nil {
+			continue // acknowledged before
+		}
+		s := Sent{File: f}
+		s.Receipt, s.Err = c.UploadFile(ctx, f, attempts)
+		if s.Err != nil {
+			p.Waiting++
+		} else {
+			p.Uploaded++
+		}
+		p.Sent = append(p.Sent, s)
+		if sent != nil {
+			sent(s)
+		}
+	}
+	return p, nil
+}

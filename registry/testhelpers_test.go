@@ -47,6 +47,18 @@ const testOrigin = "registry.test/decom"
 
 func newTestRegistry(t *testing.T) *testRegistry {
 	t.Helper()
+	skey, vkey, err := tlog.GenerateKey(testOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newTestRegistryWithLogKey(t, skey, vkey)
+}
+
+// newTestRegistryWithLogKey is newTestRegistry with a given log key pair (from
+// tlog.GenerateKey): registries that share it sign each other's checkpoints, the
+// way a registry rolled back or forked would.
+func newTestRegistryWithLogKey(t *testing.T, skey, vkey string) *testRegistry {
+	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
 	st, err := store.OpenSQLite(ctx, filepath.Join(dir, "db"))
@@ -55,10 +67,6 @@ func newTestRegistry(t *testing.T) *testRegistry {
 	}
 	t.Cleanup(func() { st.Close() })
 
-	skey, vkey, err := tlog.GenerateKey(testOrigin)
-	if err != nil {
-		t.Fatal(err)
-	}
 	signer, err := note.NewSigner(skey)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +104,7 @@ func newTestRegistry(t *testing.T) *testRegistry {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &testRegistry{URL: hs.URL, Server: srv, Store: st, Log: lg, LogKey: vkey, Origin: testOrigin,
+	return &testRegistry{URL: hs.URL, Server: srv, Store: st, Log: lg, LogKey: vkey, Origin: signer.Name(),
 		Agent: agent, AgentFingerprint: fp, Token: token, HTTP: hs.Client()}
 }
 

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/mod/sumdb/note"
+	"k8s.io/klog/v2"
+
+	"github.com/decom-project/decom/certificates"
+	"github.com/decom-project/decom/internal/logging"
+	"github.com/decom-project/decom/registry"
+	"github.com/decom-project/decom/registry/store"
+	"github.com/decom-project/decom/registry/tlog"
+)
+
+type registryServeOptions struct {
+	registryStoreOptions
+	Addr    string
+	TLSCert string
+	TLSKey  string
+	Origin  string
+}
+
+func (o *registryServeOptions) AddFlags(f *pflag.FlagSet) {
+	o.registryStoreOptions.AddFlags(f)
+	f.StringVar(&o.Addr, "addr", "127.0.0.1:8443", "address to listen on")
+	f.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key, serve HTTPS")
+	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key (PEM)")
+	f.StringVar(&o.Origin, "origin", "", "the log's name in its checkpoints (default: decom-registry/HOSTNAME; fixed at first start)")
+}
+
+func newRegistryServeCommand(g *globalOptions) *cobra.Command {
+	var opts registryServeOptions
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the registry: API, transparency log, auditor pages",
+		Long: `Serves the registry over HTTP (HTTPS with --tls-cert and --tls-key): agents upload
+certificates with an API token (decom registry token), signed by an enrolled key (decom
+registry key); every accepted certificate is stored and appended to a transparency log
+whose checkpoints the registry signs with its own key (made on first start, in the data
+directory). Auditors search and check certificates at /, and fetch proofs from the API.
+SIGINT or SIGTERM shut it down gracefully.
+
+` + exitCodeHelp,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRegistryServe(cmd.Context(), opts, g) },
+	}
+	opts.AddFlags(cmd.Flags())
+	return cmd
+}
+
+// logKeys loads the log's signing key from the data directory, making it at first.
+// Instances sharing a data directory may start together: the first key written wins
+// and the others use it. log.pub, the verifier key for auditors, is derived from it.
+func logKeys(dir, origin string) (note.Signer, string, error) {
+	keyPath := filepath.Join(dir, "log.key")
+	skey, err := os.ReadFile(keyPath)
+	if errors.Is(err, os.ErrNotExist) {
+		if origin == "" {
+			host, _ := os.Hostname()
+			origin = "decom-registry/" + strings.ReplaceAll(host, " ", "-")
+		}
+		s, _, genErr := tlog.GenerateKey(origin)
+		if genErr != nil {
+			return nil, "", usageErrorf("--origin: %v", genErr)
+		}
+		_, err = certificates.CreateFileAtomic(dir, "log.key", []byte(s+"\n"), 0o600)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, "", err
+		}
+		skey, err = os.ReadFile(keyPath)
+	}
+	if err != nil {
+		return nil, "", badInputf("log key: %v", err)
+	}
+	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
+	if err != nil {
+		return nil, "", badInputf("log key %s: %v", keyPath, err)
+	}
+	verifier, err := tlog.VerifierKey(strings.TrimSpace(string(skey)))
+	if err != nil {
+		return nil, "", badInputf("log key %s: %v", keyPath, err)
+	}
+	switch pub, err := os.ReadFile(filepath.Join(dir, "log.pub")); {
+	case errors.Is(err, os.ErrNotExist):
+		if _, err := certificates.WriteFileAtomic(dir, "log.pub", []byte(verifier+"\n"), 0o644); err != nil {
+			return nil, "", err
+		}
+	case err != nil:
+		return nil, "", badInputf("log verifier key: %v", err)
+	case strings.TrimSpace(string(pub)) != verifier:
+		return nil, "", badInputf("%s does not hold the verifier key of %s", filepath.Join(dir, "log.pub"), keyPath)
+	}
+	if origin != "" && signer.Name() != origin {
+		return nil, "", usageErrorf("--origin %q: this registry's log is %q", origin, signer.Name())
+	}
+	return signer, verifier, nil
+}
+
+func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOptions) error {
+	if (o.TLSCert == "") != (o.TLSKey == "") {
+		return usageErrorf("--tls-cert and --tls-key go together")
+	}
+	st, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	signer, verifier, err := logKeys(o.Data, o.Origin)
+	if err != nil {
+		return err
+	}
+	// The store's log indexes point into one log: an instance with a log of its own
+	// (its own data directory) must not serve that database.
+	if err := st.BindLog(ctx, verifier); errors.Is(err, store.ErrConflict) {
+		return badInputf("%v, not this data directory's log %s: every instance on one database must share the data directory that holds the log", err, verifier)
+	} else if err != nil {
+		return fmt.Errorf("open the registry's store: %w", err)
+	}
+	klog.SetSlogLogger(logging.Slog(g.log)) // tessera logs through klog
+	// With PostgreSQL, several instances may serve one registry: they share the data
+	// directory (so it must be on a filesystem they all mount with working locks),
+	// and with it the log.
+	open := tlog.Open
+	if o.DB != "" {
+		open = tlog.OpenShared
+	}
+	lg, err := open(ctx, filepath.Join(o.Data, "log"), signer)
+	if err != nil {
+		return badInputf("open the transparency log: %v", err)
+	}
+	defer lg.Close()
+	logger := logging.Slog(g.log)
+	srv, err := registry.New(registry.Config{Store: st, Log: lg, LogKey: verifier, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if n, err := srv.Recover(ctx); err != nil {
+		return fmt.Errorf("bring the log up to date with the store: %w", err)
+	} else if n > 0 {
+		g.log.Warn().Int("certificates", n).Msg("stored certificates that were not yet in the log were appended")
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return usageErrorf("--addr: %v", err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	scheme := "http"
+	if o.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
+		if err != nil {
+			return badInputf("TLS: %v", err)
+		}
+		hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, hs.TLSConfig)
+		scheme = "https"
+	}
+	g.log.Info().Str("url", scheme+"://"+ln.Addr().String()).Str("data", o.Data).Str("log_origin", signer.Name()).
+		Str("log_key", verifier).Bool("log_shared", lg.Shared()).Msg("registry serving")
+	fmt.Fprintf(g.stdout, "serving %s://%s (log %s)\n", scheme, ln.Addr(), verifier)
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	g.log.Info().Msg("shutting down")
+	if err := hs.Shutdown(shutdown); err != nil {
+		return err
+	}
+	return nil
+}
