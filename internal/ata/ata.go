@@ -4,13 +4,15 @@
 // SANITIZE STATUS EXT and the max-address commands.
 //
 // Builders return a Command (and, for data-out commands, the 512-byte block to send); Exec
-// runs it over a devio.SCSI:
+// runs it over a devio.SCSI (ExampleExec runs this against a simulated drive):
 //
-//	buf := make([]byte, 512)
-//	if _, err := ata.Exec(dev, ata.IdentifyDevice(), buf, devio.DirFromDevice, 10*time.Second); err != nil {
-//		return err
+//	func identify(dev devio.SCSI) (ata.Identify, error) {
+//		buf := make([]byte, 512)
+//		if _, err := ata.Exec(dev, ata.IdentifyDevice(), buf, devio.DirFromDevice, 10*time.Second); err != nil {
+//			return ata.Identify{}, err
+//		}
+//		return ata.ParseIdentify(buf)
 //	}
-//	id, err := ata.ParseIdentify(buf)
 //
 // Parsers are pure functions over bytes. References are to ACS-3 (T13/2161-D, INCITS 522) for
 // the command set and the IDENTIFY DEVICE data (§7.12.7), to ACS-2 (T13/2015-D) for the Host

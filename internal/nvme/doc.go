@@ -15,14 +15,21 @@
 //     with errors.Is. IdentifyController, IdentifyNamespace, ActiveNamespaces and
 //     ReadSanitizeStatus combine a builder, Exec and a parser for the common read-only queries.
 //
-// A typical check before a sanitize:
+// A typical check before a sanitize (ExampleIdentifyController runs it against simulated
+// controllers):
 //
-//	c, err := nvme.IdentifyController(dev)
-//	if err != nil {
-//		return err
-//	}
-//	if !c.Sanitize.CryptoErase {
-//		// fall back to Format NVM with SES=2, if c.Format.CryptoErase
+//	func cryptoErase(dev devio.NVMe) (string, error) {
+//		c, err := nvme.IdentifyController(dev)
+//		if err != nil {
+//			return "", err
+//		}
+//		if !c.Sanitize.CryptoErase {
+//			if c.FormatNVM && c.Format.CryptoErase {
+//				return "Format NVM, SES=2", nil
+//			}
+//			return "", fmt.Errorf("%s: no cryptographic erase", c.Model)
+//		}
+//		return "Sanitize, crypto erase", nil
 //	}
 //
 // Section numbers in comments refer to the NVM Express Base Specification, revision 2.0

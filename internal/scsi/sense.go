@@ -3,17 +3,20 @@
 // REPORT SUPPORTED OPERATION CODES and READ CAPACITY(16) parameter data.
 //
 // Everything here is a pure function over bytes. Commands travel through a devio.SCSI; Check
-// turns the answer (status and sense data) into an error. A typical exchange:
+// turns the answer (status and sense data) into an error. A typical exchange (ExampleInquiry
+// runs it against a simulated disk):
 //
-//	buf := make([]byte, 96)
-//	res, err := dev.Exec(&devio.SCSICommand{CDB: scsi.Inquiry(96), Dir: devio.DirFromDevice, Data: buf})
-//	if err == nil {
-//		err = scsi.Check(res)
+//	func inquiry(dev devio.SCSI) (scsi.InquiryData, error) {
+//		buf := make([]byte, 96)
+//		res, err := dev.Exec(&devio.SCSICommand{CDB: scsi.Inquiry(96), Dir: devio.DirFromDevice, Data: buf})
+//		if err == nil {
+//			err = scsi.Check(res)
+//		}
+//		if err != nil {
+//			return scsi.InquiryData{}, err
+//		}
+//		return scsi.ParseInquiry(buf[:len(buf)-res.Resid])
 //	}
-//	if err != nil {
-//		return err
-//	}
-//	inq, err := scsi.ParseInquiry(buf[:len(buf)-res.Resid])
 //
 // References: SPC-4 (T10/BSR INCITS 513) for sense data, INQUIRY, VPD pages and REPORT
 // SUPPORTED OPERATION CODES; SBC-3/SBC-4 for READ CAPACITY(16), SANITIZE and the Block Device
