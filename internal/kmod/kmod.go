@@ -4,20 +4,48 @@
 // The image builder scans Debian's modules directory, picks the drivers it wants, adds their
 // dependencies and stores the index of exactly the modules it packed beside them:
 //
-//	x, err := kmod.Scan("/lib/modules/6.1.0-56-amd64")
-//	mods, err := x.Closure("nvme", "ahci", "usb_storage") // dependencies first
-//	err = kmod.WriteIndex(w, &kmod.Index{Kernel: x.Kernel, Modules: mods, Builtin: x.Builtin})
+//	func packModules(modulesDir string, w io.Writer) ([]kmod.Module, error) {
+//		x, err := kmod.Scan(modulesDir)
+//		if err != nil {
+//			return nil, err
+//		}
+//		mods, err := x.Closure("nvme", "ahci", "usb_storage") // dependencies first
+//		if err != nil {
+//			return nil, err
+//		}
+//		byName := slices.SortedFunc(slices.Values(mods), func(a, b kmod.Module) int { return strings.Compare(a.Name, b.Name) })
+//		err = kmod.WriteIndex(w, &kmod.Index{Kernel: x.Kernel, Modules: byName, Builtin: x.Builtin})
+//		return mods, err
+//	}
 //
 // The agent reads that index back, matches each device's modalias (from sysfs) against the
 // modules' aliases the way modprobe does, and loads what matched, dependencies first:
 //
-//	x, err := kmod.ReadIndex(f) // /lib/modules/<kernel>/decom-modules.json
-//	for _, m := range x.Match("pci:v00008086d00002922sv00001AF4sd00001100bc01sc06i01") {
-//		mods, _ := x.Closure(m.Name)
-//		for _, d := range mods {
-//			err := kmod.Load(dir, d) // a module already loaded is no error
+//	func loadModules(modulesDir, modalias string, load func(modulesDir string, m kmod.Module) error) error {
+//		f, err := os.Open(filepath.Join(modulesDir, kmod.IndexFile))
+//		if err != nil {
+//			return err
 //		}
+//		defer f.Close()
+//		x, err := kmod.ReadIndex(f)
+//		if err != nil {
+//			return err
+//		}
+//		for _, m := range x.Match(modalias) {
+//			mods, err := x.Closure(m.Name)
+//			if err != nil {
+//				return err
+//			}
+//			for _, d := range mods {
+//				if err := load(modulesDir, d); err != nil { // kmod.Load: a module already loaded is no error
+//					return err
+//				}
+//			}
+//		}
+//		return nil
 //	}
+//
+// ExampleScan runs both over a made-up modules directory; ExampleLoad passes kmod.Load.
 //
 // Dependencies come from where depmod takes them too: the depends= entry modpost writes into
 // each module's .modinfo section (Debian's kernel package ships no modules.dep; its postinst
