@@ -2,22 +2,23 @@
 // containers from a block device's own bytes, the way blkid and udev name them
 // (ID_FS_TYPE), without writing anything and without any tool or library outside Go.
 //
-// Callers hand Probe the device, or one partition of it, as an io.ReaderAt with its size:
+// Callers hand Probe the device, or one partition of it, as an io.ReaderAt with its size
+// (ExampleProbe runs this over image files):
 //
-//	f, err := os.Open("/dev/sdb") // read-only
-//	if err != nil {
-//		return err
+//	func probe(path string) (signature.Result, error) {
+//		f, err := os.Open(path) // read-only
+//		if err != nil {
+//			return signature.Result{}, err
+//		}
+//		defer f.Close()
+//		size, err := f.Seek(0, io.SeekEnd) // the size of a block device, or of a file
+//		if err != nil {
+//			return signature.Result{}, err
+//		}
+//		return signature.Probe(f, size) // an error only when the device could not be read
 //	}
-//	defer f.Close()
-//	size, err := f.Seek(0, io.SeekEnd) // a block device's size
-//	if err != nil {
-//		return err
-//	}
-//	res, err := signature.Probe(f, size)
-//	if err != nil {
-//		return err // the device could not be read
-//	}
-//	fmt.Println(res.Type, res.Version, res.UUID, res.Label) // Type "" when nothing is recognised
+//
+// Result.Type is "" when nothing is recognised.
 //
 // A partition is probed through an io.SectionReader over the whole device. Probe reads a
 // few small pieces, into fixed buffers of at most 4 KiB, and allocates nothing whose size
