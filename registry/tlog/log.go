@@ -16,17 +16,19 @@
 // The client side is three pure functions an auditor runs offline ([VerifyCheckpoint],
 // [VerifyInclusion], [VerifyConsistency]) plus [GenerateKey] to make the registry's key pair.
 //
-// A typical server:
+// A typical server (Example runs it, and the auditor below, on a temporary directory; the
+// error checks are left out here):
 //
-//	signer, _ := note.NewSigner(skey) // skey from GenerateKey, kept secret
-//	l, err := tlog.Open(ctx, "/var/lib/decom/log", signer)
+//	signer, err := note.NewSigner(skey) // skey from GenerateKey, kept secret
+//	l, err := tlog.Open(ctx, filepath.Join(dir, "log"), signer)
 //	defer l.Close()
 //	mux.Handle("/log/", http.StripPrefix("/log", l.TileHandler()))
-//	idx, err := l.Append(ctx, bundleJSON) // acknowledge the upload after this returns
+//	idx, err = l.Append(ctx, bundleJSON) // acknowledge the upload after this returns
 //
 // and an auditor, holding the registry's verifier key:
 //
 //	cp, err := tlog.VerifyCheckpoint(checkpointBytes, vkey)
+//	proof, err := l.InclusionProof(ctx, idx, cp.Size) // the registry's API serves it
 //	err = tlog.VerifyInclusion(bundleJSON, idx, proof, cp)
 package tlog
 
