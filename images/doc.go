@@ -1,7 +1,7 @@
 // Package images builds decom's boot media: a raw GPT disk image for USB sticks and an ISO
 // for a server's virtual media, both booting with UEFI into Debian's kernel and an
 // initramfs whose /init is the static decom binary (its PID-1 side is package
-// agent).
+// agent). One call makes both (ExampleBuild):
 //
 //	res, err := images.Build(ctx, images.Config{Image: "bin/decom.img", ISO: "bin/decom.iso"})
 //

@@ -4,7 +4,8 @@
 // I/O on that file is passed through to a sparse backing file in a temporary directory,
 // except that a request touching a configured Range fails with EIO. Attaching a loop
 // device over the file turns it into a block device with bad sectors, which is how
-// decom's tests prove that the wipe engine records the ranges it could not write:
+// decom's tests prove that the wipe engine records the ranges it could not write
+// (ExampleMount; it only compiles):
 //
 //	d := faultfs.Mount(t, 64<<20, faultfs.Range{Off: 8 << 20, Len: 64 << 10, Ops: faultfs.Write})
 //	l, err := loopdev.Attach(d.Path(), false)
@@ -29,12 +30,12 @@
 // itself. Without them the test is skipped, or fails when the environment has CI=true.
 // A disk can also stop answering: Hang makes the requests that touch a range wait,
 // unanswered, until Release (a drive that hangs, as far as the loop device and the
-// program writing to it can tell):
+// program writing to it can tell; ExampleDisk_Hang):
 //
 //	d := faultfs.Mount(t, 64<<20)
 //	d.Hang(faultfs.Range{Off: 8 << 20, Len: 56 << 20, Ops: faultfs.Write})
 //	l := d.Attach(t)
-//	// writes past 8 MiB block in the kernel until d.Release()
+//	t.Logf("writes to %s past 8 MiB block in the kernel until d.Release()", l.Path)
 //
 // A process whose write waits on a hung request sleeps uninterruptibly in the kernel:
 // even SIGKILL does not end it before Release. Attach's cleanup and Mount's release

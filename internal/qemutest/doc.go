@@ -3,7 +3,7 @@
 // made: the one place where decom's code meets drive firmware, real kernel drivers and real
 // device nodes without any risk to this machine's own disks.
 //
-// A test asks for disks and a command:
+// A test asks for disks and a command (ExampleRun; it only compiles):
 //
 //	res := qemutest.Run(t, qemutest.Config{
 //		Disks: []qemutest.Disk{
@@ -11,10 +11,12 @@
 //			{Path: qemutest.Image(t, "sata.img", 64<<20), Bus: qemutest.AHCI, Serial: "SA1"},
 //		},
 //		Programs: map[string]string{"/decom": "github.com/decom-project/decom/cmd/decom"},
-//		Files:    map[string]string{"/etc/decom/key": keyPath},
-//		Command:  []string{"/decom", "inventory", "--json"},
+//		Command:  []string{"/decom", "inventory", "-o", "json"},
 //	})
-//	// res.Stdout, res.Stderr, res.ExitCode
+//	if res.ExitCode != 0 {
+//		t.Fatalf("decom inventory: exit code %d\n%s", res.ExitCode, res.Stderr)
+//	}
+//	t.Logf("inventory:\n%s", res.Stdout)
 //
 // Run builds the Programs static for the guest, packs them, the Files and a small init
 // (./guestinit) into a newc initramfs with the kernel modules the buses need, and boots Debian's
