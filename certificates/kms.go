@@ -1,25 +1,10 @@
 package certificates
 
-import (
-	"context"
-	"crypto"
-	"errors"
-	"fmt"
-	"slices"
-	"strings"
-
-	"github.com/sigstore/sigstore/pkg/signature"
-	"github.com/sigstore/sigstore/pkg/signature/kms"
-	"github.com/sigstore/sigstore/pkg/signature/options"
-
-	// The KMS providers built in, registered with sigstore's KMS registry.
-	_ "github.com/sigstore/sigstore/pkg/signature/kms/aws"
-	_ "github.com/sigstore/sigstore/pkg/signature/kms/azure"
-	_ "github.com/sigstore/sigstore/pkg/signature/kms/hashivault"
-)
+import "strings"
 
 // Signing keys in a KMS are named by URI, the way cosign names them, and reached
-// through sigstore's KMS registry (pkg/signature/kms). The URIs this build knows:
+// through sigstore's KMS registry (pkg/signature/kms). The URIs the full build knows
+// (kms_sigstore.go):
 //
 //	awskms://[ENDPOINT]/[ID/ALIAS/ARN]   AWS KMS (credentials from the AWS SDK's usual chain)
 //	azurekms://[VAULT_NAME][VAULT_URI]/[KEY]   Azure Key Vault
@@ -30,38 +15,13 @@ import (
 // 10 MiB to the stripped static binary, more than the other three together (about
 // 7 MiB). A URI whose scheme no provider registered falls through to sigstore's
 // KMS plugins: an executable "sigstore-kms-NAME" on PATH serves NAME://… URIs.
+//
+// The boot image's decom is built with the tag agentimage (kms_none.go): it links no
+// KMS client at all, since the boot agent has no way to hand a KMS its credentials,
+// and refuses every KMS URI with ErrKey.
 
 // isKMSRef reports whether ref names a KMS key rather than a file.
 func isKMSRef(ref string) bool {
 	scheme, _, ok := strings.Cut(ref, "://")
 	return ok && scheme != "" && !strings.ContainsAny(scheme, `/\`)
-}
-
-// KMSSchemes lists the URI prefixes of the KMS providers this build registers.
-func KMSSchemes() []string {
-	s := kms.SupportedProviders()
-	slices.Sort(s)
-	return s
-}
-
-// loadKMSSigner opens a KMS key through sigstore's registry. It asks the key for its
-// public key at once, so that a wrong URI or missing credentials fail here, before
-// any media are wiped.
-func loadKMSSigner(ctx context.Context, ref string) (signature.SignerVerifier, error) {
-	sv, err := kms.Get(ctx, ref, crypto.SHA256)
-	if err != nil {
-		var nf *kms.ProviderNotFoundError
-		if errors.As(err, &nf) {
-			known := "none is built in"
-			if s := KMSSchemes(); len(s) > 0 {
-				known = "this build knows " + strings.Join(s, ", ")
-			}
-			return nil, fmt.Errorf("%w: %s: no KMS provider for this URI (%s)", ErrKey, ref, known)
-		}
-		return nil, fmt.Errorf("%w: %s: %v", ErrKey, ref, err)
-	}
-	if _, err := sv.PublicKey(options.WithContext(ctx)); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrKey, ref, err)
-	}
-	return sv, nil
 }
