@@ -1,3 +1,5 @@
+//go:build !agentimage
+
 package registry
 
 import (
@@ -125,11 +127,6 @@ func (s *Server) Handler() http.Handler {
 	return s.instrument(s.mux)
 }
 
-// apiError is the JSON body of every error response.
-type apiError struct {
-	Error string `json:"error"`
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -139,19 +136,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, format string, args ...any) {
 	writeJSON(w, status, apiError{Error: fmt.Sprintf(format, args...)})
-}
-
-// Receipt is what the registry answers an accepted upload with, and serves for any
-// stored certificate: where the certificate is in the log, and the proof of it
-// against a signed checkpoint.
-type Receipt struct {
-	ID             string   `json:"id"`
-	LogIndex       uint64   `json:"log_index"`
-	TreeSize       uint64   `json:"tree_size"`
-	InclusionProof []string `json:"inclusion_proof"` // base64 hashes
-	Checkpoint     string   `json:"checkpoint"`      // the signed note, verbatim
-	LogOrigin      string   `json:"log_origin"`
-	Created        bool     `json:"created"`
 }
 
 // upload accepts a certificate: token, size, signature by an enrolled key; then the
@@ -672,13 +656,6 @@ func (s *Server) getCheckpoint(w http.ResponseWriter, r *http.Request) {
 func (s *Server) getLogKey(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, s.logKey+"\n")
-}
-
-// ConsistencyProof proves that the log at size To extends the log at size From.
-type ConsistencyProof struct {
-	From  uint64   `json:"from"`
-	To    uint64   `json:"to"`
-	Proof []string `json:"proof"`
 }
 
 func (s *Server) getConsistency(w http.ResponseWriter, r *http.Request) {

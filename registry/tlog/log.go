@@ -1,3 +1,5 @@
+//go:build !agentimage
+
 // Package tlog owns decom's transparency log: the append-only Merkle tree in which the central
 // registry records every certificate it accepts, stored in the C2SP tlog-tiles layout and
 // committed to by checkpoints (C2SP tlog-checkpoint) that the registry signs as notes
