@@ -104,11 +104,10 @@ makes the bootable USB image and ISO that run it on their own.
 		newVerifyCommand(g),
 		newCertCommand(g),
 		newKeysCommand(g),
-		newRegistryCommand(g),
 		newVersionCommand(g),
-		newImageCommand(g),
 		newAgentCommand(g),
 	)
+	cmd.AddCommand(fullOnlyCommands(g)...)
 	return cmd
 }
 
