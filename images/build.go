@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"debug/buildinfo"
 	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,7 +36,8 @@ type Config struct {
 	// (internal/debcache).
 	Loader string
 	// Binary is the static decom binary that becomes /init; empty: built from Source with
-	// go build (CGO_ENABLED=0, -trimpath, linux/amd64).
+	// go build (CGO_ENABLED=0, -trimpath, -tags AgentTags, linux/amd64). A binary built
+	// without AgentTags boots as well, but carries what the agent cannot use.
 	Binary string
 	// Source is the root of decom's module, for building Binary; empty: the module root
 	// above the working directory.
@@ -223,6 +226,9 @@ func Build(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	if err := staticBinary(cfg.Binary); err != nil {
 		return res, err
+	}
+	if bi, err := buildinfo.ReadFile(cfg.Binary); err == nil && bi.Path == decomMain && !agentBuild(bi) {
+		logf("note: %s is the full decom, built without -tags %s: it boots, but carries what the agent cannot use (make bin/decom-agent builds the image's)", cfg.Binary, AgentTags)
 	}
 	if res.Init.SHA256, res.Init.Size, err = hashFile(cfg.Binary); err != nil {
 		return res, err
@@ -443,7 +449,28 @@ func (x *ids) uint32(what string) uint32 {
 	return binary.LittleEndian.Uint32(b[:4])
 }
 
-// goBuild builds decom as a static linux/amd64 binary.
+// AgentTags are the build tags of the boot image's decom. With them, decom leaves out
+// what the agent on site cannot use (KMS clients, the registry server with its
+// databases and log storage, the image builder), about a third of the full binary's
+// size (README, "Image size"). make bin/decom-agent builds the same.
+const AgentTags = "agentimage"
+
+// decomMain is the import path of decom's main package, as a binary's build information
+// names it.
+const decomMain = "github.com/decom-project/decom/cmd/decom"
+
+// agentBuild reports whether a binary's build information says it was built with
+// AgentTags.
+func agentBuild(bi *debug.BuildInfo) bool {
+	for _, s := range bi.Settings {
+		if s.Key == "-tags" && slices.Contains(strings.Split(s.Value, ","), AgentTags) {
+			return true
+		}
+	}
+	return false
+}
+
+// goBuild builds decom for the image: a static linux/amd64 binary, with AgentTags.
 func goBuild(ctx context.Context, source, out string, logf func(string, ...any)) error {
 	if source == "" {
 		var err error
@@ -451,8 +478,8 @@ func goBuild(ctx context.Context, source, out string, logf func(string, ...any))
 			return fmt.Errorf("building decom: %w (give the binary instead)", err)
 		}
 	}
-	logf("building decom from %s", source)
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", out, "./cmd/decom")
+	logf("building decom (tags %s) from %s", AgentTags, source)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", AgentTags, "-ldflags", "-s -w", "-o", out, "./cmd/decom")
 	cmd.Dir = source
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if b, err := cmd.CombinedOutput(); err != nil {
