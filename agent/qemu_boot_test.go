@@ -137,7 +137,10 @@ func startRegistry(t *testing.T, bin, pub string) (port int, token string) {
 func TestQEMUBootPID1(t *testing.T) {
 	qemu := qemutest.Require(t)
 	vmlinuz, _ := qemutest.Kernel(t)
+	// The guest runs the boot image's decom (images.AgentTags); this machine, the full
+	// one: the boot image's has no registry server.
 	bin := qemutest.Build(t, "github.com/decom-project/decom/cmd/decom")
+	guest := qemutest.Build(t, "github.com/decom-project/decom/cmd/decom", "-tags", "agentimage")
 	dir := t.TempDir()
 	env := []string{"DECOM_KEY_PASSWORD=boot-test"}
 	host(t, bin, env, "keys", "generate", "--out", filepath.Join(dir, "site"))
@@ -156,7 +159,7 @@ func TestQEMUBootPID1(t *testing.T) {
 	const size = 16 << 20
 	target := randomImage(t, "target.img", size)
 	mods := append(slices.Clone(qemutest.DefaultModules), FilesystemModules...)
-	initrd := writeInitramfs(t, bin, moduleFiles(t, append(mods, "virtio_net")...))
+	initrd := writeInitramfs(t, guest, moduleFiles(t, append(mods, "virtio_net")...))
 
 	registry := fmt.Sprintf("http://10.0.2.2:%d", port)
 	args := []string{

@@ -131,10 +131,11 @@ func TestQEMUAgent(t *testing.T) {
 		{Path: randomImage(t, "virtio.img", size), Bus: qemutest.VirtioBlk, Serial: "AGENTVIRTIO"},
 	}
 	files := moduleFiles(t, append(slices.Clone(qemutest.DefaultModules), FilesystemModules...)...)
+	// The boot image's decom (images.AgentTags).
+	files["/decom"] = qemutest.Build(t, "github.com/decom-project/decom/cmd/decom", "-tags", "agentimage")
 	res := qemutest.Run(t, qemutest.Config{
-		Disks:    disks,
-		Files:    files,
-		Programs: map[string]string{"/decom": "github.com/decom-project/decom/cmd/decom"},
+		Disks: disks,
+		Files: files,
 		Command: []string{"/decom", "agent", "--cmdline",
 			"console=ttyS0 decom.mode=auto decom.method=nist-clear decom.verify=full decom.poweroff=0"},
 	})

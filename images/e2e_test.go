@@ -36,31 +36,60 @@ const (
 	e2ePassphrase = "e2e passphrase"
 )
 
+// e2eBin holds the two builds of decom: the full one for the host's side (keys, the
+// registry, decom cert verify) and the boot image's (built with AgentTags) for /init.
 var e2eBin struct {
-	once sync.Once
-	path string
+	once       sync.Once
+	host, boot string
 }
 
-// decomBinary builds decom once for the image and for the host-side checks.
-func decomBinary(t *testing.T) string {
+// buildDecom builds decom with the given extra go build arguments.
+func buildDecom(dir, name string, args ...string) (string, error) {
+	p := filepath.Join(dir, name)
+	cmd := exec.Command("go", append(append([]string{"build", "-trimpath", "-o", p}, args...), "../cmd/decom")...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build decom %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return p, nil
+}
+
+// decomBinaries builds decom once for the host-side checks and once for the image.
+func decomBinaries(t *testing.T) (host, boot string) {
 	t.Helper()
 	e2eBin.once.Do(func() {
 		dir, err := os.MkdirTemp("", "decom-e2e-bin-")
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := filepath.Join(dir, "decom")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", p, "../cmd/decom")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build decom: %v\n%s", err, out)
+		host, err := buildDecom(dir, "decom")
+		if err != nil {
+			t.Fatal(err)
 		}
-		e2eBin.path = p
+		boot, err := buildDecom(dir, "decom-agent", "-tags", images.AgentTags)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2eBin.host, e2eBin.boot = host, boot
 	})
-	if e2eBin.path == "" {
+	if e2eBin.host == "" || e2eBin.boot == "" {
 		t.Fatal("decom was not built")
 	}
-	return e2eBin.path
+	return e2eBin.host, e2eBin.boot
+}
+
+// decomBinary is the full decom, for the host's side.
+func decomBinary(t *testing.T) string {
+	t.Helper()
+	host, _ := decomBinaries(t)
+	return host
+}
+
+// bootBinary is the boot image's decom.
+func bootBinary(t *testing.T) string {
+	t.Helper()
+	_, boot := decomBinaries(t)
+	return boot
 }
 
 // hostDecom runs decom on the host and returns its stdout.
@@ -92,7 +121,7 @@ func stick(t *testing.T, config string) (image, pub string) {
 	}
 	image = filepath.Join(dir, "decom.img")
 	res, err := images.Build(context.Background(), images.Config{Image: image, Kernel: vmlinuz, Modules: modules,
-		Binary: decomBinary(t), DataSize: 64 << 20})
+		Binary: bootBinary(t), DataSize: 64 << 20})
 	if err != nil {
 		if efi, _, lerr := debcache.Loader(); lerr != nil && efi == "" {
 			stopE2E(t, "no systemd-boot in the loader cache (make deps fetches it): %v", err)

@@ -401,15 +401,16 @@ func tail(s string, n int) string {
 }
 
 // Build builds the Go package pkg as a static linux/amd64 binary in the test's temporary
-// directory and returns its path.
-func Build(t testing.TB, pkg string) string {
+// directory and returns its path. flags go to go build, such as "-tags", "agentimage".
+func Build(t testing.TB, pkg string, flags ...string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Fatalf("qemutest: building %s: %v", pkg, err)
 	}
-	cmd := exec.Command(goTool, "build", "-trimpath", "-o", out, pkg)
+	args := append(append([]string{"build", "-trimpath", "-o", out}, flags...), pkg)
+	cmd := exec.Command(goTool, args...)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("qemutest: go build %s: %v\n%s", pkg, err, b)
