@@ -8,26 +8,25 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 )
 
-func TestAgentBuild(t *testing.T) {
-	for tags, want := range map[string]bool{
-		"":                      false,
-		"agentimage":            true,
-		"netgo,agentimage":      true,
-		"agentimage,osusergo":   true,
-		"agentimagex":           false,
-		"notagentimage,netgo":   false,
-		"agentimage_full,other": false,
+func TestFullDecomInfo(t *testing.T) {
+	const path = "path\t" + decomMain + "\nmod\tgithub.com/decom-project/decom\t(devel)\t\n"
+	for info, want := range map[string]bool{
+		path + "build\t-trimpath=true\n":                                   true,
+		path + "build\t-tags=agentimage\nbuild\t-trimpath=true\n":          false,
+		path + "build\t-tags=netgo,agentimage\n":                           false,
+		path + "build\t-tags=agentimage,osusergo\n":                        false,
+		path + "build\t-tags=agentimagex\n":                                true,
+		path + "build\t-tags=notagentimage,netgo\n":                        true,
+		"path\tgithub.com/decom-project/decom/images/internal/smokeinit\n": false,
+		"": false,
 	} {
-		bi := &debug.BuildInfo{Path: decomMain, Settings: []debug.BuildSetting{{Key: "-trimpath", Value: "true"}}}
-		if tags != "" {
-			bi.Settings = append(bi.Settings, debug.BuildSetting{Key: "-tags", Value: tags})
-		}
-		if got := agentBuild(bi); got != want {
-			t.Errorf("agentBuild(-tags=%s) = %v", tags, got)
+		if got := fullDecomInfo([]byte(info)); got != want {
+			t.Errorf("fullDecomInfo(%q) = %v", info, got)
 		}
 	}
 }
@@ -60,8 +59,11 @@ func TestGoBuildAgentTags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bi.Path != decomMain || !agentBuild(bi) {
+	if bi.Path != decomMain || !slices.Contains(bi.Settings, debug.BuildSetting{Key: "-tags", Value: AgentTags}) {
 		t.Errorf("built %s with %v", bi.Path, bi.Settings)
+	}
+	if fullDecom(out) {
+		t.Errorf("fullDecom(%s) = true: the build information was read as %v", out, bi.Settings)
 	}
 	if !strings.Contains(log.String(), "building decom (tags agentimage) from ") {
 		t.Errorf("log: %q", log.String())

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"debug/buildinfo"
 	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -227,8 +225,8 @@ func Build(ctx context.Context, cfg Config) (res Result, err error) {
 	if err := staticBinary(cfg.Binary); err != nil {
 		return res, err
 	}
-	if bi, err := buildinfo.ReadFile(cfg.Binary); err == nil && bi.Path == decomMain && !agentBuild(bi) {
-		logf("note: %s is the full decom, built without -tags %s: it boots, but carries what the agent cannot use (make bin/decom-agent builds the image's)", cfg.Binary, AgentTags)
+	if fullDecom(cfg.Binary) {
+		logf("note: %s is the full decom, built without -tags %s: it boots, but carries what the agent cannot use (make agent builds the image's, bin/decom-agent)", cfg.Binary, AgentTags)
 	}
 	if res.Init.SHA256, res.Init.Size, err = hashFile(cfg.Binary); err != nil {
 		return res, err
@@ -452,22 +450,43 @@ func (x *ids) uint32(what string) uint32 {
 // AgentTags are the build tags of the boot image's decom. With them, decom leaves out
 // what the agent on site cannot use (KMS clients, the registry server with its
 // databases and log storage, the image builder), about a third of the full binary's
-// size (README, "Image size"). make bin/decom-agent builds the same.
+// size (README, "Image size"). make agent builds the same, bin/decom-agent.
 const AgentTags = "agentimage"
 
 // decomMain is the import path of decom's main package, as a binary's build information
 // names it.
 const decomMain = "github.com/decom-project/decom/cmd/decom"
 
-// agentBuild reports whether a binary's build information says it was built with
-// AgentTags.
-func agentBuild(bi *debug.BuildInfo) bool {
-	for _, s := range bi.Settings {
-		if s.Key == "-tags" && slices.Contains(strings.Split(s.Value, ","), AgentTags) {
-			return true
+// fullDecom reports whether the binary at path is decom built without AgentTags. It
+// reads the build information Go keeps in the ELF section .go.buildinfo (what go
+// version -m shows); debug/buildinfo would too, but links a reader of every executable
+// format, some 400 KiB.
+func fullDecom(path string) bool {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sec := f.Section(".go.buildinfo")
+	if sec == nil {
+		return false
+	}
+	data, err := sec.Data()
+	return err == nil && fullDecomInfo(data)
+}
+
+// fullDecomInfo reports whether a binary's build information (its module information
+// lines: "path\t…", "build\t-tags=…") says it is decom built without AgentTags.
+func fullDecomInfo(info []byte) bool {
+	if !bytes.Contains(info, []byte("path\t"+decomMain+"\n")) {
+		return false
+	}
+	for _, line := range bytes.Split(info, []byte("\n")) {
+		if tags, ok := bytes.CutPrefix(line, []byte("build\t-tags=")); ok {
+			return !slices.Contains(strings.Split(string(tags), ","), AgentTags)
 		}
 	}
-	return false
+	return true
 }
 
 // goBuild builds decom for the image: a static linux/amd64 binary, with AgentTags.
