@@ -29,7 +29,7 @@ TOOLS_DIR ?= $(HOME)/.cache/decom/tools
 COSIGN_VERSION := v3.1.3
 COSIGN := $(TOOLS_DIR)/cosign-$(COSIGN_VERSION)
 
-.PHONY: all build agent image test demo lint bench bench-go bench-wipe bench-registry deps tools fuzz clean
+.PHONY: all build agent image test demo lint bench bench-go bench-wipe bench-registry bench-image deps tools fuzz clean
 
 all: build
 
@@ -103,6 +103,13 @@ bench-registry:
 		$(GO) test -count=1 -run 'TestLoad$$' -v ./registry/loadtest/
 	DECOM_LOAD_FULL=1 DECOM_LOAD_REPORT=$(CURDIR)/bin/registry-load-agents.md \
 		$(GO) test -count=1 -run 'TestLoad$$' -v ./registry/loadtest/
+
+## bench-image: the boot image with bin/decom-agent's build against one with the full
+## decom: binary and initramfs sizes, and boots under QEMU (TCG, OVMF) to the agent's
+## first write on a drive, median of 3 each (about 15 minutes); the report goes to bin/.
+bench-image:
+	@mkdir -p bin
+	DECOM_IMAGE_REPORT=$(CURDIR)/bin/image-size.md $(GO) test -count=1 -timeout 60m -run 'TestImageSizes$$' -v ./images/
 
 ## fuzz: run each parser fuzzer for FUZZTIME (default 30s).
 FUZZTIME ?= 30s

@@ -34,6 +34,8 @@ type UEFIConfig struct {
 	// Until, when set, ends the run (QEMU is stopped) as soon as the console holds it,
 	// instead of waiting for the guest to power off.
 	Until string
+	// Console, when set, also receives the serial console as it arrives.
+	Console io.Writer
 }
 
 // UEFIResult is what the guest showed on its serial console.
@@ -132,7 +134,7 @@ func BootUEFI(t testing.TB, cfg UEFIConfig) UEFIResult {
 	defer cancel()
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, qemu, args...)
-	con := &watchedConsole{until: cfg.Until, seen: make(chan struct{})}
+	con := &watchedConsole{until: cfg.Until, seen: make(chan struct{}), tee: cfg.Console}
 	var qemuErr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = con, &qemuErr
 	cmd.WaitDelay = 5 * time.Second
@@ -174,12 +176,16 @@ type watchedConsole struct {
 	until string
 	seen  chan struct{}
 	once  sync.Once
+	tee   io.Writer
 }
 
 func (c *watchedConsole) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.buf.Write(p)
+	if c.tee != nil {
+		c.tee.Write(p)
+	}
 	if c.until != "" && bytes.Contains(c.buf.Bytes(), []byte(c.until)) {
 		c.once.Do(func() { close(c.seen) })
 	}
