@@ -1,3 +1,5 @@
+//go:build !agentimage
+
 package main
 
 import (
