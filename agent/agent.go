@@ -567,20 +567,9 @@ func (a *agent) auto(ctx context.Context) error {
 		}
 		a.out.Printf("auto mode: this machine (DMI serial %s, UUID %s) is in the config's boot: machines", dash(host.SystemSerial), dash(host.SystemUUID))
 	}
-	targets, skipped, err := a.drives(ctx)
-	if err != nil {
-		a.addSkipped(skipped)
+	targets, skipped, err := a.eligible(ctx, "no drive to wipe")
+	if err != nil || len(targets) == 0 {
 		return err
-	}
-	if note, err := a.mayWipe(); err != nil {
-		a.addSkipped(skipped)
-		a.skipAll(targets, "not wiped: "+note)
-		return err
-	}
-	if len(targets) == 0 {
-		a.addSkipped(skipped)
-		a.out.Printf("no drive to wipe")
-		return nil
 	}
 	a.showPlan(targets)
 	keyed, err := a.countdown(ctx, a.countdownTime())
@@ -595,6 +584,28 @@ func (a *agent) auto(ctx context.Context) error {
 	}
 	a.addSkipped(skipped)
 	return a.wipe(ctx, targets)
+}
+
+// eligible lists the drives and returns those that may be wiped, and the rest with
+// why. When there is nothing to wipe (no drive, an error, or a kernel command line
+// or config that forbids it) every drive is in the summary already, and none says
+// so on the console.
+func (a *agent) eligible(ctx context.Context, none string) ([]inventory.Device, []Skipped, error) {
+	targets, skipped, err := a.drives(ctx)
+	if err != nil {
+		a.addSkipped(skipped)
+		return nil, nil, err
+	}
+	if note, err := a.mayWipe(); err != nil {
+		a.addSkipped(skipped)
+		a.skipAll(targets, "not wiped: "+note)
+		return nil, nil, err
+	}
+	if len(targets) == 0 {
+		a.addSkipped(skipped)
+		a.out.Printf("%s", none)
+	}
+	return targets, skipped, nil
 }
 
 // mayWipe says whether anything may be wiped, as far as the kernel command line and

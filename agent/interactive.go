@@ -13,20 +13,9 @@ import (
 // auto mode would.
 func (a *agent) interactive(ctx context.Context) error {
 	a.out.Printf("drives of this machine:")
-	targets, skipped, err := a.drives(ctx)
-	if err != nil {
-		a.addSkipped(skipped)
+	targets, skipped, err := a.eligible(ctx, "no drive of this machine may be wiped")
+	if err != nil || len(targets) == 0 {
 		return err
-	}
-	if note, err := a.mayWipe(); err != nil {
-		a.addSkipped(skipped)
-		a.skipAll(targets, "not wiped: "+note)
-		return err
-	}
-	if len(targets) == 0 {
-		a.addSkipped(skipped)
-		a.out.Printf("no drive of this machine may be wiped")
-		return nil
 	}
 	chosen, err := a.choose(ctx, targets)
 	if err != nil {
