@@ -163,6 +163,9 @@ type Sanitization struct {
 	// AbortedAt says where an aborted wipe stopped.
 	AbortedAt *Position `json:"aborted_at,omitempty"`
 	Error     string    `json:"error,omitempty"`
+	// ApprovedPlanSHA256 is the SHA-256 (hex) of the approved plan file the run
+	// sanitized the media under (decom wipe --approved); empty without one.
+	ApprovedPlanSHA256 string `json:"approved_plan_sha256,omitempty"`
 }
 
 // FirmwareEvidence is what decom asked of the drive's firmware.
@@ -391,6 +394,8 @@ func (c *Certificate) Validate() error {
 		return bad("%s, but the media were not read back, or their reading back did not pass", c.Outcome)
 	case c.Outcome == OutcomeUnverified && len(c.Verification.Checks) > 0:
 		return bad("unverified, but it holds %d checks of a reading back", len(c.Verification.Checks))
+	case c.Sanitization.ApprovedPlanSHA256 != "" && !isSHA256Hex(c.Sanitization.ApprovedPlanSHA256):
+		return bad("approved plan SHA-256 %q: want 64 lower-case hex digits", c.Sanitization.ApprovedPlanSHA256)
 	}
 	return nil
 }
@@ -408,4 +413,17 @@ func (c *Certificate) Subject() (name string, blob []byte) {
 		return "wwn:" + c.Media.WWN, []byte(c.Media.WWN)
 	}
 	return "path:" + c.Media.Path, []byte(c.Media.Path)
+}
+
+// isSHA256Hex reports whether s is a SHA-256 digest in lower-case hex.
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -30,6 +30,9 @@ type Certifier struct {
 	// Host is the machine the drives are in; the run reads it when it is zero.
 	Host inventory.Host
 	Tool certificates.Tool
+	// ApprovedPlan is the SHA-256 (hex) of the approved plan file the run follows,
+	// stated in every certificate; "" for none.
+	ApprovedPlan string
 }
 
 // UploadAttempts is how often a certificate's upload is tried before it is left in
@@ -52,7 +55,7 @@ func afterStop(ctx context.Context, grace time.Duration) (context.Context, conte
 // target the moment that target is done, from the target's own goroutine.
 func (s *Certifier) certify(ctx context.Context, r *Result, verifyMode string, log *slog.Logger, emit func(Event)) error {
 	c, err := NewCertificate(Evidence{Record: r.Record, Checks: r.Verification, VerifyMode: verifyMode,
-		Host: s.Host, Tool: s.Tool}, s.Details, time.Now())
+		Host: s.Host, Tool: s.Tool, ApprovedPlan: s.ApprovedPlan}, s.Details, time.Now())
 	if err != nil {
 		return err
 	}
