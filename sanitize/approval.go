@@ -392,19 +392,15 @@ func describeTarget(t ApprovedTarget) string {
 
 // Approve is an Options.Confirm for a run of an approved section: it approves every
 // plan when the run's plan (host is this machine, w the run's method) is the
-// section's exactly, and refuses the run with a *DriftError otherwise. drifted,
-// when not nil, is told of the differences first.
-func Approve(approved HostPlan, host inventory.Host, w wipe.PassPlan, drifted func([]Drift)) func(context.Context, []Plan) ([]Plan, error) {
+// section's exactly, and refuses the run with a *DriftError, which lists the
+// differences, otherwise.
+func Approve(approved HostPlan, host inventory.Host, w wipe.PassPlan) func(context.Context, []Plan) ([]Plan, error) {
 	return func(_ context.Context, plans []Plan) ([]Plan, error) {
 		now, err := NewHostPlan(host, w, approved.All, approved.IncludeRemovable, plans, time.Now())
 		if err != nil {
 			return nil, err
 		}
 		if err := CheckApproved(approved, now); err != nil {
-			var de *DriftError
-			if errors.As(err, &de) && drifted != nil {
-				drifted(de.Drifts)
-			}
 			return nil, err
 		}
 		return plans, nil

@@ -41,6 +41,12 @@ type wipeOptions struct {
 	StallTimeout  time.Duration
 	GiveUpStalled bool
 
+	// PlanOut is where a dry run writes its plan for approval; Approved the plan
+	// file a run executes (see cmd_plan_wipe.go).
+	PlanOut  string
+	Approved string
+	flags    *pflag.FlagSet
+
 	cert     certOptions
 	registry registryOptions
 }
@@ -62,6 +68,8 @@ func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Coverage, "coverage", "10%", "share of the device a sampled verification reads")
 	f.DurationVar(&o.StallTimeout, "stall-timeout", 60*time.Second, "report a target that answers no write or read for this long as stalled (0: never)")
 	f.BoolVar(&o.GiveUpStalled, "give-up-stalled", false, "give a stalled target up as failed and let the others finish")
+	f.StringVar(&o.PlanOut, "plan-out", "", "with --dry-run, write the plan to this file for review and --approved")
+	f.StringVar(&o.Approved, "approved", "", "wipe exactly what this approved plan file lists for this host, refusing any difference (no --yes needed)")
 	o.cert.AddFlags(f)
 	o.registry.AddFlags(f)
 }
@@ -159,6 +167,7 @@ says (sanitized, sanitized-with-exceptions, unverified, failed or aborted).
 				return err
 			}
 			opts.apply(cmd.Flags(), cfg)
+			opts.flags = cmd.Flags()
 			return runWipe(cmd.Context(), opts, g, args)
 		},
 	}
@@ -167,7 +176,12 @@ says (sanitized, sanitized-with-exceptions, unverified, failed or aborted).
 }
 
 func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []string) error {
+	if opts.Approved != "" {
+		return runWipeApproved(ctx, opts, g, args)
+	}
 	switch {
+	case opts.PlanOut != "" && !opts.DryRun:
+		return usageErrorf("--plan-out writes the plan of a dry run: add --dry-run")
 	case opts.All && len(args) > 0:
 		return usageErrorf("--all wipes every wipeable drive; it does not combine with named devices")
 	case !opts.All && len(args) == 0:
@@ -190,7 +204,80 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 		return confirmPlans(ctx, g, opts.Yes, plans)
 	}
 	so.Events = out.Event
+	var planned *sanitize.Planned
+	if opts.PlanOut != "" {
+		so.Events = func(ev sanitize.Event) {
+			if p, ok := ev.(*sanitize.Planned); ok {
+				planned = p
+			}
+			out.Event(ev)
+		}
+	}
 	_, err = sanitize.Run(ctx, so)
+	if errors.Is(err, sanitize.ErrInvalid) {
+		return usageError{err}
+	}
+	if err != nil || opts.PlanOut == "" {
+		return err
+	}
+	return writePlanOut(opts.PlanOut, g, planned, opts.All, opts.IncludeRemovable)
+}
+
+// runWipeApproved wipes what an approved plan lists for this host, and refuses the
+// run when anything differs from it.
+func runWipeApproved(ctx context.Context, opts wipeOptions, g *globalOptions, args []string) error {
+	switch {
+	case opts.All || len(args) > 0:
+		return usageErrorf("--approved takes the targets from the plan: name no device and no --all")
+	case opts.IncludeRemovable || opts.PlanOut != "":
+		return usageErrorf("--approved does not combine with --include-removable or --plan-out")
+	}
+	ap, err := loadApproved(opts.Approved, inventory.ReadHost(inventory.Options{Root: g.SysRoot}))
+	if err != nil {
+		return err
+	}
+	if opts.flags == nil {
+		opts.flags = pflag.NewFlagSet("wipe", pflag.ContinueOnError)
+	}
+	if err := opts.methodFromPlan(opts.flags, ap.write, ap.section.Targets[0].Method.Passes); err != nil {
+		return err
+	}
+	so, err := opts.prepare(ctx, g, func() ([]byte, error) {
+		return g.passphrase("Passphrase for "+opts.cert.Key, false)
+	})
+	if err != nil {
+		return err
+	}
+	var out wipeReporter = newTextReporter(g, so.Certify == nil)
+	if g.Output == outputJSON {
+		out = &jsonReporter{g: g}
+	}
+	if so.Certify != nil {
+		so.Certify.ApprovedPlan = ap.sha256
+	}
+	so.All, so.IncludeRemovable = ap.section.All, ap.section.IncludeRemovable
+	if !so.All {
+		so.Targets = ap.section.Paths()
+	}
+	write := wipe.PassPlan{Method: so.Method, Rounds: so.Rounds, Blank: so.Blank}
+	so.Confirm = sanitize.Approve(ap.section, ap.host, write)
+	so.Events = out.Event
+	var planned *sanitize.Planned
+	if opts.DryRun {
+		so.Events = func(ev sanitize.Event) {
+			if p, ok := ev.(*sanitize.Planned); ok {
+				planned = p
+			}
+			out.Event(ev)
+		}
+	}
+	_, err = sanitize.Run(ctx, so)
+	if err == nil && opts.DryRun && planned != nil {
+		// A dry run stops before the confirmation: compare here what it planned.
+		_, err = so.Confirm(ctx, planned.Plans)
+	}
+	err = sanitize.MissingTarget(err, ap.section)
+	showDrift(g, err)
 	if errors.Is(err, sanitize.ErrInvalid) {
 		return usageError{err}
 	}
