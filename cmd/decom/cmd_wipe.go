@@ -120,6 +120,19 @@ Confirmation: at a terminal, decom asks for each drive's serial number (its name
 it has none) to be typed. Without a terminal, --yes is required, with the devices
 named or with --all. --dry-run prints the plan and writes nothing.
 
+Approved plans (automation): --dry-run --plan-out FILE writes the plan for review:
+this host's identity (DMI system serial and UUID, hostname) and each target's path,
+kind, serial, WWN, model, size and method (for nist-purge and nist-clear the
+planner's technique); a plan with a refused target is not written (exit code 4).
+decom plan merge joins several hosts' plans into one file. --approved FILE wipes
+exactly what the file lists for this host, with no terminal and no --yes: the
+targets come from the file. When anything differs from it (a target missing or
+added; a kind, serial, WWN, model or size; the method or technique; or the file has
+no section for this host) the whole run is refused before anything is written (exit
+code 4), each difference on a line of its own ("plan_drift" lines with --output
+json). A missing or malformed plan is bad input (exit code 9). Every certificate of
+the run records the plan file's SHA-256.
+
 Verification: after the last pass (or after each, with --verify-passes all) the device
 is read back through a read-only descriptor of the very device written: a NIST-style
 sample (--verify sample, the default: at least 1,000 subsections, two or more random
