@@ -24,7 +24,6 @@ func Example() {
 	results, err := sanitize.Run(context.Background(), sanitize.Options{
 		Targets: []string{img},
 		Method:  method,
-		Rounds:  1,
 		Verify:  verify.Options{Mode: verify.ModeFull},
 		Confirm: func(ctx context.Context, plans []sanitize.Plan) ([]sanitize.Plan, error) {
 			for _, p := range plans {

@@ -23,8 +23,8 @@ type Options struct {
 	All              bool
 	IncludeRemovable bool
 
-	// Method, Rounds and Blank are the overwrite (see wipe.PassPlan); nist-purge and
-	// nist-clear are planned per drive.
+	// Method, Rounds (0 means 1) and Blank are the overwrite (see wipe.PassPlan);
+	// nist-purge and nist-clear are planned per drive.
 	Method wipe.Method
 	Rounds int
 	Blank  bool
@@ -87,8 +87,11 @@ func (r *run) run(ctx context.Context) ([]Result, error) {
 		return nil, invalidf("all wipeable drives or named targets, not both")
 	case !o.All && len(o.Targets) == 0:
 		return nil, invalidf("no target named")
-	case o.Rounds < 1:
+	case o.Rounds < 0:
 		return nil, invalidf("%d rounds: want 1 or more", o.Rounds)
+	}
+	if o.Rounds == 0 {
+		o.Rounds = 1
 	}
 	method := o.Method
 	planner := UsesPlanner(method)
