@@ -292,12 +292,12 @@ func (m *Model) Render() string {
 	return strings.Join(lines, "\n")
 }
 
-// Summary is the end screen as plain text, width columns wide, for printing after
-// the full screen has closed.
-func (m *Model) Summary(width int) string {
+// Summary is the end screen as plain text, as wide as the screen, for printing
+// after the full screen has closed.
+func (m *Model) Summary() string {
 	var b strings.Builder
 	for _, l := range m.summaryLines() {
-		b.WriteString(ansi.Truncate(ansi.Strip(l), width, ""))
+		b.WriteString(ansi.Truncate(ansi.Strip(l), m.width, ""))
 		b.WriteByte('\n')
 	}
 	return b.String()
@@ -389,6 +389,10 @@ func (m *Model) identity(r *row) string {
 	parts = append(parts, size(uint64(t.Size())))
 	left := strings.Join(parts, "  ")
 	mark := m.mark(r)
+	if room := m.width - ansi.StringWidth(mark) - 1; ansi.StringWidth(left) > room {
+		// The mark must stay in view: cut the identity instead.
+		left = ansi.Truncate(left, max(room, 0), "~")
+	}
 	return left + pad(m.width-ansi.StringWidth(left)-ansi.StringWidth(mark)) + mark
 }
 
@@ -548,3 +552,20 @@ func clock(d time.Duration) string {
 }
 
 func pad(n int) string { return strings.Repeat(" ", max(n, 1)) }
+
+// ASCIIOnly reports whether a terminal, from its environment (getenv), should be
+// drawn in ASCII: the Linux VT and old terminals, whose fonts may lack the block
+// glyphs, and locales that are not UTF-8.
+func ASCIIOnly(getenv func(string) string) bool {
+	switch term := getenv("TERM"); {
+	case term == "linux", term == "dumb", strings.HasPrefix(term, "vt"):
+		return true
+	}
+	for _, v := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		if l := getenv(v); l != "" {
+			l = strings.ToLower(l)
+			return !strings.Contains(l, "utf-8") && !strings.Contains(l, "utf8")
+		}
+	}
+	return true
+}

@@ -138,7 +138,7 @@ func TestRunScreenAt80x25(t *testing.T) {
 		"outcome failed", "verified "+failed.VerificationBrief(), "error: write error",
 		"20261203-ZC1A2B3C.sigstore.json (certificate of sanitization)", "nvme.sigstore.json",
 		"Certificates are in /var/lib/decom/certificates")
-	if got := m.Summary(80); !strings.Contains(got, "Run finished.") || strings.Contains(got, "\x1b[") {
+	if got := m.Summary(); !strings.Contains(got, "Run finished.") || strings.Contains(got, "\x1b[") {
 		t.Errorf("Summary is not the plain end screen:\n%q", got)
 	}
 	if aborted != 0 {
@@ -193,6 +193,14 @@ func TestRefusedPlanAndUnicodeBars(t *testing.T) {
 	send(m, &sanitize.Progress{Event: wipe.Event{Device: "/dev/sda", Pass: 1, Passes: 1, Pattern: "0x00", Done: 1, Size: 2}})
 	text := screen(t, m)
 	contains(t, text, "REFUSED", "refused: it holds the running system", "█", "░")
+
+	// A path too long for the row is cut, never the mark.
+	long := "/tmp/" + strings.Repeat("d", 90) + "/disk.img"
+	m = New([]sanitize.Plan{{Target: target(long, "", "", 1e9)}}, Options{})
+	send(m, &sanitize.Stalled{Stall: wipe.Stall{Device: long}})
+	if line := lineWith(screen(t, m), "/tmp/ddd"); !strings.Contains(line, "STALLED") {
+		t.Errorf("the long row lost its mark: %q", line)
+	}
 }
 
 func lineWith(text, s string) string {

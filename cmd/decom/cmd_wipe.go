@@ -47,6 +47,9 @@ type wipeOptions struct {
 	Approved string
 	flags    *pflag.FlagSet
 
+	// Plain keeps the line output at a terminal instead of the full-screen view.
+	Plain bool
+
 	cert     certOptions
 	registry registryOptions
 }
@@ -66,6 +69,7 @@ func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Verify, "verify", verify.ModeSample, "read the result back: sample, full or none")
 	f.StringVar(&o.VerifyPasses, "verify-passes", "last", "which passes to read back: last or all")
 	f.StringVar(&o.Coverage, "coverage", "10%", "share of the device a sampled verification reads")
+	f.BoolVar(&o.Plain, "plain", false, "at a terminal, print lines instead of the full-screen view of the run")
 	f.DurationVar(&o.StallTimeout, "stall-timeout", 60*time.Second, "report a target that answers no write or read for this long as stalled (0: never)")
 	f.BoolVar(&o.GiveUpStalled, "give-up-stalled", false, "give a stalled target up as failed and let the others finish")
 	f.StringVar(&o.PlanOut, "plan-out", "", "with --dry-run, write the plan to this file for review and --approved")
@@ -202,6 +206,16 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	case opts.IncludeRemovable && !opts.All:
 		return usageErrorf("--include-removable widens --all; a device named is taken whatever it is")
 	}
+	var screen *consoleReporter // the full-screen view, at a terminal (wipe_console.go)
+	if useConsole(g, opts.Plain) && !opts.DryRun {
+		var abort context.CancelFunc
+		ctx, abort = context.WithCancel(ctx)
+		defer abort()
+		var err error
+		if screen, err = newConsoleReporter(g, abort); err != nil {
+			return err
+		}
+	}
 	so, err := opts.prepare(ctx, g, func() ([]byte, error) {
 		return g.passphrase("Passphrase for "+opts.cert.Key, false)
 	})
@@ -212,9 +226,18 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	if g.Output == outputJSON {
 		out = &jsonReporter{g: g}
 	}
+	if screen != nil {
+		screen.describeRun(so)
+		out = screen
+		defer screen.stop()
+	}
 	so.Targets, so.All, so.IncludeRemovable = args, opts.All, opts.IncludeRemovable
 	so.Confirm = func(ctx context.Context, plans []sanitize.Plan) ([]sanitize.Plan, error) {
-		return confirmPlans(ctx, g, opts.Yes, plans)
+		approved, err := confirmPlans(ctx, g, opts.Yes, plans)
+		if err == nil && screen != nil {
+			screen.start(approved)
+		}
+		return approved, err
 	}
 	so.Events = out.Event
 	var planned *sanitize.Planned
