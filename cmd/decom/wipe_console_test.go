@@ -209,3 +209,24 @@ func TestWipeFullScreenAbort(t *testing.T) {
 		t.Errorf("TERM=linux drew no ASCII bar:\n%s", text)
 	}
 }
+
+// Without --yes the serial (for an image file, the path) is typed at the line
+// prompt as before; the full screen opens only once the target is confirmed.
+func TestWipeConfirmThenFullScreen(t *testing.T) {
+	imgs := imageFiles(t, 4<<20, "a.img")
+	r := startPty(t, utf8Term, "wipe", "--no-certificate", "--method", "zero", imgs[0])
+	r.waitFor("Type its path")
+	if strings.Contains(r.text(), "q: abort the run") {
+		t.Fatal("the full screen opened before the confirmation")
+	}
+	if _, err := r.tty.Write([]byte(imgs[0] + "\r")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("Run finished.")
+	if code := r.wait(); code != 0 {
+		t.Fatalf("exit code %d; the terminal got:\n%s", code, r.text())
+	}
+	if !strings.Contains(r.text(), "confirmed.") || !strings.Contains(r.text(), "outcome completed") {
+		t.Errorf("the run was not confirmed and completed:\n%s", r.text())
+	}
+}
