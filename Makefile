@@ -11,13 +11,15 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # poppler and zbar read the certificate PDFs back, QR code included; QEMU boots the
 # emulated NVMe/SATA/SCSI disks of internal/qemutest, and with OVMF (its UEFI firmware: a
 # file, not a command; ensure-tools.sh checks that an absolute path exists) the boot
-# images; fsck.fat checks the images' FAT filesystems.
+# images; fsck.fat checks the images' FAT filesystems; ansible-core runs the Ansible
+# collection's playbook against sshd hosts (openssh-server) the test starts itself.
 TEST_TOOLS := losetup=mount mount=mount blkid=util-linux mkswap=util-linux curl=curl \
 	mkfs.ext4=e2fsprogs mkfs.vfat=dosfstools fsck.fat=dosfstools mkfs.xfs=xfsprogs mkfs.btrfs=btrfs-progs \
 	mkfs.ntfs=ntfs-3g mkfs.exfat=exfatprogs cryptsetup=cryptsetup-bin genisoimage=genisoimage \
 	pdftotext=poppler-utils pdfinfo=poppler-utils pdftoppm=poppler-utils zbarimg=zbar-tools \
 	chromium=chromium chromedriver=chromium-driver pg_ctlcluster=postgresql \
-	qemu-system-x86_64=qemu-system-x86 /usr/share/OVMF/OVMF_CODE.fd=ovmf
+	qemu-system-x86_64=qemu-system-x86 /usr/share/OVMF/OVMF_CODE.fd=ovmf \
+	ansible-playbook=ansible-core /usr/sbin/sshd=openssh-server ssh-keygen=openssh-client
 
 # Debian packages the benchmarks use; nwipe is there to compare with.
 BENCH_TOOLS := fio=fio jq=jq /usr/bin/time=time losetup=mount fallocate=util-linux nwipe=nwipe
