@@ -322,7 +322,7 @@ func TestThreeHostsPlanApproveWipe(t *testing.T) {
 		}
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			t.Logf("ansible-playbook %s: %v", strings.Join(args, " "), err)
+			t.Logf("ansible-playbook %s: %v", args[:2], err)
 		}
 		return out, err
 	}
@@ -415,6 +415,9 @@ func TestThreeHostsPlanApproveWipe(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
 		t.Fatalf("wipe play: %v, want exit code 2 (a host failed):\n%s", err, out)
+	}
+	if bytes.Contains(out, []byte(passphrase)) {
+		t.Errorf("the key's passphrase shows in ansible-playbook's output")
 	}
 	results := wipeResults(t, out)
 	for _, h := range hosts[:2] {
