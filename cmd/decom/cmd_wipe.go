@@ -222,10 +222,7 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	if err != nil {
 		return err
 	}
-	var out wipeReporter = newTextReporter(g, so.Certify == nil)
-	if g.Output == outputJSON {
-		out = &jsonReporter{g: g}
-	}
+	out := lineReporter(g, so)
 	if screen != nil {
 		screen.describeRun(so)
 		out = screen
@@ -259,6 +256,15 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	return writePlanOut(opts.PlanOut, g, planned, opts.All, opts.IncludeRemovable)
 }
 
+// lineReporter is the reporter of a run without the full screen: JSON lines with
+// --output json, else tables and progress lines.
+func lineReporter(g *globalOptions, so sanitize.Options) wipeReporter {
+	if g.Output == outputJSON {
+		return &jsonReporter{g: g}
+	}
+	return newTextReporter(g, so.Certify == nil)
+}
+
 // runWipeApproved wipes what an approved plan lists for this host, and refuses the
 // run when anything differs from it.
 func runWipeApproved(ctx context.Context, opts wipeOptions, g *globalOptions, args []string) error {
@@ -284,10 +290,7 @@ func runWipeApproved(ctx context.Context, opts wipeOptions, g *globalOptions, ar
 	if err != nil {
 		return err
 	}
-	var out wipeReporter = newTextReporter(g, so.Certify == nil)
-	if g.Output == outputJSON {
-		out = &jsonReporter{g: g}
-	}
+	out := lineReporter(g, so)
 	if so.Certify != nil {
 		so.Certify.ApprovedPlan = ap.sha256
 	}
