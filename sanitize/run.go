@@ -89,6 +89,8 @@ func (r *run) run(ctx context.Context) ([]Result, error) {
 		return nil, invalidf("no target named")
 	case o.Rounds < 0:
 		return nil, invalidf("%d rounds: want 1 or more", o.Rounds)
+	case o.Method.Name == "":
+		return nil, invalidf("no method: take one from wipe.LookupMethod or wipe.CustomMethod")
 	}
 	if o.Rounds == 0 {
 		o.Rounds = 1

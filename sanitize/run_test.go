@@ -155,6 +155,12 @@ func TestRunRefusedTargetStopsAll(t *testing.T) {
 	if _, err := Run(context.Background(), Options{Targets: []string{a, a}, Method: method(t, "zero"), Rounds: 1}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("the same target twice: %v", err)
 	}
+	if _, err := Run(context.Background(), Options{Targets: []string{a}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("no method: %v", err)
+	}
+	if got, _ := os.ReadFile(a); !bytes.Equal(got, bytes.Repeat([]byte{0xa5}, 1<<20)) {
+		t.Error("written without a method")
+	}
 }
 
 // With a Certifier each target's signed certificate is written, announced, and
