@@ -415,10 +415,12 @@ func MissingTarget(err error, approved HostPlan) error {
 		return err
 	}
 	d := Drift{Device: "a target", Field: "target", Planned: err.Error(), Now: "missing"}
-	for _, t := range approved.Targets {
-		if strings.Contains(err.Error(), t.Path) {
-			d.Device, d.Planned = t.Path, describeTarget(t)+"; now: "+err.Error()
-			break
+	if te := (*TargetError)(nil); errors.As(err, &te) {
+		for _, t := range approved.Targets {
+			if t.Path == te.Path {
+				d.Device, d.Planned = t.Path, describeTarget(t)+"; now: "+err.Error()
+				break
+			}
 		}
 	}
 	return &DriftError{Drifts: []Drift{d}}

@@ -266,7 +266,7 @@ func TestMissingTarget(t *testing.T) {
 	if _, ok := err.(*DriftError); ok {
 		t.Errorf("a refusal became drift")
 	}
-	gone := fmt.Errorf("%s: %w", "/dev/sdq", inventory.ErrNotFound)
+	gone := &TargetError{Path: "/dev/sdq", Err: fmt.Errorf("%s: %w", "/dev/sdq", inventory.ErrNotFound)}
 	got := drifts(t, MissingTarget(gone, approved))
 	if len(got) != 1 || !strings.HasPrefix(got[0], "/dev/sdq: approved, but not in this run's plan") {
 		t.Errorf("a missing target: %q", got)

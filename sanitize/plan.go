@@ -37,6 +37,17 @@ func UsesPlanner(m wipe.Method) bool {
 	return m.Name == wipe.MethodNISTPurge || m.Name == wipe.MethodNISTClear
 }
 
+// TargetError is a run's error about one of its targets (no such device, not a
+// block device, vanished): Path is the target as the run was given it. It reads as
+// Err, which names the path already.
+type TargetError struct {
+	Path string
+	Err  error
+}
+
+func (e *TargetError) Error() string { return e.Err.Error() }
+func (e *TargetError) Unwrap() error { return e.Err }
+
 // forAll splits the inventory into the drives --all takes (physical, not removable
 // unless includeRemovable, and wipeable) and the devices it leaves out, with why.
 func forAll(devs []inventory.Device, includeRemovable bool) (take []string, left []LeftOut) {
@@ -97,7 +108,7 @@ func checkTargets(ctx context.Context, gate *wipe.Gate, all, includeRemovable bo
 			continue
 		}
 		if err != nil && !errors.Is(err, wipe.ErrRefused) {
-			return nil, nil, err
+			return nil, nil, &TargetError{Path: a, Err: err}
 		}
 		if err == nil {
 			key := t.Identity.DevNo + "/" + fmt.Sprint(t.Identity.Inode)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/decom-project/decom/certificates"
+	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
@@ -154,6 +155,11 @@ func TestRunRefusedTargetStopsAll(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), Options{Targets: []string{a, a}, Method: method(t, "zero"), Rounds: 1}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("the same target twice: %v", err)
+	}
+	missing := filepath.Join(t.TempDir(), "gone.img")
+	_, err = Run(context.Background(), Options{Targets: []string{a, missing}, Method: method(t, "zero")})
+	if te := (*TargetError)(nil); !errors.As(err, &te) || te.Path != missing || !errors.Is(err, inventory.ErrNotFound) {
+		t.Errorf("a target that does not exist: %v, want a TargetError naming it", err)
 	}
 	if _, err := Run(context.Background(), Options{Targets: []string{a}}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("no method: %v", err)

@@ -216,9 +216,7 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 			return err
 		}
 	}
-	so, err := opts.prepare(ctx, g, func() ([]byte, error) {
-		return g.passphrase("Passphrase for "+opts.cert.Key, false)
-	})
+	so, err := opts.prepare(ctx, g, opts.askPassphrase(g))
 	if err != nil {
 		return err
 	}
@@ -256,6 +254,11 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	return writePlanOut(opts.PlanOut, g, planned, opts.All, opts.IncludeRemovable)
 }
 
+// askPassphrase asks for the signing key's passphrase (or takes DECOM_KEY_PASSWORD).
+func (opts wipeOptions) askPassphrase(g *globalOptions) func() ([]byte, error) {
+	return func() ([]byte, error) { return g.passphrase("Passphrase for "+opts.cert.Key, false) }
+}
+
 // lineReporter is the reporter of a run without the full screen: JSON lines with
 // --output json, else tables and progress lines.
 func lineReporter(g *globalOptions, so sanitize.Options) wipeReporter {
@@ -284,9 +287,7 @@ func runWipeApproved(ctx context.Context, opts wipeOptions, g *globalOptions, ar
 	if err := opts.methodFromPlan(opts.flags, ap.write, ap.section.Targets[0].Method.Passes); err != nil {
 		return err
 	}
-	so, err := opts.prepare(ctx, g, func() ([]byte, error) {
-		return g.passphrase("Passphrase for "+opts.cert.Key, false)
-	})
+	so, err := opts.prepare(ctx, g, opts.askPassphrase(g))
 	if err != nil {
 		return err
 	}
