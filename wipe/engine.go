@@ -58,7 +58,17 @@ type Options struct {
 	// and returns the aborted record, with the writes still unanswered in its
 	// PendingIO (default 3s).
 	StopGrace time.Duration
-	Logger    *slog.Logger
+	// Checkpoint, when not nil, receives the wipe's durable progress (see
+	// Checkpoint): the moment to journal it. It is called from the engine's
+	// goroutines, one call at a time, and the wipe waits for it: a pass's first
+	// write follows the return of the checkpoint that gives its keys.
+	Checkpoint func(Checkpoint)
+	// CheckpointInterval is how often a running pass is flushed to report a
+	// checkpoint (default DefaultCheckpointInterval).
+	CheckpointInterval time.Duration
+	// Resume continues an interrupted wipe instead of starting it afresh.
+	Resume *Resume
+	Logger *slog.Logger
 }
 
 // Defaults of Options.
@@ -89,6 +99,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.StopGrace == 0 {
 		o.StopGrace = DefaultStopGrace
+	}
+	if o.CheckpointInterval <= 0 {
+		o.CheckpointInterval = DefaultCheckpointInterval
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -168,8 +181,37 @@ func overwrite(ctx context.Context, w writeTarget, t Target, direct bool, plan P
 	}
 	e.allocate(passes)
 	rec.Outcome = OutcomeCompleted
-	for i, p := range passes {
-		pr, stop := e.pass(ctx, i+1, p, passes[i+1:])
+	first, start := 0, passStart{}
+	if r := opts.Resume; r != nil {
+		if err := r.check(passes, e.size); err != nil {
+			rec.Outcome, rec.Error, rec.Finished = OutcomeFailed, err.Error(), time.Now().UTC()
+			return rec
+		}
+		for _, d := range r.Done {
+			rec.Passes = append(rec.Passes, d)
+			rec.BytesWritten += d.BytesWritten
+			if len(d.BadRanges) > 0 {
+				rec.Outcome = OutcomeExceptions
+			}
+		}
+		if r.AfterPass && opts.AfterPass != nil {
+			if err := opts.AfterPass(ctx, r.Done[len(r.Done)-1], len(r.Done) == len(passes)); err != nil {
+				rec.Outcome, rec.Error, rec.Finished = OutcomeFailed, err.Error(), time.Now().UTC()
+				return rec
+			}
+		}
+		first = r.Pass - 1
+		start = passStart{offset: r.Offset / int64(opts.BlockSize) * int64(opts.BlockSize), keys: r.Keys, resumed: true}
+		for _, b := range r.Bad {
+			if b.Offset+b.Length <= start.offset {
+				start.bad = append(start.bad, b)
+			}
+		}
+	}
+	for i := first; i < len(passes); i++ {
+		p := passes[i]
+		pr, stop := e.pass(ctx, i+1, p, passes[i+1:], start)
+		start = passStart{}
 		rec.Passes = append(rec.Passes, pr)
 		rec.BytesWritten += pr.BytesWritten
 		if len(pr.BadRanges) > 0 && rec.Outcome == OutcomeCompleted {
@@ -266,6 +308,8 @@ type engine struct {
 	// watch follows the writes in flight, a slot per worker and one for flushes.
 	watch     *iowatch.Watch
 	abandoned atomic.Bool // the engine stopped waiting: workers issue nothing more
+	cpMu      sync.Mutex  // one Checkpoint call at a time
+	durable   int64       // the pass's last checkpointed offset (the checkpointer's)
 	stalls    StallLog
 	pending   []PendingIO // what was left unanswered
 }
@@ -302,8 +346,20 @@ func (e *engine) allocate(passes []Pattern) {
 
 // pass writes one pattern over the whole target. stop is non-nil when the wipe must
 // end: cancelled, the device gone, too many bad ranges, or a failed flush.
-func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern) (PassRecord, error) {
+// passStart is where a pass begins: at 0, or where an interrupted wipe continues.
+type passStart struct {
+	offset  int64
+	keys    *Keys
+	bad     []Range
+	resumed bool
+}
+
+func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern, start passStart) (PassRecord, error) {
 	pr := PassRecord{Number: number, Pattern: p, BadRanges: []Range{}, Errors: []string{}, Started: time.Now().UTC()}
+	if start.resumed {
+		from := start.offset
+		pr.ResumedFrom = &from
+	}
 	finish := func(stop error) (PassRecord, error) {
 		pr.BytesWritten = uint64(e.done.Load())
 		e.mu.Lock() // workers left behind by a stop may still record a bad range
@@ -314,7 +370,11 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 		return pr, stop
 	}
 	var keys Keys
-	if p.Kind == KindRandom {
+	switch {
+	case p.Kind == KindRandom && start.keys != nil:
+		keys = *start.keys
+		pr.Keys = &keys
+	case p.Kind == KindRandom:
 		var err error
 		if keys, err = NewKeys(); err != nil {
 			return finish(fmt.Errorf("draw random keys: %w", err))
@@ -328,25 +388,38 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 	for phase := range stream.Period() {
 		stream.FillAt(e.fixed[phase], int64(phase), nil)
 	}
-	e.next.Store(0)
-	e.done.Store(0)
-	e.synced.Store(0)
-	e.bad, e.badCause = nil, nil
+	bs := int64(e.opts.BlockSize)
+	e.next.Store(start.offset / bs)
+	e.done.Store(start.offset)
+	e.synced.Store(start.offset)
+	e.bad, e.badCause = slices.Clone(start.bad), nil
 	e.fatal.Store(nil)
+	e.durable = start.offset
 
 	if e.opts.PassStarted != nil {
 		e.opts.PassStarted(number, p)
 	}
-	stopProgress := e.reportProgress(number, p, rest)
+	e.checkpoint(Checkpoint{Pass: number, Pattern: p, Keys: pr.Keys, Offset: start.offset, Bad: start.bad})
+	stopProgress := e.reportProgress(number, p, rest, start.offset)
 	e.watch.Reset()
 	policy := e.policy(number)
 	var wg sync.WaitGroup
 	for w := range e.opts.QueueDepth {
 		wg.Go(func() { e.worker(ctx, w, stream) })
 	}
-	workers := make(chan struct{})
-	go func() { wg.Wait(); close(workers) }()
-	ending := e.watch.Wait(ctx, workers, policy)
+	writers := make(chan struct{})
+	go func() { wg.Wait(); close(writers) }()
+	all := writers
+	if e.opts.Checkpoint != nil {
+		// The checkpointer is waited for like a writer: its flushes are requests
+		// the target may leave unanswered too.
+		all = make(chan struct{})
+		go func() {
+			e.checkpointer(ctx, number, p, pr.Keys, writers, policy)
+			close(all)
+		}()
+	}
+	ending := e.watch.Wait(ctx, all, policy)
 	e.reached = e.mark()
 	stopProgress()
 	if stopped, err := e.stoppedWaiting(ctx, ending); stopped {
@@ -378,7 +451,71 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 	}
 	pr.Flushed = true
 	pr.Completed = true
-	return finish(nil)
+	pr, stop := finish(nil)
+	e.checkpoint(Checkpoint{Pass: number, Pattern: p, Keys: pr.Keys, Offset: e.size, Bad: pr.BadRanges,
+		Completed: true, Record: &pr})
+	return pr, stop
+}
+
+// checkpoint hands durable progress to Options.Checkpoint, one call at a time.
+func (e *engine) checkpoint(c Checkpoint) {
+	if e.opts.Checkpoint == nil {
+		return
+	}
+	e.cpMu.Lock()
+	defer e.cpMu.Unlock()
+	c.At = time.Now().UTC()
+	e.opts.Checkpoint(c)
+}
+
+// checkpointer flushes the target every CheckpointInterval while the pass's writers
+// run and reports how far the pass is durable: the mark taken before a flush is
+// covered by it, since every write below the mark had returned when the flush was
+// issued. It ends when the writers have (the pass's own last flush follows) or the
+// pass must stop.
+func (e *engine) checkpointer(ctx context.Context, number int, p Pattern, keys *Keys, writers <-chan struct{}, policy iowatch.Policy) {
+	t := time.NewTicker(e.opts.CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-writers:
+			return
+		case <-ctx.Done():
+			<-writers
+			return
+		case <-t.C:
+		}
+		if e.abandoned.Load() || e.fatal.Load() != nil {
+			<-writers
+			return
+		}
+		mark := e.mark()
+		if mark <= e.durable {
+			continue
+		}
+		e.watch.Begin(e.flushSlot(), iowatch.OpFlush, -1, 0)
+		err := e.w.Sync()
+		e.watch.End(e.flushSlot())
+		if e.abandoned.Load() {
+			<-writers
+			return
+		}
+		if err != nil {
+			e.fail(fmt.Errorf("flush for a checkpoint failed: %w", err))
+			<-writers
+			return
+		}
+		e.durable = mark
+		e.mu.Lock()
+		var bad []Range
+		for _, r := range MergeRanges(e.bad) {
+			if r.Offset < mark {
+				bad = append(bad, r)
+			}
+		}
+		e.mu.Unlock()
+		e.checkpoint(Checkpoint{Pass: number, Pattern: p, Keys: keys, Offset: mark, Bad: bad})
+	}
 }
 
 // flush syncs the target, waiting for it as for the writes.
@@ -584,7 +721,7 @@ func (e *engine) maybeSync(w int) {
 
 // reportProgress sends progress events every interval until the returned function
 // is called, which sends the pass's last event.
-func (e *engine) reportProgress(number int, p Pattern, rest []Pattern) func() {
+func (e *engine) reportProgress(number int, p Pattern, rest []Pattern, from int64) func() {
 	if e.opts.Progress == nil {
 		return func() {}
 	}
@@ -595,7 +732,7 @@ func (e *engine) reportProgress(number int, p Pattern, rest []Pattern) func() {
 		ev := Event{Device: e.t.Path, Pass: number, Passes: e.passes, Pattern: p.String(), Done: done,
 			Size: e.size, Final: final, Stalled: e.watch.Stalled()}
 		if elapsed > 0 {
-			ev.Rate = float64(done) / elapsed
+			ev.Rate = float64(done-from) / elapsed
 		}
 		if ev.Rate > 0 {
 			ev.ETA = float64(e.size-done+int64(len(rest))*e.size) / ev.Rate

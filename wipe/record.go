@@ -65,6 +65,9 @@ type Record struct {
 	// Stalls are the times the target answered no request for longer than the
 	// stall timeout, while writing or reading back.
 	Stalls []Stall `json:"stalls,omitempty"`
+	// Interruptions are the times the wipe stopped without an orderly end (a power
+	// cut, a crash) and was resumed from its journal.
+	Interruptions []Interruption `json:"interruptions,omitempty"`
 	// PendingIO lists the requests still unanswered when decom stopped waiting for
 	// them (interrupted, or the target given up as stalled). A thread blocked in the
 	// kernel cannot be called back: decom leaves it, and its descriptor, behind.
@@ -81,14 +84,17 @@ type PassRecord struct {
 	Number  int     `json:"number"` // from 1
 	Pattern Pattern `json:"pattern"`
 	// Keys regenerate a random pass's bytes for verification.
-	Keys         *Keys     `json:"keys,omitempty"`
-	BytesWritten uint64    `json:"bytes_written"`
-	Completed    bool      `json:"completed"`
-	Flushed      bool      `json:"flushed"`
-	BadRanges    []Range   `json:"bad_ranges"`
-	Errors       []string  `json:"errors"`
-	Started      time.Time `json:"started"`
-	Finished     time.Time `json:"finished"`
+	Keys         *Keys  `json:"keys,omitempty"`
+	BytesWritten uint64 `json:"bytes_written"`
+	// ResumedFrom is where this pass was continued after an interruption: the
+	// bytes below it were written, and flushed, before (BytesWritten counts them).
+	ResumedFrom *int64    `json:"resumed_from,omitempty"`
+	Completed   bool      `json:"completed"`
+	Flushed     bool      `json:"flushed"`
+	BadRanges   []Range   `json:"bad_ranges"`
+	Errors      []string  `json:"errors"`
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished"`
 }
 
 // Range is a byte range of the target.

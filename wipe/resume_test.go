@@ -1,0 +1,195 @@
+package wipe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"testing"
+)
+
+// cacheTarget is a drive with a volatile write cache: a write lands in the cache
+// (what a read would see) and reaches the medium only with the next Sync. At the
+// power cut, after cutAfter writes, the cache is lost and the target answers nothing
+// more: what survives is the medium.
+type cacheTarget struct {
+	mu       sync.Mutex
+	medium   []byte
+	cache    []cachedWrite
+	writes   int
+	cutAfter int
+	cut      bool
+	onCut    func()
+}
+
+type cachedWrite struct {
+	off  int64
+	data []byte
+}
+
+var errPowerCut = errors.New("power cut")
+
+func (c *cacheTarget) WriteAt(p []byte, off int64) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cut {
+		return 0, errPowerCut
+	}
+	c.writes++
+	if c.cutAfter > 0 && c.writes > c.cutAfter {
+		c.cut = true
+		c.cache = nil
+		go c.onCut()
+		return 0, errPowerCut
+	}
+	c.cache = append(c.cache, cachedWrite{off, bytes.Clone(p)})
+	return len(p), nil
+}
+
+func (c *cacheTarget) Sync() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cut {
+		return errPowerCut
+	}
+	for _, w := range c.cache {
+		copy(c.medium[w.off:], w.data)
+	}
+	c.cache = nil
+	return nil
+}
+
+func (c *cacheTarget) durable() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Clone(c.medium)
+}
+
+// A wipe cut off at random points, each time resumed from the last checkpoint it
+// reported, ends with the method's last pass on every byte; and no checkpoint ever
+// claims a byte that was not on the medium when it was reported.
+func TestResumeAfterPowerCuts(t *testing.T) {
+	const size = 4<<20 + 8192 // not a multiple of the block size
+	m := mustMethod(t, "dod-3")
+	plan := PassPlan{Method: m}
+	passes := plan.Passes()
+	rng := rand.New(rand.NewPCG(7, 17))
+	for iter := range 30 {
+		tgt := Target{Path: "/dev/mem0", Kind: KindDrive, SectorSize: 512, Identity: Identity{SizeBytes: size}}
+		medium := bytes.Repeat([]byte{0xa5}, size)
+		var resume *Resume
+		cuts := 0
+		for {
+			ctx, cancel := context.WithCancel(context.Background())
+			dev := &cacheTarget{medium: medium, onCut: cancel}
+			if cuts < 3 {
+				dev.cutAfter = 1 + rng.IntN(3*size/(64<<10)) // somewhere in the three passes
+			}
+			var last *Checkpoint
+			var done []PassRecord
+			opts := Options{BlockSize: 64 << 10, QueueDepth: 4, CheckpointInterval: 1, Resume: resume,
+				StopGrace: 1}
+			opts.Checkpoint = func(c Checkpoint) {
+				// What the checkpoint claims must be on the medium now.
+				pr := PassRecord{Pattern: c.Pattern, Keys: c.Keys}
+				want := expected(t, pr, size)[:c.Offset]
+				if got := dev.durable()[:c.Offset]; !bytes.Equal(got, want) {
+					// Called from the engine's goroutines: no Fatal here.
+					t.Errorf("iteration %d: checkpoint pass %d offset %d claims bytes not on the medium", iter, c.Pass, c.Offset)
+				}
+				if c.Completed {
+					done = append(done, *c.Record)
+				}
+				cp := c
+				last = &cp
+			}
+			if resume != nil {
+				done = append([]PassRecord(nil), resume.Done...)
+			}
+			rec := overwrite(ctx, dev, tgt, true, plan, opts)
+			cancel()
+			if t.Failed() {
+				t.FailNow()
+			}
+			medium = dev.durable()
+			if !dev.cut {
+				if rec.Outcome != OutcomeCompleted {
+					t.Fatalf("iteration %d: outcome %s: %s", iter, rec.Outcome, rec.Error)
+				}
+				if len(rec.Passes) != len(passes) {
+					t.Fatalf("iteration %d: %d passes recorded", iter, len(rec.Passes))
+				}
+				if !bytes.Equal(medium, expected(t, rec.Passes[len(passes)-1], size)) {
+					t.Fatalf("iteration %d: after %d cuts the medium does not hold the last pass", iter, cuts)
+				}
+				for _, pr := range rec.Passes {
+					if pr.BytesWritten != size || !pr.Completed {
+						t.Errorf("iteration %d: pass %d wrote %d, completed %v", iter, pr.Number, pr.BytesWritten, pr.Completed)
+					}
+				}
+				break
+			}
+			cuts++
+			// Resume from the journal's view: the last checkpoint.
+			switch {
+			case last == nil:
+				resume = nil
+			case last.Completed:
+				resume = &Resume{Done: done, Pass: last.Pass + 1}
+			default:
+				resume = &Resume{Done: done, Pass: last.Pass, Offset: last.Offset, Keys: last.Keys, Bad: last.Bad}
+			}
+		}
+	}
+}
+
+func TestResumeRefusesWhatDoesNotFit(t *testing.T) {
+	m := mustMethod(t, "dod-3")
+	zero := PassRecord{Number: 1, Pattern: Fixed(0), Completed: true}
+	for name, r := range map[string]Resume{
+		"pass past the end":        {Pass: 5, Done: []PassRecord{zero, zero, zero, zero}},
+		"done count wrong":         {Pass: 2},
+		"offset beyond the target": {Pass: 1, Offset: 2 << 20},
+		"other pattern done":       {Pass: 2, Done: []PassRecord{{Number: 1, Pattern: Fixed(0xff), Completed: true}}},
+		"random without keys":      {Pass: 3, Offset: 4096, Done: []PassRecord{zero, {Number: 2, Pattern: Fixed(0xff), Completed: true}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			mem, tgt := memDrive(1 << 20)
+			before := bytes.Clone(mem.data)
+			rec := overwrite(context.Background(), mem, tgt, true, PassPlan{Method: m}, Options{Resume: &r})
+			if rec.Outcome != OutcomeFailed || rec.Error == "" {
+				t.Fatalf("outcome %s", rec.Outcome)
+			}
+			if !bytes.Equal(before, mem.data) {
+				t.Error("a refused resume wrote")
+			}
+		})
+	}
+}
+
+// A resumed random pass continues the same keystream: the bytes below the resume
+// point, written by the first run, and those above, by the second, are one pass.
+func TestResumedRandomPassIsOneKeystream(t *testing.T) {
+	const size = 2 << 20
+	mem, tgt := memDrive(size)
+	keys, err := NewKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := PassRecord{Pattern: Random(), Keys: &keys}
+	copy(mem.data, expected(t, first, size)[:1<<20]) // the first run got half way
+	m := CustomMethod([]Pattern{Random()}, 1, false)
+	rec := overwrite(context.Background(), mem, tgt, true, PassPlan{Method: m},
+		Options{BlockSize: 256 << 10, Resume: &Resume{Pass: 1, Offset: 1<<20 + 1000, Keys: &keys}})
+	if rec.Outcome != OutcomeCompleted {
+		t.Fatalf("outcome %s: %s", rec.Outcome, rec.Error)
+	}
+	pr := rec.Passes[0]
+	if pr.ResumedFrom == nil || *pr.ResumedFrom != 1<<20 || pr.BytesWritten != size {
+		t.Fatalf("resumed from %v, %d bytes", pr.ResumedFrom, pr.BytesWritten)
+	}
+	if !bytes.Equal(mem.data, expected(t, first, size)) {
+		t.Error("the resumed pass is not the keystream it began")
+	}
+}
