@@ -82,17 +82,21 @@ func Sanitize(ctx context.Context, d DriveCommands, tech Technique, o FirmwareOp
 	r := &firmwareRun{ctx: ctx, d: d, tech: tech, o: o.withDefaults()}
 	r.rec = FirmwareRecord{Technique: tech, Commands: []string{}, Started: time.Now().UTC()}
 	r.o.Logger.Info("firmware sanitize", "device", d.Path, "technique", string(tech))
-	err := r.sanitize()
+	return r.finish(r.sanitize())
+}
+
+// finish closes the record of the run with its outcome err.
+func (r *firmwareRun) finish(err error) FirmwareRecord {
 	r.restoreSenseFormat()
 	r.rec.Finished = time.Now().UTC()
 	r.rec.Commands = r.commands()
 	if err != nil {
-		r.rec.Error = fmt.Sprintf("%s: %v", tech, err)
-		r.o.Logger.Warn("firmware sanitize failed", "device", d.Path, "technique", string(tech), "error", err)
+		r.rec.Error = fmt.Sprintf("%s: %v", r.tech, err)
+		r.o.Logger.Warn("firmware sanitize failed", "device", r.d.Path, "technique", string(r.tech), "error", err)
 		return r.rec
 	}
 	r.rec.Completed = true
-	r.o.Logger.Info("firmware sanitize completed", "device", d.Path, "technique", string(tech))
+	r.o.Logger.Info("firmware sanitize completed", "device", r.d.Path, "technique", string(r.tech))
 	return r.rec
 }
 
@@ -109,6 +113,10 @@ type firmwareRun struct {
 	// translation layer to descriptor-format sense data; nil if it did not.
 	controlPage   []byte
 	senseSwitched bool // the switch was tried
+
+	// doneBefore is how far a resumed sanitize had got before decom followed it, in
+	// bytes: the rate of the progress events counts only what was done since.
+	doneBefore int64
 }
 
 // sentCommand is a run of identical commands in the record.
@@ -149,8 +157,8 @@ func (r *firmwareRun) progress(p float64, final bool) {
 	if final {
 		e.Done = r.d.Size
 	}
-	if el := time.Since(r.rec.Started).Seconds(); e.Done > 0 && el > 0 {
-		e.Rate = float64(e.Done) / el
+	if el := time.Since(r.rec.Started).Seconds(); e.Done > r.doneBefore && el > 0 {
+		e.Rate = float64(e.Done-r.doneBefore) / el
 		e.ETA = float64(e.Size-e.Done) / e.Rate
 	}
 	r.o.Progress(e)
@@ -160,6 +168,14 @@ func (r *firmwareRun) sanitize() error {
 	if err := r.ctx.Err(); err != nil {
 		return fmt.Errorf("not started: %w", err)
 	}
+	if err := r.checkInterface(); err != nil {
+		return err
+	}
+	return r.dispatch()
+}
+
+// checkInterface refuses a technique whose command interface the drive lacks.
+func (r *firmwareRun) checkInterface() error {
 	switch r.tech {
 	case TechATASecurityErase, TechATASecurityEraseEnhanced, TechATASanitizeCrypto, TechATASanitizeBlock,
 		TechATASanitizeOverwrite, TechSCSISanitizeCrypto, TechSCSISanitizeBlock, TechSCSISanitizeOverwrite:
@@ -172,6 +188,11 @@ func (r *firmwareRun) sanitize() error {
 			return errors.New("the drive has no NVMe command interface")
 		}
 	}
+	return nil
+}
+
+// dispatch runs the technique.
+func (r *firmwareRun) dispatch() error {
 	switch r.tech {
 	case TechATASecurityErase:
 		return r.ataSecurityErase(ata.NormalErase)
