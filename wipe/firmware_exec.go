@@ -232,9 +232,15 @@ func (r *firmwareRun) dispatch() error {
 // error, a stall, a regression or ctx's end. read returns the progress from 0 to 1, or
 // a negative value when the drive did not say.
 func (r *firmwareRun) poll(read func() (progress float64, done bool, err error)) error {
+	return r.pollFrom(-1, read)
+}
+
+// pollFrom is poll of a sanitize whose progress was last read as last (negative: not
+// read yet), already reported.
+func (r *firmwareRun) pollFrom(last float64, read func() (progress float64, done bool, err error)) error {
 	t := time.NewTicker(r.o.PollInterval)
 	defer t.Stop()
-	last, moved := -1.0, time.Now()
+	moved := time.Now()
 	for {
 		p, done, err := read()
 		if err != nil {
@@ -258,9 +264,12 @@ func (r *firmwareRun) poll(read func() (progress float64, done bool, err error))
 		}
 		select {
 		case <-r.ctx.Done():
+		case <-t.C:
+		}
+		// A cancellation wins over a tick that was due at the same time.
+		if r.ctx.Err() != nil {
 			return fmt.Errorf("%w: decom stopped following the sanitize at %.1f%%, but the drive goes on with it by itself; it cannot be stopped, resumes after a power cycle, and the drive refuses reads and writes until it has completed",
 				r.ctx.Err(), 100*max(last, 0))
-		case <-t.C:
 		}
 	}
 }
