@@ -75,7 +75,7 @@ func (o FirmwareOptions) withDefaults() FirmwareOptions {
 // A sanitize whose progress does not move for StallTimeout, or moves backwards, has
 // failed. A sanitize cannot be stopped: when ctx is cancelled Sanitize stops polling and
 // returns an incomplete record whose error says that the drive goes on by itself (and
-// resumes after a power cycle). SECURITY ERASE UNIT and Format NVM run to completion once
+// resumes after a power cycle; ResumeSanitize checks it afterwards). SECURITY ERASE UNIT and Format NVM run to completion once
 // sent. Sanitize leaves the Host Protected Area alone: run RemoveHPA first and copy its
 // results into HPABefore and HPAAfter.
 func Sanitize(ctx context.Context, d DriveCommands, tech Technique, o FirmwareOptions) FirmwareRecord {
