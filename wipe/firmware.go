@@ -66,4 +66,16 @@ type FirmwareRecord struct {
 	Error     string         `json:"error,omitempty"`
 	Started   time.Time      `json:"started"`
 	Finished  time.Time      `json:"finished"`
+
+	// Resumed marks the record of ResumeSanitize: not a sanitize decom sent and
+	// followed, but the check, after an interruption (power loss, crash), of one sent
+	// earlier, at Sent. Its Commands are the status reads of that check only; Started
+	// and Finished are the check's.
+	Resumed bool       `json:"resumed,omitempty"`
+	Sent    *time.Time `json:"sent,omitempty"`
+	// Outcome says, for a resumed check, how its result is known: ResumeFollowed,
+	// ResumeDriveStatus or ResumeUnknown.
+	Outcome ResumeOutcome `json:"outcome,omitempty"`
+	// Note says, for a resumed check that ended completed, what the drive reported.
+	Note string `json:"note,omitempty"`
 }

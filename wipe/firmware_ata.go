@@ -212,24 +212,34 @@ func (r *firmwareRun) ataSanitize(name string, c ata.Command, offered func(ata.S
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	r.progress(0, false)
-	return r.poll(func() (float64, bool, error) {
-		st, err := r.ataSanitizeStatus()
-		switch {
-		case errors.Is(err, ata.ErrAborted):
-			why := sanitizeReason(err)
-			if why == "" {
-				why = "no reason given"
-			}
-			return 0, false, fmt.Errorf("the drive reports that the sanitize failed (%s): %w", why, err)
-		case err != nil:
-			return 0, false, fmt.Errorf("reading the sanitize status: %w", err)
-		case st.InProgress:
-			return st.Progress, false, nil
-		case st.CompletedWithoutError:
-			return 1, true, nil
-		}
-		return 0, false, errors.New("the drive reports no sanitize in progress and none completed without error")
-	})
+	return r.poll(r.ataSanitizeProgress)
+}
+
+// ataSanitizeProgress reads the progress of a running ATA sanitize for poll: Sanitize
+// and ResumeSanitize follow it alike.
+func (r *firmwareRun) ataSanitizeProgress() (float64, bool, error) {
+	st, err := r.ataSanitizeStatus()
+	switch {
+	case errors.Is(err, ata.ErrAborted):
+		return 0, false, ataSanitizeFailed(err)
+	case err != nil:
+		return 0, false, fmt.Errorf("reading the sanitize status: %w", err)
+	case st.InProgress:
+		return st.Progress, false, nil
+	case st.CompletedWithoutError:
+		return 1, true, nil
+	}
+	return 0, false, errors.New("the drive reports no sanitize in progress and none completed without error")
+}
+
+// ataSanitizeFailed is the error of a SANITIZE STATUS EXT that the drive aborted: its
+// last sanitize failed, for the reason in the error outputs.
+func ataSanitizeFailed(err error) error {
+	why := sanitizeReason(err)
+	if why == "" {
+		why = "no reason given"
+	}
+	return fmt.Errorf("the drive reports that the sanitize failed (%s): %w", why, err)
 }
 
 // errFixedSense explains registers decom needs but fixed-format sense data cannot carry.

@@ -75,24 +75,28 @@ func (o FirmwareOptions) withDefaults() FirmwareOptions {
 // A sanitize whose progress does not move for StallTimeout, or moves backwards, has
 // failed. A sanitize cannot be stopped: when ctx is cancelled Sanitize stops polling and
 // returns an incomplete record whose error says that the drive goes on by itself (and
-// resumes after a power cycle). SECURITY ERASE UNIT and Format NVM run to completion once
+// resumes after a power cycle; ResumeSanitize checks it afterwards). SECURITY ERASE UNIT and Format NVM run to completion once
 // sent. Sanitize leaves the Host Protected Area alone: run RemoveHPA first and copy its
 // results into HPABefore and HPAAfter.
 func Sanitize(ctx context.Context, d DriveCommands, tech Technique, o FirmwareOptions) FirmwareRecord {
 	r := &firmwareRun{ctx: ctx, d: d, tech: tech, o: o.withDefaults()}
 	r.rec = FirmwareRecord{Technique: tech, Commands: []string{}, Started: time.Now().UTC()}
 	r.o.Logger.Info("firmware sanitize", "device", d.Path, "technique", string(tech))
-	err := r.sanitize()
+	return r.finish(r.sanitize())
+}
+
+// finish closes the record of the run with its outcome err.
+func (r *firmwareRun) finish(err error) FirmwareRecord {
 	r.restoreSenseFormat()
 	r.rec.Finished = time.Now().UTC()
 	r.rec.Commands = r.commands()
 	if err != nil {
-		r.rec.Error = fmt.Sprintf("%s: %v", tech, err)
-		r.o.Logger.Warn("firmware sanitize failed", "device", d.Path, "technique", string(tech), "error", err)
+		r.rec.Error = fmt.Sprintf("%s: %v", r.tech, err)
+		r.o.Logger.Warn("firmware sanitize failed", "device", r.d.Path, "technique", string(r.tech), "error", err)
 		return r.rec
 	}
 	r.rec.Completed = true
-	r.o.Logger.Info("firmware sanitize completed", "device", d.Path, "technique", string(tech))
+	r.o.Logger.Info("firmware sanitize completed", "device", r.d.Path, "technique", string(r.tech))
 	return r.rec
 }
 
@@ -109,6 +113,10 @@ type firmwareRun struct {
 	// translation layer to descriptor-format sense data; nil if it did not.
 	controlPage   []byte
 	senseSwitched bool // the switch was tried
+
+	// doneBefore is how far a resumed sanitize had got before decom followed it, in
+	// bytes: the rate of the progress events counts only what was done since.
+	doneBefore int64
 }
 
 // sentCommand is a run of identical commands in the record.
@@ -149,8 +157,8 @@ func (r *firmwareRun) progress(p float64, final bool) {
 	if final {
 		e.Done = r.d.Size
 	}
-	if el := time.Since(r.rec.Started).Seconds(); e.Done > 0 && el > 0 {
-		e.Rate = float64(e.Done) / el
+	if el := time.Since(r.rec.Started).Seconds(); e.Done > r.doneBefore && el > 0 {
+		e.Rate = float64(e.Done-r.doneBefore) / el
 		e.ETA = float64(e.Size-e.Done) / e.Rate
 	}
 	r.o.Progress(e)
@@ -160,6 +168,14 @@ func (r *firmwareRun) sanitize() error {
 	if err := r.ctx.Err(); err != nil {
 		return fmt.Errorf("not started: %w", err)
 	}
+	if err := r.checkInterface(); err != nil {
+		return err
+	}
+	return r.dispatch()
+}
+
+// checkInterface refuses a technique whose command interface the drive lacks.
+func (r *firmwareRun) checkInterface() error {
 	switch r.tech {
 	case TechATASecurityErase, TechATASecurityEraseEnhanced, TechATASanitizeCrypto, TechATASanitizeBlock,
 		TechATASanitizeOverwrite, TechSCSISanitizeCrypto, TechSCSISanitizeBlock, TechSCSISanitizeOverwrite:
@@ -172,6 +188,11 @@ func (r *firmwareRun) sanitize() error {
 			return errors.New("the drive has no NVMe command interface")
 		}
 	}
+	return nil
+}
+
+// dispatch runs the technique.
+func (r *firmwareRun) dispatch() error {
 	switch r.tech {
 	case TechATASecurityErase:
 		return r.ataSecurityErase(ata.NormalErase)
@@ -211,9 +232,15 @@ func (r *firmwareRun) sanitize() error {
 // error, a stall, a regression or ctx's end. read returns the progress from 0 to 1, or
 // a negative value when the drive did not say.
 func (r *firmwareRun) poll(read func() (progress float64, done bool, err error)) error {
+	return r.pollFrom(-1, read)
+}
+
+// pollFrom is poll of a sanitize whose progress was last read as last (negative: not
+// read yet), already reported.
+func (r *firmwareRun) pollFrom(last float64, read func() (progress float64, done bool, err error)) error {
 	t := time.NewTicker(r.o.PollInterval)
 	defer t.Stop()
-	last, moved := -1.0, time.Now()
+	moved := time.Now()
 	for {
 		p, done, err := read()
 		if err != nil {
@@ -237,9 +264,12 @@ func (r *firmwareRun) poll(read func() (progress float64, done bool, err error))
 		}
 		select {
 		case <-r.ctx.Done():
+		case <-t.C:
+		}
+		// A cancellation wins over a tick that was due at the same time.
+		if r.ctx.Err() != nil {
 			return fmt.Errorf("%w: decom stopped following the sanitize at %.1f%%, but the drive goes on with it by itself; it cannot be stopped, resumes after a power cycle, and the drive refuses reads and writes until it has completed",
 				r.ctx.Err(), 100*max(last, 0))
-		case <-t.C:
 		}
 	}
 }

@@ -152,24 +152,34 @@ func (r *firmwareRun) nvmeSanitize(action nvme.SanitizeAction) error {
 		return r.unsupported(err)
 	}
 	r.progress(0, false)
-	return r.poll(func() (float64, bool, error) {
-		st, err := r.nvmeSanitizeStatus()
-		switch {
-		case err != nil:
-			return 0, false, fmt.Errorf("reading the sanitize status: %w", err)
-		case st.State == nvme.SanitizeInProgress:
-			return st.Progress(), false, nil
-		case st.State.Succeeded() && st.CDW10&0x7 != 0 && nvme.SanitizeAction(st.CDW10&0x7) != action:
-			// The log describes the most recent sanitize: not this one, which never ran.
-			return 0, false, fmt.Errorf("the controller reports a completed sanitize, but of another kind (%s): the %s decom started never ran",
-				nvme.SanitizeAction(st.CDW10&0x7), action)
-		case st.State.Succeeded():
-			return 1, true, nil
-		case st.State == nvme.SanitizeFailed:
-			return 0, false, errors.New("the controller reports that the sanitize failed")
-		}
-		return 0, false, fmt.Errorf("the controller reports no sanitize in progress and none completed (%s)", st.State)
-	})
+	return r.poll(func() (float64, bool, error) { return r.nvmeSanitizeProgress(action) })
+}
+
+// nvmeSanitizeProgress reads the progress of a running sanitize of kind action for poll:
+// Sanitize and ResumeSanitize follow it alike.
+func (r *firmwareRun) nvmeSanitizeProgress(action nvme.SanitizeAction) (float64, bool, error) {
+	st, err := r.nvmeSanitizeStatus()
+	switch {
+	case err != nil:
+		return 0, false, fmt.Errorf("reading the sanitize status: %w", err)
+	case st.State == nvme.SanitizeInProgress:
+		return st.Progress(), false, nil
+	case st.State.Succeeded() && otherSanitize(st, action):
+		// The log describes the most recent sanitize: not this one, which never ran.
+		return 0, false, fmt.Errorf("the controller reports a completed sanitize, but of another kind (%s): the %s decom started never ran",
+			nvme.SanitizeAction(st.CDW10&0x7), action)
+	case st.State.Succeeded():
+		return 1, true, nil
+	case st.State == nvme.SanitizeFailed:
+		return 0, false, errors.New("the controller reports that the sanitize failed")
+	}
+	return 0, false, fmt.Errorf("the controller reports no sanitize in progress and none completed (%s)", st.State)
+}
+
+// otherSanitize reports whether the Sanitize Status log names a sanitize action other
+// than action as the most recent (a controller that leaves SCDW10 zero names none).
+func otherSanitize(st nvme.SanitizeStatus, action nvme.SanitizeAction) bool {
+	return st.CDW10&0x7 != 0 && nvme.SanitizeAction(st.CDW10&0x7) != action
 }
 
 func (r *firmwareRun) nvmeSanitizeStatus() (nvme.SanitizeStatus, error) {

@@ -97,21 +97,31 @@ func (r *firmwareRun) scsiSanitize(sa scsi.SanitizeAction) error {
 		return err
 	}
 	r.progress(0, false)
-	return r.poll(func() (float64, bool, error) {
-		s, err := r.requestSense()
-		switch {
-		case err != nil:
-			return 0, false, err
-		case sanitizeInProgress(s):
-			if p, ok := s.Progress(); ok {
-				return p, false, nil
-			}
-			return -1, false, nil
-		case s.Key == scsi.MediumError && s.ASC == 0x31 && s.ASCQ == 0x03:
-			return 0, false, errors.New("the drive reports that the sanitize failed (SANITIZE COMMAND FAILED)")
-		case s.Key == scsi.NoSense && !s.Deferred():
-			return 1, true, nil
+	return r.poll(r.scsiSanitizeProgress)
+}
+
+// scsiSanitizeProgress reads the progress of a running SCSI sanitize for poll: Sanitize
+// and ResumeSanitize follow it alike.
+func (r *firmwareRun) scsiSanitizeProgress() (float64, bool, error) {
+	s, err := r.requestSense()
+	switch {
+	case err != nil:
+		return 0, false, err
+	case sanitizeInProgress(s):
+		if p, ok := s.Progress(); ok {
+			return p, false, nil
 		}
-		return 0, false, fmt.Errorf("unexpected answer to REQUEST SENSE while sanitizing: %s", s)
-	})
+		return -1, false, nil
+	case sanitizeFailedSense(s):
+		return 0, false, errors.New("the drive reports that the sanitize failed (SANITIZE COMMAND FAILED)")
+	case s.Key == scsi.NoSense && !s.Deferred():
+		return 1, true, nil
+	}
+	return 0, false, fmt.Errorf("unexpected answer to REQUEST SENSE while sanitizing: %s", s)
+}
+
+// sanitizeFailedSense: MEDIUM ERROR, SANITIZE COMMAND FAILED, which a drive answers from
+// a failed sanitize until one succeeds (SBC-4 §4.11).
+func sanitizeFailedSense(s scsi.Sense) bool {
+	return s.Key == scsi.MediumError && s.ASC == 0x31 && s.ASCQ == 0x03
 }

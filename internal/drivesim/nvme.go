@@ -127,6 +127,16 @@ func (n *NVMe) SetFaults(f Faults) {
 	n.cfg.Faults = f
 }
 
+// PowerCycle simulates removing and restoring power. A sanitize in progress goes on
+// where it was (Base 2.0 §8.21: a sanitize interrupted by a power loss or reset resumes),
+// and the Sanitize Status log page keeps reporting it, or the outcome of the most recent
+// one. Nothing else of the controller's state is volatile in the simulator.
+func (n *NVMe) PowerCycle() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	// The sanitize, its outcome and the log page are kept as they are.
+}
+
 // Log returns the commands received so far.
 func (n *NVMe) Log() []Entry {
 	n.mu.Lock()

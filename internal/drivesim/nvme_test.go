@@ -193,3 +193,48 @@ func TestNVMeSanitizeFaultsAndQEMU(t *testing.T) {
 		t.Errorf("log %+v", log)
 	}
 }
+
+// A sanitize interrupted by a power cycle resumes where it was, and the log page keeps
+// the outcome of a finished one.
+func TestNVMePowerCycle(t *testing.T) {
+	n, data := newNVMe(t, NVMeConfig{SANICAP: 0x07})
+	if err := sanitize(n, nvme.SanitizeOptions{Action: nvme.SanitizeBlockErase}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := nvme.ReadSanitizeStatus(n); err != nil || st.State != nvme.SanitizeInProgress || st.Progress() != 0.25 {
+		t.Fatalf("before the power cycle: %+v %v", st, err)
+	}
+	n.PowerCycle()
+	if s := n.State(); !s.SanitizeInProgress || s.SanitizeProgress != 0.25 {
+		t.Fatalf("after the power cycle: %+v", s)
+	}
+	for {
+		st, err := nvme.ReadSanitizeStatus(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State != nvme.SanitizeInProgress {
+			break
+		}
+	}
+	n.PowerCycle()
+	if st, err := nvme.ReadSanitizeStatus(n); err != nil || st.State != nvme.SanitizeCompleted || st.CDW10&0x7 != 2 {
+		t.Fatalf("completed, then a power cycle: %+v %v", st, err)
+	}
+	if !bytes.Equal(data, make([]byte, len(data))) {
+		t.Error("block erase did not leave zeros")
+	}
+
+	n, _ = newNVMe(t, NVMeConfig{SANICAP: 0x07, Faults: Faults{FailAt: 0.5}})
+	if err := sanitize(n, nvme.SanitizeOptions{Action: nvme.SanitizeCryptoErase}); err != nil {
+		t.Fatal(err)
+	}
+	n.PowerCycle()
+	for i := 0; i < 3; i++ {
+		_, _ = nvme.ReadSanitizeStatus(n)
+	}
+	n.PowerCycle()
+	if st, err := nvme.ReadSanitizeStatus(n); err != nil || st.State != nvme.SanitizeFailed {
+		t.Fatalf("failed, then a power cycle: %+v %v", st, err)
+	}
+}

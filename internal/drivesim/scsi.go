@@ -56,6 +56,8 @@ type SCSI struct {
 	op     *operation
 	failed bool
 	ause   bool
+	// powerOn: a power-on unit attention is pending.
+	powerOn bool
 }
 
 // NewSCSI returns a simulated SCSI disk.
@@ -89,6 +91,17 @@ func (s *SCSI) Commands() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.log.commands()
+}
+
+// PowerCycle simulates removing and restoring power. A sanitize in progress goes on
+// where it was, as does the failed state of a failed one (SBC-4 §4.11: a sanitize
+// interrupted by a power loss resumes after power on). The next command other than
+// INQUIRY is answered UNIT ATTENTION, POWER ON, RESET, OR BUS DEVICE RESET OCCURRED
+// (29h/00h), REQUEST SENSE as its parameter data, which clears it (SPC-4 §5.14).
+func (s *SCSI) PowerCycle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.powerOn = true
 }
 
 // SanitizeState reports whether a sanitize is running (and how far it got) or failed.
@@ -134,6 +147,12 @@ func (s *SCSI) exec(cmd *devio.SCSICommand) (devio.SCSIResult, error) {
 			scsi.PageUnitSerialNumber:     serialPage(s.cfg.Serial),
 			scsi.PageBlockCharacteristics: characteristicsPage(s.cfg.RotationRate),
 		}, f), nil
+	case s.powerOn:
+		s.powerOn = false
+		if cdb[0] == scsi.OpRequestSense {
+			return s.reportSense(cmd, senseUnitAttentionPowerOn)
+		}
+		return checkCondition(senseUnitAttentionPowerOn, f), nil
 	case cdb[0] == scsi.OpRequestSense:
 		return s.requestSense(cmd)
 	case cdb[0] == scsi.OpMaintenanceIn && len(cdb) >= 2 && cdb[1]&0x1f == saReportOps && !s.cfg.NoReportOpcodes:
@@ -187,13 +206,8 @@ func (s *SCSI) inProgress() sense {
 
 // requestSense returns the disk's sense data as parameter data (SPC-4 §6.39).
 func (s *SCSI) requestSense(cmd *devio.SCSICommand) (devio.SCSIResult, error) {
-	cdb := cmd.CDB
-	if len(cdb) < 6 || cmd.Dir != devio.DirFromDevice {
+	if len(cmd.CDB) < 6 || cmd.Dir != devio.DirFromDevice {
 		return checkCondition(senseInvalidField, s.cfg.Sense), nil
-	}
-	f := FixedSense
-	if cdb[1]&0x01 != 0 {
-		f = DescriptorSense
 	}
 	sn := senseNoSense
 	if s.op != nil && s.op.state == opRunning {
@@ -206,6 +220,20 @@ func (s *SCSI) requestSense(cmd *devio.SCSICommand) (devio.SCSIResult, error) {
 		sn = s.inProgress()
 	case s.failed:
 		sn = senseSanitizeFailed
+	}
+	return s.reportSense(cmd, sn)
+}
+
+// reportSense returns sn as the parameter data of REQUEST SENSE cmd, in the format its
+// DESC bit asks for.
+func (s *SCSI) reportSense(cmd *devio.SCSICommand, sn sense) (devio.SCSIResult, error) {
+	cdb := cmd.CDB
+	if len(cdb) < 6 || cmd.Dir != devio.DirFromDevice {
+		return checkCondition(senseInvalidField, s.cfg.Sense), nil
+	}
+	f := FixedSense
+	if cdb[1]&0x01 != 0 {
+		f = DescriptorSense
 	}
 	b := sn.encode(f)
 	return copyData(cmd, b[:min(len(b), int(cdb[4]))]), nil

@@ -218,3 +218,66 @@ func TestSCSISanitizeFaults(t *testing.T) {
 		t.Error("a stalled sanitize without IMMED returned")
 	}
 }
+
+// After a power cycle the disk reports the power-on unit attention once, then the
+// sanitize it resumed; a failed one stays failed.
+func TestSCSIPowerCycle(t *testing.T) {
+	s, data := newSCSI(t, SCSIConfig{Sanitize: Modes{BlockErase: true}})
+	cdb, _ := scsi.Sanitize(scsi.SanitizeBlockErase, scsi.SanitizeImmed)
+	if _, err := run(t, s, &devio.SCSICommand{CDB: cdb}); err != nil {
+		t.Fatal(err)
+	}
+	if sn := requestSense(t, s, false); sn.ASCQ != 0x1b {
+		t.Fatalf("before the power cycle: %v", sn)
+	}
+	s.PowerCycle()
+	if running, p, _ := s.SanitizeState(); !running || p != 0.25 {
+		t.Fatalf("after the power cycle: running %v at %v", running, p)
+	}
+	if _, err := run(t, s, &devio.SCSICommand{CDB: scsi.Inquiry(96), Dir: devio.DirFromDevice, Data: make([]byte, 96)}); err != nil {
+		t.Errorf("INQUIRY after the power cycle: %v", err)
+	}
+	if sn := requestSense(t, s, true); sn.Key != scsi.UnitAttention || sn.ASC != 0x29 || sn.ASCQ != 0 {
+		t.Fatalf("first REQUEST SENSE after the power cycle: %v", sn)
+	}
+	var got []float64
+	for {
+		sn := requestSense(t, s, false)
+		if sn.Key == scsi.NoSense {
+			break
+		}
+		if sn.Key != scsi.NotReady || sn.ASCQ != 0x1b {
+			t.Fatalf("REQUEST SENSE: %v", sn)
+		}
+		p, _ := sn.Progress()
+		got = append(got, p)
+	}
+	if !slices.Equal(got, []float64{0.5, 0.75}) {
+		t.Errorf("progress after the power cycle %v", got)
+	}
+	if !bytes.Equal(data, make([]byte, len(data))) {
+		t.Error("block erase did not leave zeros")
+	}
+	s.PowerCycle()
+	_, err := run(t, s, &devio.SCSICommand{CDB: scsi.TestUnitReady()})
+	var se *scsi.StatusError
+	if !errors.As(err, &se) || se.Sense.Key != scsi.UnitAttention || se.Sense.ASC != 0x29 {
+		t.Fatalf("TEST UNIT READY after the power cycle: %v", err)
+	}
+	if _, err := run(t, s, &devio.SCSICommand{CDB: scsi.TestUnitReady()}); err != nil {
+		t.Errorf("second TEST UNIT READY: %v", err)
+	}
+
+	s, _ = newSCSI(t, SCSIConfig{Sanitize: Modes{BlockErase: true}, Faults: Faults{FailAt: 0.5}})
+	if _, err := run(t, s, &devio.SCSICommand{CDB: cdb}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		requestSense(t, s, false)
+	}
+	s.PowerCycle()
+	requestSense(t, s, false) // the unit attention
+	if sn := requestSense(t, s, false); sn.Key != scsi.MediumError || sn.ASC != 0x31 || sn.ASCQ != 0x03 {
+		t.Errorf("failed, then a power cycle: %v", sn)
+	}
+}

@@ -92,6 +92,8 @@ var (
 	senseSanitizeFailed   = sense{key: scsi.MediumError, asc: 0x31, ascq: 0x03}
 	senseNoSense          = sense{key: scsi.NoSense}
 	senseSanitizeRunning  = sense{key: scsi.NotReady, asc: 0x04, ascq: 0x1b}
+	// POWER ON, RESET, OR BUS DEVICE RESET OCCURRED.
+	senseUnitAttentionPowerOn = sense{key: scsi.UnitAttention, asc: 0x29}
 )
 
 // result names the outcome of a SCSI command for the log.
