@@ -162,7 +162,11 @@ type Sanitization struct {
 	Finished       time.Time `json:"finished"`
 	// AbortedAt says where an aborted wipe stopped.
 	AbortedAt *Position `json:"aborted_at,omitempty"`
-	Error     string    `json:"error,omitempty"`
+	// Interruptions are the times the sanitization stopped without an orderly end
+	// (a power cut, a crash, a kill) and was resumed from its journal: Started is
+	// then when it first began.
+	Interruptions []Interruption `json:"interruptions,omitempty"`
+	Error         string         `json:"error,omitempty"`
 	// ApprovedPlanSHA256 is the SHA-256 (hex) of the approved plan file the run
 	// sanitized the media under (decom wipe --approved); empty without one.
 	ApprovedPlanSHA256 string `json:"approved_plan_sha256,omitempty"`
@@ -174,27 +178,33 @@ type FirmwareEvidence struct {
 	Commands []string `json:"commands"`
 	// HiddenAreasBefore and HiddenAreasAfter describe the Host Protected Area around
 	// the sanitize (ATA drives); empty for drives that have none.
-	HiddenAreasBefore string    `json:"hidden_areas_before,omitempty"`
-	HiddenAreasAfter  string    `json:"hidden_areas_after,omitempty"`
-	Completed         bool      `json:"completed"`
-	Error             string    `json:"error,omitempty"`
-	Started           time.Time `json:"started"`
-	Finished          time.Time `json:"finished"`
+	HiddenAreasBefore string `json:"hidden_areas_before,omitempty"`
+	HiddenAreasAfter  string `json:"hidden_areas_after,omitempty"`
+	Completed         bool   `json:"completed"`
+	Error             string `json:"error,omitempty"`
+	// Resumed says the command was sent before an interruption and its end was
+	// learnt afterwards from the drive's status; Note says what the drive reported.
+	Resumed  bool      `json:"resumed,omitempty"`
+	Note     string    `json:"note,omitempty"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
 }
 
 // Pass is one overwrite pass.
 type Pass struct {
-	Number       int       `json:"number"`
-	Pattern      string    `json:"pattern"` // 0x00, 0x924924, random
-	Key          string    `json:"key,omitempty"`
-	IV           string    `json:"iv,omitempty"`
-	BytesWritten uint64    `json:"bytes_written"`
-	Completed    bool      `json:"completed"`
-	Flushed      bool      `json:"flushed"`
-	BadRanges    []Range   `json:"bad_ranges"`
-	Errors       []string  `json:"errors"`
-	Started      time.Time `json:"started"`
-	Finished     time.Time `json:"finished"`
+	Number       int    `json:"number"`
+	Pattern      string `json:"pattern"` // 0x00, 0x924924, random
+	Key          string `json:"key,omitempty"`
+	IV           string `json:"iv,omitempty"`
+	BytesWritten uint64 `json:"bytes_written"`
+	// ResumedFrom is where the pass continued after an interruption.
+	ResumedFrom *int64    `json:"resumed_from,omitempty"`
+	Completed   bool      `json:"completed"`
+	Flushed     bool      `json:"flushed"`
+	BadRanges   []Range   `json:"bad_ranges"`
+	Errors      []string  `json:"errors"`
+	Started     time.Time `json:"started"`
+	Finished    time.Time `json:"finished"`
 }
 
 // Range is a byte range of the media.
@@ -207,6 +217,18 @@ type Range struct {
 type Position struct {
 	Pass   int   `json:"pass"`
 	Offset int64 `json:"offset"`
+}
+
+// Interruption is a stop without an orderly end, and the resume that followed.
+type Interruption struct {
+	// Pass and Offset are where the sanitization continued: every byte of the pass
+	// below Offset had been written and flushed before the interruption.
+	Pass   int   `json:"pass"`
+	Offset int64 `json:"offset"`
+	// LastCheckpoint is the last progress recorded before the interruption;
+	// Resumed when the sanitization continued.
+	LastCheckpoint time.Time `json:"last_checkpoint"`
+	Resumed        time.Time `json:"resumed"`
 }
 
 // Tool names the software that sanitized.

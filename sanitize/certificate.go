@@ -58,7 +58,8 @@ func NewCertificate(ev Evidence, d certificates.Details, now time.Time) (*certif
 	if fw := rec.Firmware; fw != nil {
 		c.Sanitization.Firmware = &certificates.FirmwareEvidence{Commands: append([]string{}, fw.Commands...),
 			HiddenAreasBefore: hpaText(fw.HPABefore), HiddenAreasAfter: hpaText(fw.HPAAfter),
-			Completed: fw.Completed, Error: fw.Error, Started: fw.Started, Finished: fw.Finished}
+			Completed: fw.Completed, Error: fw.Error, Resumed: fw.Resumed, Note: firmwareNote(fw),
+			Started: fw.Started, Finished: fw.Finished}
 		if fw.HPABefore != nil && fw.HPAAfter != nil && fw.HPABefore.HiddenSectors > 0 && fw.HPAAfter.HiddenSectors == 0 {
 			c.Media.HiddenAreas = "hpa removed before sanitizing: " + hpaText(fw.HPABefore)
 		}
@@ -83,6 +84,10 @@ func NewCertificate(ev Evidence, d certificates.Details, now time.Time) (*certif
 	}
 	for _, p := range rec.Passes {
 		c.Sanitization.Passes = append(c.Sanitization.Passes, pass(p))
+	}
+	for _, in := range rec.Interruptions {
+		c.Sanitization.Interruptions = append(c.Sanitization.Interruptions, certificates.Interruption{
+			Pass: in.Pass, Offset: in.Offset, LastCheckpoint: in.LastCheckpoint.UTC(), Resumed: in.Resumed.UTC()})
 	}
 	c.Verification.Verified = len(ev.Checks) > 0
 	for _, r := range ev.Checks {
@@ -182,10 +187,25 @@ func pass(p wipe.PassRecord) certificates.Pass {
 	if p.Keys != nil {
 		out.Key, out.IV = p.Keys.Key.String(), p.Keys.IV.String()
 	}
+	if p.ResumedFrom != nil {
+		from := *p.ResumedFrom
+		out.ResumedFrom = &from
+	}
 	for _, r := range p.BadRanges {
 		out.BadRanges = append(out.BadRanges, certificates.Range{Offset: r.Offset, Length: r.Length})
 	}
 	return out
+}
+
+// firmwareNote is what a certificate says of how a resumed sanitize's end is known.
+func firmwareNote(fw *wipe.FirmwareRecord) string {
+	switch {
+	case !fw.Resumed:
+		return ""
+	case fw.Note != "":
+		return fw.Note
+	}
+	return "checked after an interruption: " + string(fw.Outcome)
 }
 
 func check(r verify.Result) certificates.Check {

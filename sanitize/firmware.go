@@ -16,13 +16,22 @@ import (
 // runFirmware sanitizes one drive with its own command, then reads it back: after a
 // crypto erase every sampled block must differ from before, after any other erase
 // every sampled block must be one repeated byte.
+//
+// With a journal, the command is journaled before it is sent; resuming one (prior),
+// the command is not sent again: the drive is asked how its sanitize went.
 func runFirmware(ctx context.Context, log *slog.Logger, dev *wipe.Handle, p Plan, m wipe.Method, vo verify.Options,
-	progress func(wipe.Event)) Result {
+	progress func(wipe.Event), jw *journalWriter, prior *Journal) Result {
 	t, ch := dev.Target, p.Choice
 	d := t.Drive
 	rec := wipe.Record{Device: t.Path, Kind: t.Kind, Identity: t.Identity, Drive: &d, Method: m.Name, Title: m.Title,
 		NISTClass: ch.Class, Rounds: 1, VerifyRequired: m.Verify, Technique: ch.Technique, Choice: ch,
 		IOMode: "firmware", Passes: []wipe.PassRecord{}, Warnings: t.Warnings, Started: time.Now().UTC()}
+	if jw != nil {
+		rec.Interruptions = jw.j.Interruptions
+	}
+	if prior != nil && prior.FirmwareSent != nil {
+		return resumeFirmware(ctx, log, dev, rec, *prior.FirmwareSent, vo, progress)
+	}
 	fail := func(err error) Result {
 		rec.Outcome, rec.Error, rec.Finished = wipe.OutcomeFailed, err.Error(), time.Now().UTC()
 		return newResult(rec, []verify.Result{}, vo.Mode != VerifyNone)
@@ -68,6 +77,15 @@ func runFirmware(ctx context.Context, log *slog.Logger, dev *wipe.Handle, p Plan
 		hpaBefore, hpaAfter = h, h
 	}
 
+	if jw != nil {
+		sent := time.Now().UTC()
+		jw.j.FirmwareSent = &sent
+		if jw.save(); jw.failed != nil {
+			// A sanitize the journal does not know of could be sent again after a power
+			// cut: better not to send it at all.
+			return fail(jw.failed)
+		}
+	}
 	log.Info("firmware sanitize started", "device", t.Path, "technique", string(ch.Technique), "nist_class", ch.Class)
 	fr := wipe.Sanitize(ctx, drv, ch.Technique, wipe.FirmwareOptions{Progress: progress, Logger: log})
 	fr.HPABefore, fr.HPAAfter = hpaBefore, hpaAfter
@@ -91,6 +109,68 @@ func runFirmware(ctx context.Context, log *slog.Logger, dev *wipe.Handle, p Plan
 		log.Warn("could not drop the kernel's cache of the device; the reads are direct anyway", "device", t.Path, "err", err)
 	}
 	res := verify.CheckErased(ctx, rd.Target(), snap, ch.Technique.Crypto())
+	res.Pass = 1
+	log.Info("verification", "device", t.Path, "mode", res.Mode, "outcome", res.Outcome, "coverage", res.Coverage)
+	return newResult(rec, []verify.Result{res}, true)
+}
+
+// resumeFirmware ends the run of a firmware sanitize that was sent before an
+// interruption: it is not sent again; the drive says whether it is still running
+// (then it is followed), completed or failed. The contents from before are gone with
+// the interrupted run, so a crypto erase cannot be read back against them: its
+// result is left unverified; any other technique's is read back as usual.
+func resumeFirmware(ctx context.Context, log *slog.Logger, dev *wipe.Handle, rec wipe.Record, sent time.Time,
+	vo verify.Options, progress func(wipe.Event)) Result {
+	t, ch := dev.Target, rec.Choice
+	fail := func(err error) Result {
+		rec.Outcome, rec.Error, rec.Finished = wipe.OutcomeFailed, err.Error(), time.Now().UTC()
+		return newResult(rec, []verify.Result{}, vo.Mode != VerifyNone)
+	}
+	drv, err := dev.Commands()
+	if err != nil {
+		return fail(err)
+	}
+	defer drv.Close()
+	log.Info("an interrupted firmware sanitize: asking the drive how it went", "device", t.Path,
+		"technique", string(ch.Technique), "sent", sent)
+	fr := wipe.ResumeSanitize(ctx, drv, ch.Technique, sent, wipe.FirmwareOptions{Progress: progress, Logger: log})
+	rec.Firmware = &fr
+	rec.Finished = time.Now().UTC()
+	if !fr.Completed {
+		rec.Outcome, rec.Error = wipe.OutcomeFailed, fr.Error
+		if ctx.Err() != nil {
+			rec.Outcome = wipe.OutcomeAborted
+		}
+		return newResult(rec, []verify.Result{}, vo.Mode != VerifyNone)
+	}
+	rec.Outcome = wipe.OutcomeCompleted
+	if vo.Mode == VerifyNone {
+		return newResult(rec, []verify.Result{}, false)
+	}
+	if ch.Technique.Crypto() {
+		rec.Warnings = append(rec.Warnings, "the crypto erase was not read back: the sample of the contents from before was lost with the interrupted run")
+		return newResult(rec, []verify.Result{}, false)
+	}
+	rd, err := verify.Open(dev.ReadPath())
+	if err != nil {
+		return fail(fmt.Errorf("open for reading back: %w", err))
+	}
+	defer rd.Close()
+	if rd.DevNo != t.Identity.DevNo {
+		return fail(fmt.Errorf("reading back: the device read is not the device sanitized"))
+	}
+	if err := dev.DropCache(); err != nil {
+		log.Warn("could not drop the kernel's cache of the device; the reads are direct anyway", "device", t.Path, "err", err)
+	}
+	coverage := vo.Coverage
+	if vo.Mode == verify.ModeFull {
+		coverage = 1
+	}
+	snap, err := verify.TakeSnapshot(ctx, rd.Target(), coverage, vo.Seed, false)
+	if err != nil {
+		return fail(fmt.Errorf("sample the drive after the sanitize: %w", err))
+	}
+	res := verify.CheckErased(ctx, rd.Target(), snap, false)
 	res.Pass = 1
 	log.Info("verification", "device", t.Path, "mode", res.Mode, "outcome", res.Outcome, "coverage", res.Coverage)
 	return newResult(rec, []verify.Result{res}, true)

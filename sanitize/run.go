@@ -46,6 +46,17 @@ type Options struct {
 	Confirm func(ctx context.Context, plans []Plan) ([]Plan, error)
 	// Certify writes the certificates; nil writes none.
 	Certify *Certifier
+	// JournalDir, when not empty, is where each target's journal is kept while it
+	// is sanitized (see Journal), so that a wipe cut off by a power loss, a crash or
+	// a kill can be resumed; the directory must exist. A run there refuses a
+	// target whose journal holds an interrupted wipe, unless it resumes or restarts.
+	JournalDir string
+	// Resume continues the interrupted wipes of the journals in JournalDir: of the
+	// targets named, or with none named, of every drive present that has one. The
+	// method is the journal's (a different one is refused; none named takes it).
+	Resume bool
+	// Restart starts afresh on targets whose journal holds an interrupted wipe.
+	Restart bool
 	// Events receives the run's events, one at a time (never concurrently). Nil
 	// discards them.
 	Events func(Event)
@@ -66,9 +77,10 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 }
 
 type run struct {
-	o   Options
-	log *slog.Logger
-	mu  sync.Mutex // one event at a time
+	o        Options
+	log      *slog.Logger
+	mu       sync.Mutex // one event at a time
+	journals *journals  // nil without a journal directory
 }
 
 func (r *run) emit(ev Event) {
@@ -85,12 +97,21 @@ func (r *run) run(ctx context.Context) ([]Result, error) {
 	switch {
 	case o.All && len(o.Targets) > 0:
 		return nil, invalidf("all wipeable drives or named targets, not both")
-	case !o.All && len(o.Targets) == 0:
+	case !o.All && len(o.Targets) == 0 && !o.Resume:
 		return nil, invalidf("no target named")
 	case o.Rounds < 0:
 		return nil, invalidf("%d rounds: want 1 or more", o.Rounds)
-	case o.Method.Name == "":
+	case o.Method.Name == "" && !o.Resume:
 		return nil, invalidf("no method: take one from wipe.LookupMethod or wipe.CustomMethod")
+	}
+	gate := &wipe.Gate{Inventory: o.Inventory, Logger: r.log}
+	gate.Inventory.Logger = r.log
+	if err := r.loadJournals(ctx, gate); err != nil {
+		return nil, err
+	}
+	o = r.o // the journals may have named the targets and the method
+	if o.Method.Name == "" {
+		return nil, invalidf("no method, and no journal of the targets to take it from")
 	}
 	if o.Rounds == 0 {
 		o.Rounds = 1
@@ -98,9 +119,7 @@ func (r *run) run(ctx context.Context) ([]Result, error) {
 	method := o.Method
 	planner := UsesPlanner(method)
 	// The planner needs what the drives' firmware can do; the gate's inventory asks.
-	inv := o.Inventory
-	inv.Logger, inv.ProbeFirmware = r.log, planner
-	gate := &wipe.Gate{Inventory: inv, Logger: r.log}
+	gate.Inventory.ProbeFirmware = planner
 	plans, left, err := checkTargets(ctx, gate, o.All, o.IncludeRemovable, o.Targets)
 	if err != nil {
 		return nil, err
@@ -131,7 +150,11 @@ func (r *run) run(ctx context.Context) ([]Result, error) {
 		r.emit(&Planned{LeftOut: left})
 		return nil, refusals("--all found no drive to wipe: it takes physical, non-removable drives that may be wiped (every device left out is listed with why)")
 	}
-	wplan := wipe.PassPlan{Method: method, Rounds: o.Rounds, Blank: o.Blank}
+	if err := r.matchJournals(plans); err != nil {
+		return nil, err
+	}
+	o = r.o
+	wplan := wipe.PassPlan{Method: o.Method, Rounds: max(o.Rounds, 1), Blank: o.Blank}
 	r.emit(&Planned{Write: wplan, Plans: plans, LeftOut: left})
 	for _, p := range plans {
 		for _, w := range p.Target.Warnings {
@@ -190,13 +213,17 @@ func (r *run) sanitize(ctx context.Context, gate *wipe.Gate, approved []Plan, wp
 	o := r.o
 	results := make([]Result, len(approved))
 	certErrs := make([]error, len(approved))
-	done := func(i int, res Result) {
+	done := func(i int, res Result, jw *journalWriter) {
+		if jw != nil && jw.failed != nil {
+			res.Warnings = append(res.Warnings, jw.failed.Error())
+		}
 		if o.Certify != nil && res.Outcome != wipe.OutcomeRefused {
 			if err := o.Certify.certify(ctx, &res, o.Verify.Mode, r.log, r.emit); err != nil {
 				r.log.Error("certificate not written", "device", res.Device, "err", err)
 				certErrs[i] = fmt.Errorf("%s: certificate not written: %w", res.Device, err)
 			}
 		}
+		r.closeJournal(jw, res, certErrs[i])
 		results[i] = res
 		r.emit(&Finished{Result: res})
 	}
@@ -205,41 +232,67 @@ func (r *run) sanitize(ctx context.Context, gate *wipe.Gate, approved []Plan, wp
 	for i, p := range approved {
 		dev, err := gate.Open(ctx, p.Target)
 		if err != nil {
-			done(i, Result{Record: refusedRecord(p.Target, wplan, err), Verification: []verify.Result{}})
+			done(i, Result{Record: refusedRecord(p.Target, wplan, err), Verification: []verify.Result{}}, nil)
 			continue
 		}
+		jw, prior := r.journalFor(p, wplan)
 		if p.Firmware() {
 			wg.Go(func() {
-				res := runFirmware(ctx, r.log, dev, p, wplan.Method, o.Verify, progress)
+				res := runFirmware(ctx, r.log, dev, p, wplan.Method, o.Verify, progress, jw, prior)
 				dev.Close()
-				done(i, res)
+				done(i, res, jw)
 			})
 			continue
 		}
 		var hpa *wipe.FirmwareRecord
-		if p.Choice != nil && p.Choice.RemoveHPA {
+		switch {
+		case prior != nil:
+			hpa = prior.HPA // removed before the interruption (and again at this boot, if need be: below)
+			if p.Choice != nil && p.Choice.RemoveHPA && p.Target.Drive.HPA != nil && p.Target.Drive.HPA.Enabled {
+				if _, err := removeHPA(dev); err != nil {
+					dev.Close()
+					rec := refusedRecord(p.Target, wplan, err)
+					done(i, Result{Record: rec, Verification: []verify.Result{}}, nil)
+					continue
+				}
+			}
+		case p.Choice != nil && p.Choice.RemoveHPA:
 			if hpa, err = removeHPA(dev); err != nil {
 				dev.Close()
 				rec := refusedRecord(p.Target, wplan, err)
 				rec.Firmware = hpa
-				done(i, Result{Record: rec, Verification: []verify.Result{}})
+				done(i, Result{Record: rec, Verification: []verify.Result{}}, nil)
 				continue
 			}
+			if jw != nil {
+				jw.j.HPA = hpa
+			}
 		}
-		wg.Go(func() { done(i, r.overwrite(ctx, dev, p, wplan, hpa)) })
+		wg.Go(func() { done(i, r.overwrite(ctx, dev, p, wplan, hpa, jw, prior), jw) })
 	}
 	wg.Wait()
 	return results, certErrs
 }
 
 // overwrite runs the method's passes over one opened target and reads them back.
-func (r *run) overwrite(ctx context.Context, dev *wipe.Handle, p Plan, wplan wipe.PassPlan, hpa *wipe.FirmwareRecord) Result {
+func (r *run) overwrite(ctx context.Context, dev *wipe.Handle, p Plan, wplan wipe.PassPlan, hpa *wipe.FirmwareRecord,
+	jw *journalWriter, prior *Journal) Result {
 	o := r.o
 	path := p.Target.Path
-	r.log.Info("wipe started", "device", path, "method", wplan.Method.Name, "passes", len(wplan.Passes()),
-		"io_mode", ioMode(dev))
 	checks := []verify.Result{}
 	eo := o.Write
+	if prior != nil {
+		eo.Resume = prior.resume()
+		checks = append(checks, prior.Verification...)
+		r.log.Info("wipe resumed", "device", path, "method", wplan.Method.Name, "at", prior.Describe(),
+			"last_checkpoint", prior.Updated, "io_mode", ioMode(dev))
+	} else {
+		r.log.Info("wipe started", "device", path, "method", wplan.Method.Name, "passes", len(wplan.Passes()),
+			"io_mode", ioMode(dev))
+	}
+	if jw != nil {
+		eo.Checkpoint = jw.checkpoint
+	}
 	eo.Logger = r.log
 	passes := len(wplan.Passes())
 	eo.PassStarted = func(n int, pat wipe.Pattern) {
@@ -249,6 +302,9 @@ func (r *run) overwrite(ctx context.Context, dev *wipe.Handle, p Plan, wplan wip
 	eo.Stalled = func(st wipe.Stall) { r.emit(&Stalled{st}) }
 	eo.AfterPass = func(ctx context.Context, pr wipe.PassRecord, last bool) error {
 		r.emit(&PassFinished{Device: path, Pass: pr})
+		if jw != nil {
+			defer func() { jw.readBack(pr.Number, checks) }()
+		}
 		if o.Verify.Mode == VerifyNone || (!last && !o.VerifyEachPass) {
 			return nil
 		}
@@ -270,6 +326,12 @@ func (r *run) overwrite(ctx context.Context, dev *wipe.Handle, p Plan, wplan wip
 	}
 	rec := wipe.Overwrite(ctx, dev, wplan, eo)
 	rec.Choice, rec.Firmware = p.Choice, hpa
+	if jw != nil {
+		rec.Interruptions = jw.j.Interruptions
+	}
+	if prior != nil {
+		rec.Started = prior.Started
+	}
 	for _, v := range checks {
 		rec.Stalls = append(rec.Stalls, v.Stalls...)
 	}
