@@ -26,16 +26,20 @@ import (
 
 // WritePDF renders c as a one-page PDF. keyFingerprint identifies the signing key
 // ("SHA256:…"); bundleName is the file name of the signed JSON it was rendered from.
+// url is the certificate's page on a registry known to hold it, or empty: the QR
+// code holds url when there is one, and the certificate's ID (urn:uuid:…) otherwise.
+// Pass a url only where holding the certificate is known (the registry's own
+// rendering, or an agent's rendering after the registry acknowledged its upload).
 //
 // The PDF is a rendering for people: the signed JSON stays authoritative, and the
 // page says so. A failed or aborted wipe renders as a record that is plainly not
 // a certificate of sanitization. The same input gives the same bytes: the
 // document's dates are c.Issued, never the time of rendering.
-func WritePDF(w io.Writer, c *Certificate, keyFingerprint, bundleName string) error {
+func WritePDF(w io.Writer, c *Certificate, keyFingerprint, bundleName, url string) error {
 	if c == nil {
 		return errors.New("render certificate: no certificate")
 	}
-	r, err := renderPDF(c, keyFingerprint, bundleName)
+	r, err := renderPDF(c, keyFingerprint, bundleName, url)
 	if err != nil {
 		return err
 	}
@@ -51,22 +55,25 @@ type pdfPage struct {
 	c           *Certificate
 	fingerprint string
 	bundle      string
-	y           float64
+	// url is the certificate's page on a registry, or empty.
+	url string
+	y   float64
 	// overflow records that content reached the signatures; the tests check it
 	// never does.
 	overflow bool
-	// contentEnd is where the content above the signatures ends.
-	contentEnd float64
+	// contentEnd is where the content above the signatures ends; signaturesTop
+	// where the signatures start.
+	contentEnd, signaturesTop float64
 	// row, passRow and gap are rowH, passRowH and sectGap at this page's spacing.
 	row, passRow, gap float64
 }
 
 // renderPDF lays the page out at the spacing that fills it: stretched when the
 // content is short, squeezed when it is long.
-func renderPDF(c *Certificate, keyFingerprint, bundleName string) (*pdfPage, error) {
+func renderPDF(c *Certificate, keyFingerprint, bundleName, url string) (*pdfPage, error) {
 	const lo, hi = 0.8, 1.3
 	at := func(spacing float64) (*pdfPage, float64, error) {
-		p, err := layoutPDF(c, keyFingerprint, bundleName, spacing)
+		p, err := layoutPDF(c, keyFingerprint, bundleName, url, spacing)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -93,7 +100,7 @@ func renderPDF(c *Certificate, keyFingerprint, bundleName string) (*pdfPage, err
 	return p, nil
 }
 
-func layoutPDF(c *Certificate, keyFingerprint, bundleName string, spacing float64) (*pdfPage, error) {
+func layoutPDF(c *Certificate, keyFingerprint, bundleName, url string, spacing float64) (*pdfPage, error) {
 	f := fpdf.New("P", "mm", "A4", "")
 	issued := c.Issued.UTC()
 	if issued.IsZero() {
@@ -115,7 +122,7 @@ func layoutPDF(c *Certificate, keyFingerprint, bundleName string, spacing float6
 	f.SetLineCapStyle("butt")
 	f.AddPage()
 
-	p := &pdfPage{f: f, c: c, fingerprint: keyFingerprint, bundle: bundleName, y: 12,
+	p := &pdfPage{f: f, c: c, fingerprint: keyFingerprint, bundle: bundleName, url: url, y: 12,
 		row: rowH * spacing, passRow: passRowH * spacing, gap: sectGap * spacing}
 	p.header()
 	p.banner()

@@ -11,10 +11,11 @@ import (
 var updatePDF = flag.Bool("update-pdf", false, "rewrite testdata/pdf/*.pdf from the current renderer")
 
 // pdfGoldens are the certificates whose renderings are kept in testdata/pdf: every
-// status, the longest page there can be, and one with nothing recorded.
+// status, one rendered with its registry page, the longest page there can be, and
+// one with nothing recorded.
 func pdfGoldens() map[string]struct {
-	c                   *Certificate
-	fingerprint, bundle string
+	c                        *Certificate
+	fingerprint, bundle, url string
 } {
 	exceptions := pdfTestCertificate()
 	exceptions.Outcome, exceptions.Status = OutcomeExceptions, StatusExceptionsCert
@@ -30,19 +31,20 @@ func pdfGoldens() map[string]struct {
 	noClass.Sanitization.Method, noClass.Sanitization.MethodTitle = "custom", "Custom pass sequence: 0x55,random"
 
 	type golden = struct {
-		c                   *Certificate
-		fingerprint, bundle string
+		c                        *Certificate
+		fingerprint, bundle, url string
 	}
 	return map[string]golden{
-		"certificate": {pdfTestCertificate(), pdfFingerprint, pdfBundle},
-		"exceptions":  {exceptions, pdfFingerprint, pdfBundle},
-		"unverified":  {unverified, pdfFingerprint, pdfBundle},
-		"failed":      {pdfFailed(pdfTestCertificate()), pdfFingerprint, pdfBundle},
-		"aborted":     {pdfAborted(pdfTestCertificate()), pdfFingerprint, pdfBundle},
-		"gutmann":     {pdfGutmann(pdfTestCertificate()), pdfFingerprint, pdfBundle},
-		"no-class":    {noClass, pdfFingerprint, pdfBundle},
-		"longest":     {pdfLongest(), pdfFingerprint + pdfFingerprint, pdfLong},
-		"empty":       {&Certificate{ID: "00000000-0000-4000-8000-000000000000"}, "", ""},
+		"certificate": {pdfTestCertificate(), pdfFingerprint, pdfBundle, ""},
+		"registry":    {pdfTestCertificate(), pdfFingerprint, pdfBundle, pdfURL},
+		"exceptions":  {exceptions, pdfFingerprint, pdfBundle, ""},
+		"unverified":  {unverified, pdfFingerprint, pdfBundle, ""},
+		"failed":      {pdfFailed(pdfTestCertificate()), pdfFingerprint, pdfBundle, ""},
+		"aborted":     {pdfAborted(pdfTestCertificate()), pdfFingerprint, pdfBundle, ""},
+		"gutmann":     {pdfGutmann(pdfTestCertificate()), pdfFingerprint, pdfBundle, ""},
+		"no-class":    {noClass, pdfFingerprint, pdfBundle, ""},
+		"longest":     {pdfLongest(), pdfFingerprint + pdfFingerprint, pdfLong, pdfLongURL},
+		"empty":       {&Certificate{ID: "00000000-0000-4000-8000-000000000000"}, "", "", ""},
 	}
 }
 
@@ -55,7 +57,7 @@ func TestWritePDFGolden(t *testing.T) {
 	for name, g := range pdfGoldens() {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := WritePDF(&b, g.c, g.fingerprint, g.bundle); err != nil {
+			if err := WritePDF(&b, g.c, g.fingerprint, g.bundle, g.url); err != nil {
 				t.Fatal(err)
 			}
 			path := filepath.Join("testdata", "pdf", name+".pdf")

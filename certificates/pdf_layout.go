@@ -23,9 +23,14 @@ const (
 	rowH     = 4.6
 	passRowH = 3.9
 	sectGap  = 2.3
-	footerY  = pageH - 17
+	// footerY is where the footer starts: its rule, three lines of text and two
+	// of identifiers, ending about 5 mm above the paper's edge.
+	footerY     = pageH - 22
+	footerLineH = 3.2
 	// signatureH is the height of the signature and validation boxes.
 	signatureH = 30.0
+	// signatureGap is the space between the content and the signatures.
+	signatureGap = 5.0
 
 	// maxPassRows is how many rows the passes table has at most; longer wipes
 	// (Gutmann: 35 passes) show their first passes, a summary row and the last pass.
@@ -64,6 +69,17 @@ func (p *pdfPage) draw(col rgb) { p.f.SetDrawColor(col.r, col.g, col.b) }
 func (p *pdfPage) text(x, y, w, h float64, s, align string) {
 	p.f.SetXY(x, y)
 	p.f.CellFormat(w, h, p.fit(pdfText(oneLine(s)), w), "", 0, align+"M", false, 0, "")
+}
+
+// fitFont sets the font at the largest size from size down to least at which s
+// (UTF-8) fits width w on one line; at least, text still cuts it.
+func (p *pdfPage) fitFont(style string, size, least float64, col rgb, s string, w float64) {
+	t := pdfText(oneLine(s))
+	p.font(style, size, col)
+	for size > least && p.f.GetStringWidth(t) > w {
+		size = max(size-0.2, least)
+		p.font(style, size, col)
+	}
 }
 
 // fit cuts a Windows-1252 string to width w, ending it with an ellipsis.

@@ -12,11 +12,16 @@ import (
 
 func (p *pdfPage) header() {
 	c := p.c
-	// The QR code at the top right names the certificate.
+	// The QR code at the top right leads to the certificate's page on the
+	// registry when one is known to hold it, and names the certificate otherwise.
 	qx := pageW - margin - qrSize
-	p.qr(qx, p.y-1, qrSize, "urn:uuid:"+c.ID)
+	content, caption := "urn:uuid:"+c.ID, "certificate ID (urn:uuid)"
+	if p.url != "" {
+		content, caption = p.url, "certificate on the registry"
+	}
+	p.qr(qx, p.y-1, qrSize, content)
 	p.font("", 6, colMuted)
-	p.text(qx, p.y-1+qrSize, qrSize, 3, "certificate ID (urn:uuid)", "C")
+	p.text(qx, p.y-1+qrSize, qrSize, 3, caption, "C")
 
 	w := qx - margin - 5
 	org := joinNonEmpty(" \u00b7 ", c.Organization, prefixed("for ", c.Customer))
@@ -46,7 +51,9 @@ func (p *pdfPage) header() {
 		if mono {
 			style += "M"
 		}
-		p.font(style, 8.6, col)
+		// An identifier (a key's fingerprint is 71 characters) is set smaller
+		// rather than cut.
+		p.fitFont(style, 8.6, 6.4, col, value, w-26)
 		p.text(margin+26, p.y, w-26, 4.4, value, "L")
 		p.y += 4.4
 	}
@@ -344,13 +351,14 @@ func (p *pdfPage) destination() {
 }
 
 func (p *pdfPage) signatures() {
-	// The signatures sit at the foot of the page, as on a paper form.
+	// The signatures follow the content closely, as on a paper form, and never
+	// reach below the foot of the page; what room is left stays under them.
 	const gap = 6.0
 	w := (contentW - gap) / 2
-	top := footerY - 3 - signatureH
 	p.contentEnd = p.y - p.gap
 	p.checkFull(p.contentEnd + 1)
-	p.y = top
+	p.y = min(p.contentEnd+signatureGap, footerY-3-signatureH)
+	p.signaturesTop = p.y
 	p.signatureBox(margin, w, signatureH, "5. Signature \u2014 person performing sanitization", &p.c.PerformedBy, true)
 	p.signatureBox(margin+w+gap, w, signatureH, "6. Validation", p.c.ValidatedBy, false)
 	p.y += signatureH
@@ -423,12 +431,32 @@ func (p *pdfPage) footer() {
 		"and compare its certificate ID and signing key with the ones printed here."
 	for _, l := range p.lines(msg, contentW, 3) {
 		p.f.SetXY(margin, y)
-		p.f.CellFormat(contentW, 3.3, l, "", 0, "LM", false, 0, "")
-		y += 3.3
+		p.f.CellFormat(contentW, footerLineH, l, "", 0, "LM", false, 0, "")
+		y += footerLineH
 	}
+	// Two lines of identifiers, each whole: the certificate (its page on the
+	// registry, or its ID) and the renderer, then the signing key.
+	ident := p.url
+	if ident == "" {
+		ident = "urn:uuid:" + p.c.ID
+	}
+	y += 0.3
+	p.fitFont("", 6.5, 5, colMuted, ident+footerSep+p.rendered(), contentW-20)
+	p.text(margin, y, contentW-20, footerLineH, ident+footerSep+p.rendered(), "L")
 	p.font("", 6.5, colMuted)
-	p.text(margin, y+0.3, contentW-20, 3.3, joinNonEmpty("  \u00b7  ", "urn:uuid:"+p.c.ID, p.fingerprint, "rendered by "+joinNonEmpty(" ", "decom", p.c.Sanitization.Tool.Version)), "L")
-	p.text(margin+contentW-20, y+0.3, 20, 3.3, "Page 1 of 1", "R")
+	p.text(margin+contentW-20, y, 20, footerLineH, "Page 1 of 1", "R")
+	if p.fingerprint != "" {
+		y += footerLineH
+		p.fitFont("", 6.5, 5, colMuted, "Signing key "+p.fingerprint, contentW)
+		p.text(margin, y, contentW, footerLineH, "Signing key "+p.fingerprint, "L")
+	}
+}
+
+const footerSep = "  \u00b7  "
+
+// rendered names the software that rendered the page.
+func (p *pdfPage) rendered() string {
+	return "rendered by " + joinNonEmpty(" ", "decom", p.c.Sanitization.Tool.Version)
 }
 
 func outcomeColour(c *Certificate) rgb {

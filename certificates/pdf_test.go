@@ -17,9 +17,15 @@ import (
 // the PDFs they render.
 
 const (
-	pdfFingerprint = "SHA256:q7bXf2yR0mJcL9tVn4sWd8KhE1pZa6uGoI3eC5xBkTY"
+	// pdfFingerprint has the form of Fingerprint's: SHA256: and 64 hex digits.
+	pdfFingerprint = "SHA256:abedd77f6c91d26a5c2fdb55e2d6c58f8ec8e13b4c04a1295ee6a5d64d28b7a1"
 	pdfBundle      = "decom-cert-S3Z9NB0K512345A-20260314T092653Z.sigstore.json"
+	// pdfURL is the test certificate's page on a registry.
+	pdfURL = "https://registry.example.org:8443/certificates/3f2b8c1e-9a4d-4e7b-8c21-5d6f7a8b9c0d"
 )
+
+// pdfLongURL is a registry page's URL too long for one line of the footer.
+var pdfLongURL = "https://" + strings.Repeat("registry.", 20) + "example.org/certificates/3f2b8c1e-9a4d-4e7b-8c21-5d6f7a8b9c0d"
 
 // pdfNeedTool skips the test when a command it runs is missing, and fails it on CI,
 // where the Makefile installs them.
@@ -49,7 +55,7 @@ func pdfRun(t *testing.T, name string, args ...string) string {
 func pdfWriteTest(t *testing.T, c *Certificate, name string) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := WritePDF(&buf, c, pdfFingerprint, pdfBundle); err != nil {
+	if err := WritePDF(&buf, c, pdfFingerprint, pdfBundle, ""); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), name)
@@ -265,7 +271,7 @@ var pdfLong = strings.Repeat("Very long value with many words ", 12)
 // TestWritePDFFits renders the longest certificate there can be.
 func TestWritePDFFits(t *testing.T) {
 	c := pdfLongest()
-	p, err := renderPDF(c, pdfFingerprint+pdfFingerprint, pdfLong)
+	p, err := renderPDF(c, pdfFingerprint+pdfFingerprint, pdfLong, pdfLongURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,29 +282,108 @@ func TestWritePDFFits(t *testing.T) {
 		t.Fatalf("the longest certificate has %s pages, want 1", pages)
 	}
 	for _, c := range []*Certificate{pdfTestCertificate(), pdfGutmann(pdfTestCertificate()), pdfFailed(pdfTestCertificate())} {
-		if p, err := renderPDF(c, pdfFingerprint, pdfBundle); err != nil || p.overflow {
+		if p, err := renderPDF(c, pdfFingerprint, pdfBundle, ""); err != nil || p.overflow {
 			t.Errorf("render %s: err %v, overflow %v", c.Outcome, err, p != nil && p.overflow)
 		}
 	}
 }
 
-func TestWritePDFQRCode(t *testing.T) {
-	c := pdfTestCertificate()
-	path := pdfWriteTest(t, c, "qr.pdf")
+// pdfQRCode reads the QR code of the PDF at path with zbarimg.
+func pdfQRCode(t *testing.T, path string) string {
+	t.Helper()
 	pdfNeedTool(t, "pdftoppm", "poppler-utils")
 	pdfNeedTool(t, "zbarimg", "zbar-tools")
 	png := filepath.Join(t.TempDir(), "page")
 	pdfRun(t, "pdftoppm", "-png", "-r", "200", "-singlefile", path, png)
-	got := strings.TrimSpace(pdfRun(t, "zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", png+".png"))
-	if want := "urn:uuid:" + c.ID; got != want {
+	return strings.TrimSpace(pdfRun(t, "zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", png+".png"))
+}
+
+// The QR code names the certificate by its ID, unless its page on a registry is
+// known: then it leads there.
+func TestWritepdfQRCode(t *testing.T) {
+	c := pdfTestCertificate()
+	if got, want := pdfQRCode(t, pdfWriteTest(t, c, "qr.pdf")), "urn:uuid:"+c.ID; got != want {
 		t.Errorf("the QR code reads %q, want %q", got, want)
+	}
+	var buf bytes.Buffer
+	if err := WritePDF(&buf, c, pdfFingerprint, pdfBundle, pdfURL); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "qr-url.pdf")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := pdfQRCode(t, path); got != pdfURL {
+		t.Errorf("with a registry page, the QR code reads %q, want %q", got, pdfURL)
+	}
+	text := strings.Join(strings.Fields(pdfTextOf(t, path)), " ")
+	if !strings.Contains(text, pdfURL) || !strings.Contains(text, "certificate on the registry") {
+		t.Errorf("the page does not print the registry page %s it leads to:\n%s", pdfURL, text)
+	}
+}
+
+// An auditor reads every identifier whole: the signing key's fingerprint in the
+// header and the footer, the footer's lines, and a coverage with at most two
+// decimals.
+func TestWritePDFIdentifiersWhole(t *testing.T) {
+	c := pdfTestCertificate()
+	c.Verification.Checks[0].Coverage = 0.1069183349609375
+	text := pdfTextOf(t, pdfWriteTest(t, c, "identifiers.pdf"))
+	if n := strings.Count(text, pdfFingerprint); n != 2 {
+		t.Errorf("the full fingerprint %s is printed %d times, want 2 (header and footer):\n%s", pdfFingerprint, n, text)
+	}
+	flat := strings.Join(strings.Fields(text), " ")
+	for _, want := range []string{
+		"urn:uuid:" + c.ID + " · rendered by decom v0.4.0", "Page 1 of 1", "Signing key " + pdfFingerprint,
+		"and compare its certificate ID and signing key with the ones printed here.",
+		"10.69% read, 10% requested",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("the PDF's text lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "…") {
+		t.Errorf("a value of the test certificate is cut:\n%s", text)
+	}
+	if m := regexp.MustCompile(`\d+\.\d{3,}%`).FindString(text); m != "" {
+		t.Errorf("the PDF prints the percentage %s with more than two decimals", m)
+	}
+}
+
+// The signatures follow the content: a short certificate leaves no empty band
+// above them.
+func TestWritePDFSignaturesFollowContent(t *testing.T) {
+	c := pdfTestCertificate()
+	c.Sanitization.Passes = c.Sanitization.Passes[:1]
+	c.Verification.Method, c.Verification.Checks[0].Pass = "full", 1
+	c.Notes, c.ValidatedBy, c.Destination.Details = "", nil, ""
+	p, err := renderPDF(c, pdfFingerprint, pdfBundle, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if band := p.signaturesTop - p.contentEnd; band > signatureGap+0.01 {
+		t.Errorf("%.1f mm of empty band above the signatures, want at most %.1f", band, signatureGap)
+	}
+	if bottom := p.signaturesTop + signatureH; bottom > footerY-3+0.01 {
+		t.Errorf("the signatures end at %.1f mm, past the footer's %.1f", bottom, footerY-3.0)
+	}
+}
+
+func TestPercent(t *testing.T) {
+	for f, want := range map[float64]string{
+		0: "0%", 1: "100%", 0.1: "10%", 0.1002: "10.02%", 0.1069183349609375: "10.69%", 0.123456: "12.35%",
+		0.99999: "99.99%", 0.999999999: "99.99%", 0.00001: "<0.01%", 0.00005: "0.01%", 0.5: "50%",
+	} {
+		if got := Percent(f); got != want {
+			t.Errorf("Percent(%v) = %q, want %q", f, got, want)
+		}
 	}
 }
 
 func TestWritePDFDeterministic(t *testing.T) {
 	render := func(c *Certificate) []byte {
 		var b bytes.Buffer
-		if err := WritePDF(&b, c, pdfFingerprint, pdfBundle); err != nil {
+		if err := WritePDF(&b, c, pdfFingerprint, pdfBundle, ""); err != nil {
 			t.Fatal(err)
 		}
 		return b.Bytes()
@@ -319,7 +404,7 @@ func TestWritePDFDeterministic(t *testing.T) {
 }
 
 func TestWritePDFNil(t *testing.T) {
-	if err := WritePDF(&bytes.Buffer{}, nil, "", ""); err == nil {
+	if err := WritePDF(&bytes.Buffer{}, nil, "", "", ""); err == nil {
 		t.Error("rendered a nil certificate")
 	}
 }

@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -250,8 +251,23 @@ func duration(d time.Duration) string {
 	return fmt.Sprintf("%ds", s)
 }
 
-func percent(f float64) string {
-	return strconv.FormatFloat(100*f, 'f', -1, 64) + "%"
+func percent(f float64) string { return Percent(f) }
+
+// Percent writes the fraction f (0.1069 is 10.69%) as a percentage with at most
+// two decimals and no trailing zeros. It never rounds to 0% or 100% a fraction
+// that is neither: a coverage just short of whole reads 99.99%, not 100%, and a
+// sliver above nothing reads <0.01%.
+func Percent(f float64) string {
+	v := math.Round(f * 10000)
+	switch {
+	case v >= 10000 && f < 1:
+		v = 9999
+	case v <= 0 && f > 0:
+		return "<0.01%"
+	case v == 0:
+		v = 0 // no "-0%"
+	}
+	return strconv.FormatFloat(v/100, 'f', -1, 64) + "%"
 }
 
 func joinNonEmpty(sep string, parts ...string) string {

@@ -146,3 +146,9 @@ func VerifyReceipt(r Receipt, bundle []byte, logKey string) (tlog.Checkpoint, er
 	}
 	return cp, nil
 }
+
+// CertificatePage is the address of certificate id's page on the registry at
+// base (such as https://registry.example:8443).
+func CertificatePage(base, id string) string {
+	return strings.TrimRight(base, "/") + "/certificates/" + url.PathEscape(id)
+}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -50,6 +51,8 @@ type Server struct {
 	// instance names this server in the leases it takes on certificates to log, when
 	// its log is shared with other instances.
 	instance string
+	// publicURL is Config.PublicURL.
+	publicURL string
 }
 
 // checkpointCache keeps the last checkpoint the server parsed and checked: receipts
@@ -83,6 +86,22 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry receives the server's metrics; nil makes a fresh one.
 	Registry *prometheus.Registry
+	// PublicURL is the registry's address as auditors reach it (such as
+	// https://registry.example:8443), or empty. The PDFs it renders lead there, to
+	// the certificate's page, by their QR code; without it they name the
+	// certificate by its ID. The request's Host header is never used for this: a
+	// client chooses it.
+	PublicURL string
+}
+
+// CheckPublicURL refuses a public URL that is not an absolute http or https URL
+// without query or fragment.
+func CheckPublicURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("public URL %q: want an absolute http:// or https:// URL, such as https://registry.example:8443", s)
+	}
+	return nil
 }
 
 // New builds a Server.
@@ -93,13 +112,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
+	if cfg.PublicURL != "" {
+		if err := CheckPublicURL(cfg.PublicURL); err != nil {
+			return nil, err
+		}
+	}
 	ui, err := loadTemplates()
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{store: cfg.Store, log: cfg.Log, logKey: cfg.LogKey, logger: cfg.Logger,
 		metrics: newMetrics(cfg.Registry), mux: http.NewServeMux(), keys: &keyCache{store: cfg.Store, ttl: keyCacheTTL},
-		uiTemplates: ui, uploads: make(chan struct{}, maxUploads), instance: instanceName()}
+		uiTemplates: ui, uploads: make(chan struct{}, maxUploads), instance: instanceName(), publicURL: cfg.PublicURL}
 	s.routes(cfg.Registry)
 	return s, nil
 }
@@ -122,9 +146,17 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	s.uiRoutes(m)
 }
 
-// Handler is the server's HTTP handler, with request logging and metrics.
+// Handler is the server's HTTP handler, with request logging and metrics. Over
+// TLS every answer carries Strict-Transport-Security, so that a browser that once
+// reached the registry over HTTPS does not fall back to plain HTTP.
 func (s *Server) Handler() http.Handler {
-	return s.instrument(s.mux)
+	mux := s.mux
+	return s.instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS != nil {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		mux.ServeHTTP(w, r)
+	}))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -537,6 +569,7 @@ func (s *Server) getBundle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", rec.ID+".sigstore.json"))
 	_, _ = w.Write(rec.Bundle)
 }
@@ -551,9 +584,14 @@ func (s *Server) getPDF(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
+	page := ""
+	if s.publicURL != "" {
+		page = CertificatePage(s.publicURL, rec.ID)
+	}
 	w.Header().Set("Content-Type", "application/pdf")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("inline; filename=%q", rec.ID+".pdf"))
-	if err := certificates.WritePDF(w, c, rec.KeyFingerprint, rec.ID+".sigstore.json"); err != nil {
+	if err := certificates.WritePDF(w, c, rec.KeyFingerprint, rec.ID+".sigstore.json", page); err != nil {
 		s.logger.Error("render PDF", "id", rec.ID, "err", err)
 	}
 }

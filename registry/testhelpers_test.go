@@ -2,6 +2,7 @@ package registry
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -125,6 +126,10 @@ type testCert struct {
 	// Class is the wipe's NIST class (wipe.ClassClear by default).
 	Class  string
 	Issued time.Time
+	// Path, Model and Asset are the media's (/dev/sdb, a Samsung SSD and
+	// "A-" and the serial by default); NoAsset leaves the asset number out.
+	Path, Model, Asset string
+	NoAsset            bool
 }
 
 // certificate builds the certificate of a simulated two-pass wipe, field by field as
@@ -143,6 +148,11 @@ func (r *testRegistry) certificate(t *testing.T, tc testCert) *certificates.Cert
 	}
 	if tc.Issued.IsZero() {
 		tc.Issued = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	}
+	tc.Path = cmp.Or(tc.Path, "/dev/sdb")
+	tc.Model = cmp.Or(tc.Model, "Samsung SSD 870 EVO 1TB")
+	if tc.Asset == "" && !tc.NoAsset {
+		tc.Asset = "A-" + tc.Serial
 	}
 	started, finished := tc.Issued.Add(-time.Hour), tc.Issued.Add(-time.Minute)
 	const size = 1000204886016
@@ -192,10 +202,10 @@ func (r *testRegistry) certificate(t *testing.T, tc testCert) *certificates.Cert
 		Organization: tc.Organization, Customer: tc.Customer,
 		Destination: certificates.Destination{Kind: certificates.DestRecycling}, DataBackedUp: "unknown",
 		Source: certificates.Source{Hostname: "node7", SystemVendor: "Dell Inc.", SystemProduct: "PowerEdge R640"},
-		Media: certificates.Media{Kind: wipe.KindDrive, Path: "/dev/sdb", Manufacturer: "ATA", Model: "Samsung SSD 870 EVO 1TB",
+		Media: certificates.Media{Kind: wipe.KindDrive, Path: tc.Path, Manufacturer: "ATA", Model: tc.Model,
 			Serial: tc.Serial, WWN: "0x5002538f42a1b2c3", Firmware: "SVT02B6Q", Transport: "sata", MediaType: "ssd",
 			SizeBytes: size, LogicalSectorSize: 512, PhysicalSectorSize: 512, HiddenAreas: "unknown",
-			AssetNumber: "A-" + tc.Serial},
+			AssetNumber: tc.Asset},
 		Sanitization: certificates.Sanitization{Category: category, Technique: "overwrite", Method: tc.Method,
 			MethodTitle: "Overwrite, " + tc.Method, Rounds: 1, VerifyRequired: tc.NotReadBack, IOMode: "direct",
 			Tool:    certificates.Tool{Name: "decom", Version: "v0.1.0", Commit: "abc1234"},

@@ -7,9 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"html/template"
-	"math"
 	"net/http"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/decom-project/decom/certificates"
@@ -26,11 +25,39 @@ type uiTemplates struct {
 
 func loadTemplates() (*uiTemplates, error) {
 	funcs := template.FuncMap{
+		// time is empty for a zero time: the page says "not recorded" (template v).
 		"time": func(t time.Time) string {
 			if t.IsZero() {
-				return "—"
+				return ""
 			}
 			return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		},
+		// join joins the parts that are not blank (strings or string slices) with
+		// sep, so that a missing part leaves no stray separator.
+		"join": func(sep string, parts ...any) string {
+			var out []string
+			add := func(s string) {
+				if s = strings.TrimSpace(s); s != "" {
+					out = append(out, s)
+				}
+			}
+			for _, p := range parts {
+				switch p := p.(type) {
+				case string:
+					add(p)
+				case []string:
+					for _, s := range p {
+						add(s)
+					}
+				}
+			}
+			return strings.Join(out, sep)
+		},
+		"prefixed": func(prefix, s string) string {
+			if strings.TrimSpace(s) == "" {
+				return ""
+			}
+			return prefix + s
 		},
 		"bytes": humanize.Bytes,
 		"outcomes": func() []string {
@@ -65,9 +92,7 @@ func loadTemplates() (*uiTemplates, error) {
 			}
 			return v
 		},
-		"pct": func(f float64) string {
-			return strconv.FormatFloat(math.Round(f*10000)/100, 'f', -1, 64) + "%"
-		},
+		"pct": certificates.Percent,
 	}
 	parse := func(name string) (*template.Template, error) {
 		return template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
@@ -93,7 +118,7 @@ func (s *Server) uiRoutes(m *http.ServeMux) {
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, t *template.Template, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	if err := t.Execute(w, data); err != nil {
@@ -104,7 +129,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, t *t
 type searchPage struct {
 	Query   store.Query
 	Params  map[string]string
-	Results []CertificateInfo
+	Results []listRow
 	Next    string
 	NextURL string
 	Error   string
@@ -144,7 +169,7 @@ func (s *Server) uiSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, rec := range res.Records {
-		page.Results = append(page.Results, info(rec, keys, false))
+		page.Results = append(page.Results, newListRow(rec, keys))
 	}
 	if res.Next != "" {
 		v := r.URL.Query()
@@ -152,6 +177,22 @@ func (s *Server) uiSearch(w http.ResponseWriter, r *http.Request) {
 		page.NextURL = "/?" + v.Encode()
 	}
 	s.render(w, r, http.StatusOK, s.uiTemplates.search, page)
+}
+
+// listRow is a certificate in a list: what the store indexes, and the media's
+// model and path read from the signed certificate, so that drives without a
+// serial number can be told apart.
+type listRow struct {
+	CertificateInfo
+	Model, Path string
+}
+
+func newListRow(rec store.Record, keys map[string]store.Key) listRow {
+	row := listRow{CertificateInfo: info(rec, keys, false)}
+	if c, _, err := certificates.Inspect(rec.Bundle); err == nil {
+		row.Model, row.Path = c.Media.Model, c.Media.Path
+	}
+	return row
 }
 
 type certificatePage struct {

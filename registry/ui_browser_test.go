@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -33,8 +34,8 @@ const (
 
 // TestBrowserUI drives the auditor pages in headless Chromium, through
 // chromedriver's W3C WebDriver API, against a real registry holding 60 uploaded
-// certificates: search, a certificate's page, pagination, the log page, the
-// downloads, hostile input and the not-found page.
+// certificates: search, the list's columns, a certificate's page, pagination, the
+// log page, the downloads, hostile input and the not-found page.
 func TestBrowserUI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives a browser")
@@ -60,13 +61,27 @@ func TestBrowserUI(t *testing.T) {
 			tc.Outcome = wipe.OutcomeExceptions
 		case 10:
 			tc.NotReadBack = true // a record of unverified sanitization
+		case 20, 21:
+			// Two drives without a serial number: the asset number, model and path
+			// tell them apart in the list.
+			tc.Serial, tc.Asset, tc.Path, tc.Model = "", fmt.Sprintf("RACK4-U%d", i), fmt.Sprintf("/dev/sd%c", 'a'+i-18), fmt.Sprintf("QEMU HARDDISK %d", i)
+		case 22:
+			tc.Serial, tc.NoAsset = "", true
 		}
 		certs = append(certs, reg.certificate(t, tc))
 	}
+	// The certificate the page test opens has a destination with details, a
+	// validator without organization, location or contact, both
+	// categorisations, and no operator contact.
+	good := certs[12]
+	good.Destination = certificates.Destination{Kind: certificates.DestRecycling, Details: "Shredder lot 5"}
+	good.ValidatedBy = &certificates.Person{Name: "Ann Auditor", Title: "Security Officer"}
+	good.PreCategorization, good.PostCategorization = "Confidential (patient data)", "Unclassified"
+	good.PerformedBy.Contact = ""
 	start := time.Now()
 	bundles := reg.upload(t, certs...)
 	t.Logf("uploaded %d certificates in %v", len(certs), time.Since(start).Round(time.Millisecond))
-	good, failed := certs[12], certs[7]
+	failed := certs[7]
 	if good.Outcome != certificates.OutcomeSanitized || failed.Outcome != certificates.OutcomeFailed {
 		t.Fatalf("outcomes %s and %s", good.Outcome, failed.Outcome)
 	}
@@ -100,8 +115,8 @@ func TestBrowserUI(t *testing.T) {
 			t.Fatalf("%d rows for serial %s, want 1", len(rows), good.Media.Serial)
 		}
 		cells := rows[0].findAll(t, "td")
-		if len(cells) < 4 || cells[1].text(t) != good.Media.Serial || cells[2].text(t) != certificates.OutcomeSanitized ||
-			cells[3].text(t) != good.Sanitization.Method {
+		if len(cells) < 7 || cells[1].text(t) != good.Media.Serial || cells[5].text(t) != certificates.OutcomeSanitized ||
+			cells[6].text(t) != good.Sanitization.Method {
 			t.Errorf("row %q", rows[0].text(t))
 		}
 		link := rows[0].find(t, "a")
@@ -110,6 +125,60 @@ func TestBrowserUI(t *testing.T) {
 		}
 		link.click(t)
 		wd.waitURL(t, func(u *url.URL) bool { return u.Path == "/certificates/"+good.ID })
+	})
+
+	t.Run("list columns", func(t *testing.T) {
+		wd.open(t, reg.URL+"/")
+		var heads []string
+		for _, th := range wd.findAll(t, "#results thead th") {
+			heads = append(heads, th.text(t))
+		}
+		if got := strings.Join(heads, "|"); !strings.HasPrefix(got, "Issued|Serial|Asset no.|Model|Path|Outcome|Method|") {
+			t.Errorf("columns %s", got)
+		}
+		// The cells of every row, by link, over both pages of the list.
+		cellsOf := map[string]map[string]string{}
+		for page := 0; ; page++ {
+			for _, row := range wd.findAll(t, "#results tbody tr") {
+				cells := map[string]string{}
+				for _, class := range []string{"serial", "asset", "model", "path"} {
+					cells[class] = row.find(t, "td."+class).text(t)
+				}
+				cellsOf[row.find(t, "a").attr(t, "href")] = cells
+			}
+			if page > 0 || len(wd.findAll(t, "#next")) == 0 {
+				break
+			}
+			wd.find(t, "#next").click(t)
+			wd.waitURL(t, func(u *url.URL) bool { return u.Query().Get("cursor") != "" })
+		}
+		for _, c := range []*certificates.Certificate{certs[20], certs[21], certs[22], good} {
+			cells, ok := cellsOf["/certificates/"+c.ID]
+			if !ok {
+				t.Errorf("certificate %s is not listed", c.ID)
+				continue
+			}
+			want := map[string]string{"serial": c.Media.Serial, "asset": c.Media.AssetNumber, "model": c.Media.Model, "path": c.Media.Path}
+			for class, v := range want {
+				if v == "" {
+					v = "—"
+				}
+				if cells[class] != v {
+					t.Errorf("certificate %s: %s %q, want %q", c.ID, class, cells[class], v)
+				}
+			}
+		}
+		// The two drives without a serial differ in the list.
+		a, b := cellsOf["/certificates/"+certs[20].ID], cellsOf["/certificates/"+certs[21].ID]
+		if a["serial"] != "—" || a["path"] == b["path"] || a["asset"] == b["asset"] {
+			t.Errorf("drives without serial: rows %q and %q", a, b)
+		}
+		// The search list has the same columns.
+		wd.open(t, reg.URL+"/?asset=RACK4-U21")
+		rows := wd.findAll(t, "#results tbody tr")
+		if len(rows) != 1 || rows[0].find(t, "td.path").text(t) != certs[21].Media.Path || rows[0].find(t, "td.model").text(t) != certs[21].Media.Model {
+			t.Errorf("search by asset number: %d rows", len(rows))
+		}
 	})
 
 	t.Run("certificate", func(t *testing.T) {
@@ -136,6 +205,36 @@ func TestBrowserUI(t *testing.T) {
 		}
 		if n := len(wd.findAll(t, ".banner.bad")); n != 0 {
 			t.Errorf("%d failure banners on a certificate", n)
+		}
+		for id, want := range map[string]string{
+			"pre-categorization":  good.PreCategorization,
+			"post-categorization": good.PostCategorization,
+			// No stray comma for the fields the validator left out.
+			"validated-by":        "Ann Auditor, Security Officer",
+			"destination":         certificates.DestRecycling,
+			"destination-details": "Shredder lot 5",
+			"path":                good.Media.Path,
+			"asset":               good.Media.AssetNumber,
+			"notes":               "not recorded",
+		} {
+			if got := wd.find(t, "#"+id).text(t); got != want {
+				t.Errorf("#%s %q, want %q", id, got, want)
+			}
+		}
+		// Every field the certificate leaves empty says so, none is blank.
+		var blank []string
+		wd.must(t, http.MethodPost, "/execute/sync", map[string]any{
+			"script": "return Array.from(document.querySelectorAll('dd')).filter(d => d.textContent.trim() === '').map(d => d.previousElementSibling.textContent)",
+			"args":   []any{}}, &blank)
+		if len(blank) != 0 {
+			t.Errorf("blank fields: %q", blank)
+		}
+		var unrecorded []string
+		wd.must(t, http.MethodPost, "/execute/sync", map[string]any{
+			"script": "return Array.from(document.querySelectorAll('dd .none')).map(e => e.closest('dd').previousElementSibling.textContent)",
+			"args":   []any{}}, &unrecorded)
+		if !slices.Contains(unrecorded, "Contact") || !slices.Contains(unrecorded, "Notes") {
+			t.Errorf("fields shown as not recorded: %q, want Contact and Notes among them", unrecorded)
 		}
 		wd.screenshot(t, filepath.Join(shots, "certificate.png"))
 	})
@@ -184,7 +283,7 @@ func TestBrowserUI(t *testing.T) {
 		if len(rows) != 1 {
 			t.Fatalf("%d rows for outcome unverified, want 1", len(rows))
 		}
-		cell := rows[0].findAll(t, "td")[2]
+		cell := rows[0].findAll(t, "td")[5]
 		if cell.text(t) != certificates.OutcomeUnverified || cell.attr(t, "class") != "unverified" {
 			t.Errorf("outcome cell %q of class %q", cell.text(t), cell.attr(t, "class"))
 		}

@@ -92,8 +92,14 @@ func (s *Certifier) certify(ctx context.Context, r *Result, verifyMode string, l
 	if err != nil {
 		return err
 	}
+	// The QR code leads to the certificate's page only on a registry that
+	// acknowledged holding it.
+	page := ""
+	if r.RegistryReceipt != nil {
+		page = registry.CertificatePage(s.Registry.URL, c.ID)
+	}
 	var buf bytes.Buffer
-	if err := certificates.WritePDF(&buf, c, certificates.Fingerprint(pub), base+".sigstore.json"); err != nil {
+	if err := certificates.WritePDF(&buf, c, certificates.Fingerprint(pub), base+".sigstore.json", page); err != nil {
 		return err
 	}
 	r.CertificatePDF, err = certificates.WriteFileAtomic(s.Dir, base+".pdf", buf.Bytes(), 0o644)

@@ -55,7 +55,7 @@ func runCertPDF(opts certPDFOptions, g *globalOptions, path string) error {
 		out = strings.TrimSuffix(strings.TrimSuffix(path, ".json"), ".sigstore") + ".pdf"
 	}
 	var buf bytes.Buffer
-	if err := certificates.WritePDF(&buf, c, fp, filepath.Base(path)); err != nil {
+	if err := certificates.WritePDF(&buf, c, fp, filepath.Base(path), ""); err != nil {
 		return err
 	}
 	dir, name := filepath.Split(out)

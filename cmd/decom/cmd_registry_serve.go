@@ -32,6 +32,8 @@ type registryServeOptions struct {
 	TLSCert string
 	TLSKey  string
 	Origin  string
+	// PublicURL is the registry's address as auditors reach it.
+	PublicURL string
 }
 
 func (o *registryServeOptions) AddFlags(f *pflag.FlagSet) {
@@ -39,6 +41,7 @@ func (o *registryServeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Addr, "addr", "127.0.0.1:8443", "address to listen on")
 	f.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key, serve HTTPS")
 	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key (PEM)")
+	f.StringVar(&o.PublicURL, "public-url", "", "the registry's address as auditors reach it, such as https://registry.example:8443; the PDFs it renders lead there by their QR code")
 	f.StringVar(&o.Origin, "origin", "", "the log's name in its checkpoints (default: decom-registry/HOSTNAME; fixed at first start)")
 }
 
@@ -114,6 +117,11 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return usageErrorf("--tls-cert and --tls-key go together")
 	}
+	if o.PublicURL != "" {
+		if err := registry.CheckPublicURL(o.PublicURL); err != nil {
+			return usageErrorf("--public-url: %v", err)
+		}
+	}
 	st, err := o.open(ctx)
 	if err != nil {
 		return err
@@ -144,7 +152,7 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 	}
 	defer lg.Close()
 	logger := logging.Slog(g.log)
-	srv, err := registry.New(registry.Config{Store: st, Log: lg, LogKey: verifier, Logger: logger})
+	srv, err := registry.New(registry.Config{Store: st, Log: lg, LogKey: verifier, Logger: logger, PublicURL: o.PublicURL})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -91,7 +92,7 @@ func TestRegistryEndToEnd(t *testing.T) {
 	wipe := func(l *loopdev.Loop, registryURL string) sanitize.Result {
 		t.Helper()
 		code, out, stderr := decom(t, ctx, "wipe", l.Path, "--yes", "--method", "zero", "--key", filepath.Join(dir, "agent.key"),
-			"--operator", "Jane Doe", "--cert-dir", certs, "--registry", registryURL, "--token", token, "--output", "json")
+			"--operator", "Jane Doe", "--cert-dir", certs, "--registry", registryURL, "--token", token, "--output", "json", "--pdf")
 		if code != exitOK {
 			t.Fatalf("wipe: exit %d: %s", code, stderr)
 		}
@@ -114,10 +115,22 @@ func TestRegistryEndToEnd(t *testing.T) {
 		t.Fatalf("cert verify --registry: %d\n%s%s", code, out, stderr)
 	}
 
+	// The PDF of an uploaded certificate leads by its QR code to the certificate's
+	// page on the registry that acknowledged it.
+	if got, ok := qrCode(t, first.CertificatePDF); ok && got != url+"/certificates/"+first.CertificateID {
+		want := url + "/certificates/" + first.CertificateID
+		t.Errorf("the uploaded certificate's QR code reads %q, want %q", got, want)
+	}
+
 	// The registry is down: the certificate waits; decom cert push delivers it later.
 	second := wipe(loopdev.New(t, 8<<20, false, nil), "http://"+freeAddr(t))
 	if second.RegistryReceipt != nil || second.RegistryError == "" {
 		t.Fatalf("upload to a closed port: %+v", second.RegistryReceipt)
+	}
+	// No registry holds it yet: its QR code names it by its ID.
+	if got, ok := qrCode(t, second.CertificatePDF); ok && got != "urn:uuid:"+second.CertificateID {
+		want := "urn:uuid:" + second.CertificateID
+		t.Errorf("the waiting certificate's QR code reads %q, want %q", got, want)
 	}
 	code, out, stderr = decom(t, ctx, "cert", "push", certs, "--registry", url, "--token", token)
 	if code != exitOK || !strings.HasPrefix(out, "1 uploaded, 0 waiting, 2 certificates") {
@@ -252,4 +265,41 @@ func post(t *testing.T, url, token string, body []byte) *http.Response {
 		t.Fatal(err)
 	}
 	return resp
+}
+
+// qrCode reads the QR code of the PDF at path with pdftoppm and zbarimg (make
+// deps installs them). Without them it reports false, and fails the test with
+// CI=true.
+func qrCode(t *testing.T, path string) (string, bool) {
+	t.Helper()
+	for _, tool := range []string{"pdftoppm", "zbarimg"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s not found (make deps installs it)", tool)
+			}
+			t.Logf("%s not found (make deps installs it): the QR code is not read", tool)
+			return "", false
+		}
+	}
+	png := filepath.Join(t.TempDir(), "page")
+	if out, err := exec.Command("pdftoppm", "-png", "-r", "200", "-singlefile", path, png).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm %s: %v\n%s", path, err, out)
+	}
+	out, err := exec.Command("zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", png+".png").Output()
+	if err != nil {
+		t.Fatalf("zbarimg: %v", err)
+	}
+	return strings.TrimSpace(string(out)), true
+}
+
+// decom registry serve takes only an absolute http(s) URL as its public URL.
+func TestRegistryServePublicURL(t *testing.T) {
+	ctx := context.Background()
+	data := filepath.Join(t.TempDir(), "registry")
+	for _, bad := range []string{"registry.example", "ftp://registry.example", "https://r.example/?x=1"} {
+		code, _, stderr := decom(t, ctx, "registry", "serve", "--addr", "127.0.0.1:0", "--data", data, "--public-url", bad)
+		if code != exitUsage || !strings.Contains(stderr, "--public-url") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("--public-url %q: exit %d, %q; want %d and one line naming the flag", bad, code, stderr, exitUsage)
+		}
+	}
 }
