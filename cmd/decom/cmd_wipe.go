@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,12 @@ type wipeOptions struct {
 	// Plain keeps the line output at a terminal instead of the full-screen view.
 	Plain bool
 
+	// JournalDir keeps the journals that let an interrupted wipe resume ("" is the
+	// certificate directory); Resume continues them, Restart starts over.
+	JournalDir string
+	Resume     bool
+	Restart    bool
+
 	cert     certOptions
 	registry registryOptions
 }
@@ -74,6 +81,9 @@ func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.GiveUpStalled, "give-up-stalled", false, "give a stalled target up as failed and let the others finish")
 	f.StringVar(&o.PlanOut, "plan-out", "", "with --dry-run, write the plan to this file for review and --approved")
 	f.StringVar(&o.Approved, "approved", "", "wipe exactly what this approved plan file lists for this host, refusing any difference (no --yes needed)")
+	f.StringVar(&o.JournalDir, "journal-dir", "", "where each wipe's journal is kept, for --resume after a power cut or crash (default: the certificate directory)")
+	f.BoolVar(&o.Resume, "resume", false, "continue the interrupted wipes the journals record: of the devices named, or of every drive present that has one")
+	f.BoolVar(&o.Restart, "restart", false, "start afresh on devices whose journal records an interrupted wipe")
 	o.cert.AddFlags(f)
 	o.registry.AddFlags(f)
 }
@@ -156,6 +166,20 @@ A write error is retried, then narrowed down to the bad sectors, which are skipp
 listed; such a wipe ends "completed-with-exceptions". SIGINT or SIGTERM stop the wipe;
 its record says at which pass and offset (every byte below it was written).
 
+Resume: each target's journal (in --journal-dir, by default the certificate
+directory) records the drive, the method, the passes done with their random keys,
+and the offset of the current pass below which every byte was written and flushed;
+it is replaced every few seconds and removed once the certificate is written. After
+a power cut, a crash, a kill or SIGINT, decom wipe --resume continues each
+interrupted wipe of a drive present (the same serial, WWN, model and size; of the
+devices named, or with none named, of every one that has a journal) from that
+offset, with the journal's method, then reads the whole device back; the
+certificate lists each interruption. A firmware sanitize is not sent again: the
+drive is asked how it went. While a journal holds an interrupted wipe, a new wipe
+of that drive is refused (exit code 4) unless --resume or --restart; a damaged or
+truncated journal, a drive that is not the journal's, or a different --method are
+refused too (exit code 9).
+
 Each target's certificate is written, and its record printed, the moment that target
 is done, whatever the others are doing.
 
@@ -201,10 +225,15 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 		return usageErrorf("--plan-out writes the plan of a dry run: add --dry-run")
 	case opts.All && len(args) > 0:
 		return usageErrorf("--all wipes every wipeable drive; it does not combine with named devices")
-	case !opts.All && len(args) == 0:
-		return usageErrorf("name the devices or image files to wipe, or use --all")
 	case opts.IncludeRemovable && !opts.All:
 		return usageErrorf("--include-removable widens --all; a device named is taken whatever it is")
+	case opts.Resume && opts.Restart:
+		return usageErrorf("--resume continues an interrupted wipe, --restart starts it over: not both")
+	case opts.Resume && (opts.All || opts.DryRun || opts.PlanOut != ""):
+		return usageErrorf("--resume takes its drives from the journals (or the devices named): no --all, --dry-run or --plan-out")
+	}
+	if !opts.Resume && !opts.All && len(args) == 0 {
+		return usageErrorf("name the devices or image files to wipe, or use --all")
 	}
 	var screen *consoleReporter // the full-screen view, at a terminal (wipe_console.go)
 	if useConsole(g, opts.Plain) && !opts.DryRun {
@@ -227,6 +256,10 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 		defer screen.stop()
 	}
 	so.Targets, so.All, so.IncludeRemovable = args, opts.All, opts.IncludeRemovable
+	so.Resume, so.Restart = opts.Resume, opts.Restart
+	if opts.Resume && opts.flags != nil && !opts.flags.Changed("method") && !opts.flags.Changed("passes") {
+		so.Method = wipe.Method{} // the journals' own
+	}
 	so.Confirm = func(ctx context.Context, plans []sanitize.Plan) ([]sanitize.Plan, error) {
 		approved, err := confirmPlans(ctx, g, opts.Yes, plans)
 		if err == nil && screen != nil {
@@ -354,14 +387,40 @@ func (opts wipeOptions) prepare(ctx context.Context, g *globalOptions, passphras
 	if method.Name == wipe.MethodNISTPurge && (opts.Rounds != 1 || opts.Blank) {
 		return sanitize.Options{}, usageErrorf("--rounds and --blank are for overwrites; nist-purge runs the drive's own command once")
 	}
+	journals, err := opts.journalDir()
+	if err != nil {
+		return sanitize.Options{}, err
+	}
 	return sanitize.Options{
-		Method: method, Rounds: opts.Rounds, Blank: opts.Blank,
+		JournalDir: journals,
+		Method:     method, Rounds: opts.Rounds, Blank: opts.Blank,
 		Write: engineOpts, Verify: verifyOpts, VerifyEachPass: verifyAll,
 		Inventory: inventory.Options{Root: g.SysRoot},
 		DryRun:    opts.DryRun,
 		Certify:   certifier,
 		Logger:    logging.Slog(g.log),
 	}, nil
+}
+
+// journalDir is where the run keeps its journals: --journal-dir, which must
+// exist, or else the certificate directory when there is one. A dry run keeps none.
+func (o wipeOptions) journalDir() (string, error) {
+	if o.DryRun {
+		return "", nil
+	}
+	if o.JournalDir != "" {
+		if fi, err := os.Stat(o.JournalDir); err != nil || !fi.IsDir() {
+			return "", badInputf("--journal-dir %s: not a directory", o.JournalDir)
+		}
+		return o.JournalDir, nil
+	}
+	if fi, err := os.Stat(o.cert.CertDir); err == nil && fi.IsDir() {
+		return o.cert.CertDir, nil
+	}
+	if o.Resume || o.Restart {
+		return "", badInputf("no journal directory: %s does not exist (give --journal-dir)", o.cert.CertDir)
+	}
+	return "", nil
 }
 
 func (o wipeOptions) method() (wipe.Method, error) {

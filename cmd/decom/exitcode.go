@@ -26,7 +26,7 @@ const (
 	exitVerifyFailed = 6   // a wipe completed but verification found data that should not be there
 	exitExceptions   = 7   // completed with exceptions (for example unwritable ranges skipped)
 	exitCertInvalid  = 8   // a certificate did not verify: altered, untrusted key, wrong type or schema
-	exitBadInput     = 9   // an input file or key is missing, unreadable or malformed, or its passphrase is wrong
+	exitBadInput     = 9   // an input file or key is missing, unreadable or malformed, or its passphrase is wrong; a journal that cannot be resumed
 	exitUnreachable  = 10  // the registry could not be reached; certificates wait in the spool
 	exitInterrupted  = 130 // stopped by SIGINT or SIGTERM
 )
@@ -46,7 +46,7 @@ var exitCodes = []struct {
 	{exitVerifyFailed, "verification failed"},
 	{exitExceptions, "completed with exceptions"},
 	{exitCertInvalid, "certificate verification failed: altered, untrusted key, wrong type or schema"},
-	{exitBadInput, "bad input file or key: missing, unreadable, malformed, or a wrong passphrase"},
+	{exitBadInput, "bad input file or key: missing, unreadable, malformed, or a wrong passphrase; a journal that cannot be resumed"},
 	{exitUnreachable, "registry unreachable: certificates wait in the certificate directory"},
 	{exitInterrupted, "interrupted (SIGINT or SIGTERM)"},
 }
@@ -94,7 +94,8 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &badInput),
 		errors.Is(err, certificates.ErrPassphrase),
-		errors.Is(err, certificates.ErrKey):
+		errors.Is(err, certificates.ErrKey),
+		errors.Is(err, sanitize.ErrJournal):
 		return exitBadInput
 	case errors.Is(err, registry.ErrUnreachable):
 		return exitUnreachable
