@@ -53,9 +53,10 @@ type wipeOptions struct {
 
 	// JournalDir keeps the journals that let an interrupted wipe resume ("" is the
 	// certificate directory); Resume continues them, Restart starts over.
-	JournalDir string
-	Resume     bool
-	Restart    bool
+	JournalDir      string
+	JournalInterval time.Duration
+	Resume          bool
+	Restart         bool
 
 	cert     certOptions
 	registry registryOptions
@@ -82,6 +83,7 @@ func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.PlanOut, "plan-out", "", "with --dry-run, write the plan to this file for review and --approved")
 	f.StringVar(&o.Approved, "approved", "", "wipe exactly what this approved plan file lists for this host, refusing any difference (no --yes needed)")
 	f.StringVar(&o.JournalDir, "journal-dir", "", "where each wipe's journal is kept, for --resume after a power cut or crash (default: the certificate directory)")
+	f.DurationVar(&o.JournalInterval, "journal-interval", wipe.DefaultCheckpointInterval, "how often a running pass is flushed and its journal brought up to date")
 	f.BoolVar(&o.Resume, "resume", false, "continue the interrupted wipes the journals record: of the devices named, or of every drive present that has one")
 	f.BoolVar(&o.Restart, "restart", false, "start afresh on devices whose journal records an interrupted wipe")
 	o.cert.AddFlags(f)
@@ -473,7 +475,10 @@ func (o wipeOptions) engine() (wipe.Options, error) {
 		return wipe.Options{}, usageErrorf("--block-size: %v", err)
 	}
 	e := wipe.Options{BlockSize: int(bs), QueueDepth: o.QueueDepth, ProgressInterval: o.Interval,
-		StallTimeout: o.StallTimeout, GiveUpStalled: o.GiveUpStalled}
+		StallTimeout: o.StallTimeout, GiveUpStalled: o.GiveUpStalled, CheckpointInterval: o.JournalInterval}
+	if o.JournalInterval <= 0 {
+		return wipe.Options{}, usageErrorf("--journal-interval must be positive")
+	}
 	if err := e.Validate(); err != nil {
 		return wipe.Options{}, usageErrorf("%v", err)
 	}
