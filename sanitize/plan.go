@@ -17,6 +17,9 @@ type Plan struct {
 	// Choice is the planner's, for nist-purge and nist-clear: the technique, the
 	// NIST class it reaches, why, and what was passed over.
 	Choice *wipe.Choice
+	// Resume is the journal of the interrupted wipe this plan continues; nil for a
+	// wipe from the start.
+	Resume *Journal
 }
 
 // Firmware reports whether the plan runs the drive's own sanitize command.

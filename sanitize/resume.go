@@ -172,6 +172,7 @@ func (r *run) matchJournals(plans []Plan) error {
 				plans[i].Choice = j.Choice // the technique begun is the one continued
 			}
 			js.resume[p.Target.Path] = j
+			plans[i].Resume = j
 		case j != nil && !o.Restart:
 			return fmt.Errorf("%w: %s has an interrupted wipe (%s, %s): --resume continues it, --restart starts over",
 				wipe.ErrRefused, p.Target.Path, j.Method, j.Describe())

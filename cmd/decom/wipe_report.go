@@ -81,13 +81,35 @@ type planLine struct {
 	MediaClass string         `json:"media,omitempty"`
 	// Plan is the planner's choice for nist-purge and nist-clear: technique, class, why.
 	Plan *wipe.Choice `json:"plan,omitempty"`
+	// Resumes says where the interrupted wipe this run continues stands.
+	Resumes *resumeLine `json:"resumes,omitempty"`
+}
+
+// resumeLine is the interrupted wipe a plan continues.
+type resumeLine struct {
+	At             string    `json:"at"`
+	Pass           int       `json:"pass"`
+	Offset         int64     `json:"offset"`
+	LastCheckpoint time.Time `json:"last_checkpoint"`
+	Interruptions  int       `json:"interruptions_before"`
+}
+
+func resumeOf(j *sanitize.Journal) *resumeLine {
+	if j == nil {
+		return nil
+	}
+	r := &resumeLine{At: j.Describe(), Pass: len(j.Done) + 1, LastCheckpoint: j.Updated, Interruptions: len(j.Interruptions)}
+	if c := j.Current; c != nil {
+		r.Pass, r.Offset = c.Pass, c.Offset
+	}
+	return r
 }
 
 func planJSON(p sanitize.Plan, wp wipe.PassPlan, passes []wipe.Pattern) *planLine {
 	t := p.Target
 	pl := &planLine{Device: t.Path, Node: t.Node, Kind: t.Kind, Identity: t.Identity, Method: wp.Method.Name, Passes: passes,
 		Warnings: t.Warnings, SizeBytes: t.Identity.SizeBytes, Model: t.Drive.Model, Serial: t.Identity.Serial,
-		Transport: t.Drive.Transport, MediaClass: t.Drive.Media, Plan: p.Choice}
+		Transport: t.Drive.Transport, MediaClass: t.Drive.Media, Plan: p.Choice, Resumes: resumeOf(p.Resume)}
 	if p.Refusal != nil {
 		pl.Refused = true
 		var re *wipe.RefusedError
@@ -263,13 +285,16 @@ func (r *textReporter) summary(records []sanitize.Result) {
 				done++
 			}
 		}
-		rate := "-"
-		if secs := rec.Finished.Sub(rec.Started).Seconds(); secs > 0 && rec.BytesWritten > 0 {
+		rate := "-" // a resumed wipe's time includes the interruption
+		if secs := rec.Finished.Sub(rec.Started).Seconds(); secs > 0 && rec.BytesWritten > 0 && len(rec.Interruptions) == 0 {
 			rate = humanSize(uint64(float64(rec.BytesWritten)/secs)) + "/s"
 		}
 		note := rec.Error
 		if rec.AbortedAt != nil {
 			note = fmt.Sprintf("stopped in pass %d at offset %d", rec.AbortedAt.Pass, rec.AbortedAt.Offset)
+		}
+		if n := len(rec.Interruptions); n > 0 && note == "" {
+			note = "resumed after " + plural(n, "interruption", "interruptions")
 		}
 		if note == "" && rec.SanitizationOutcome == certificates.OutcomeUnverified {
 			note = "not read back"
@@ -306,10 +331,17 @@ func plural(n int, one, many string) string {
 
 // planText is the plan column of decom wipe's table for a planned method.
 func planText(p sanitize.Plan) string {
+	var s string
 	if p.Choice == nil {
-		return "wipe"
+		s = "wipe"
+	} else {
+		s = fmt.Sprintf("%s (%s)", p.Choice.Technique, p.Choice.Class)
 	}
-	return fmt.Sprintf("%s (%s)", p.Choice.Technique, p.Choice.Class)
+	if j := p.Resume; j != nil {
+		s = fmt.Sprintf("resume %s, interrupted at %s (last progress recorded %s)", s, j.Describe(),
+			j.Updated.Local().Format("2006-01-02 15:04:05"))
+	}
+	return s
 }
 
 // planReasons lists, under the plan table, why each drive got its technique.
