@@ -4,16 +4,21 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/internal/qemutest"
 	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
@@ -120,6 +125,7 @@ func TestQEMUPurgeNVMe(t *testing.T) {
 		{Argv: []string{"/decom", "wipe", "--method", "nist-purge", "--yes", "-o", "json", "--key", "/site.key",
 			"--operator", "QEMU Tester", "--cert-dir", "/tmp/certs", "/dev/nvme0n1"}},
 		{Cat: "/tmp/certs/*.sigstore.json"},
+		{Argv: []string{"/decom", "wipe", "--resume", "--yes", "--cert-dir", "/tmp/certs", "--no-certificate"}},
 	})
 	t.Logf("guest: %s", res.Elapsed)
 
@@ -197,6 +203,81 @@ func TestQEMUPurgeNVMe(t *testing.T) {
 	}
 	if !c.Verification.Verified || len(c.Verification.Checks) != 1 || c.Verification.Checks[0].Mode != verify.ModeSampleUniform {
 		t.Errorf("certificate verification: %+v", c.Verification)
+	}
+	// Its journal went with the certificate: nothing is left to resume.
+	if steps[4].Exit != exitRefused || !strings.Contains(res.Stderr, "no interrupted wipe of a drive present to resume") {
+		t.Errorf("resume after the finished purge: exit %d, want %d (nothing to resume)\n%s", steps[4].Exit, exitRefused, res.Stderr)
+	}
+
+	resumeInterruptedFormat(t, dir, img, nvPlan)
+}
+
+// resumeInterruptedFormat boots the guest again with a journal that says a Format NVM
+// was sent to the NVMe drive before a power cut. decom wipe --resume must not send it
+// again (the image, refilled with random data, is left as it is): a format cannot be
+// resumed, so the wipe ends failed, its record saying so, with the interruption listed.
+func resumeInterruptedFormat(t *testing.T, dir, img string, plan *planLine) {
+	t.Helper()
+	if plan == nil {
+		t.Fatal("no NVMe plan from the dry run")
+	}
+	noise := make([]byte, 64<<20)
+	rand.Read(noise)
+	if err := os.WriteFile(img, noise, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sent := time.Now().Add(-time.Minute).UTC()
+	j := sanitize.Journal{Version: sanitize.JournalVersion, Device: "/dev/nvme0n1", Kind: plan.Kind,
+		Drive: sanitize.DriveKey{Serial: plan.Identity.Serial, WWN: plan.Identity.WWN, Model: plan.Identity.Model,
+			SizeBytes: plan.Identity.SizeBytes},
+		Method: wipe.MethodNISTPurge, Rounds: 1, Technique: plan.Plan.Technique, Choice: plan.Plan,
+		FirmwareSent: &sent, Started: sent, Updated: sent}
+	body, err := json.Marshal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	journal := filepath.Join(dir, "journal.json")
+	file := fmt.Sprintf(`{"journal":%s,"sha256":%q}`, body, hex.EncodeToString(sum[:]))
+	if err := os.WriteFile(journal, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	steps, res := qemutest.RunSteps(t, qemutest.Config{
+		Disks:     []qemutest.Disk{{Path: img, Bus: qemutest.NVMe, Serial: "PURGENVME1"}},
+		Programs:  map[string]string{"/decom": "github.com/decom-project/decom/cmd/decom"},
+		Files:     map[string]string{"/site.key": filepath.Join(dir, "site.key"), "/journals/decom-journal_PURGENVME1.json": journal},
+		Env:       []string{"DECOM_KEY_PASSWORD=qemu test passphrase"},
+		MemoryMiB: 1024,
+	}, []qemutest.Step{
+		{Argv: []string{"/decom", "wipe", "--method", "nist-purge", "--yes", "-o", "json", "--key", "/site.key",
+			"--operator", "QEMU Tester", "--cert-dir", "/tmp/certs", "--journal-dir", "/journals", "/dev/nvme0n1"}},
+		{Argv: []string{"/decom", "wipe", "--resume", "--yes", "-o", "json", "--key", "/site.key",
+			"--operator", "QEMU Tester", "--cert-dir", "/tmp/certs", "--journal-dir", "/journals"}},
+		{Cat: "/tmp/certs/*.sigstore.json"},
+	})
+	t.Logf("guest (resume): %s", res.Elapsed)
+	if steps[0].Exit != exitRefused {
+		t.Errorf("a new purge over the interrupted one: exit %d, want %d\n%s", steps[0].Exit, exitRefused, res.Stderr)
+	}
+	if steps[1].Exit != exitWipeFailed {
+		t.Fatalf("resume: exit %d, want %d\n%s\nstderr:\n%s", steps[1].Exit, exitWipeFailed, steps[1].Stdout, res.Stderr)
+	}
+	got, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, noise) {
+		t.Fatal("the resume changed the drive: the format was sent again")
+	}
+	c, _, err := certificates.Inspect(certFromCat(t, steps[2].Stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Sanitization
+	if c.Outcome != certificates.OutcomeFailed || s.Firmware == nil || !s.Firmware.Resumed || s.Firmware.Completed ||
+		len(s.Interruptions) != 1 || !strings.Contains(s.Error, "--restart") {
+		t.Errorf("certificate of the resumed format: outcome %s, firmware %+v, interruptions %+v, error %q",
+			c.Outcome, s.Firmware, s.Interruptions, s.Error)
 	}
 }
 
