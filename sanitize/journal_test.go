@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -224,4 +225,46 @@ func FuzzParseJournal(f *testing.F) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// A journal stays while its wipe can be continued and goes when the wipe ended.
+func TestCloseJournalKeepsWhatCanBeContinued(t *testing.T) {
+	passes := method(t, "dod-3").Passes
+	done := func(n int, lastCompleted bool) []wipe.PassRecord {
+		var out []wipe.PassRecord
+		for i := range n {
+			out = append(out, wipe.PassRecord{Number: i + 1, Completed: i < n-1 || lastCompleted})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name      string
+		technique wipe.Technique
+		outcome   string
+		passes    []wipe.PassRecord
+		certErr   error
+		kept      bool
+	}{
+		{"completed", wipe.TechOverwrite, wipe.OutcomeCompleted, done(3, true), nil, false},
+		{"exceptions", wipe.TechOverwrite, wipe.OutcomeExceptions, done(3, true), nil, false},
+		{"aborted", wipe.TechOverwrite, wipe.OutcomeAborted, done(2, false), nil, true},
+		{"failed mid-pass (the drive vanished)", wipe.TechOverwrite, wipe.OutcomeFailed, done(2, false), nil, true},
+		{"failed after the last pass (read-back given up)", wipe.TechOverwrite, wipe.OutcomeFailed, done(3, true), nil, false},
+		{"completed, certificate not written", wipe.TechOverwrite, wipe.OutcomeCompleted, done(3, true), errors.New("disk full"), true},
+		{"firmware failed", wipe.TechNVMeFormatUserData, wipe.OutcomeFailed, nil, nil, false},
+		{"firmware aborted", wipe.TechNVMeFormatUserData, wipe.OutcomeAborted, nil, nil, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			jw := newJournalWriter(dir, wipe.Target{Path: "/dev/x", Kind: wipe.KindDrive}, func(err error) { t.Error(err) })
+			jw.j.Method, jw.j.Technique, jw.j.Passes = "dod-3", c.technique, passes
+			jw.save()
+			r := &run{log: slog.New(slog.DiscardHandler)}
+			r.closeJournal(jw, Result{Record: wipe.Record{Device: "/dev/x", Outcome: c.outcome, Passes: c.passes}}, c.certErr)
+			_, err := os.Stat(jw.path())
+			if kept := err == nil; kept != c.kept {
+				t.Errorf("kept %v, want %v", kept, c.kept)
+			}
+		})
+	}
 }

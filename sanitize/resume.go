@@ -238,16 +238,22 @@ func interruption(j *Journal) wipe.Interruption {
 	return in
 }
 
-// closeJournal ends a target's journal once its run is over: removed when the
-// certificate (or, without a certifier, the result) is out, kept for an aborted
-// wipe, which can be resumed, and for a certificate that could not be written,
-// which a resume writes (the passes done are not redone).
+// closeJournal ends a target's journal once its run is over. It is kept while the
+// wipe can be continued: aborted (SIGINT, SIGTERM), or an overwrite that failed
+// before its last pass ended (a drive that vanished with a kicked cable comes back);
+// and when the certificate could not be written, which a resume writes without
+// redoing the passes. It is removed when the passes ran to their end, and when a
+// firmware command ended either way (its next run asks the drive afresh).
 func (r *run) closeJournal(jw *journalWriter, res Result, certErr error) {
-	switch {
-	case jw == nil:
+	if jw == nil {
 		return
-	case res.Outcome == wipe.OutcomeAborted:
-		r.log.Info("the journal is kept: decom wipe --resume continues the wipe", "device", res.Device, "journal", jw.path())
+	}
+	unfinished := res.Outcome == wipe.OutcomeFailed && jw.j.Technique == wipe.TechOverwrite &&
+		(len(res.Passes) < len(jw.j.Passes) || len(res.Passes) > 0 && !res.Passes[len(res.Passes)-1].Completed)
+	switch {
+	case res.Outcome == wipe.OutcomeAborted || unfinished:
+		r.log.Info("the journal is kept: decom wipe --resume continues the wipe (--restart starts over)",
+			"device", res.Device, "journal", jw.path())
 		return
 	case certErr != nil:
 		r.log.Warn("the journal is kept: decom wipe --resume writes the certificate", "device", res.Device, "journal", jw.path())
