@@ -295,7 +295,8 @@ func (p *pdfPage) notes() {
 	if s.AbortedAt != nil {
 		problem = append(problem, "Aborted"+abortedWhere(c)+".")
 	}
-	if len(problem) == 0 && c.Notes == "" {
+	resumed := c.InterruptionsText()
+	if len(problem) == 0 && c.Notes == "" && resumed == "" {
 		return
 	}
 	const lineH = 3.6
@@ -313,6 +314,10 @@ func (p *pdfPage) notes() {
 	if len(problem) > 0 {
 		p.font("", 7.8, colRed)
 		write(p.lines(strings.Join(problem, " "), w, 2))
+	}
+	if resumed != "" {
+		p.font("", 7.8, colInk)
+		write(p.lines(resumed, w, 2))
 	}
 	if c.Notes != "" {
 		room := int((footerY - 3 - signatureH - 1 - p.destinationH() - p.y) / lineH)

@@ -446,3 +446,20 @@ func TestPDFPassRows(t *testing.T) {
 		}
 	}
 }
+
+// A resumed sanitization's PDF says it was interrupted, where and when.
+func TestWritePDFInterruptions(t *testing.T) {
+	c := pdfTestCertificate()
+	at := time.Date(2026, 12, 3, 15, 14, 0, 0, time.UTC)
+	c.Sanitization.Interruptions = []Interruption{
+		{Pass: 2, Offset: int64(c.Media.SizeBytes / 4), LastCheckpoint: at, Resumed: at.Add(20 * time.Minute)},
+		{Pass: 3, Offset: 0, LastCheckpoint: at.Add(time.Hour), Resumed: at.Add(2 * time.Hour)},
+	}
+	text := strings.Join(strings.Fields(pdfTextOf(t, pdfWriteTest(t, c, "interrupted.pdf"))), " ")
+	for _, want := range []string{"Interrupted 2 times", "pass 2 at 25.0% (last progress 2026-12-03 15:14 UTC, resumed 2026-12-03 15:34 UTC)",
+		"pass 3 at 0.0%"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the PDF's text lacks %q:\n%s", want, text)
+		}
+	}
+}

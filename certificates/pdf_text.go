@@ -38,6 +38,30 @@ func abortedWhere(c *Certificate) string {
 	return s
 }
 
+// InterruptionsText says how often the sanitization was interrupted and resumed,
+// and where; "" when it never was.
+func (c *Certificate) InterruptionsText() string {
+	ins := c.Sanitization.Interruptions
+	if len(ins) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, in := range ins {
+		at := fmt.Sprintf("pass %d at byte %s", in.Pass, humanize.Thousands(uint64(max(in.Offset, 0))))
+		if c.Media.SizeBytes > 0 {
+			at = fmt.Sprintf("pass %d at %.1f%%", in.Pass, 100*float64(in.Offset)/float64(c.Media.SizeBytes))
+		}
+		parts = append(parts, fmt.Sprintf("%s (last progress %s, resumed %s)", at,
+			in.LastCheckpoint.UTC().Format("2006-01-02 15:04 MST"), in.Resumed.UTC().Format("2006-01-02 15:04 MST")))
+	}
+	times := "once"
+	if len(ins) > 1 {
+		times = fmt.Sprintf("%d times", len(ins))
+	}
+	return fmt.Sprintf("Interrupted %s (power cut, crash or stop) and resumed from its journal: %s.",
+		times, strings.Join(parts, "; "))
+}
+
 // abortedShort says briefly where an aborted wipe stopped.
 func abortedShort(c *Certificate) string {
 	a := c.Sanitization.AbortedAt

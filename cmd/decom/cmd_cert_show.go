@@ -84,6 +84,9 @@ func writeCertDetail(w io.Writer, c *certificates.Certificate, fp string, checke
 	row("Method:", fmt.Sprintf("%s — %s, %d round(s)", s.Method, s.MethodTitle, s.Rounds))
 	row("Tool:", fmt.Sprintf("%s %s (commit %s)", s.Tool.Name, s.Tool.Version, s.Tool.Commit))
 	row("Time:", fmt.Sprintf("%s to %s", s.Started.Format(time.RFC3339), s.Finished.Format(time.RFC3339)))
+	if text := c.InterruptionsText(); text != "" {
+		row("Interruptions:", text)
+	}
 	if s.ApprovedPlanSHA256 != "" {
 		row("Approved plan:", "sha256:"+s.ApprovedPlanSHA256)
 	}
