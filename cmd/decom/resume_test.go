@@ -204,6 +204,12 @@ func checkFinished(t *testing.T, record map[string]any, pub, image string, size 
 	}
 	c := v.Certificate
 	s := c.Sanitization
+	if interruptions > 0 {
+		code, out, stderr := decom(t, context.Background(), "cert", "show", path, "--key", pub)
+		if code != exitOK || !strings.Contains(out, "Interruptions:") || !strings.Contains(out, "resumed from its journal") {
+			t.Errorf("cert show of a resumed wipe: exit %d\n%s%s", code, out, stderr)
+		}
+	}
 	if len(s.Interruptions) != interruptions || len(s.Passes) != 3 {
 		t.Fatalf("certificate: %d interruptions (want %d), %d passes", len(s.Interruptions), interruptions, len(s.Passes))
 	}
