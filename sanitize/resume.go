@@ -44,6 +44,11 @@ func (r *run) loadJournals(ctx context.Context, gate *wipe.Gate) error {
 	}
 	r.journals = &journals{dir: o.JournalDir, files: files, resume: map[string]*Journal{}}
 	if !o.Resume {
+		for _, f := range files {
+			if f.Err != nil {
+				r.log.Warn("a damaged journal is ignored: its wipe cannot be resumed", "err", f.Err)
+			}
+		}
 		return nil
 	}
 	for _, f := range files {
