@@ -152,6 +152,17 @@ type agent struct {
 	stamp      string
 	jsonLog    *os.File
 	progressAt map[string]time.Time
+
+	// prepared are the options of this boot's runs (begin); prepareNote and
+	// prepareErr say why there are none.
+	prepared    *sanitize.Options
+	prepareNote string
+	prepareErr  error
+	// unfinished are the interrupted wipes whose journals are on the data
+	// partition; damagedJournal says one of its journals cannot be read, which
+	// keeps every one from being resumed (see resume.go).
+	unfinished     []*unfinished
+	damagedJournal bool
 }
 
 // Run is the boot agent: it reads the kernel command line, loads the modules for the
@@ -217,6 +228,7 @@ func (a *agent) run(ctx context.Context) (err error) {
 	if a.registry != "" {
 		a.step("network", func() error { return a.bringUpNetwork(ctx) })
 	}
+	a.step("journals", a.readJournals)
 	switch a.cmd.Mode {
 	case ModeAuto:
 		a.step("auto", func() error { return a.auto(ctx) })
@@ -571,7 +583,11 @@ func (a *agent) auto(ctx context.Context) error {
 	if err != nil || len(targets) == 0 {
 		return err
 	}
-	a.showPlan(targets)
+	// The interrupted wipes of drives here are resumed first, by themselves; the
+	// other drives are wiped after.
+	pending := a.matchUnfinished(targets)
+	rest := without(targets, pending)
+	a.showPlan(pending, rest)
 	keyed, err := a.countdown(ctx, a.countdownTime())
 	if err != nil {
 		a.addSkipped(skipped)
@@ -583,7 +599,21 @@ func (a *agent) auto(ctx context.Context) error {
 		return a.switchToInteractive(ctx)
 	}
 	a.addSkipped(skipped)
-	return a.wipe(ctx, targets)
+	resumed, rerr := a.resume(ctx, pending, false)
+	var fresh []inventory.Device
+	for _, d := range rest {
+		if resumed[d.Path] {
+			// Resumed, and so finished, above (package sanitize found its drive
+			// where the agent did not): never wiped again at this boot.
+			a.out.Printf("drive %s: resumed above: not wiped again", d.Path)
+			continue
+		}
+		fresh = append(fresh, d)
+	}
+	if len(fresh) == 0 {
+		return rerr
+	}
+	return errors.Join(rerr, a.wipe(ctx, fresh, false))
 }
 
 // eligible lists the drives and returns those that may be wiped, and the rest with
@@ -635,10 +665,22 @@ func (a *agent) countdownTime() time.Duration {
 	return DefaultCountdown
 }
 
-// showPlan says what auto mode is about to do.
-func (a *agent) showPlan(targets []inventory.Device) {
+// showPlan says what auto mode is about to do: resume the unfinished wipes, then
+// wipe the targets.
+func (a *agent) showPlan(pending []*unfinished, targets []inventory.Device) {
+	wipe := "plan: wipe"
+	if len(pending) > 0 {
+		a.out.Printf("plan: resume %d interrupted wipes first, each with its journal's method:", len(pending))
+		for _, u := range pending {
+			a.out.Printf("  %-14s %-20s %s: %s", u.drive.Path, dash(u.drive.Serial), u.journal.Method, u.journal.Describe())
+		}
+		wipe = "plan: then wipe"
+	}
+	if len(targets) == 0 {
+		return
+	}
 	method, verify := a.methodVerify()
-	a.out.Printf("plan: wipe %d drives with %s, verification %s:", len(targets), method, verify)
+	a.out.Printf("%s %d drives with %s, verification %s:", wipe, len(targets), method, verify)
 	for _, d := range targets {
 		a.out.Printf("  %-14s %-20s %s", d.Path, dash(d.Serial), describe(d))
 	}
@@ -748,6 +790,11 @@ func (a *agent) finish() {
 	}()
 	if a.cmd.Mode != ModeShell {
 		a.summary.Render(a.out)
+	}
+	if a.jsonLog != nil {
+		a.jsonLog.Sync()
+		a.jsonLog.Close()
+		a.jsonLog = nil
 	}
 	if a.data == nil {
 		a.o.System.Sync()

@@ -115,12 +115,18 @@ type fakeRun struct {
 	panics          bool
 	// pass is the passphrase each request carried ("<none>" without one).
 	pass []string
+	// resumeFinds are the drives a resume with no target finds journals of, as
+	// sanitize.Run would; every resumed drive's result lists one interruption.
+	resumeFinds []string
 }
 
-// wipeCall is one sanitization the agent started: its request and targets.
+// wipeCall is one sanitization the agent started: its request and targets, and
+// whether it resumed or restarted, with which method ("" for the journals').
 type wipeCall struct {
-	Req     WipeRequest
-	Targets []string
+	Req             WipeRequest
+	Targets         []string
+	Resume, Restart bool
+	Method          string
 }
 
 func (f *fakeRun) prepare(_ context.Context, r WipeRequest) (sanitize.Options, error) {
@@ -145,7 +151,11 @@ func (f *fakeRun) prepare(_ context.Context, r WipeRequest) (sanitize.Options, e
 
 func (f *fakeRun) sanitize(_ context.Context, o sanitize.Options) ([]sanitize.Result, error) {
 	req := f.requests[len(f.requests)-1]
-	f.calls = append(f.calls, wipeCall{Req: req, Targets: slices.Clone(o.Targets)})
+	f.calls = append(f.calls, wipeCall{Req: req, Targets: slices.Clone(o.Targets), Resume: o.Resume, Restart: o.Restart,
+		Method: o.Method.Name})
+	if o.Resume && len(o.Targets) == 0 {
+		o.Targets = f.resumeFinds
+	}
 	if o.Confirm != nil || o.All {
 		f.t.Errorf("the agent asked for a confirmation callback or --all: %+v", o)
 	}
@@ -200,6 +210,9 @@ func (f *fakeRun) sanitize(_ context.Context, o sanitize.Options) ([]sanitize.Re
 			Certificate: cert, CertificatePDF: strings.Replace(cert, ".sigstore.json", ".pdf", 1)}
 		if f.upload {
 			r.RegistryReceipt = &registry.Receipt{LogIndex: 1}
+		}
+		if o.Resume {
+			r.Interruptions = []wipe.Interruption{{Pass: 2, Offset: 256 << 20}}
 		}
 		o.Events(&sanitize.Finished{Result: r})
 		results = append(results, r)
@@ -306,7 +319,7 @@ func TestRunAuto(t *testing.T) {
 		t.Fatalf("wipes %+v", wipes)
 	}
 	want := WipeRequest{ConfigPath: r + "/data/config.yaml", Method: "nist-clear", Verify: "full", CertDir: r + "/data/certs",
-		PDF: true, Key: r + "/data/site.key"}
+		JournalDir: r + "/data/certs", PDF: true, Key: r + "/data/site.key"}
 	got := wipes[0].Req
 	got.Log = nil
 	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(wipes[0].Targets, []string{"/dev/nvme0n1", "/dev/sdb", "/dev/vdb"}) {
@@ -319,6 +332,7 @@ func TestRunAuto(t *testing.T) {
 	contains(t, "console", con,
 		"decom: decom test boot agent: mode auto\n",
 		"decom: data partition: /dev/sda2 (GPT partition name DECOM-DATA) mounted on /data\n",
+		"decom: journals: no unfinished wipe in /data/certs\n",
 		"decom: never wiped: /dev/sda (8:0): boot medium: holds the DECOM-DATA partition (/dev/sda2)\n",
 		"decom: never wiped: /dev/vda (254:0): boot medium: carries the decom ISO image",
 		"decom: drive /dev/nvme0n1: QEMU NVMe Ctrl, NVME0001, nvme, 1.0 GiB: eligible\n",
@@ -436,7 +450,7 @@ func TestRunNoDataPartition(t *testing.T) {
 		t.Errorf("config %q, want decom's default", e.cfgPath)
 	}
 	w := e.cli.wipeCalls()[0]
-	if w.Req.CertDir != e.root+"/run/decom/certs" || w.Req.ConfigPath != "" || w.Req.Key != "" {
+	if w.Req.CertDir != e.root+"/run/decom/certs" || w.Req.JournalDir != "" || w.Req.ConfigPath != "" || w.Req.Key != "" {
 		t.Errorf("request %+v", w.Req)
 	}
 	// Only the ISO disk is a boot medium now: the sticks are targets.
@@ -445,6 +459,7 @@ func TestRunNoDataPartition(t *testing.T) {
 	}
 	contains(t, "console", e.console.String(),
 		"decom: data partition: none labelled DECOM-DATA (an ISO boot?)",
+		"decom: journals: none kept: without a DECOM-DATA partition a wipe cut off by a power loss or a crash cannot be resumed (it starts over)\n",
 		"decom: certificates: 5 in /run/decom/certs\n",
 		"decom: WARNING: no DECOM-DATA partition: 5 certificates are only in RAM and are lost at power off\n")
 }

@@ -2,39 +2,65 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/decom-project/decom/inventory"
 )
 
-// interactive lists the drives, asks at the console which to wipe (by serial number,
-// or device name for a drive without one), asks for confirmation, and wipes them as
-// auto mode would.
+// interactive lists the drives, asks at the console what to do with each unfinished
+// wipe (resume, restart or leave it), which other drives to wipe (by serial number,
+// or device name for a drive without one), asks for confirmation, and then resumes
+// and wipes as auto mode would.
 func (a *agent) interactive(ctx context.Context) error {
 	a.out.Printf("drives of this machine:")
 	targets, skipped, err := a.eligible(ctx, "no drive of this machine may be wiped")
 	if err != nil || len(targets) == 0 {
 		return err
 	}
-	chosen, err := a.choose(ctx, targets)
+	pending := a.matchUnfinished(targets)
+	toResume, toRestart, left, err := a.askUnfinished(ctx, pending)
 	if err != nil {
 		a.addSkipped(skipped)
 		a.skipAll(targets, "not wiped: nothing chosen")
 		return err
 	}
-	var left []Skipped
-	for _, d := range targets {
-		if !containsDevice(chosen, d) {
-			left = append(left, Skipped{d, "not chosen"})
+	// A drive with an interrupted wipe is resumed, restarted or left: never in the
+	// list of drives to wipe, where package sanitize would refuse it.
+	var chosen []inventory.Device
+	if rest := without(targets, pending); len(rest) > 0 {
+		if chosen, err = a.choose(ctx, rest); err != nil {
+			a.addSkipped(skipped)
+			a.skipAll(targets, "not wiped: nothing chosen")
+			return err
 		}
 	}
-	a.addSkipped(append(skipped, left...))
-	if len(chosen) == 0 {
+	var notChosen []Skipped
+	for _, d := range without(targets, pending) {
+		if !containsDevice(chosen, d) {
+			notChosen = append(notChosen, Skipped{d, "not chosen"})
+		}
+	}
+	a.addSkipped(append(skipped, notChosen...))
+	a.skipUnfinished(left, "not wiped: its interrupted wipe was left as it is (its journal stays on the stick)")
+	var fresh []inventory.Device
+	for _, d := range targets {
+		if containsDevice(chosen, d) || holds(toRestart, d.Path) {
+			fresh = append(fresh, d)
+		}
+	}
+	if len(fresh) == 0 && len(toResume) == 0 {
 		a.out.Printf("nothing chosen: nothing wiped")
 		return nil
 	}
-	return a.wipe(ctx, chosen)
+	resumed, rerr := a.resume(ctx, toResume, true)
+	fresh = slices.DeleteFunc(fresh, func(d inventory.Device) bool { return resumed[d.Path] })
+	if len(fresh) == 0 {
+		return rerr
+	}
+	return errors.Join(rerr, a.wipe(ctx, fresh, len(toRestart) > 0))
 }
 
 func containsDevice(l []inventory.Device, d inventory.Device) bool {

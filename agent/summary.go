@@ -35,6 +35,9 @@ type DriveResult struct {
 	Uploaded    bool
 	UploadError string
 	Note        string
+	// Interruptions counts the times the wipe was cut off (a power loss, a crash)
+	// and resumed from its journal; its certificate lists them.
+	Interruptions int
 }
 
 // Outcome value for drives the agent did not hand to decom wipe.
@@ -106,6 +109,11 @@ func (s *Summary) Render(w io.Writer) {
 		if d.Certificate != "" && d.Note != "" {
 			cert += "; " + d.Note
 		}
+		if r := resumedAfter(d.Interruptions); r != "" && cert == "-" {
+			cert = strings.TrimPrefix(r, "; ")
+		} else {
+			cert += r
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Device, dash(d.Serial), dash(d.Model), size(d.Size),
 			d.Outcome, dash(d.Verified), cert)
 	}
@@ -157,6 +165,17 @@ func (s *Summary) Render(w io.Writer) {
 	}
 	fmt.Fprintf(w, "decom: result: %d sanitized, %d with exceptions%s, %d failed, %d not wiped\n",
 		c.Sanitized, c.Exceptions, unverified, c.Failed, c.Skipped)
+}
+
+// resumedAfter is what a drive's line adds for a wipe resumed from its journal.
+func resumedAfter(interruptions int) string {
+	switch interruptions {
+	case 0:
+		return ""
+	case 1:
+		return "; resumed after 1 interruption"
+	}
+	return fmt.Sprintf("; resumed after %d interruptions", interruptions)
 }
 
 func dash(s string) string {

@@ -28,7 +28,11 @@ type WipeRequest struct {
 	// decom.verify=; "" leaves the config file's (or decom's default).
 	Method, Verify string
 	CertDir        string
-	PDF            bool
+	// JournalDir is where each wipe's journal is kept, so that a wipe cut off by a
+	// power loss can be resumed at the next boot: the certificate directory on the
+	// data partition; "" (no journal) without a writable data partition.
+	JournalDir string
+	PDF        bool
 	// Key is the signing key, a key on the data partition made absolute; "" leaves
 	// the config file's.
 	Key string
@@ -50,7 +54,7 @@ type WipeRequest struct {
 // request is the WipeRequest of this boot.
 func (a *agent) request(passphrase []byte) WipeRequest {
 	r := WipeRequest{ConfigPath: a.configPath, Method: a.cmd.Method, Verify: a.cmd.Verify, CertDir: a.certDir(),
-		PDF: a.cfg.PDF == nil || *a.cfg.PDF, Passphrase: passphrase, Log: a.out, Debug: a.cmd.Debug}
+		JournalDir: a.journalDir(), PDF: a.cfg.PDF == nil || *a.cfg.PDF, Passphrase: passphrase, Log: a.out, Debug: a.cmd.Debug}
 	// A key named relative to the config file is on the data partition.
 	if k := a.cfg.Key; k != "" && !filepath.IsAbs(k) && !strings.Contains(k, "://") && a.data != nil {
 		r.Key = filepath.Join(a.dataMount, k)
@@ -66,9 +70,19 @@ func (a *agent) request(passphrase []byte) WipeRequest {
 	return r
 }
 
-// wipe sanitizes the targets, in parallel, through package sanitize, and adds the
-// results to the summary.
-func (a *agent) wipe(ctx context.Context, targets []inventory.Device) error {
+// begin prepares the runs of this boot, once: the summary's certificate lines, the
+// certificate directory, the signing key's passphrase, the JSON-lines log and the
+// run's options. When that fails, note says why for the drives' summary lines.
+func (a *agent) begin(ctx context.Context) (opts sanitize.Options, note string, err error) {
+	if a.prepared != nil {
+		return *a.prepared, a.prepareNote, a.prepareErr
+	}
+	opts, note, err = a.prepare(ctx)
+	a.prepared, a.prepareNote, a.prepareErr = &opts, note, err
+	return opts, note, err
+}
+
+func (a *agent) prepare(ctx context.Context) (sanitize.Options, string, error) {
 	a.summary.CertDir = a.display(a.certDir())
 	a.summary.OnData = a.data != nil
 	if a.data != nil {
@@ -78,25 +92,35 @@ func (a *agent) wipe(ctx context.Context, targets []inventory.Device) error {
 		a.summary.Registry = a.registry
 	}
 	if err := os.MkdirAll(a.certDir(), 0o755); err != nil {
-		return err
+		return sanitize.Options{}, "not wiped: " + err.Error(), err
 	}
 	pass, err := a.unlockKey(ctx)
 	if err != nil {
-		a.skipAll(targets, "not wiped: no passphrase for the signing key")
-		return err
+		return sanitize.Options{}, "not wiped: no passphrase for the signing key", err
 	}
 	if a.data != nil {
 		if f, err := os.Create(filepath.Join(a.dataMount, "logs", "decom-"+a.stamp+".jsonl")); err == nil {
-			a.jsonLog = f
-			defer func() { f.Sync(); f.Close(); a.jsonLog = nil }()
+			a.jsonLog = f // closed by finish
 		}
 	}
 	opts, err := a.o.Prepare(ctx, a.request(pass))
 	clear(pass)
 	if err != nil {
-		a.skipAll(targets, "not wiped: "+err.Error())
+		return sanitize.Options{}, "not wiped: " + err.Error(), err
+	}
+	return opts, "", nil
+}
+
+// wipe sanitizes the targets, in parallel, through package sanitize, and adds the
+// results to the summary. restart starts afresh on targets whose journal records an
+// interrupted wipe (chosen so at the console).
+func (a *agent) wipe(ctx context.Context, targets []inventory.Device, restart bool) error {
+	opts, note, err := a.begin(ctx)
+	if err != nil {
+		a.skipAll(targets, note)
 		return err
 	}
+	opts.Restart = restart
 	devices := make([]string, len(targets))
 	for i, d := range targets {
 		devices[i] = d.Path
@@ -124,12 +148,8 @@ func (a *agent) wipe(ctx context.Context, targets []inventory.Device) error {
 		devices = rest
 		results, refused, err = a.sanitize(ctx, opts, devices)
 	}
-	a.wipeErr = err
-	got := map[string]bool{}
-	for _, r := range results {
-		got[r.Device] = true
-		a.summary.Drives = append(a.summary.Drives, driveResult(r))
-	}
+	a.runFailed(err)
+	got := a.record(results)
 	var missing []inventory.Device
 	for _, d := range targets {
 		if _, isRefused := refused[d.Path]; !got[d.Path] && !isRefused && slices.Contains(devices, d.Path) {
@@ -147,6 +167,23 @@ func (a *agent) wipe(ctx context.Context, targets []inventory.Device) error {
 		return fmt.Errorf("wipe: %w", err)
 	}
 	return nil
+}
+
+// runFailed keeps the first failed run's error: Run returns it.
+func (a *agent) runFailed(err error) {
+	if err != nil && a.wipeErr == nil {
+		a.wipeErr = err
+	}
+}
+
+// record adds a run's results to the summary and returns their devices.
+func (a *agent) record(results []sanitize.Result) map[string]bool {
+	got := map[string]bool{}
+	for _, r := range results {
+		got[r.Device] = true
+		a.summary.Drives = append(a.summary.Drives, driveResult(r))
+	}
+	return got
 }
 
 // sanitize runs one sanitization of devices, showing its events on the console; it
@@ -189,7 +226,8 @@ func (a *agent) event(ev sanitize.Event, refused map[string]string) {
 			}
 		}
 		d := driveResult(ev.Result)
-		a.out.Printf("drive %s: %s, verified %s, certificate %s", d.Device, d.Outcome, d.Verified, dash(a.display(d.Certificate)))
+		a.out.Printf("drive %s: %s, verified %s, certificate %s%s", d.Device, d.Outcome, d.Verified,
+			dash(a.display(d.Certificate)), resumedAfter(d.Interruptions))
 	}
 }
 
@@ -211,7 +249,8 @@ func progressText(ev wipe.Event) string {
 func driveResult(r sanitize.Result) DriveResult {
 	d := DriveResult{Device: r.Device, Serial: r.Identity.Serial, Model: r.Identity.Model, Size: r.Identity.SizeBytes,
 		Outcome: r.Outcome, Sanitization: r.SanitizationOutcome, Certificate: r.Certificate, PDF: r.CertificatePDF,
-		Uploaded: r.RegistryReceipt != nil, UploadError: r.RegistryError, Note: r.Error}
+		Uploaded: r.RegistryReceipt != nil, UploadError: r.RegistryError, Note: r.Error,
+		Interruptions: len(r.Interruptions)}
 	d.Verified = r.VerificationBrief()
 	if d.Note == "" && d.Certificate != "" && r.RegistryError != "" {
 		d.Note = "not uploaded"

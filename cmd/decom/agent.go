@@ -147,6 +147,9 @@ func agentPrepare(g *globalOptions) func(ctx context.Context, r agent.WipeReques
 		if err != nil {
 			return sanitize.Options{}, err
 		}
+		// The journals go where the agent says: on the data partition, or nowhere
+		// (never in RAM, where a power loss takes them with the wipe).
+		so.JournalDir = r.JournalDir
 		if c := so.Certify; c != nil && c.Registry != nil && r.RegistryCA != "" {
 			if c.Registry.HTTP, err = httpClientTrusting(r.RegistryCA); err != nil {
 				return sanitize.Options{}, err

@@ -119,3 +119,33 @@ func TestAgentPrepare(t *testing.T) {
 		t.Errorf("an unknown method: %v (exit code %d)", err, exitCode(err))
 	}
 }
+
+// The agent's journals go where it says: the data partition's certificate directory,
+// or nowhere without one, never decom wipe's default (the certificate directory,
+// which is then in RAM).
+func TestAgentPrepareJournalDir(t *testing.T) {
+	dir := t.TempDir()
+	priv, _, err := certificates.GenerateUnencryptedKey(certificates.KeyECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "site.key")
+	os.WriteFile(key, priv, 0o600)
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte("operator:\n  name: Jane Doe\nkey: "+key+"\n"), 0o600)
+	certs := filepath.Join(dir, "certs")
+	if err := os.Mkdir(certs, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	prepare := agentPrepare(&globalOptions{SysRoot: "/"})
+	var logs strings.Builder
+	for _, journals := range []string{"", certs} {
+		so, err := prepare(context.Background(), agent.WipeRequest{ConfigPath: cfg, CertDir: certs, JournalDir: journals, Log: &logs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if so.JournalDir != journals {
+			t.Errorf("journal directory %q asked: the run keeps them in %q", journals, so.JournalDir)
+		}
+	}
+}
