@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/internal/jsonint"
 	"github.com/decom-project/decom/inventory"
@@ -347,6 +349,9 @@ func (w *journalWriter) save() {
 	if err == nil {
 		_, err = certificates.WriteFileAtomic(w.dir, w.name, data, 0o600)
 	}
+	if err == nil {
+		err = syncFAT(w.dir)
+	}
 	if err != nil {
 		w.failed = fmt.Errorf("the journal could not be written (%w): an interruption from now on cannot be resumed from here", err)
 		w.warn(w.failed)
@@ -374,6 +379,23 @@ func (w *journalWriter) readBack(n int, results []verify.Result) {
 	w.j.ReadBack = n
 	w.j.Verification = slices.Clone(results)
 	w.save()
+}
+
+// syncFAT flushes the whole filesystem of dir when it is FAT (a USB stick): there,
+// a synced file renamed in a synced directory was seen to keep its directory entry
+// while its clusters stayed unallocated on the medium until the next full sync; a
+// power cut then left an empty journal. Other filesystems need nothing more.
+func syncFAT(dir string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil || st.Type != unix.MSDOS_SUPER_MAGIC {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return unix.Syncfs(int(d.Fd()))
 }
 
 // remove deletes the journal: the target's run has ended and its certificate (or
