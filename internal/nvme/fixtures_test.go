@@ -204,6 +204,51 @@ func sanitizeFailed() []byte {
 	return d
 }
 
+// smartNew is the SMART / Health Information log of a drive fresh from the box, as QEMU's
+// emulated controller answers it (hw/nvme/ctrl.c, nvme_smart_info): no warning, 100% spare
+// with a 10% threshold, nothing used, a composite temperature of 323 K (50 °C).
+func smartNew() []byte {
+	d := make(data, 512)
+	d.u8(0, 0)      // critical warning: none
+	d.u16(1, 323)   // composite temperature, kelvin
+	d.u8(3, 100)    // available spare, %
+	d.u8(4, 10)     // available spare threshold, %
+	d.u8(5, 0)      // percentage used
+	d.u64(32, 12)   // data units read
+	d.u64(48, 3)    // data units written
+	d.u64(64, 1500) // host read commands
+	d.u64(80, 400)  // host write commands
+	d.u64(112, 1)   // power cycles
+	d.u64(128, 0)   // power-on hours
+	return d
+}
+
+// smartWorn is the log of a worn-out datacenter drive: the spare below its threshold and
+// the media read-only (critical warning bits 0 and 3), 104% used, media errors, and a data
+// units written counter past 2^64 (high qword 1) to check that 128-bit counters stay exact.
+func smartWorn() []byte {
+	d := make(data, 512)
+	d.u8(0, 0x09)                 // critical warning: spare (bit 0), read-only (bit 3)
+	d.u16(1, 0x0155)              // 341 K = 68 °C
+	d.u8(3, 4)                    // available spare 4%
+	d.u8(4, 5)                    // threshold 5%
+	d.u8(5, 104)                  // percentage used: past the rated life
+	d.u8(6, 0x01)                 // endurance group critical warning summary
+	d.u64(32, 0x0123456789ABCDEF) // data units read: low qword
+	d.u64(48, 0xFFFFFFFFFFFFFFFF) // data units written: low qword …
+	d.u64(56, 1)                  // … and high qword: 2^65 - 1
+	d.u64(96, 90210)              // controller busy time, minutes
+	d.u64(112, 1234)              // power cycles
+	d.u64(128, 43800)             // power-on hours: five years
+	d.u64(144, 17)                // unsafe shutdowns
+	d.u64(160, 3)                 // media and data integrity errors
+	d.u64(176, 250)               // error information log entries
+	d.u32(192, 60)                // warning composite temperature time, minutes
+	d.u32(196, 5)                 // critical composite temperature time, minutes
+	d.u16(200, 0x0150)            // temperature sensor 1
+	return d
+}
+
 var fixtures = []struct {
 	name    string
 	comment string
@@ -216,6 +261,8 @@ var fixtures = []struct {
 	{"sanitize-in-progress", "Sanitize Status log (81h): overwrite in progress, 40%", sanitizeInProgress},
 	{"sanitize-completed", "Sanitize Status log (81h): crypto erase completed", sanitizeCompleted},
 	{"sanitize-failed", "Sanitize Status log (81h): block erase failed", sanitizeFailed},
+	{"smart-new", "SMART / Health Information log (02h): new drive, as QEMU answers", smartNew},
+	{"smart-worn", "SMART / Health Information log (02h): worn drive, spare and read-only warnings, 128-bit counter", smartWorn},
 }
 
 // TestFixtures checks that testdata matches the builders above (or rewrites it with -update).

@@ -1,6 +1,7 @@
 package nvme_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -129,4 +130,40 @@ func FuzzParseSanitizeStatus(f *testing.F) {
 			t.Errorf("progress %v", p)
 		}
 	})
+}
+
+func FuzzParseSMARTLog(f *testing.F) {
+	f.Add(load(f, "smart-new")[:256])
+	f.Add(load(f, "smart-worn")[:256])
+	f.Add(make([]byte, 191))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := nvme.ParseSMARTLog(b)
+		if (err == nil) != (len(b) >= 192) {
+			t.Fatalf("%d bytes: err = %v", len(b), err)
+		}
+		if err != nil {
+			return
+		}
+		if uint8(s.CriticalWarning) != b[0] || len(s.CriticalWarning.Names()) != bitsSet(b[0]) {
+			t.Errorf("critical warning %#x from byte %#x: %q", s.CriticalWarning, b[0], s.CriticalWarning.Names())
+		}
+		for _, c := range []nvme.Uint128{s.DataUnitsRead, s.DataUnitsWritten, s.PowerCycles, s.PowerOnHours,
+			s.UnsafeShutdowns, s.MediaErrors, s.ErrorLogEntries} {
+			v, ok := c.Uint64()
+			if ok != (c.Hi == 0) || (ok && fmt.Sprint(v) != c.String()) || len(c.String()) > 39 {
+				t.Errorf("counter %+v: %d %v %s", c, v, ok, c)
+			}
+		}
+		if c, ok := s.TemperatureCelsius(); ok != (s.CompositeTemperature != 0) || c < -273 || c > 65535-273 {
+			t.Errorf("temperature %d, %v", c, ok)
+		}
+	})
+}
+
+func bitsSet(b byte) int {
+	n := 0
+	for ; b != 0; b &= b - 1 {
+		n++
+	}
+	return n
 }
