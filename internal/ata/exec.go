@@ -178,6 +178,16 @@ func commandName(cmd uint8, features uint16) string {
 			return "SANITIZE ANTIFREEZE LOCK EXT"
 		}
 		return fmt.Sprintf("SANITIZE DEVICE (feature %#04x)", features)
+	case cmdSMART:
+		switch features {
+		case featSMARTReadData:
+			return "SMART READ DATA"
+		case featSMARTReadThresholds:
+			return "SMART READ THRESHOLDS"
+		case featSMARTReturnStatus:
+			return "SMART RETURN STATUS"
+		}
+		return fmt.Sprintf("SMART (feature %#02x)", features)
 	case cmdSecuritySetPassword:
 		return "SECURITY SET PASSWORD"
 	case cmdSecurityUnlock:

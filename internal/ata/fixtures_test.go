@@ -209,14 +209,91 @@ func hddDCO() []byte {
 	return b.bytes(true)
 }
 
+// smartTable is a SMART READ DATA or READ THRESHOLDS structure under construction: bytes 0-1
+// the revision, then 30 entries of 12 bytes from byte 2, byte 511 the checksum.
+type smartTable [512]byte
+
+// attr writes entry i: ID, flags (2 bytes), normalised value, worst, 48-bit raw value.
+func (t *smartTable) attr(i int, id uint8, flags uint16, value, worst uint8, raw uint64) {
+	e := t[2+12*i:]
+	e[0] = id
+	binary.LittleEndian.PutUint16(e[1:], flags)
+	e[3], e[4] = value, worst
+	for k := 0; k < 6; k++ {
+		e[5+k] = byte(raw >> (8 * k))
+	}
+}
+
+// threshold writes threshold entry i: ID, threshold.
+func (t *smartTable) threshold(i int, id, th uint8) {
+	t[2+12*i], t[2+12*i+1] = id, th
+}
+
+// bytes sets the revision and the checksum byte that makes the 512 bytes sum to zero.
+func (t *smartTable) bytes(revision uint16) []byte {
+	binary.LittleEndian.PutUint16(t[0:], revision)
+	var sum byte
+	for _, v := range t[:511] {
+		sum += v
+	}
+	t[511] = -sum
+	return t[:]
+}
+
+// qemuSMARTData is what QEMU's IDE/AHCI disk answers to SMART READ DATA: its seven attributes
+// (hw/ide/core.c, smart_attributes), modelled on a Seagate ST3500418AS: raw read error rate,
+// spin-up time, start/stop count, reallocated sectors 0, power-on hours 1, power cycles 0,
+// airflow temperature 31 °C.
+func qemuSMARTData() []byte {
+	var t smartTable
+	t.attr(0, 0x01, 0x0003, 0x64, 0x64, 0)
+	t.attr(1, 0x03, 0x0003, 0x64, 0x64, 0x10)
+	t.attr(2, 0x04, 0x0002, 0x64, 0x64, 0x64)
+	t.attr(3, 0x05, 0x0003, 0x64, 0x64, 0)
+	t.attr(4, 0x09, 0x0003, 0x64, 0x64, 1)
+	t.attr(5, 0x0C, 0x0003, 0x64, 0x64, 0)
+	t.attr(6, 190, 0x0003, 0x45, 0x45, 0x1F1F001F) // current 31 °C, low and high 31
+	return t.bytes(0x0001)
+}
+
+// qemuSMARTThresholds is QEMU's answer to SMART READ THRESHOLDS: the last column of its table.
+func qemuSMARTThresholds() []byte {
+	var t smartTable
+	for i, e := range []struct{ id, th uint8 }{{0x01, 0x06}, {0x03, 0}, {0x04, 0x14}, {0x05, 0x24}, {0x09, 0}, {0x0C, 0}, {190, 0x32}} {
+		t.threshold(i, e.id, e.th)
+	}
+	return t.bytes(0x0001)
+}
+
+// wornSMARTData is an ageing hard disk: 8 reallocated sectors, 2 pending, 1 offline
+// uncorrectable; power-on hours with minutes in the upper bytes (raw 0x0025_0000_A2C4: 41668
+// hours), 194 temperature with minimum and maximum beside the current 40 °C; the table's
+// entries are not in ID order and one slot in the middle is empty.
+func wornSMARTData() []byte {
+	var t smartTable
+	t.attr(0, 0x01, 0x000F, 0x75, 0x63, 0x0000_0A1B_2C3D)
+	t.attr(1, 0x05, 0x0033, 0x64, 0x64, 8)
+	t.attr(2, 0x09, 0x0032, 0x35, 0x35, 0x0025_0000_A2C4)
+	// entry 3 left empty
+	t.attr(4, 0x0C, 0x0032, 0x63, 0x63, 1187)
+	t.attr(5, 194, 0x0022, 0x28, 0x37, 0x0000_2D00_1228) // 40 °C now, 18 min, 45 max
+	t.attr(6, 0xC5, 0x0012, 0x64, 0x64, 2)
+	t.attr(7, 0xC6, 0x0010, 0x64, 0x64, 1)
+	t.attr(8, 0xC7, 0x003E, 0xC8, 0xC8, 0)
+	return t.bytes(0x0010)
+}
+
 var fixtureBuilders = map[string]struct {
 	comment string
 	build   func() []byte
 }{
-	"identify-hdd.hex":  {"IDENTIFY DEVICE data: 4 TB SATA hard disk (see hddIdentify in fixtures_test.go).", hddIdentify},
-	"identify-ssd.hex":  {"IDENTIFY DEVICE data: 500 GB SATA SSD, security frozen (see ssdIdentify).", ssdIdentify},
-	"identify-qemu.hex": {"IDENTIFY DEVICE data: QEMU IDE disk, 20 GiB (see qemuIdentify).", qemuIdentify},
-	"dco-hdd.hex":       {"DEVICE CONFIGURATION IDENTIFY data of the 4 TB hard disk (see hddDCO).", hddDCO},
+	"identify-hdd.hex":          {"IDENTIFY DEVICE data: 4 TB SATA hard disk (see hddIdentify in fixtures_test.go).", hddIdentify},
+	"identify-ssd.hex":          {"IDENTIFY DEVICE data: 500 GB SATA SSD, security frozen (see ssdIdentify).", ssdIdentify},
+	"identify-qemu.hex":         {"IDENTIFY DEVICE data: QEMU IDE disk, 20 GiB (see qemuIdentify).", qemuIdentify},
+	"dco-hdd.hex":               {"DEVICE CONFIGURATION IDENTIFY data of the 4 TB hard disk (see hddDCO).", hddDCO},
+	"smart-data-qemu.hex":       {"SMART READ DATA of QEMU's IDE/AHCI disk (see qemuSMARTData).", qemuSMARTData},
+	"smart-thresholds-qemu.hex": {"SMART READ THRESHOLDS of QEMU's IDE/AHCI disk (see qemuSMARTThresholds).", qemuSMARTThresholds},
+	"smart-data-worn.hex":       {"SMART READ DATA of an ageing hard disk with reallocated and pending sectors (see wornSMARTData).", wornSMARTData},
 }
 
 func encodeHexDump(comment string, b []byte) []byte {

@@ -135,3 +135,54 @@ func FuzzCDB(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseSMARTData(f *testing.F) {
+	seedFixtures(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := ParseSMARTData(b)
+		th, thErr := ParseSMARTThresholds(b)
+		if (err == nil) != (len(b) == 512) || (thErr == nil) != (len(b) == 512) {
+			t.Fatalf("%d bytes: %v, %v", len(b), err, thErr)
+		}
+		if err != nil {
+			return
+		}
+		if len(d.Attributes) > 30 || len(th) > 30 {
+			t.Fatalf("%d attributes, %d thresholds", len(d.Attributes), len(th))
+		}
+		d.ApplyThresholds(th)
+		for _, a := range d.Attributes {
+			if a.ID == 0 || a.Raw >= 1<<48 {
+				t.Fatalf("attribute %+v", a)
+			}
+			if _, ok := th[a.ID]; ok != a.HasThreshold {
+				t.Fatalf("attribute %d: threshold %v, in table %v", a.ID, a.HasThreshold, ok)
+			}
+			_ = a.Failing()
+		}
+		if h, ok := d.PowerOnHours(); ok && h > 0xFFFFFFFF {
+			t.Fatalf("power-on hours %d", h)
+		}
+		if c, ok := d.TemperatureCelsius(); ok && (c < 0 || c > 255) {
+			t.Fatalf("temperature %d", c)
+		}
+	})
+}
+
+func FuzzParseSMARTStatus(f *testing.F) {
+	f.Add(uint64(0xC24F00), false, false)
+	f.Add(uint64(0x2CF400), true, true)
+	f.Fuzz(func(t *testing.T, lba uint64, partial, upper bool) {
+		r := Registers{LBA: lba & (1<<48 - 1), Partial: partial, LBAUpperNonZero: upper}
+		exceeded, err := ParseSMARTStatus(r)
+		mid := r.LBA >> 8 & 0xFFFF
+		switch {
+		case mid == 0xC24F && (err != nil || exceeded):
+			t.Fatalf("passed signature read as %v, %v", exceeded, err)
+		case mid == 0x2CF4 && (err != nil || !exceeded):
+			t.Fatalf("exceeded signature read as %v, %v", exceeded, err)
+		case mid != 0xC24F && mid != 0x2CF4 && err == nil:
+			t.Fatalf("LBA %#x accepted", r.LBA)
+		}
+	})
+}

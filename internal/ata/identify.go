@@ -55,6 +55,10 @@ type Identify struct {
 	// bit 8), which replaces HPA and DCO in ACS-3.
 	AMAXSupported bool
 
+	// SMARTSupported and SMARTEnabled report the SMART feature set (word 82 bit 0, word 85
+	// bit 0). SMART READ DATA and RETURN STATUS are only sent to a drive that has it enabled.
+	SMARTSupported, SMARTEnabled bool
+
 	// Checksummed reports an integrity word (word 255) that carried the A5h signature and a
 	// checksum that verified. Data without the signature is accepted unchecked.
 	Checksummed bool
@@ -249,6 +253,9 @@ func ParseIdentify(b []byte) (Identify, error) {
 			AntifreezeLock: w.bit(59, 10),
 		}
 	}
+
+	id.SMARTSupported = supportedValid && w.bit(82, 0)
+	id.SMARTEnabled = id.SMARTSupported && enabledValid && w.bit(85, 0)
 
 	id.HPASupported = supportedValid && w.bit(82, 10)
 	id.HPAEnabled = enabledValid && w.bit(85, 10)
