@@ -149,3 +149,44 @@ func FuzzParseReadCapacity16(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseLogPages(f *testing.F) {
+	seed(f)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, page := range []byte{LogSupportedPages, LogWriteErrors, LogReadErrors, LogVerifyErrors, LogInformationalExceptions} {
+			ps, err := ParseLogPage(b, page)
+			if err != nil {
+				continue
+			}
+			total := 0
+			for _, p := range ps {
+				total += 4 + len(p.Value)
+			}
+			if len(b) < 4 || b[0]&0x3F != page || total != int(b[2])<<8|int(b[3]) {
+				t.Fatalf("page %#x: %d parameters, %d bytes, from % x", page, len(ps), total, b)
+			}
+		}
+		if pages, err := ParseSupportedLogPages(b); err == nil {
+			for _, p := range pages {
+				if p > 0x3F {
+					t.Fatalf("page code %#x", p)
+				}
+			}
+		}
+		if ie, err := ParseInformationalExceptions(b); err == nil {
+			if ie.HasTemperature && (ie.Temperature < 0 || ie.Temperature > 254) {
+				t.Fatalf("temperature %d", ie.Temperature)
+			}
+			if ie.FailurePredicted() && !ie.Exception() {
+				t.Fatal("failure predicted without an exception")
+			}
+			_ = ie.Description()
+		}
+		for _, page := range []byte{LogWriteErrors, LogReadErrors, LogVerifyErrors} {
+			if ec, err := ParseErrorCounters(b, page); err == nil && ec.Saturated &&
+				ec.TotalCorrected != ^uint64(0) && ec.TotalUncorrected != ^uint64(0) {
+				t.Fatalf("saturated without a saturated counter: %+v", ec)
+			}
+		}
+	})
+}
