@@ -123,6 +123,11 @@ type Device struct {
 	HPA           *HPA           `json:"hpa,omitempty"`
 	DCO           *DCO           `json:"dco,omitempty"`
 	AMAX          *AMAX          `json:"amax,omitempty"`
+
+	// Health is what the drive says of its own condition (SMART, the NVMe health log,
+	// SCSI log pages), when it was asked (Options.ProbeFirmware or ReadHealth); nil
+	// otherwise and for devices without firmware.
+	Health *Health `json:"health,omitempty"`
 }
 
 // Backing is the object under a loop device: a block device (DevNo, Device) or a

@@ -17,9 +17,10 @@ import (
 const probeTimeout = 10 * time.Second
 
 // probeFirmware asks the drive what its firmware can do to sanitize it, and reads its
-// security state and hidden areas. Only commands that change nothing are sent:
-// ATA IDENTIFY DEVICE, READ NATIVE MAX ADDRESS EXT, DEVICE CONFIGURATION IDENTIFY;
-// NVMe Identify; SCSI REPORT SUPPORTED OPERATION CODES.
+// security state, hidden areas and health. Only commands that change nothing are sent:
+// ATA IDENTIFY DEVICE, READ NATIVE MAX ADDRESS EXT, DEVICE CONFIGURATION IDENTIFY, SMART
+// READ DATA, READ THRESHOLDS, RETURN STATUS; NVMe Identify, Get Log Page 02h; SCSI REPORT
+// SUPPORTED OPERATION CODES, LOG SENSE.
 func probeFirmware(d *Device, root string, log *slog.Logger) {
 	caps := &Capabilities{}
 	d.Capabilities = caps
@@ -38,9 +39,10 @@ func probeFirmware(d *Device, root string, log *slog.Logger) {
 	f, err := openForProbe(root, d.Name, d.DevNo)
 	if err != nil {
 		caps.ProbeError = err.Error()
+		d.Health = healthUnavailable(err.Error(), time.Now().UTC())
 		return
 	}
-	if d.Transport == TransportNVMe || strings.HasPrefix(d.Name, "nvme") {
+	if isNVMe(d) {
 		err = probeNVMe(d, devio.NewNVMeDevice(f))
 	} else {
 		err = probeSCSI(d, devio.NewSGDevice(f))
@@ -48,10 +50,182 @@ func probeFirmware(d *Device, root string, log *slog.Logger) {
 	f.Close()
 	if err != nil {
 		caps.ProbeError = err.Error()
+		d.Health = healthUnavailable(err.Error(), time.Now().UTC())
 		log.Debug("drive firmware not readable", "device", d.Path, "err", err)
 		return
 	}
 	caps.Probed = true
+}
+
+func isNVMe(d *Device) bool { return d.Transport == TransportNVMe || strings.HasPrefix(d.Name, "nvme") }
+
+// hasFirmware reports whether d is a drive whose firmware can be asked anything.
+func hasFirmware(d *Device) bool {
+	switch {
+	case d.Transport == TransportLoop || d.Transport == TransportMMC:
+		return false
+	case d.Media == MediaVirtual && d.Transport != TransportVirtio:
+		return false
+	}
+	return true
+}
+
+// readHealth reads the drive's health alone (Options.ReadHealth without ProbeFirmware).
+// Devices without firmware (loop, virtual, eMMC) are left without.
+func readHealth(d *Device, root string, log *slog.Logger) {
+	if !hasFirmware(d) {
+		return
+	}
+	now := time.Now().UTC()
+	f, err := openForProbe(root, d.Name, d.DevNo)
+	if err != nil {
+		d.Health = healthUnavailable(err.Error(), now)
+		return
+	}
+	defer f.Close()
+	if isNVMe(d) {
+		d.Health = readNVMeHealth(devio.NewNVMeDevice(f), now)
+	} else {
+		d.Health = readSCSIOrATAHealth(devio.NewSGDevice(f), now)
+	}
+	log.Debug("drive health", "device", d.Path, "health", d.Health.Summary())
+}
+
+// readNVMeHealth reads the controller-wide SMART / Health Information log page.
+func readNVMeHealth(dev devio.NVMe, at time.Time) *Health {
+	s, err := nvme.ReadSMARTLog(dev)
+	if err != nil {
+		return healthUnavailable(err.Error(), at)
+	}
+	return nvmeHealth(s, at)
+}
+
+// readSCSIOrATAHealth identifies the drive through ATA PASS-THROUGH and reads its SMART data
+// if it is an ATA drive, its log pages otherwise.
+func readSCSIOrATAHealth(dev devio.SCSI, at time.Time) *Health {
+	buf := make([]byte, 512)
+	_, err := ata.Exec(dev, ata.IdentifyDevice(), buf, devio.DirFromDevice, probeTimeout)
+	if err == nil {
+		id, err := ata.ParseIdentify(buf)
+		if err != nil {
+			return healthUnavailable("IDENTIFY DEVICE: "+err.Error(), at)
+		}
+		return readATAHealth(dev, id, at)
+	}
+	var se *scsi.StatusError
+	if !errors.As(err, &se) {
+		return healthUnavailable(err.Error(), at)
+	}
+	return readSCSIHealth(dev, at)
+}
+
+// readATAHealth reads SMART RETURN STATUS, READ DATA and READ THRESHOLDS from a drive whose
+// IDENTIFY data says SMART is supported and enabled.
+func readATAHealth(dev devio.SCSI, id ata.Identify, at time.Time) *Health {
+	switch {
+	case !id.SMARTSupported:
+		return healthUnavailable("the drive does not support SMART", at)
+	case !id.SMARTEnabled:
+		return healthUnavailable("SMART is disabled on the drive", at)
+	}
+	regs, statusErr := ata.Exec(dev, ata.SMARTReturnStatus(), nil, devio.DirNone, probeTimeout)
+	var exceeded bool
+	if statusErr == nil {
+		exceeded, statusErr = ata.ParseSMARTStatus(regs)
+	}
+	buf := make([]byte, 512)
+	var data ata.SMARTData
+	_, err := ata.Exec(dev, ata.SMARTReadData(), buf, devio.DirFromDevice, probeTimeout)
+	if err == nil {
+		data, err = ata.ParseSMARTData(buf)
+	}
+	if err != nil {
+		if statusErr != nil {
+			return healthUnavailable(err.Error(), at)
+		}
+		h := ataHealth(ata.SMARTData{}, exceeded, nil, at)
+		h.Reasons = append(h.Reasons, "attributes unreadable: "+err.Error())
+		return h
+	}
+	th := make([]byte, 512)
+	if _, err := ata.Exec(dev, ata.SMARTReadThresholds(), th, devio.DirFromDevice, probeTimeout); err == nil {
+		if t, err := ata.ParseSMARTThresholds(th); err == nil {
+			data.ApplyThresholds(t)
+		}
+	}
+	return ataHealth(data, exceeded, statusErr, at)
+}
+
+// logSenseLength is the allocation length of LOG SENSE: the pages read are far shorter.
+const logSenseLength = 1024
+
+func logSense(dev devio.SCSI, page byte) ([]byte, error) {
+	buf := make([]byte, logSenseLength)
+	res, err := dev.Exec(&devio.SCSICommand{CDB: scsi.LogSense(page, 0, logSenseLength), Dir: devio.DirFromDevice,
+		Data: buf, Timeout: probeTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("LOG SENSE page %02xh: %w", page, err)
+	}
+	if err := scsi.Check(res); err != nil {
+		return nil, fmt.Errorf("LOG SENSE page %02xh: %w", page, err)
+	}
+	return buf[:len(buf)-min(res.Resid, len(buf))], nil
+}
+
+// readSCSIHealth reads the informational exceptions and error counter log pages that the
+// drive lists in its Supported Log Pages page.
+func readSCSIHealth(dev devio.SCSI, at time.Time) *Health {
+	b, err := logSense(dev, scsi.LogSupportedPages)
+	if err != nil {
+		return healthUnavailable(err.Error(), at)
+	}
+	supported, err := scsi.ParseSupportedLogPages(b)
+	if err != nil {
+		return healthUnavailable(err.Error(), at)
+	}
+	var l scsiLogs
+	var problems []string
+	if hasPage(supported, scsi.LogInformationalExceptions) {
+		b, err := logSense(dev, scsi.LogInformationalExceptions)
+		var ie scsi.InformationalExceptions
+		if err == nil {
+			ie, err = scsi.ParseInformationalExceptions(b)
+		}
+		if err != nil {
+			problems = append(problems, err.Error())
+		} else {
+			l.ie = &ie
+			l.pages = append(l.pages, scsi.LogInformationalExceptions)
+		}
+	}
+	for _, c := range []struct {
+		page byte
+		set  **scsi.ErrorCounters
+	}{{scsi.LogWriteErrors, &l.write}, {scsi.LogReadErrors, &l.read}, {scsi.LogVerifyErrors, &l.verify}} {
+		if !hasPage(supported, c.page) {
+			continue
+		}
+		b, err := logSense(dev, c.page)
+		var ec scsi.ErrorCounters
+		if err == nil {
+			ec, err = scsi.ParseErrorCounters(b, c.page)
+		}
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		*c.set = &ec
+		l.pages = append(l.pages, c.page)
+	}
+	if len(l.pages) == 0 {
+		if len(problems) > 0 {
+			return healthUnavailable(strings.Join(problems, "; "), at)
+		}
+		return healthUnavailable("the drive keeps none of the log pages decom reads (2Fh, 02h, 03h, 05h)", at)
+	}
+	h := scsiHealth(l, at)
+	h.Reasons = append(h.Reasons, problems...)
+	return h
 }
 
 func probeNVMe(d *Device, dev devio.NVMe) error {
@@ -59,6 +233,7 @@ func probeNVMe(d *Device, dev devio.NVMe) error {
 	if err != nil {
 		return err
 	}
+	d.Health = readNVMeHealth(dev, time.Now().UTC())
 	caps := d.Capabilities
 	if ctrl.FormatNVM {
 		caps.NVMeFormat = &NVMeFormat{UserDataErase: true, CryptoErase: ctrl.Format.CryptoErase,
@@ -82,6 +257,7 @@ func probeSCSI(d *Device, dev devio.SCSI) error {
 			return fmt.Errorf("IDENTIFY DEVICE: %w", err)
 		}
 		probeATA(d, dev, id)
+		d.Health = readATAHealth(dev, id, time.Now().UTC())
 		return nil
 	}
 	// A SCSI device that is not an ATA drive refuses the pass-through with a SCSI status;
@@ -90,6 +266,7 @@ func probeSCSI(d *Device, dev devio.SCSI) error {
 	if !errors.As(ataErr, &se) {
 		return ataErr
 	}
+	d.Health = readSCSIHealth(dev, time.Now().UTC())
 	return probeSCSISanitize(d, dev)
 }
 

@@ -43,6 +43,10 @@ type Options struct {
 	// Identify, ATA IDENTIFY DEVICE through SG_IO, SCSI REPORT SUPPORTED OPERATION
 	// CODES): read-only commands, but commands nonetheless, so only when asked.
 	ProbeFirmware bool
+	// ReadHealth reads each drive's health (Device.Health) without the rest of
+	// ProbeFirmware, which reads it too: NVMe Get Log Page 02h, ATA SMART through ATA
+	// PASS-THROUGH, SCSI LOG SENSE. Read-only commands.
+	ReadHealth bool
 
 	// afterList runs between listing the devices and reading their details, so tests
 	// can make a device vanish mid-scan.
@@ -137,8 +141,11 @@ func scan(ctx context.Context, opts Options, only func(name string) bool) ([]Dev
 		if wanted[d.Name] && !opts.NoProbe {
 			probeDevice(&d, root, log)
 		}
-		if wanted[d.Name] && opts.ProbeFirmware {
+		switch {
+		case wanted[d.Name] && opts.ProbeFirmware:
 			probeFirmware(&d, root, log)
+		case wanted[d.Name] && opts.ReadHealth:
+			readHealth(&d, root, log)
 		}
 		v := loopView{own: assess(&d, sys)}
 		if l, ok := sys.nodes.loops[d.Name]; ok {
