@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/decom-project/decom/internal/jsonint"
@@ -123,6 +125,76 @@ type Media struct {
 	HiddenAreas string `json:"hidden_areas"`
 	// Partition is the partition number for a partition, 0 otherwise.
 	Partition int `json:"partition,omitempty"`
+	// Health is what the drive said of its own condition before the wipe, when it
+	// was asked; absent for image files, devices without firmware, and certificates
+	// of decom versions that did not ask.
+	Health *Health `json:"health,omitempty"`
+}
+
+// HealthStatuses are the values of Health.Status.
+var HealthStatuses = []string{"ok", "warning", "failing", "unavailable"}
+
+// Health is a drive's health as measured before the wipe: SMART (ATA), the SMART /
+// health information log (NVMe), or informational exceptions and error counters
+// (SCSI). Status is ok, warning, failing or unavailable; Reasons says what made it so
+// ("3 reallocated sectors"), or why it could not be read. Counters that may pass 2^53
+// are decimal strings; NVMe's 128-bit counters are kept whole.
+type Health struct {
+	Status     string    `json:"status"`
+	Reasons    []string  `json:"reasons"`
+	Source     string    `json:"source,omitempty"`
+	MeasuredAt time.Time `json:"measured_at"`
+
+	PowerOnHours       *jsonint.Uint64 `json:"power_on_hours,omitempty"`
+	PowerCycles        *jsonint.Uint64 `json:"power_cycles,omitempty"`
+	TemperatureCelsius *int            `json:"temperature_celsius,omitempty"`
+
+	// NVMe.
+	CriticalWarnings []string `json:"critical_warnings,omitempty"`
+	PercentageUsed   *int     `json:"percentage_used,omitempty"`
+	AvailableSpare   *int     `json:"available_spare_percent,omitempty"`
+	DataUnitsRead    string   `json:"data_units_read,omitempty"`
+	DataUnitsWritten string   `json:"data_units_written,omitempty"`
+	UnsafeShutdowns  string   `json:"unsafe_shutdowns,omitempty"`
+	MediaErrors      string   `json:"media_errors,omitempty"`
+
+	// ATA.
+	SMARTStatus          string          `json:"smart_status,omitempty"`
+	ReallocatedSectors   *jsonint.Uint64 `json:"reallocated_sectors,omitempty"`
+	PendingSectors       *jsonint.Uint64 `json:"pending_sectors,omitempty"`
+	OfflineUncorrectable *jsonint.Uint64 `json:"offline_uncorrectable,omitempty"`
+
+	// SCSI.
+	Exception               string          `json:"exception,omitempty"`
+	UncorrectedReadErrors   *jsonint.Uint64 `json:"uncorrected_read_errors,omitempty"`
+	UncorrectedWriteErrors  *jsonint.Uint64 `json:"uncorrected_write_errors,omitempty"`
+	UncorrectedVerifyErrors *jsonint.Uint64 `json:"uncorrected_verify_errors,omitempty"`
+}
+
+// Summary is the health in one line for people: the status, its reasons, and the
+// power-on hours when known ("warning: 3 reallocated sectors; 41668 power-on hours").
+func (h *Health) Summary() string {
+	if h == nil {
+		return ""
+	}
+	s := h.Status
+	if h.Status == "failing" {
+		s = "FAILING"
+	}
+	if len(h.Reasons) > 0 {
+		s += ": " + strings.Join(h.Reasons, ", ")
+	}
+	var r []string
+	if h.PowerOnHours != nil {
+		r = append(r, h.PowerOnHours.String()+" power-on hours")
+	}
+	if h.PercentageUsed != nil {
+		r = append(r, strconv.Itoa(*h.PercentageUsed)+"% of rated life used")
+	}
+	if len(r) > 0 {
+		s += "; " + strings.Join(r, ", ")
+	}
+	return s
 }
 
 // Source is the host system the media were in.
@@ -399,6 +471,8 @@ func (c *Certificate) Validate() error {
 		return bad("no person performing the sanitization")
 	case c.Media.Path == "" || c.Media.Kind == "":
 		return bad("no media")
+	case c.Media.Health != nil && !slices.Contains(HealthStatuses, c.Media.Health.Status):
+		return bad("unknown health status %q", c.Media.Health.Status)
 	case !slices.Contains(rules.categories, c.Sanitization.Category):
 		return bad("unknown method type %q", c.Sanitization.Category)
 	case c.Sanitization.Method == "" || c.Sanitization.Technique == "":

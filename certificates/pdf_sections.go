@@ -129,6 +129,23 @@ func (p *pdfPage) media() {
 			{label: "HPA / DCO", value: m.HiddenAreas, weight: 40, labelW: 15},
 			{label: "Confidentiality", value: p.c.PreCategorization, weight: 92, labelW: 22}},
 	)
+	if m.Health != nil {
+		p.fields([]field{{label: "Health before wipe", value: m.Health.Summary(), col: healthColour(m.Health)}})
+	}
+}
+
+// healthColour marks a failing drive's health in red, a warning in amber.
+func healthColour(h *Health) *rgb {
+	var c rgb
+	switch h.Status {
+	case "failing":
+		c = colRed
+	case "warning":
+		c = colAmber
+	default:
+		return nil
+	}
+	return &c
 }
 
 func (p *pdfPage) sanitization() {

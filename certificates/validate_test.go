@@ -30,6 +30,7 @@ func TestValidateRejects(t *testing.T) {
 			c.Outcome, c.Status, c.Verification.Verified = OutcomeUnverified, StatusUnverifiedRecord, false
 		},
 		"no category": func(c *Certificate) { c.Sanitization.Category = "" },
+		"health":      func(c *Certificate) { c.Media.Health = &Health{Status: "fine"} },
 		"schema 1, unverified": func(c *Certificate) {
 			c.SchemaVersion = SchemaVersion1
 			c.Outcome, c.Status = OutcomeUnverified, StatusUnverifiedRecord

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/decom-project/decom/certificates"
+	"github.com/decom-project/decom/internal/jsonint"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
@@ -173,12 +174,51 @@ func media(rec wipe.Record) certificates.Media {
 		if m.Model == "" {
 			m.Model = d.Model
 		}
+		m.Health = health(d.Health)
 	}
 	if rec.Kind == wipe.KindFile {
 		m.MediaType = "image-file"
 		m.HiddenAreas = "none"
 	}
 	return m
+}
+
+// health is the certificate's record of the drive's health as the gate's inventory
+// measured it before the wipe; nil when it was not measured.
+func health(h *inventory.Health) *certificates.Health {
+	if h == nil {
+		return nil
+	}
+	u := func(v *uint64) *jsonint.Uint64 {
+		if v == nil {
+			return nil
+		}
+		j := jsonint.Uint64(*v)
+		return &j
+	}
+	out := &certificates.Health{Status: h.Status, Reasons: append([]string{}, h.Reasons...), Source: h.Source,
+		MeasuredAt: h.MeasuredAt, PowerOnHours: u(h.PowerOnHours), PowerCycles: u(h.PowerCycles)}
+	if h.TemperatureCelsius != nil {
+		t := *h.TemperatureCelsius
+		out.TemperatureCelsius = &t
+	}
+	if n := h.NVMe; n != nil {
+		used, spare := int(n.PercentageUsed), int(n.AvailableSpare)
+		out.CriticalWarnings = append([]string{}, n.CriticalWarnings...)
+		out.PercentageUsed, out.AvailableSpare = &used, &spare
+		out.DataUnitsRead, out.DataUnitsWritten = n.DataUnitsRead, n.DataUnitsWritten
+		out.UnsafeShutdowns, out.MediaErrors = n.UnsafeShutdowns, n.MediaErrors
+	}
+	if a := h.ATA; a != nil {
+		out.SMARTStatus = a.SMARTStatus
+		out.ReallocatedSectors, out.PendingSectors, out.OfflineUncorrectable = u(a.ReallocatedSectors), u(a.PendingSectors), u(a.OfflineUncorrectable)
+	}
+	if s := h.SCSI; s != nil {
+		out.Exception = s.Exception
+		out.UncorrectedReadErrors, out.UncorrectedWriteErrors, out.UncorrectedVerifyErrors =
+			u(s.UncorrectedReadErrors), u(s.UncorrectedWriteErrors), u(s.UncorrectedVerifyErrors)
+	}
+	return out
 }
 
 func pass(p wipe.PassRecord) certificates.Pass {

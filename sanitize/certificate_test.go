@@ -166,3 +166,41 @@ func TestNewCustomSequenceClaimsNoClass(t *testing.T) {
 		t.Errorf("category text %q", got)
 	}
 }
+
+// The health the gate's inventory measured before the wipe is in the certificate; a
+// drive never asked has none.
+func TestCertificateHealth(t *testing.T) {
+	ev := evidence(wipe.OutcomeCompleted, true)
+	hours, realloc, temp := uint64(41668), uint64(3), 40
+	ev.Record.Drive.Health = &inventory.Health{Status: inventory.HealthWarning, Reasons: []string{"3 reallocated sectors"},
+		Source: inventory.SourceATASMART, MeasuredAt: time.Date(2026, 11, 22, 9, 59, 0, 0, time.UTC), PowerOnHours: &hours,
+		TemperatureCelsius: &temp, ATA: &inventory.ATAHealth{SMARTStatus: "passed", ReallocatedSectors: &realloc}}
+	c, err := NewCertificate(ev, details(), time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.Media.Health
+	if h == nil || h.Status != "warning" || h.SMARTStatus != "passed" || *h.ReallocatedSectors != 3 || *h.PowerOnHours != 41668 ||
+		*h.TemperatureCelsius != 40 || h.Reasons[0] != "3 reallocated sectors" || h.MeasuredAt.Hour() != 9 {
+		t.Errorf("certificate health: %+v", h)
+	}
+	if got := h.Summary(); got != "warning: 3 reallocated sectors; 41668 power-on hours" {
+		t.Errorf("summary %q", got)
+	}
+
+	nv := evidence(wipe.OutcomeCompleted, true)
+	nv.Record.Drive.Health = &inventory.Health{Status: inventory.HealthOK, Reasons: []string{}, NVMe: &inventory.NVMeHealth{
+		PercentageUsed: 3, AvailableSpare: 100, CriticalWarnings: []string{}, DataUnitsWritten: "36893488147419103231", MediaErrors: "0"}}
+	c, err = NewCertificate(nv, details(), time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := c.Media.Health; h == nil || *h.PercentageUsed != 3 || h.DataUnitsWritten != "36893488147419103231" || h.MediaErrors != "0" {
+		t.Errorf("NVMe health: %+v", h)
+	}
+
+	c, err = NewCertificate(evidence(wipe.OutcomeCompleted, true), details(), time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
+	if err != nil || c.Media.Health != nil {
+		t.Errorf("no health measured: %+v, %v", c.Media.Health, err)
+	}
+}

@@ -90,7 +90,7 @@ func checkTargets(ctx context.Context, gate *wipe.Gate, all, includeRemovable bo
 		// The list only names the candidates; the gate's check of each (below) reads
 		// what the plan needs, firmware included, and asks nothing of the other drives.
 		list := gate.Inventory
-		list.ProbeFirmware = false
+		list.ProbeFirmware, list.ReadHealth = false, false
 		devs, err := inventory.Scan(ctx, list)
 		if err != nil {
 			return nil, nil, err

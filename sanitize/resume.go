@@ -119,7 +119,7 @@ func (r *run) findDrive(ctx context.Context, gate *wipe.Gate, j *Journal) (strin
 		return "", false // nothing tells it apart from a drive of the same model and size
 	}
 	list := gate.Inventory
-	list.ProbeFirmware = false
+	list.ProbeFirmware, list.ReadHealth = false, false
 	devs, err := inventory.Scan(ctx, list)
 	if err != nil {
 		return "", false

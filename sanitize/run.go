@@ -120,6 +120,8 @@ func (r *run) run(ctx context.Context) ([]Result, error) {
 	planner := UsesPlanner(method)
 	// The planner needs what the drives' firmware can do; the gate's inventory asks.
 	gate.Inventory.ProbeFirmware = planner
+	// The certificate records the drives' health as measured before the wipe.
+	gate.Inventory.ReadHealth = true
 	plans, left, err := checkTargets(ctx, gate, o.All, o.IncludeRemovable, o.Targets)
 	if err != nil {
 		return nil, err

@@ -38,8 +38,15 @@ whole drive in detail. Nothing is ever written.
 
 Each drive's firmware is asked, with identify commands that change nothing, what it can
 do to sanitize itself (ATA security erase and sanitize, NVMe format and sanitize, SCSI
-sanitize), its security state (frozen, locked) and its hidden areas (HPA, DCO);
---no-firmware skips that.
+sanitize), its security state (frozen, locked), its hidden areas (HPA, DCO) and its
+health (NVMe SMART / health log, ATA SMART, SCSI informational exceptions and error
+counters); --no-firmware skips that.
+
+Health is "failing" when the drive predicts its own failure (ATA SMART status failing or
+an attribute at its threshold, an NVMe critical warning, a SCSI failure prediction),
+"warning" when it has reallocated, pending or uncorrectable sectors, media or
+uncorrected errors, or has used 90% or more of its rated life (NVMe), "ok" otherwise,
+and "unavailable" with the reason when the drive could not be asked.
 
 With --output json the list is {"devices": [...]} and a single device is one object;
 field names are stable.
@@ -92,10 +99,10 @@ func runInventory(ctx context.Context, opts inventoryOptions, g *globalOptions, 
 
 func writeDeviceTable(w io.Writer, devs []inventory.Device) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DEVICE\tSIZE\tTRANSPORT\tMEDIA\tMODEL\tSERIAL\tCONTENT\tSTATUS")
+	fmt.Fprintln(tw, "DEVICE\tSIZE\tTRANSPORT\tMEDIA\tMODEL\tSERIAL\tHEALTH\tCONTENT\tSTATUS")
 	for _, d := range devs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Path, humanSize(d.SizeBytes), d.Transport, d.Media,
-			dash(d.Model), dash(d.Serial), dash(content(d)), status(d))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Path, humanSize(d.SizeBytes), d.Transport, d.Media,
+			dash(d.Model), dash(d.Serial), dash(d.Health.Summary()), dash(content(d)), status(d))
 	}
 	return tw.Flush()
 }
@@ -127,6 +134,12 @@ func writeDeviceDetail(w io.Writer, d inventory.Device) error {
 	}
 	if d.Capabilities != nil {
 		row("Hidden areas:", d.HiddenAreas())
+	}
+	if h := d.Health; h != nil {
+		row("Health:", h.Summary())
+		if r := healthReadings(h); r != "" {
+			row("", r)
+		}
 	}
 	row("Partition table:", d.PartitionTable)
 	if d.Filesystem != "" {
@@ -277,6 +290,28 @@ func firmwareSummary(c *inventory.Capabilities) string {
 		return "none"
 	}
 	return strings.Join(out, "; ")
+}
+
+// healthReadings is the health's main readings on one line.
+func healthReadings(h *inventory.Health) string {
+	var r []string
+	if h.PowerOnHours != nil {
+		r = append(r, fmt.Sprintf("%d power-on hours", *h.PowerOnHours))
+	}
+	if h.PowerCycles != nil {
+		r = append(r, fmt.Sprintf("%d power cycles", *h.PowerCycles))
+	}
+	if h.TemperatureCelsius != nil {
+		r = append(r, fmt.Sprintf("%d °C", *h.TemperatureCelsius))
+	}
+	if n := h.NVMe; n != nil {
+		r = append(r, fmt.Sprintf("%d%% used, spare %d%% (threshold %d%%), %s media errors, %s unsafe shutdowns",
+			n.PercentageUsed, n.AvailableSpare, n.AvailableSpareThreshold, n.MediaErrors, n.UnsafeShutdowns))
+	}
+	if a := h.ATA; a != nil {
+		r = append(r, "SMART "+a.SMARTStatus)
+	}
+	return strings.Join(r, ", ")
 }
 
 func securitySummary(st *inventory.SecurityState) string {
