@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func TestQEMUInventoryFirmware(t *testing.T) {
 			{Path: qemutest.Image(t, "scsi.img", 64<<20), Bus: qemutest.VirtioSCSI, Serial: "INVSCSI1"},
 		},
 		Programs: map[string]string{"/decom": "github.com/decom-project/decom/cmd/decom"},
-	}, []qemutest.Step{{Argv: []string{"/decom", "inventory", "-o", "json"}}})
+	}, []qemutest.Step{{Argv: []string{"/decom", "inventory", "-o", "json"}}, {Argv: []string{"/decom", "inventory"}}})
 	if steps[0].Exit != 0 {
 		t.Fatalf("decom inventory: exit %d\n%s", steps[0].Exit, steps[0].Stdout)
 	}
@@ -84,6 +85,46 @@ func TestQEMUInventoryFirmware(t *testing.T) {
 		t.Errorf("SCSI capabilities: %+v; want probed, no SANITIZE", c)
 	}
 	t.Logf("SCSI: transport %s, media %s", scsi.Transport, scsi.Media)
+
+	// Health. QEMU's NVMe controller answers the SMART / Health Information log page: a
+	// new drive, no critical warning; its ATA disk implements SMART (READ DATA, READ
+	// THRESHOLDS, RETURN STATUS) with seven attributes, power-on hours among them.
+	if h := nv.Health; h == nil || h.NVMe == nil || h.Source != inventory.SourceNVMeSMART {
+		t.Errorf("NVMe health: %+v; want the SMART log read", h)
+	} else {
+		if h.Status != inventory.HealthOK || h.NVMe.CriticalWarning != 0 || h.NVMe.PercentageUsed > 100 ||
+			h.PowerOnHours == nil || h.NVMe.PowerOnHours == "" || h.NVMe.DataUnitsRead == "" || h.MeasuredAt.IsZero() {
+			t.Errorf("NVMe health: %+v %+v; want ok, critical warning 0, percentage used 0-100, power-on hours", h, h.NVMe)
+		}
+		t.Logf("NVMe health: %s; %d power-on hours, %v °C, %+v", h.Summary(), *h.PowerOnHours, deref(h.TemperatureCelsius), *h.NVMe)
+	}
+	if h := sata.Health; h == nil || h.ATA == nil || h.Source != inventory.SourceATASMART {
+		t.Errorf("SATA health: %+v; want SMART read through ATA PASS-THROUGH", h)
+	} else {
+		if h.ATA.SMARTStatus != "passed" || h.PowerOnHours == nil || len(h.ATA.Attributes) == 0 || h.ATA.ReallocatedSectors == nil {
+			t.Errorf("SATA health: %+v %+v; want SMART passed, attributes with power-on hours and reallocated sectors", h, h.ATA)
+		}
+		t.Logf("SATA health: %s; power-on hours %v, temperature %v, attributes %+v", h.Summary(), deref(h.PowerOnHours),
+			deref(h.TemperatureCelsius), h.ATA.Attributes)
+	}
+	if scsi.Health == nil || (scsi.Health.Status == inventory.HealthUnavailable && len(scsi.Health.Reasons) == 0) {
+		t.Errorf("SCSI health: %+v; want read, or unavailable with the reason", scsi.Health)
+	} else {
+		t.Logf("SCSI health: %s %+v", scsi.Health.Summary(), scsi.Health.SCSI)
+	}
+
+	// The table has the health column.
+	if steps[1].Exit != 0 || !regexp.MustCompile(`(?m)^/dev/nvme0n1 .* ok `).MatchString(steps[1].Stdout) ||
+		!strings.Contains(steps[1].Stdout, "HEALTH") {
+		t.Errorf("decom inventory table: exit %d, want the NVMe drive's health ok:\n%s", steps[1].Exit, steps[1].Stdout)
+	}
+}
+
+func deref[T any](p *T) any {
+	if p == nil {
+		return "-"
+	}
+	return *p
 }
 
 // TestQEMUPurgeNVMe wipes an emulated NVMe drive full of random data with
