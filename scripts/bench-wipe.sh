@@ -10,26 +10,42 @@
 # size, so on small devices that floor, not the 10%, sets its time), REPEAT (runs per
 # measurement, default 3; the table shows the median). Progress goes to stderr, the
 # Markdown table to stdout.
+#
+# Then the journal's cost: decom wipe of a JSIZE (default 4G) disk-backed loop device with
+# the resume journal on (--journal-dir, a directory on /var/tmp's filesystem, so that its
+# fsyncs are real) and off, interleaved (on, off, off, on, ...), JREPEAT (default 5) runs of
+# each, for a zero pass and for dod-3 (zeros, ones, random). inotify counts every journal
+# written (and a copy of each says where the pass stood), so that an "on" run that wrote no
+# journal stops the benchmark instead of comparing two identical runs. PARTS=journal runs
+# only this comparison (no fio, no tmpfs).
 set -euo pipefail
 
 SIZE=${SIZE:-2G}
 VSIZE=${VSIZE:-8G}
 REPEAT=${REPEAT:-3}
+JSIZE=${JSIZE:-4G}
+JREPEAT=${JREPEAT:-5}
+PARTS=${PARTS:-all}
 PAR=4 # devices in the parallel measurement
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-[ $# -eq 1 ] || die "usage: $0 DECOM_BINARY   (env: SIZE=2G REPEAT=3)"
+[ $# -eq 1 ] || die "usage: $0 DECOM_BINARY   (env: SIZE=2G VSIZE=8G REPEAT=3 JSIZE=4G JREPEAT=5 PARTS=all|journal)"
 decom=$(realpath "$1")
 [ -x "$decom" ] || die "$1: not an executable"
 [ "$(id -u)" -eq 0 ] || die "run as root: it attaches loop devices and mounts a tmpfs"
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT=$REPEAT: want a positive integer"
+[[ $JREPEAT =~ ^[1-9][0-9]*$ ]] || die "JREPEAT=$JREPEAT: want a positive integer"
+case $PARTS in all | journal) ;; *) die "PARTS=$PARTS: want all or journal" ;; esac
+all() { [ "$PARTS" = all ]; }
 
 # Every tool this needs, as command=Debian package.
 missing=()
-for pair in fio=fio jq=jq /usr/bin/time=time losetup=mount mount=mount fallocate=util-linux \
-  blockdev=util-linux numfmt=coreutils timeout=coreutils; do
+tools=(jq=jq /usr/bin/time=time losetup=mount mount=mount fallocate=util-linux blockdev=util-linux
+  numfmt=coreutils timeout=coreutils inotifywait=inotify-tools)
+all && tools+=(fio=fio)
+for pair in "${tools[@]}"; do
   PATH=$PATH:/usr/sbin:/sbin command -v "${pair%%=*}" >/dev/null 2>&1 || missing+=("${pair#*=}")
 done
 [ ${#missing[@]} -eq 0 ] || die "missing tools; install the Debian packages: ${missing[*]}"
@@ -39,15 +55,20 @@ bytes=$(numfmt --from=iec "$SIZE") || die "SIZE=$SIZE: not a size such as 512M o
 ((bytes >= 64 << 20 && bytes % (1 << 20) == 0)) || die "SIZE=$SIZE: want a whole number of MiB, 64M or more"
 vbytes=$(numfmt --from=iec "$VSIZE") || die "VSIZE=$VSIZE: not a size such as 512M or 8G"
 ((vbytes >= 64 << 20 && vbytes % (1 << 20) == 0)) || die "VSIZE=$VSIZE: want a whole number of MiB, 64M or more"
+jbytes=$(numfmt --from=iec "$JSIZE") || die "JSIZE=$JSIZE: not a size such as 512M or 4G"
+((jbytes >= 64 << 20 && jbytes % (1 << 20) == 0)) || die "JSIZE=$JSIZE: want a whole number of MiB, 64M or more"
 tmpfs_bytes=$((PAR * bytes + vbytes + (64 << 20)))
+disk_bytes=$((bytes + vbytes + jbytes))
+if ! all; then tmpfs_bytes=$((64 << 20)) disk_bytes=$jbytes; fi
 avail_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
 ((avail_kib * 1024 > tmpfs_bytes + (1 << 30))) || die "not enough free memory for a $((tmpfs_bytes >> 20)) MiB tmpfs"
 
 # --- scratch space, loop devices and the cleanup that removes them -------------------
-work="" mnt="" mounted=0
+work="" mnt="" mounted=0 wpid=""
 declare -A backing=() # loop device -> the image file it must be backed by
 cleanup() {
   set +e
+  [ -n "$wpid" ] && kill "$wpid" 2>/dev/null
   for l in "${!backing[@]}"; do losetup --detach "$l" 2>/dev/null || log "could not detach $l"; done
   if ((mounted)); then umount "$mnt" 2>/dev/null || umount --lazy "$mnt"; fi
   [ -n "$work" ] && rm -rf --one-file-system "$work"
@@ -57,7 +78,7 @@ trap 'log interrupted; exit 130' INT
 trap 'log terminated; exit 143' TERM
 
 work=$(mktemp -d /var/tmp/decom-bench.XXXX)
-(($(df --output=avail -B1 "$work" | tail -n 1) > bytes + vbytes + (1 << 30))) || die "not enough disk space under /var/tmp"
+(($(df --output=avail -B1 "$work" | tail -n 1) > disk_bytes + (1 << 30))) || die "not enough disk space under /var/tmp"
 mkdir "$work/tmpfs" "$work/disk" "$work/logs"
 mnt=$work/tmpfs logs=$work/logs
 mount -t tmpfs -o "size=$tmpfs_bytes,mode=0700" decom-bench "$mnt"
@@ -180,6 +201,136 @@ nwipe_run() {
   record "$key" "$name" "$bytes" "$(awk "BEGIN {print $bytes / $wall / 1e6}")"
 }
 
+# med KEY COLUMN: the median of one column of a key's runs.
+med() {
+  awk -F '\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/results.tsv" | sort -g |
+    awk '{a[NR] = $1} END {if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+
+# --- the journal's cost ------------------------------------------------------------------
+# The journal device sits on /var/tmp's filesystem like the "disk" devices, and so does the
+# journal directory: a journal on tmpfs would be synced for nothing. An "off" run names a
+# certificate directory that does not exist (and no --journal-dir): with --no-certificate
+# that leaves it without a journal.
+jdir=$work/journal nodir=$work/no-such-dir
+mkdir "$jdir" "$work/snap"
+
+# watch_journal NAME: from here on, note every journal written into jdir (renamed into
+# place) in $logs/NAME.journals and keep a copy of each under $work/snap/NAME/; ends with
+# unwatch_journal.
+watch_journal() {
+  local name=$1
+  mkdir "$work/snap/$name"
+  rm -f "$work/jfifo"
+  mkfifo "$work/jfifo"
+  inotifywait -m -e moved_to --format %f "$jdir" >"$work/jfifo" 2>"$logs/$name.watch" &
+  wpid=$!
+  (
+    n=0
+    while read -r f; do
+      n=$((n + 1))
+      echo "$f" >>"$logs/$name.journals"
+      cp -- "$jdir/$f" "$work/snap/$name/$n.json" 2>/dev/null || true
+    done <"$work/jfifo"
+  ) &
+  rpid=$!
+  for _ in $(seq 100); do grep -q 'Watches established' "$logs/$name.watch" && return 0; sleep 0.05; done
+  die "inotifywait did not start: $(cat "$logs/$name.watch")"
+}
+unwatch_journal() {
+  kill "$wpid" 2>/dev/null || true
+  wait "$wpid" 2>/dev/null || true
+  wait "$rpid" 2>/dev/null || true
+  wpid=""
+}
+
+# journal_run KEY NAME METHOD on|off: decom wipe of the journal device; its rate is the bytes
+# of all its passes over the first pass's start to the last pass's finish, so that the
+# journal writes between passes count. KEY's journal writes go to journal.tsv:
+# "KEY <tab> writes <tab> of them mid-pass" (a pass's journal with 0 < offset < size).
+journal_run() {
+  local key=$1 name=$2 method=$3 mode=$4 jargs=() outcome written started finished n writes=0 mid=0
+  guard "$jloop"
+  if [ "$mode" = on ]; then
+    jargs=(--journal-dir "$jdir")
+    watch_journal "$name"
+  else
+    jargs=(--cert-dir "$nodir")
+  fi
+  timed "$name" "$decom" wipe "$jloop" --yes --method "$method" --verify none --no-certificate --output json "${jargs[@]}"
+  if [ "$mode" = on ]; then
+    unwatch_journal
+    writes=$(grep -c '^decom-journal_.*\.json$' "$logs/$name.journals" 2>/dev/null || true)
+    ((writes > 0)) || die "$name: no journal was written; with and without would be the same run"
+    mid=$(cat "$work/snap/$name"/*.json 2>/dev/null |
+      jq -s --argjson size "$jbytes" '[.[] | .journal.current.offset // 0 | select(. > 0 and . < $size)] | length')
+  fi
+  [ ! -e "$nodir" ] || die "$nodir exists: the runs without a journal could have kept one there"
+  if compgen -G "$jdir/decom-journal_*" >/dev/null; then die "$name: a journal was left in $jdir"; fi
+  IFS=$'\t' read -r outcome n written started finished < <(jq -r 'select(.type == "record") |
+    [.outcome, (.passes | length), ([.passes[].bytes_written] | add), .passes[0].started, .passes[-1].finished] | @tsv' "$logs/$name.out")
+  [ "$outcome" = completed ] || die "$name: outcome $outcome (see $logs/$name.out)"
+  ((written == n * jbytes)) || die "$name: $written bytes written in $n passes of a $jbytes-byte device"
+  record "$key" "$name" "$written" "$(awk "BEGIN {print $written / ($(epoch "$finished") - $(epoch "$started")) / 1e6}")"
+  printf '%s\t%s\t%s\n' "$key" "$writes" "$mid" >>"$work/journal.tsv"
+  [ "$mode" = off ] || log "  $key: $writes journal writes, $mid of them mid-pass"
+}
+
+attach "$work/disk/journal.img" "$jbytes"
+jloop=$LOOP
+jmethods=(zero dod-3)
+log "warm-up write of the journal device"
+guard "$jloop"
+timed jwarmup "$decom" wipe "$jloop" --yes --method zero --verify none --no-certificate --output json --cert-dir "$nodir"
+# Interleaved, and the order flips every round (on off, off on, ...) so that neither side
+# always runs right after the other.
+for r in $(seq "$JREPEAT"); do
+  for m in "${jmethods[@]}"; do
+    order=(on off)
+    ((r % 2)) || order=(off on)
+    for mode in "${order[@]}"; do
+      log "journal run $r/$JREPEAT, $m, journal $mode"
+      journal_run "$m|journal $mode" "journal-$m-$mode-$r" "$m" "$mode"
+    done
+  done
+done
+
+# journal_table: the comparison, as Markdown.
+journal_table() {
+  echo "Journal: decom wipe --verify none of a $JSIZE loop device on disk with the resume journal"
+  echo "(--journal-dir on the same filesystem) and without, interleaved, median of JREPEAT=$JREPEAT runs each:"
+  echo
+  echo "| method | MB/s without | MB/s with | with / without | paired median | journal writes per run (mid-pass) | wall s without / with | target |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---|"
+  local m off on paired writes mid
+  for m in "${jmethods[@]}"; do
+    off=$(med "$m|journal off" 2) on=$(med "$m|journal on" 2)
+    # paired: each round's "on" over the same round's "off", whatever the order within it.
+    paired=$(awk -F '\t' -v k="$m|journal " '
+      index($1, k) == 1 {i[$1]++; v[$1, i[$1]] = $2}
+      END {for (r = 1; r <= i[k "on"]; r++) print v[k "on", r] / v[k "off", r]}' "$work/results.tsv" | sort -g |
+      awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}')
+    writes=$(awk -F '\t' -v k="$m|journal on" '$1 == k {print $2}' "$work/journal.tsv" | sort -g | uniq | paste -sd /)
+    mid=$(awk -F '\t' -v k="$m|journal on" '$1 == k {print $3}' "$work/journal.tsv" | sort -g | uniq | paste -sd /)
+    awk -v m="$m" -v a="$off" -v b="$on" -v p="$paired" -v w="$writes" -v x="$mid" \
+      -v wa="$(med "$m|journal off" 5)" -v wb="$(med "$m|journal on" 5)" 'BEGIN {
+      q = b / a; printf "| %s | %.0f | %.0f | %.3f | %.3f | %s (%s) | %.2f / %.2f | %s |\n",
+        m, a, b, q, p, w, x, wa, wb, (q >= 0.99) ? "ok" : "**below 0.99**"}'
+  done
+  echo
+  echo "MB/s: all passes' bytes over the first pass's start to the last pass's finish (the journal"
+  echo "writes between passes count; the one after the last pass and the process's start do not:"
+  echo "the wall column has them). with / without is the ratio of the medians; paired median, the"
+  echo "median of each round's ratio. The engine flushes the device and checkpoints every 5 s of a"
+  echo "pass (its default interval), so a pass shorter than that has no mid-pass checkpoint: only"
+  echo "the journal writes at its start and end (and after its read-back step)."
+}
+journal_table >"$work/journal.md"
+if ! all; then
+  cat "$work/journal.md"
+  exit 0
+fi
+
 # --- the devices: one on disk, PAR on tmpfs (the first of these is the single-device one) -
 attach "$work/disk/d.img"
 disk_loop=$LOOP
@@ -228,11 +379,6 @@ for r in $(seq "$REPEAT"); do
 done
 
 # --- the table --------------------------------------------------------------------------
-# med KEY COLUMN: the median of one column of a key's runs.
-med() {
-  awk -F '\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/results.tsv" | sort -g |
-    awk '{a[NR] = $1} END {if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
-}
 
 # row BACKING TOOL CEILING_KEY TARGET: one line of the table; TARGET is the ratio wanted.
 row() {
@@ -288,3 +434,5 @@ echo "MB/s is decimal (10^6 bytes/s): fio's bw_bytes; decom's own pass rate (byt
 echo "first pass start to last pass finish); nwipe's device size over wall time (start-up included)."
 echo "CPU s/GiB is the tool's user+system time (GNU time) per GiB written; the copy into the backing"
 echo "file runs in the kernel's loop workers and is charged to no tool."
+echo
+cat "$work/journal.md"
