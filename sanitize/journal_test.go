@@ -3,6 +3,7 @@ package sanitize
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -266,5 +267,65 @@ func TestCloseJournalKeepsWhatCanBeContinued(t *testing.T) {
 				t.Errorf("kept %v, want %v", kept, c.kept)
 			}
 		})
+	}
+}
+
+// Every journal written is logged at debug level with where the pass stood (the
+// benchmark counts these lines): the start and the end of each pass, and with a short
+// interval checkpoints in between; a run without a journal directory logs none.
+func TestRunLogsEachJournalWrite(t *testing.T) {
+	const size = 16 << 20
+	run := func(dir string) []map[string]any {
+		var buf bytes.Buffer
+		log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		_, err := Run(context.Background(), Options{Targets: []string{image(t, "a.img", size)}, Method: method(t, "dod-3"),
+			Write:      wipe.Options{BlockSize: 64 << 10, QueueDepth: 2, CheckpointInterval: time.Millisecond},
+			Verify:     verify.Options{Mode: VerifyNone},
+			JournalDir: dir, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []map[string]any
+		dec := json.NewDecoder(&buf)
+		for dec.More() {
+			var l map[string]any
+			if err := dec.Decode(&l); err != nil {
+				t.Fatal(err)
+			}
+			if l["msg"] == "journal written" {
+				lines = append(lines, l)
+			}
+		}
+		return lines
+	}
+	if lines := run(""); len(lines) != 0 {
+		t.Errorf("without a journal: %v", lines)
+	}
+	dir := t.TempDir()
+	lines := run(dir)
+	starts, ends, mid := map[float64]bool{}, map[float64]bool{}, 0
+	for _, l := range lines {
+		pass, offset := l["pass"].(float64), l["offset"].(float64)
+		if filepath.Dir(l["journal"].(string)) != dir || l["bytes"].(float64) <= 0 || l["seconds"].(float64) < 0 {
+			t.Errorf("line %v", l)
+		}
+		switch {
+		case offset == 0:
+			starts[pass] = true
+		case offset == -1:
+			ends[pass] = true
+		case offset > 0 && offset <= size: // a checkpoint may find the pass written, not yet ended
+			mid++
+		default:
+			t.Errorf("offset %v of a %d-byte image", offset, size)
+		}
+	}
+	for p := 1.0; p <= 3; p++ {
+		if !starts[p] || !ends[p] {
+			t.Errorf("pass %v: start logged %v, end logged %v", p, starts[p], ends[p])
+		}
+	}
+	if mid == 0 {
+		t.Errorf("no checkpoint within a pass logged: %v", lines)
 	}
 }
