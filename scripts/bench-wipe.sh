@@ -14,10 +14,10 @@
 # Then the journal's cost: decom wipe of a JSIZE (default 4G) disk-backed loop device with
 # the resume journal on (--journal-dir, a directory on /var/tmp's filesystem, so that its
 # fsyncs are real) and off, interleaved (on, off, off, on, ...), JREPEAT (default 5) runs of
-# each, for a zero pass and for dod-3 (zeros, ones, random). inotify counts every journal
-# written (and a copy of each says where the pass stood), so that an "on" run that wrote no
-# journal stops the benchmark instead of comparing two identical runs. PARTS=journal runs
-# only this comparison (no fio, no tmpfs).
+# each, for a zero pass and for dod-3 (zeros, ones, random) (JMETHODS). decom's debug log
+# counts every journal written, so that an "on" run that wrote none stops the benchmark
+# instead of comparing two identical runs. PARTS=journal runs only this comparison (no fio,
+# no tmpfs).
 set -euo pipefail
 
 SIZE=${SIZE:-2G}
@@ -25,13 +25,14 @@ VSIZE=${VSIZE:-8G}
 REPEAT=${REPEAT:-3}
 JSIZE=${JSIZE:-4G}
 JREPEAT=${JREPEAT:-5}
+JMETHODS=${JMETHODS:-zero dod-3}
 PARTS=${PARTS:-all}
 PAR=4 # devices in the parallel measurement
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-[ $# -eq 1 ] || die "usage: $0 DECOM_BINARY   (env: SIZE=2G VSIZE=8G REPEAT=3 JSIZE=4G JREPEAT=5 PARTS=all|journal)"
+[ $# -eq 1 ] || die "usage: $0 DECOM_BINARY   (env: SIZE=2G VSIZE=8G REPEAT=3 JSIZE=4G JREPEAT=5 JMETHODS=\"zero dod-3\" PARTS=all|journal)"
 decom=$(realpath "$1")
 [ -x "$decom" ] || die "$1: not an executable"
 [ "$(id -u)" -eq 0 ] || die "run as root: it attaches loop devices and mounts a tmpfs"
@@ -43,7 +44,7 @@ all() { [ "$PARTS" = all ]; }
 # Every tool this needs, as command=Debian package.
 missing=()
 tools=(jq=jq /usr/bin/time=time losetup=mount mount=mount fallocate=util-linux blockdev=util-linux
-  numfmt=coreutils timeout=coreutils inotifywait=inotify-tools)
+  numfmt=coreutils timeout=coreutils)
 all && tools+=(fio=fio)
 for pair in "${tools[@]}"; do
   PATH=$PATH:/usr/sbin:/sbin command -v "${pair%%=*}" >/dev/null 2>&1 || missing+=("${pair#*=}")
@@ -64,11 +65,10 @@ avail_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
 ((avail_kib * 1024 > tmpfs_bytes + (1 << 30))) || die "not enough free memory for a $((tmpfs_bytes >> 20)) MiB tmpfs"
 
 # --- scratch space, loop devices and the cleanup that removes them -------------------
-work="" mnt="" mounted=0 wpid=""
+work="" mnt="" mounted=0
 declare -A backing=() # loop device -> the image file it must be backed by
 cleanup() {
   set +e
-  [ -n "$wpid" ] && kill "$wpid" 2>/dev/null
   for l in "${!backing[@]}"; do losetup --detach "$l" 2>/dev/null || log "could not detach $l"; done
   if ((mounted)); then umount "$mnt" 2>/dev/null || umount --lazy "$mnt"; fi
   [ -n "$work" ] && rm -rf --one-file-system "$work"
@@ -211,74 +211,43 @@ med() {
 # The journal device sits on /var/tmp's filesystem like the "disk" devices, and so does the
 # journal directory: a journal on tmpfs would be synced for nothing. An "off" run names a
 # certificate directory that does not exist (and no --journal-dir): with --no-certificate
-# that leaves it without a journal.
+# that leaves it without a journal. Both run with --log-level debug, where decom logs each
+# journal it has written (renamed into place, the directory synced) with the write's time.
 jdir=$work/journal nodir=$work/no-such-dir
-mkdir "$jdir" "$work/snap"
-
-# watch_journal NAME: from here on, note every journal written into jdir (renamed into
-# place) in $logs/NAME.journals and keep a copy of each under $work/snap/NAME/; ends with
-# unwatch_journal.
-watch_journal() {
-  local name=$1
-  mkdir "$work/snap/$name"
-  rm -f "$work/jfifo"
-  mkfifo "$work/jfifo"
-  inotifywait -m -e moved_to --format %f "$jdir" >"$work/jfifo" 2>"$logs/$name.watch" &
-  wpid=$!
-  (
-    n=0
-    while read -r f; do
-      n=$((n + 1))
-      echo "$f" >>"$logs/$name.journals"
-      cp -- "$jdir/$f" "$work/snap/$name/$n.json" 2>/dev/null || true
-    done <"$work/jfifo"
-  ) &
-  rpid=$!
-  for _ in $(seq 100); do grep -q 'Watches established' "$logs/$name.watch" && return 0; sleep 0.05; done
-  die "inotifywait did not start: $(cat "$logs/$name.watch")"
-}
-unwatch_journal() {
-  kill "$wpid" 2>/dev/null || true
-  wait "$wpid" 2>/dev/null || true
-  wait "$rpid" 2>/dev/null || true
-  wpid=""
-}
+mkdir "$jdir"
 
 # journal_run KEY NAME METHOD on|off: decom wipe of the journal device; its rate is the bytes
 # of all its passes over the first pass's start to the last pass's finish, so that the
-# journal writes between passes count. KEY's journal writes go to journal.tsv:
-# "KEY <tab> writes <tab> of them mid-pass" (a pass's journal with 0 < offset < size).
+# journal writes between passes count. To journal.tsv: "KEY <tab> journals written <tab>
+# of them within a pass (offset > 0) <tab> seconds spent writing them".
 journal_run() {
-  local key=$1 name=$2 method=$3 mode=$4 jargs=() outcome written started finished n writes=0 mid=0
+  local key=$1 name=$2 method=$3 mode=$4 jargs=(--cert-dir "$nodir") outcome written started finished n
+  local writes mid secs
+  [ "$mode" = on ] && jargs=(--journal-dir "$jdir")
   guard "$jloop"
+  timed "$name" "$decom" wipe "$jloop" --yes --method "$method" --verify none --no-certificate --output json \
+    --log-level debug --log-format json "${jargs[@]}"
+  read -r writes mid secs < <(jq -rs '[.[] | select(.message? == "journal written")] |
+    "\(length) \([.[] | select(.offset > 0)] | length) \([.[].seconds] | add // 0)"' "$logs/$name.err")
   if [ "$mode" = on ]; then
-    jargs=(--journal-dir "$jdir")
-    watch_journal "$name"
-  else
-    jargs=(--cert-dir "$nodir")
-  fi
-  timed "$name" "$decom" wipe "$jloop" --yes --method "$method" --verify none --no-certificate --output json "${jargs[@]}"
-  if [ "$mode" = on ]; then
-    unwatch_journal
-    writes=$(grep -c '^decom-journal_.*\.json$' "$logs/$name.journals" 2>/dev/null || true)
     ((writes > 0)) || die "$name: no journal was written; with and without would be the same run"
-    mid=$(cat "$work/snap/$name"/*.json 2>/dev/null |
-      jq -s --argjson size "$jbytes" '[.[] | .journal.current.offset // 0 | select(. > 0 and . < $size)] | length')
+  else
+    ((writes == 0)) || die "$name: $writes journals written by a run without one"
   fi
   [ ! -e "$nodir" ] || die "$nodir exists: the runs without a journal could have kept one there"
-  if compgen -G "$jdir/decom-journal_*" >/dev/null; then die "$name: a journal was left in $jdir"; fi
+  if compgen -G "$jdir/*" >/dev/null; then die "$name: left in $jdir: $(ls -A "$jdir")"; fi
   IFS=$'\t' read -r outcome n written started finished < <(jq -r 'select(.type == "record") |
     [.outcome, (.passes | length), ([.passes[].bytes_written] | add), .passes[0].started, .passes[-1].finished] | @tsv' "$logs/$name.out")
   [ "$outcome" = completed ] || die "$name: outcome $outcome (see $logs/$name.out)"
   ((written == n * jbytes)) || die "$name: $written bytes written in $n passes of a $jbytes-byte device"
   record "$key" "$name" "$written" "$(awk "BEGIN {print $written / ($(epoch "$finished") - $(epoch "$started")) / 1e6}")"
-  printf '%s\t%s\t%s\n' "$key" "$writes" "$mid" >>"$work/journal.tsv"
-  [ "$mode" = off ] || log "  $key: $writes journal writes, $mid of them mid-pass"
+  printf '%s\t%s\t%s\t%s\n' "$key" "$writes" "$mid" "$secs" >>"$work/journal.tsv"
+  [ "$mode" = off ] || log "  $key: $writes journals written ($mid within a pass) in $(awk "BEGIN {printf \"%.1f\", $secs * 1000}") ms"
 }
 
 attach "$work/disk/journal.img" "$jbytes"
 jloop=$LOOP
-jmethods=(zero dod-3)
+read -r -a jmethods <<<"$JMETHODS"
 log "warm-up write of the journal device"
 guard "$jloop"
 timed jwarmup "$decom" wipe "$jloop" --yes --method zero --verify none --no-certificate --output json --cert-dir "$nodir"
@@ -295,14 +264,21 @@ for r in $(seq "$JREPEAT"); do
   done
 done
 
+# jmed KEY COLUMN: the median of a column of journal.tsv; jlist KEY COLUMN: its distinct values.
+jmed() {
+  awk -F '\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/journal.tsv" | sort -g |
+    awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+jlist() { awk -F '\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/journal.tsv" | sort -g | uniq | paste -sd /; }
+
 # journal_table: the comparison, as Markdown.
 journal_table() {
   echo "Journal: decom wipe --verify none of a $JSIZE loop device on disk with the resume journal"
   echo "(--journal-dir on the same filesystem) and without, interleaved, median of JREPEAT=$JREPEAT runs each:"
   echo
-  echo "| method | MB/s without | MB/s with | with / without | paired median | journal writes per run (mid-pass) | wall s without / with | target |"
-  echo "|---|---:|---:|---:|---:|---:|---:|---|"
-  local m off on paired writes mid
+  echo "| method | MB/s without | MB/s with | with / without | paired median | wall s without / with | journals per run (within a pass) | ms writing them | share of the pass time | target |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  local m off on paired
   for m in "${jmethods[@]}"; do
     off=$(med "$m|journal off" 2) on=$(med "$m|journal on" 2)
     # paired: each round's "on" over the same round's "off", whatever the order within it.
@@ -310,20 +286,22 @@ journal_table() {
       index($1, k) == 1 {i[$1]++; v[$1, i[$1]] = $2}
       END {for (r = 1; r <= i[k "on"]; r++) print v[k "on", r] / v[k "off", r]}' "$work/results.tsv" | sort -g |
       awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}')
-    writes=$(awk -F '\t' -v k="$m|journal on" '$1 == k {print $2}' "$work/journal.tsv" | sort -g | uniq | paste -sd /)
-    mid=$(awk -F '\t' -v k="$m|journal on" '$1 == k {print $3}' "$work/journal.tsv" | sort -g | uniq | paste -sd /)
-    awk -v m="$m" -v a="$off" -v b="$on" -v p="$paired" -v w="$writes" -v x="$mid" \
-      -v wa="$(med "$m|journal off" 5)" -v wb="$(med "$m|journal on" 5)" 'BEGIN {
-      q = b / a; printf "| %s | %.0f | %.0f | %.3f | %.3f | %s (%s) | %.2f / %.2f | %s |\n",
-        m, a, b, q, p, w, x, wa, wb, (q >= 0.99) ? "ok" : "**below 0.99**"}'
+    awk -v m="$m" -v a="$off" -v b="$on" -v p="$paired" -v w="$(jlist "$m|journal on" 2)" -v x="$(jlist "$m|journal on" 3)" \
+      -v s="$(jmed "$m|journal on" 4)" -v n="$(awk -F '\t' -v k="$m|journal on" '$1 == k {print $2; exit}' "$work/journal.tsv")" \
+      -v bytes="$jbytes" -v wa="$(med "$m|journal off" 5)" -v wb="$(med "$m|journal on" 5)" -v passes="$(
+        jq -r 'select(.type == "record") | .passes | length' "$logs/journal-$m-on-1.out")" 'BEGIN {
+      q = b / a; t = passes * bytes / (b * 1e6)
+      printf "| %s | %.0f | %.0f | %.3f | %.3f | %.2f / %.2f | %s (%s) | %.1f | %.2f%% | %s |\n",
+        m, a, b, q, p, wa, wb, w, x, s * 1000, 100 * s / t, (q >= 0.99) ? "ok" : "**below 0.99**"}'
   done
   echo
   echo "MB/s: all passes' bytes over the first pass's start to the last pass's finish (the journal"
-  echo "writes between passes count; the one after the last pass and the process's start do not:"
+  echo "writes between passes count; the ones after the last pass and the process's start do not:"
   echo "the wall column has them). with / without is the ratio of the medians; paired median, the"
-  echo "median of each round's ratio. The engine flushes the device and checkpoints every 5 s of a"
-  echo "pass (its default interval), so a pass shorter than that has no mid-pass checkpoint: only"
-  echo "the journal writes at its start and end (and after its read-back step)."
+  echo "median of each round's ratio. ms writing them: decom's own time for the journals of a run"
+  echo "(its debug log; median), and its share of the median pass time with the journal. The engine"
+  echo "flushes the device and journals every 5 s of a pass (its default interval), so a pass shorter"
+  echo "than that journals only at its start and end (and after its read-back step)."
 }
 journal_table >"$work/journal.md"
 if ! all; then
