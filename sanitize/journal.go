@@ -390,10 +390,17 @@ func (w *journalWriter) checkpoint(c wipe.Checkpoint) {
 }
 
 // readBack records that the read-back step after pass n finished, with its result.
+// A step that read nothing (no verification after this pass) is not written on its
+// own: a resume from the journal before it runs the step again, which again reads
+// nothing, and the next journal written carries it. That spares a synced write at
+// most pass ends, where the wipe waits for it.
 func (w *journalWriter) readBack(n int, results []verify.Result) {
+	read := len(results) != len(w.j.Verification)
 	w.j.ReadBack = n
 	w.j.Verification = slices.Clone(results)
-	w.save()
+	if read {
+		w.save()
+	}
 }
 
 // syncFAT flushes the whole filesystem of dir when it is FAT (a USB stick): there,
