@@ -219,7 +219,9 @@ mkdir "$jdir"
 # journal_run KEY NAME METHOD on|off: decom wipe of the journal device; its rate is the bytes
 # of all its passes over the first pass's start to the last pass's finish, so that the
 # journal writes between passes count. To journal.tsv: "KEY <tab> journals written <tab>
-# of them within a pass (offset > 0) <tab> seconds spent writing them".
+# of them within a pass (offset > 0) <tab> seconds spent writing those the wipe waited for".
+# A pass waits for the journal at its start and end; one within a pass is written by the
+# engine's checkpointer while the writes go on.
 journal_run() {
   local key=$1 name=$2 method=$3 mode=$4 jargs=(--cert-dir "$nodir") outcome written started finished n
   local writes mid secs
@@ -228,7 +230,7 @@ journal_run() {
   timed "$name" "$decom" wipe "$jloop" --yes --method "$method" --verify none --no-certificate --output json \
     --log-level debug --log-format json "${jargs[@]}"
   read -r writes mid secs < <(jq -rs '[.[] | select(.message? == "journal written")] |
-    "\(length) \([.[] | select(.offset > 0)] | length) \([.[].seconds] | add // 0)"' "$logs/$name.err")
+    "\(length) \([.[] | select(.offset > 0)] | length) \([.[] | select(.offset <= 0) | .seconds] | add // 0)"' "$logs/$name.err")
   if [ "$mode" = on ]; then
     ((writes > 0)) || die "$name: no journal was written; with and without would be the same run"
   else
@@ -242,7 +244,7 @@ journal_run() {
   ((written == n * jbytes)) || die "$name: $written bytes written in $n passes of a $jbytes-byte device"
   record "$key" "$name" "$written" "$(awk "BEGIN {print $written / ($(epoch "$finished") - $(epoch "$started")) / 1e6}")"
   printf '%s\t%s\t%s\t%s\n' "$key" "$writes" "$mid" "$secs" >>"$work/journal.tsv"
-  [ "$mode" = off ] || log "  $key: $writes journals written ($mid within a pass) in $(awk "BEGIN {printf \"%.1f\", $secs * 1000}") ms"
+  [ "$mode" = off ] || log "  $key: $writes journals written ($mid within a pass); waited $(awk "BEGIN {printf \"%.1f\", $secs * 1000}") ms for them"
 }
 
 attach "$work/disk/journal.img" "$jbytes"
@@ -278,7 +280,7 @@ journal_table() {
   echo "Journal: decom wipe --verify none of a $JSIZE loop device on disk with the resume journal"
   echo "(--journal-dir on the same filesystem) and without, interleaved, median of JREPEAT=$JREPEAT runs each:"
   echo
-  echo "| method | MB/s without (range) | MB/s with (range) | with / without | paired median | wall s without / with | journals per run (within a pass) | ms writing them | share of the pass time | target |"
+  echo "| method | MB/s without (range) | MB/s with (range) | with / without | paired median | wall s without / with | journals per run (within a pass) | ms waited for them | share of the pass time | target |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
   local m off on paired
   for m in "${jmethods[@]}"; do
@@ -302,10 +304,11 @@ journal_table() {
   echo "MB/s: all passes' bytes over the first pass's start to the last pass's finish (the journal"
   echo "writes between passes count; the ones after the last pass and the process's start do not:"
   echo "the wall column has them). with / without is the ratio of the medians; paired median, the"
-  echo "median of each round's ratio. ms writing them: decom's own time for the journals of a run"
-  echo "(its debug log; median), and its share of the median pass time with the journal. The engine"
-  echo "flushes the device and journals every 5 s of a pass (its default interval), so a pass shorter"
-  echo "than that journals only at its start and end (and after a read-back step that read)."
+  echo "median of each round's ratio. ms waited for them: decom's own time writing the journals a"
+  echo "run waits for, those at the start and end of a pass (its debug log; median), and its share of"
+  echo "the median pass time with the journal; one within a pass is written while the writes go on."
+  echo "The engine flushes the device and journals every 5 s of a pass (its default interval), so a"
+  echo "pass shorter than that journals only at its start and end (and after a read-back step that read)."
   echo "Targets: with / without ≥ 0.99 and the journals' share of the pass time < 1%. On a shared"
   echo "machine the runs' own spread (the ranges) can be far wider than 1%: then the share, measured"
   echo "inside decom, is the figure that can show it."
