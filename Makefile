@@ -31,7 +31,7 @@ TOOLS_DIR ?= $(HOME)/.cache/decom/tools
 COSIGN_VERSION := v3.1.3
 COSIGN := $(TOOLS_DIR)/cosign-$(COSIGN_VERSION)
 
-.PHONY: all build agent image test demo lint bench bench-go bench-wipe bench-registry bench-image deps tools fuzz clean
+.PHONY: all build agent image test demo lint bench bench-go bench-wipe bench-journal bench-registry bench-image deps tools fuzz clean
 
 all: build
 
@@ -92,10 +92,18 @@ bench: bench-go bench-wipe bench-registry
 bench-go:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...
 
-## bench-wipe: SIZE per device (default 2G) and REPEAT (default 3), e.g. make bench-wipe SIZE=1G
+## bench-wipe: SIZE per device (default 2G) and REPEAT (default 3), e.g. make bench-wipe SIZE=1G;
+## then the resume journal's cost: decom wipe of a JSIZE (default 4G) loop device with and
+## without it, JREPEAT (default 5) runs of each, interleaved.
 bench-wipe: build
 	@scripts/ensure-tools.sh $(BENCH_TOOLS)
 	scripts/bench-wipe.sh bin/decom
+
+## bench-journal: only the journal's cost (the last table of bench-wipe), e.g.
+## make bench-journal JREPEAT=9
+bench-journal: build
+	@scripts/ensure-tools.sh jq=jq /usr/bin/time=time losetup=mount fallocate=util-linux
+	PARTS=journal scripts/bench-wipe.sh bin/decom
 
 ## bench-registry: 20,000 uploads arriving at 1,300/s, then 64 agents uploading in a
 ## closed loop; the reports go to bin/.

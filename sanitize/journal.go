@@ -2,12 +2,14 @@ package sanitize
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -325,6 +327,9 @@ type journalWriter struct {
 	// failed is the first error writing it; later writes are not tried.
 	failed error
 	warn   func(error)
+	// log, when not nil, gets a debug line for every journal written: where the
+	// wipe stood and how long the write took (the benchmark counts them).
+	log *slog.Logger
 }
 
 func newJournalWriter(dir string, t wipe.Target, warn func(error)) *journalWriter {
@@ -344,7 +349,8 @@ func (w *journalWriter) save() {
 	if w.failed != nil {
 		return
 	}
-	w.j.Updated = time.Now().UTC()
+	start := time.Now()
+	w.j.Updated = start.UTC()
 	data, err := marshalJournal(&w.j)
 	if err == nil {
 		_, err = certificates.WriteFileAtomic(w.dir, w.name, data, 0o600)
@@ -355,6 +361,15 @@ func (w *journalWriter) save() {
 	if err != nil {
 		w.failed = fmt.Errorf("the journal could not be written (%w): an interruption from now on cannot be resumed from here", err)
 		w.warn(w.failed)
+		return
+	}
+	if w.log != nil && w.log.Enabled(context.Background(), slog.LevelDebug) {
+		pass, offset := len(w.j.Done), int64(-1) // between passes: the last pass done, and -1
+		if c := w.j.Current; c != nil {
+			pass, offset = c.Pass, c.Offset
+		}
+		w.log.Debug("journal written", "journal", w.path(), "pass", pass, "offset", offset,
+			"bytes", len(data), "seconds", time.Since(start).Seconds())
 	}
 }
 
@@ -375,10 +390,17 @@ func (w *journalWriter) checkpoint(c wipe.Checkpoint) {
 }
 
 // readBack records that the read-back step after pass n finished, with its result.
+// A step that read nothing (no verification after this pass) is not written on its
+// own: a resume from the journal before it runs the step again, which again reads
+// nothing, and the next journal written carries it. That spares a synced write at
+// most pass ends, where the wipe waits for it.
 func (w *journalWriter) readBack(n int, results []verify.Result) {
+	read := len(results) != len(w.j.Verification)
 	w.j.ReadBack = n
 	w.j.Verification = slices.Clone(results)
-	w.save()
+	if read {
+		w.save()
+	}
 }
 
 // syncFAT flushes the whole filesystem of dir when it is FAT (a USB stick): there,

@@ -3,6 +3,7 @@ package sanitize
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"os"
@@ -266,5 +267,99 @@ func TestCloseJournalKeepsWhatCanBeContinued(t *testing.T) {
 				t.Errorf("kept %v, want %v", kept, c.kept)
 			}
 		})
+	}
+}
+
+// Every journal written is logged at debug level with where the pass stood (the
+// benchmark counts these lines): the start and the end of each pass, and with a short
+// interval checkpoints in between; a run without a journal directory logs none.
+func TestRunLogsEachJournalWrite(t *testing.T) {
+	const size = 16 << 20
+	run := func(dir string) []map[string]any {
+		var buf bytes.Buffer
+		log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		_, err := Run(context.Background(), Options{Targets: []string{image(t, "a.img", size)}, Method: method(t, "dod-3"),
+			Write:      wipe.Options{BlockSize: 64 << 10, QueueDepth: 2, CheckpointInterval: time.Millisecond},
+			Verify:     verify.Options{Mode: VerifyNone},
+			JournalDir: dir, Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lines []map[string]any
+		dec := json.NewDecoder(&buf)
+		for dec.More() {
+			var l map[string]any
+			if err := dec.Decode(&l); err != nil {
+				t.Fatal(err)
+			}
+			if l["msg"] == "journal written" {
+				lines = append(lines, l)
+			}
+		}
+		return lines
+	}
+	if lines := run(""); len(lines) != 0 {
+		t.Errorf("without a journal: %v", lines)
+	}
+	dir := t.TempDir()
+	lines := run(dir)
+	starts, ends, mid := map[float64]bool{}, map[float64]int{}, 0
+	for _, l := range lines {
+		pass, offset := l["pass"].(float64), l["offset"].(float64)
+		if filepath.Dir(l["journal"].(string)) != dir || l["bytes"].(float64) <= 0 || l["seconds"].(float64) < 0 {
+			t.Errorf("line %v", l)
+		}
+		switch {
+		case offset == 0:
+			starts[pass] = true
+		case offset == -1:
+			ends[pass]++
+		case offset > 0 && offset <= size: // a checkpoint may find the pass written, not yet ended
+			mid++
+		default:
+			t.Errorf("offset %v of a %d-byte image", offset, size)
+		}
+	}
+	for p := 1.0; p <= 3; p++ {
+		if !starts[p] || ends[p] != 1 {
+			t.Errorf("pass %v: start logged %v, end logged %d times (want once: no read-back, no write for it)", p, starts[p], ends[p])
+		}
+	}
+	if mid == 0 {
+		t.Errorf("no checkpoint within a pass logged: %v", lines)
+	}
+}
+
+// A journal left between two passes, before the first one's read-back step was
+// journaled (no read-back there writes none), resumes: the step runs again, reading
+// nothing, and the wipe goes on with the next pass, the first one not rewritten.
+func TestRunResumesBeforeTheReadBackStep(t *testing.T) {
+	img := image(t, "a.img", 16<<20)
+	dir := t.TempDir()
+	interrupted(t, img, dir, 2)
+	files, _ := ReadJournals(dir)
+	j := files[0].Journal
+	j.Current, j.ReadBack, j.Verification = nil, 0, []verify.Result{}
+	data, err := marshalJournal(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(files[0].Path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	results, err := Run(context.Background(), Options{Resume: true, JournalDir: dir,
+		Write: wipe.Options{BlockSize: 64 << 10}, Verify: verify.Options{Mode: verify.ModeFull}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := results[0]
+	if r.Outcome != wipe.OutcomeCompleted || !r.Verified || len(r.Passes) != 3 {
+		t.Fatalf("resumed: %s verified %v, %d passes: %s", r.Outcome, r.Verified, len(r.Passes), r.Error)
+	}
+	if !r.Passes[0].Started.Equal(j.Done[0].Started) || (r.Passes[1].ResumedFrom != nil && *r.Passes[1].ResumedFrom != 0) {
+		t.Errorf("pass 1 started %v (the journal's %v), pass 2 resumed from %v", r.Passes[0].Started, j.Done[0].Started, r.Passes[1].ResumedFrom)
+	}
+	if len(r.Verification) != 1 || r.Verification[0].Pass != 3 {
+		t.Errorf("verification %+v", r.Verification)
 	}
 }

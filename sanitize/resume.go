@@ -216,6 +216,7 @@ func (r *run) journalFor(p Plan, wplan wipe.PassPlan) (*journalWriter, *Journal)
 	w := newJournalWriter(js.dir, p.Target, func(err error) {
 		r.log.Warn(err.Error(), "device", p.Target.Path)
 	})
+	w.log = r.log.With("device", p.Target.Path)
 	prior := js.resume[p.Target.Path]
 	if prior != nil {
 		w.j = *prior

@@ -10,26 +10,43 @@
 # size, so on small devices that floor, not the 10%, sets its time), REPEAT (runs per
 # measurement, default 3; the table shows the median). Progress goes to stderr, the
 # Markdown table to stdout.
+#
+# Then the journal's cost: decom wipe of a JSIZE (default 4G) disk-backed loop device with
+# the resume journal on (--journal-dir, a directory on /var/tmp's filesystem, so that its
+# fsyncs are real) and off, interleaved (on, off, off, on, ...), JREPEAT (default 5) runs of
+# each, for a zero pass and for dod-3 (zeros, ones, random) (JMETHODS). decom's debug log
+# counts every journal written, so that an "on" run that wrote none stops the benchmark
+# instead of comparing two identical runs. PARTS=journal runs only this comparison (no fio,
+# no tmpfs).
 set -euo pipefail
 
 SIZE=${SIZE:-2G}
 VSIZE=${VSIZE:-8G}
 REPEAT=${REPEAT:-3}
+JSIZE=${JSIZE:-4G}
+JREPEAT=${JREPEAT:-5}
+JMETHODS=${JMETHODS:-zero dod-3}
+PARTS=${PARTS:-all}
 PAR=4 # devices in the parallel measurement
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-[ $# -eq 1 ] || die "usage: $0 DECOM_BINARY   (env: SIZE=2G REPEAT=3)"
+[ $# -eq 1 ] || die "usage: $0 DECOM_BINARY   (env: SIZE=2G VSIZE=8G REPEAT=3 JSIZE=4G JREPEAT=5 JMETHODS=\"zero dod-3\" PARTS=all|journal)"
 decom=$(realpath "$1")
 [ -x "$decom" ] || die "$1: not an executable"
 [ "$(id -u)" -eq 0 ] || die "run as root: it attaches loop devices and mounts a tmpfs"
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT=$REPEAT: want a positive integer"
+[[ $JREPEAT =~ ^[1-9][0-9]*$ ]] || die "JREPEAT=$JREPEAT: want a positive integer"
+case $PARTS in all | journal) ;; *) die "PARTS=$PARTS: want all or journal" ;; esac
+all() { [ "$PARTS" = all ]; }
 
 # Every tool this needs, as command=Debian package.
 missing=()
-for pair in fio=fio jq=jq /usr/bin/time=time losetup=mount mount=mount fallocate=util-linux \
-  blockdev=util-linux numfmt=coreutils timeout=coreutils; do
+tools=(jq=jq /usr/bin/time=time losetup=mount mount=mount fallocate=util-linux blockdev=util-linux
+  numfmt=coreutils timeout=coreutils)
+all && tools+=(fio=fio)
+for pair in "${tools[@]}"; do
   PATH=$PATH:/usr/sbin:/sbin command -v "${pair%%=*}" >/dev/null 2>&1 || missing+=("${pair#*=}")
 done
 [ ${#missing[@]} -eq 0 ] || die "missing tools; install the Debian packages: ${missing[*]}"
@@ -39,7 +56,11 @@ bytes=$(numfmt --from=iec "$SIZE") || die "SIZE=$SIZE: not a size such as 512M o
 ((bytes >= 64 << 20 && bytes % (1 << 20) == 0)) || die "SIZE=$SIZE: want a whole number of MiB, 64M or more"
 vbytes=$(numfmt --from=iec "$VSIZE") || die "VSIZE=$VSIZE: not a size such as 512M or 8G"
 ((vbytes >= 64 << 20 && vbytes % (1 << 20) == 0)) || die "VSIZE=$VSIZE: want a whole number of MiB, 64M or more"
+jbytes=$(numfmt --from=iec "$JSIZE") || die "JSIZE=$JSIZE: not a size such as 512M or 4G"
+((jbytes >= 64 << 20 && jbytes % (1 << 20) == 0)) || die "JSIZE=$JSIZE: want a whole number of MiB, 64M or more"
 tmpfs_bytes=$((PAR * bytes + vbytes + (64 << 20)))
+disk_bytes=$((bytes + vbytes + jbytes))
+if ! all; then tmpfs_bytes=$((64 << 20)) disk_bytes=$jbytes; fi
 avail_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
 ((avail_kib * 1024 > tmpfs_bytes + (1 << 30))) || die "not enough free memory for a $((tmpfs_bytes >> 20)) MiB tmpfs"
 
@@ -57,7 +78,7 @@ trap 'log interrupted; exit 130' INT
 trap 'log terminated; exit 143' TERM
 
 work=$(mktemp -d /var/tmp/decom-bench.XXXX)
-(($(df --output=avail -B1 "$work" | tail -n 1) > bytes + vbytes + (1 << 30))) || die "not enough disk space under /var/tmp"
+(($(df --output=avail -B1 "$work" | tail -n 1) > disk_bytes + (1 << 30))) || die "not enough disk space under /var/tmp"
 mkdir "$work/tmpfs" "$work/disk" "$work/logs"
 mnt=$work/tmpfs logs=$work/logs
 mount -t tmpfs -o "size=$tmpfs_bytes,mode=0700" decom-bench "$mnt"
@@ -180,6 +201,124 @@ nwipe_run() {
   record "$key" "$name" "$bytes" "$(awk "BEGIN {print $bytes / $wall / 1e6}")"
 }
 
+# med KEY COLUMN: the median of one column of a key's runs.
+med() {
+  awk -F '\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/results.tsv" | sort -g |
+    awk '{a[NR] = $1} END {if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+
+# --- the journal's cost ------------------------------------------------------------------
+# The journal device sits on /var/tmp's filesystem like the "disk" devices, and so does the
+# journal directory: a journal on tmpfs would be synced for nothing. An "off" run names a
+# certificate directory that does not exist (and no --journal-dir): with --no-certificate
+# that leaves it without a journal. Both run with --log-level debug, where decom logs each
+# journal it has written (renamed into place, the directory synced) with the write's time.
+jdir=$work/journal nodir=$work/no-such-dir
+mkdir "$jdir"
+
+# journal_run KEY NAME METHOD on|off: decom wipe of the journal device; its rate is the bytes
+# of all its passes over the first pass's start to the last pass's finish, so that the
+# journal writes between passes count. To journal.tsv: "KEY <tab> journals written <tab>
+# of them within a pass (offset > 0) <tab> seconds spent writing those the wipe waited for".
+# A pass waits for the journal at its start and end; one within a pass is written by the
+# engine's checkpointer while the writes go on.
+journal_run() {
+  local key=$1 name=$2 method=$3 mode=$4 jargs=(--cert-dir "$nodir") outcome written started finished n
+  local writes mid secs
+  [ "$mode" = on ] && jargs=(--journal-dir "$jdir")
+  guard "$jloop"
+  timed "$name" "$decom" wipe "$jloop" --yes --method "$method" --verify none --no-certificate --output json \
+    --log-level debug --log-format json "${jargs[@]}"
+  read -r writes mid secs < <(jq -rs '[.[] | select(.message? == "journal written")] |
+    "\(length) \([.[] | select(.offset > 0)] | length) \([.[] | select(.offset <= 0) | .seconds] | add // 0)"' "$logs/$name.err")
+  if [ "$mode" = on ]; then
+    ((writes > 0)) || die "$name: no journal was written; with and without would be the same run"
+  else
+    ((writes == 0)) || die "$name: $writes journals written by a run without one"
+  fi
+  [ ! -e "$nodir" ] || die "$nodir exists: the runs without a journal could have kept one there"
+  if compgen -G "$jdir/*" >/dev/null; then die "$name: left in $jdir: $(ls -A "$jdir")"; fi
+  IFS=$'\t' read -r outcome n written started finished < <(jq -r 'select(.type == "record") |
+    [.outcome, (.passes | length), ([.passes[].bytes_written] | add), .passes[0].started, .passes[-1].finished] | @tsv' "$logs/$name.out")
+  [ "$outcome" = completed ] || die "$name: outcome $outcome (see $logs/$name.out)"
+  ((written == n * jbytes)) || die "$name: $written bytes written in $n passes of a $jbytes-byte device"
+  record "$key" "$name" "$written" "$(awk "BEGIN {print $written / ($(epoch "$finished") - $(epoch "$started")) / 1e6}")"
+  printf '%s\t%s\t%s\t%s\n' "$key" "$writes" "$mid" "$secs" >>"$work/journal.tsv"
+  [ "$mode" = off ] || log "  $key: $writes journals written ($mid within a pass); waited $(awk "BEGIN {printf \"%.1f\", $secs * 1000}") ms for them"
+}
+
+attach "$work/disk/journal.img" "$jbytes"
+jloop=$LOOP
+read -r -a jmethods <<<"$JMETHODS"
+log "warm-up write of the journal device"
+guard "$jloop"
+timed jwarmup "$decom" wipe "$jloop" --yes --method zero --verify none --no-certificate --output json --cert-dir "$nodir"
+# Interleaved, and the order flips every round (on off, off on, ...) so that neither side
+# always runs right after the other.
+for r in $(seq "$JREPEAT"); do
+  for m in "${jmethods[@]}"; do
+    order=(on off)
+    ((r % 2)) || order=(off on)
+    for mode in "${order[@]}"; do
+      log "journal run $r/$JREPEAT, $m, journal $mode"
+      journal_run "$m|journal $mode" "journal-$m-$mode-$r" "$m" "$mode"
+    done
+  done
+done
+
+# jmed KEY COLUMN: the median of a column of journal.tsv; jlist KEY COLUMN: its distinct
+# values; range KEY: the lowest and highest MB/s of KEY's runs.
+jmed() {
+  awk -F '\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/journal.tsv" | sort -g |
+    awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+range() { awk -F '\t' -v k="$1" '$1 == k {print $2}' "$work/results.tsv" | sort -g | awk 'NR == 1 {a = $1} {b = $1} END {printf "%.0f–%.0f", a, b}'; }
+jlist() { awk -F '\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/journal.tsv" | sort -g | uniq | paste -sd /; }
+
+# journal_table: the comparison, as Markdown.
+journal_table() {
+  echo "Journal: decom wipe --verify none of a $JSIZE loop device on disk with the resume journal"
+  echo "(--journal-dir on the same filesystem) and without, interleaved, median of JREPEAT=$JREPEAT runs each:"
+  echo
+  echo "| method | MB/s without (range) | MB/s with (range) | with / without | paired median | wall s without / with | journals per run (within a pass) | ms waited for them | share of the pass time | target |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  local m off on paired
+  for m in "${jmethods[@]}"; do
+    off=$(med "$m|journal off" 2) on=$(med "$m|journal on" 2)
+    # paired: each round's "on" over the same round's "off", whatever the order within it.
+    paired=$(awk -F '\t' -v k="$m|journal " '
+      index($1, k) == 1 {i[$1]++; v[$1, i[$1]] = $2}
+      END {for (r = 1; r <= i[k "on"]; r++) print v[k "on", r] / v[k "off", r]}' "$work/results.tsv" | sort -g |
+      awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}')
+    awk -v m="$m" -v a="$off" -v b="$on" -v p="$paired" -v w="$(jlist "$m|journal on" 2)" -v x="$(jlist "$m|journal on" 3)" \
+      -v s="$(jmed "$m|journal on" 4)" -v n="$(awk -F '\t' -v k="$m|journal on" '$1 == k {print $2; exit}' "$work/journal.tsv")" \
+      -v ra="$(range "$m|journal off")" -v rb="$(range "$m|journal on")" \
+      -v bytes="$jbytes" -v wa="$(med "$m|journal off" 5)" -v wb="$(med "$m|journal on" 5)" -v passes="$(
+        jq -r 'select(.type == "record") | .passes | length' "$logs/journal-$m-on-1.out")" 'BEGIN {
+      q = b / a; t = passes * bytes / (b * 1e6); sh = 100 * s / t
+      v = (q >= 0.99) ? "ratio ok" : "**ratio below 0.99**"; v = v ", " ((sh < 1) ? "share ok" : "**share ≥ 1%**")
+      printf "| %s | %.0f (%s) | %.0f (%s) | %.3f | %.3f | %.2f / %.2f | %s (%s) | %.1f | %.2f%% | %s |\n",
+        m, a, ra, b, rb, q, p, wa, wb, w, x, s * 1000, sh, v}'
+  done
+  echo
+  echo "MB/s: all passes' bytes over the first pass's start to the last pass's finish (the journal"
+  echo "writes between passes count; the ones after the last pass and the process's start do not:"
+  echo "the wall column has them). with / without is the ratio of the medians; paired median, the"
+  echo "median of each round's ratio. ms waited for them: decom's own time writing the journals a"
+  echo "run waits for, those at the start and end of a pass (its debug log; median), and its share of"
+  echo "the median pass time with the journal; one within a pass is written while the writes go on."
+  echo "The engine flushes the device and journals every 5 s of a pass (its default interval), so a"
+  echo "pass shorter than that journals only at its start and end (and after a read-back step that read)."
+  echo "Targets: with / without ≥ 0.99 and the journals' share of the pass time < 1%. On a shared"
+  echo "machine the runs' own spread (the ranges) can be far wider than 1%: then the share, measured"
+  echo "inside decom, is the figure that can show it."
+}
+journal_table >"$work/journal.md"
+if ! all; then
+  cat "$work/journal.md"
+  exit 0
+fi
+
 # --- the devices: one on disk, PAR on tmpfs (the first of these is the single-device one) -
 attach "$work/disk/d.img"
 disk_loop=$LOOP
@@ -228,11 +367,6 @@ for r in $(seq "$REPEAT"); do
 done
 
 # --- the table --------------------------------------------------------------------------
-# med KEY COLUMN: the median of one column of a key's runs.
-med() {
-  awk -F '\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/results.tsv" | sort -g |
-    awk '{a[NR] = $1} END {if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
-}
 
 # row BACKING TOOL CEILING_KEY TARGET: one line of the table; TARGET is the ratio wanted.
 row() {
@@ -288,3 +422,5 @@ echo "MB/s is decimal (10^6 bytes/s): fio's bw_bytes; decom's own pass rate (byt
 echo "first pass start to last pass finish); nwipe's device size over wall time (start-up included)."
 echo "CPU s/GiB is the tool's user+system time (GNU time) per GiB written; the copy into the backing"
 echo "file runs in the kernel's loop workers and is charged to no tool."
+echo
+cat "$work/journal.md"
