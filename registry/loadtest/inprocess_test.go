@@ -54,7 +54,7 @@ func (s *timedStore) SetLogIndex(ctx context.Context, id string, index uint64) e
 	return s.Store.SetLogIndex(ctx, id, index)
 }
 
-func (s *timedStore) CheckToken(ctx context.Context, token string) (string, error) {
+func (s *timedStore) CheckToken(ctx context.Context, token string) (store.TokenInfo, error) {
 	defer since(&s.token, time.Now())
 	return s.Store.CheckToken(ctx, token)
 }
