@@ -46,7 +46,6 @@ type testRegistry struct {
 // testOrigin is the origin of the test registries' logs.
 const testOrigin = "registry.test/decom"
 
-//
 // Its reads are public (Config.PublicReads), as every read was before tokens had
 // scopes, so that tests of what the registry shows need no token; opts change the
 // server's Config (access_test.go turns reads private).
