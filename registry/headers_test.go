@@ -67,7 +67,7 @@ func TestPDFLeadsToRegistryPage(t *testing.T) {
 	reg.upload(t, c)
 
 	const public = "https://registry.example:8443/"
-	srv, err := New(Config{Store: reg.Store, Log: reg.Log, LogKey: reg.LogKey, PublicURL: public})
+	srv, err := New(Config{Store: reg.Store, Log: reg.Log, LogKey: reg.LogKey, PublicURL: public, PublicReads: true})
 	if err != nil {
 		t.Fatal(err)
 	}

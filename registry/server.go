@@ -11,13 +11,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +53,12 @@ type Server struct {
 	instance string
 	// publicURL is Config.PublicURL.
 	publicURL string
+	// Access control (access.go, ratelimit.go).
+	publicReads    bool
+	limiter        *limiter // nil: no rate limit
+	access         *accessMetrics
+	loginTemplate  *template.Template
+	metricsHandler http.Handler
 }
 
 // checkpointCache keeps the last checkpoint the server parsed and checked: receipts
@@ -92,6 +98,12 @@ type Config struct {
 	// certificate by its ID. The request's Host header is never used for this: a
 	// client chooses it.
 	PublicURL string
+	// PublicReads serves certificates (pages, bundles, PDFs, proofs, searches) to
+	// anyone; without it they need a token with the read scope. See access.go.
+	PublicReads bool
+	// RateLimit limits each client's pages, PDFs and searches; a zero PerSecond
+	// leaves them unlimited.
+	RateLimit RateLimit
 }
 
 // CheckPublicURL refuses a public URL that is not an absolute http or https URL
@@ -121,14 +133,20 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	login, err := loadLoginTemplate()
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{store: cfg.Store, log: cfg.Log, logKey: cfg.LogKey, logger: cfg.Logger,
 		metrics: newMetrics(cfg.Registry), mux: http.NewServeMux(), keys: &keyCache{store: cfg.Store, ttl: keyCacheTTL},
-		uiTemplates: ui, uploads: make(chan struct{}, maxUploads), instance: instanceName(), publicURL: cfg.PublicURL}
-	s.routes(cfg.Registry)
+		uiTemplates: ui, uploads: make(chan struct{}, maxUploads), instance: instanceName(), publicURL: cfg.PublicURL,
+		publicReads: cfg.PublicReads, limiter: newLimiter(cfg.RateLimit), access: newAccessMetrics(cfg.Registry),
+		loginTemplate: login, metricsHandler: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})}
+	s.routes()
 	return s, nil
 }
 
-func (s *Server) routes(reg *prometheus.Registry) {
+func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("POST /api/v1/certificates", s.upload)
 	m.HandleFunc("GET /api/v1/certificates/{id}", s.getCertificate)
@@ -142,20 +160,29 @@ func (s *Server) routes(reg *prometheus.Registry) {
 	m.Handle("GET /log/", http.StripPrefix("/log", s.log.TileHandler()))
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	m.HandleFunc("GET /readyz", s.ready)
-	m.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	m.Handle("GET /metrics", s.metricsHandler)
 	s.uiRoutes(m)
+	s.accessRoutes(m)
 }
 
-// Handler is the server's HTTP handler, with request logging and metrics. Over
-// TLS every answer carries Strict-Transport-Security, so that a browser that once
-// reached the registry over HTTPS does not fall back to plain HTTP.
+// MetricsHandler serves the server's metrics without asking for a token: for a
+// listener of its own on a private network (decom registry serve --metrics-addr).
+// On the main handler /metrics needs a token with the admin scope.
+func (s *Server) MetricsHandler() http.Handler {
+	return s.instrument(s.metricsHandler)
+}
+
+// Handler is the server's HTTP handler, with request logging, metrics, the rate
+// limit and access control (access.go). Over TLS every answer carries
+// Strict-Transport-Security, so that a browser that once reached the registry over
+// HTTPS does not fall back to plain HTTP.
 func (s *Server) Handler() http.Handler {
-	mux := s.mux
+	guarded := s.guard(s.mux)
 	return s.instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS != nil {
 			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
 		}
-		mux.ServeHTTP(w, r)
+		guarded.ServeHTTP(w, r)
 	}))
 }
 
@@ -179,8 +206,12 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	}
-	if _, err := s.authorize(r); err != nil {
+	if _, err := s.authorize(r, store.ScopeUpload, false); err != nil {
 		s.metrics.rejected.WithLabelValues("token").Inc()
+		if errors.Is(err, errScope) {
+			writeError(w, http.StatusForbidden, "this token may not upload: it lacks the upload scope")
+			return
+		}
 		writeError(w, http.StatusUnauthorized, "a valid API token is required (Authorization: Bearer TOKEN)")
 		return
 	}
@@ -401,16 +432,6 @@ func (s *Server) receipt(ctx context.Context, id string, idx uint64, bundle []by
 		r.InclusionProof[i] = base64.StdEncoding.EncodeToString(h)
 	}
 	return r, nil
-}
-
-// authorize checks the request's bearer token.
-func (s *Server) authorize(r *http.Request) (string, error) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return "", store.ErrUnauthorized
-	}
-	return s.store.CheckToken(r.Context(), token)
 }
 
 func (s *Server) internal(w http.ResponseWriter, r *http.Request, err error) {

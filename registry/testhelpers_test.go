@@ -46,19 +46,22 @@ type testRegistry struct {
 // testOrigin is the origin of the test registries' logs.
 const testOrigin = "registry.test/decom"
 
-func newTestRegistry(t *testing.T) *testRegistry {
+// Its reads are public (Config.PublicReads), as every read was before tokens had
+// scopes, so that tests of what the registry shows need no token; opts change the
+// server's Config (access_test.go turns reads private).
+func newTestRegistry(t *testing.T, opts ...func(*Config)) *testRegistry {
 	t.Helper()
 	skey, vkey, err := tlog.GenerateKey(testOrigin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newTestRegistryWithLogKey(t, skey, vkey)
+	return newTestRegistryWithLogKey(t, skey, vkey, opts...)
 }
 
 // newTestRegistryWithLogKey is newTestRegistry with a given log key pair (from
 // tlog.GenerateKey): registries that share it sign each other's checkpoints, the
 // way a registry rolled back or forked would.
-func newTestRegistryWithLogKey(t *testing.T, skey, vkey string) *testRegistry {
+func newTestRegistryWithLogKey(t *testing.T, skey, vkey string, opts ...func(*Config)) *testRegistry {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -99,7 +102,11 @@ func newTestRegistryWithLogKey(t *testing.T, skey, vkey string) *testRegistry {
 		t.Fatal(err)
 	}
 
-	srv, err := New(Config{Store: st, Log: lg, LogKey: vkey})
+	cfg := Config{Store: st, Log: lg, LogKey: vkey, PublicReads: true}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,12 +22,16 @@ type certVerifyOptions struct {
 	// Registry, when set, is the registry whose log must hold each certificate.
 	Registry string
 	LogKey   string
+	// Token is a registry token with the read scope, for a registry that does not
+	// serve reads to anyone.
+	Token string
 }
 
 func (o *certVerifyOptions) AddFlags(f *pflag.FlagSet) {
 	o.certKeyOptions.AddFlags(f, true)
 	f.StringVar(&o.Registry, "registry", "", "also check that the registry's transparency log holds each certificate, consistently with earlier checks")
 	f.StringVar(&o.LogKey, "log-key", "", "the registry's log verifier key (default: pinned at the first check)")
+	f.StringVar(&o.Token, "token", "", "with --registry: an API token with the read scope, unless the registry serves reads to anyone (DECOM_REGISTRY_TOKEN)")
 }
 
 func newCertVerifyCommand(g *globalOptions) *cobra.Command {
@@ -140,7 +145,11 @@ func checkFileInRegistry(ctx context.Context, opts certVerifyOptions, path strin
 	if err != nil {
 		return "", err
 	}
-	a := registry.Auditor{Client: &registry.Client{URL: opts.Registry}, StateDir: registry.DefaultStateDir(), LogKey: opts.LogKey}
+	token := opts.Token
+	if token == "" {
+		token = os.Getenv("DECOM_REGISTRY_TOKEN")
+	}
+	a := registry.Auditor{Client: &registry.Client{URL: opts.Registry, Token: token}, StateDir: registry.DefaultStateDir(), LogKey: opts.LogKey}
 	audit, err := a.Check(ctx, v.Certificate.ID, bundle)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", path, err)

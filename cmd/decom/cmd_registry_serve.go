@@ -28,6 +28,7 @@ import (
 
 type registryServeOptions struct {
 	registryStoreOptions
+	registryAccessOptions
 	Addr    string
 	TLSCert string
 	TLSKey  string
@@ -38,6 +39,7 @@ type registryServeOptions struct {
 
 func (o *registryServeOptions) AddFlags(f *pflag.FlagSet) {
 	o.registryStoreOptions.AddFlags(f)
+	o.registryAccessOptions.AddFlags(f)
 	f.StringVar(&o.Addr, "addr", "127.0.0.1:8443", "address to listen on")
 	f.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key, serve HTTPS")
 	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key (PEM)")
@@ -56,6 +58,12 @@ registry key); every accepted certificate is stored and appended to a transparen
 whose checkpoints the registry signs with its own key (made on first start, in the data
 directory). Auditors search and check certificates at /, and fetch proofs from the API.
 SIGINT or SIGTERM shut it down gracefully.
+
+Reading certificates (pages, bundles, PDFs, proofs, searches) needs a token with the
+read scope (decom registry token create --scope read; a browser signs in at /login),
+unless --public-reads; the log's tiles, checkpoint, key and consistency proofs are
+public either way. /metrics needs the admin scope, or --metrics-addr. Pages, PDFs and
+searches are rate limited per client (--rate-limit, --rate-burst, --trusted-proxy).
 
 ` + exitCodeHelp,
 		Args: argsUsage(cobra.NoArgs),
@@ -122,6 +130,10 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 			return usageErrorf("--public-url: %v", err)
 		}
 	}
+	cfg := registry.Config{PublicURL: o.PublicURL}
+	if err := o.registryAccessOptions.config(&cfg); err != nil {
+		return err
+	}
 	st, err := o.open(ctx)
 	if err != nil {
 		return err
@@ -152,7 +164,8 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 	}
 	defer lg.Close()
 	logger := logging.Slog(g.log)
-	srv, err := registry.New(registry.Config{Store: st, Log: lg, LogKey: verifier, Logger: logger, PublicURL: o.PublicURL})
+	cfg.Store, cfg.Log, cfg.LogKey, cfg.Logger = st, lg, verifier, logger
+	srv, err := registry.New(cfg)
 	if err != nil {
 		return err
 	}
@@ -164,6 +177,19 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
 		return usageErrorf("--addr: %v", err)
+	}
+	var (
+		ms  *http.Server
+		mln net.Listener
+	)
+	if o.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", o.MetricsAddr); err != nil {
+			ln.Close()
+			return usageErrorf("--metrics-addr: %v", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		ms = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -180,8 +206,13 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 	g.log.Info().Str("url", scheme+"://"+ln.Addr().String()).Str("data", o.Data).Str("log_origin", signer.Name()).
 		Str("log_key", verifier).Bool("log_shared", lg.Shared()).Msg("registry serving")
 	fmt.Fprintf(g.stdout, "serving %s://%s (log %s)\n", scheme, ln.Addr(), verifier)
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- hs.Serve(ln) }()
+	if ms != nil {
+		g.log.Info().Str("url", "http://"+mln.Addr().String()+"/metrics").Msg("metrics serving")
+		go func() { done <- ms.Serve(mln) }()
+		defer ms.Close()
+	}
 	select {
 	case err := <-done:
 		return err

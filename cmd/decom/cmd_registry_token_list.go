@@ -34,9 +34,9 @@ func runRegistryTokenList(ctx context.Context, so registryStoreOptions, g *globa
 		return writeJSON(g.stdout, toks)
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tCREATED\tREVOKED")
+	fmt.Fprintln(tw, "NAME\tSCOPES\tCREATED\tREVOKED")
 	for _, t := range toks {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.Created.Format(time.RFC3339), timeOrDash(t.Revoked))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Scopes, t.Created.Format(time.RFC3339), timeOrDash(t.Revoked))
 	}
 	return tw.Flush()
 }

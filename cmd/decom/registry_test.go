@@ -86,6 +86,19 @@ func TestRegistryEndToEnd(t *testing.T) {
 	if code != exitOK || len(token) < 20 {
 		t.Fatalf("registry token create: %d %q %s", code, token, stderr)
 	}
+	// The agent's token uploads only (the default scope); the auditor's reads.
+	code, reader, stderr := decom(t, ctx, "registry", "token", "create", "--data", data, "--name", "auditor", "--scope", "read")
+	reader = strings.TrimSpace(reader)
+	if code != exitOK || len(reader) < 20 {
+		t.Fatalf("registry token create --scope read: %d %q %s", code, reader, stderr)
+	}
+	code, out, _ := decom(t, ctx, "registry", "token", "list", "--data", data)
+	if code != exitOK || !regexp.MustCompile(`(?m)^auditor +read +`).MatchString(out) || !regexp.MustCompile(`(?m)^rack-12 +upload +`).MatchString(out) {
+		t.Errorf("registry token list: %d\n%s", code, out)
+	}
+	if code, _, stderr := decom(t, ctx, "registry", "token", "create", "--data", data, "--name", "x", "--scope", "upload,write"); code != exitUsage || !strings.Contains(stderr, "--scope") {
+		t.Errorf("registry token create --scope upload,write: %d %s", code, stderr)
+	}
 	url := startRegistry(t, data)
 
 	certs := filepath.Join(dir, "certs")
@@ -110,7 +123,12 @@ func TestRegistryEndToEnd(t *testing.T) {
 	if _, err := os.Stat(registry.ReceiptPath(first.Certificate)); err != nil {
 		t.Errorf("no receipt beside the certificate: %v", err)
 	}
-	code, out, stderr := decom(t, ctx, "cert", "verify", first.Certificate, "--key", filepath.Join(dir, "agent.pub"), "--registry", url)
+	// Without a read token the registry refuses the auditor's proof; with one it serves it.
+	code, out, stderr = decom(t, ctx, "cert", "verify", first.Certificate, "--key", filepath.Join(dir, "agent.pub"), "--registry", url)
+	if code == exitOK || !strings.Contains(stderr+out, "401") {
+		t.Errorf("cert verify --registry without a token: %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = decom(t, ctx, "cert", "verify", first.Certificate, "--key", filepath.Join(dir, "agent.pub"), "--registry", url, "--token", reader)
 	if code != exitOK || !strings.Contains(out, "in the registry's log as entry") {
 		t.Fatalf("cert verify --registry: %d\n%s%s", code, out, stderr)
 	}
@@ -137,6 +155,7 @@ func TestRegistryEndToEnd(t *testing.T) {
 		t.Fatalf("cert push: %d %s %s", code, out, stderr)
 	}
 	// A second check of the first certificate proves the grown log consistent.
+	t.Setenv("DECOM_REGISTRY_TOKEN", reader)
 	code, out, stderr = decom(t, ctx, "cert", "verify", first.Certificate, "--key", filepath.Join(dir, "agent.pub"), "--registry", url)
 	if code != exitOK || !strings.Contains(out, "consistent with the 1-entry log seen before") {
 		t.Fatalf("second check: %d\n%s%s", code, out, stderr)
@@ -176,7 +195,9 @@ func TestRegistryEndToEnd(t *testing.T) {
 	}
 	// The certificates received before the revocation stay valid, and say why.
 	for _, id := range []string{first.CertificateID, second.CertificateID} {
-		resp, err := http.Get(url + "/api/v1/certificates/" + id)
+		req, _ := http.NewRequest(http.MethodGet, url+"/api/v1/certificates/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+reader)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -49,8 +50,22 @@ func (s *server) stored(c *http.Client) ([]registry.CertificateInfo, error) {
 	cursor := ""
 	for {
 		var page registry.SearchResult
-		if err := getJSON(c, s.URL+"/api/v1/search?limit=500&cursor="+url.QueryEscape(cursor), &page); err != nil {
+		req, err := http.NewRequest(http.MethodGet, s.URL+"/api/v1/search?limit=500&cursor="+url.QueryEscape(cursor), nil)
+		if err != nil {
 			return nil, err
+		}
+		if s.ReadToken != "" {
+			req.Header.Set("Authorization", "Bearer "+s.ReadToken)
+		}
+		code, b, err := do(c, req)
+		if err != nil {
+			return nil, err
+		}
+		if code != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: %d: %s", req.URL, code, b)
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			return nil, fmt.Errorf("GET %s: %w", req.URL, err)
 		}
 		all = append(all, page.Certificates...)
 		if page.Next == "" {

@@ -30,7 +30,7 @@ import (
 func TestBadInput(t *testing.T) {
 	agent, stranger := keys(t)
 	data, token := newRegistryData(t)
-	s := startServer(t, data, logQuiet)
+	s := startServer(t, data, logQuiet, openReads...)
 	good := bundles(t, 1)[0]
 	fromStranger, err := signedBundle(stranger.signer, 1_000_000)
 	if err != nil {

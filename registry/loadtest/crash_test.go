@@ -34,7 +34,7 @@ func TestCrash(t *testing.T) {
 	)
 	bs := bundles(t, nBundles)
 	data, token := newRegistryData(t)
-	s1 := startServer(t, data, logQuiet)
+	s1 := startServer(t, data, logQuiet, openReads...)
 	logKey := s1.LogKey
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -136,7 +136,7 @@ func TestCrash(t *testing.T) {
 	t.Logf("killed the registry after %d acknowledged uploads (%d more in flight); %d checkpoints seen, the largest of size %d",
 		len(acks), len(inflight), len(served), last.Size)
 
-	s2 := startServer(t, data, logQuiet)
+	s2 := startServer(t, data, logQuiet, openReads...)
 	if s2.LogKey != logKey {
 		t.Fatalf("the restarted registry's log key is %q, was %q", s2.LogKey, logKey)
 	}

@@ -54,7 +54,7 @@ func (s *timedStore) SetLogIndex(ctx context.Context, id string, index uint64) e
 	return s.Store.SetLogIndex(ctx, id, index)
 }
 
-func (s *timedStore) CheckToken(ctx context.Context, token string) (string, error) {
+func (s *timedStore) CheckToken(ctx context.Context, token string) (store.TokenInfo, error) {
 	defer since(&s.token, time.Now())
 	return s.Store.CheckToken(ctx, token)
 }
@@ -88,7 +88,7 @@ func startInProcess(t testing.TB) (p *inProcess, token string) {
 	if _, err := st.AddKey(ctx, pub, "agent"); err != nil {
 		t.Fatal(err)
 	}
-	if token, err = st.CreateToken(ctx, "loadtest"); err != nil {
+	if token, err = st.CreateToken(ctx, "loadtest", store.ScopeUpload, store.ScopeRead); err != nil {
 		t.Fatal(err)
 	}
 	klog.SetSlogLogger(slog.New(slog.DiscardHandler)) // tessera's notes would break the benchmark lines
@@ -111,8 +111,9 @@ func startInProcess(t testing.TB) (p *inProcess, token string) {
 	}
 	t.Cleanup(func() { logFile.Close() })
 	p = &inProcess{store: &timedStore{Store: st}}
+	// Access control and the rate limit as decom registry serve has them by default.
 	srv, err := registry.New(registry.Config{Store: p.store, Log: lg, LogKey: vkey,
-		Logger: slog.New(slog.NewJSONHandler(logFile, nil))})
+		Logger: slog.New(slog.NewJSONHandler(logFile, nil)), RateLimit: registry.RateLimit{PerSecond: 10, Burst: 60}})
 	if err != nil {
 		t.Fatal(err)
 	}

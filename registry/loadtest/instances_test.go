@@ -63,8 +63,8 @@ func TestInstances(t *testing.T) {
 	db := pg.NewDatabase(t)
 	bs := bundles(t, nBundles)
 	data, token := newRegistryData(t, "--db", db)
-	a := startServer(t, data, logQuiet, "--db", db)
-	b := startServer(t, data, logQuiet, "--db", db)
+	a := startServer(t, data, logQuiet, append([]string{"--db", db}, openReads...)...)
+	b := startServer(t, data, logQuiet, append([]string{"--db", db}, openReads...)...)
 	if a.LogKey != b.LogKey {
 		t.Fatalf("the instances publish different log keys: %q and %q", a.LogKey, b.LogKey)
 	}
@@ -179,7 +179,7 @@ func TestInstances(t *testing.T) {
 		acks.Load(), killAt, retried.Load())
 
 	// b comes back on the same data and database, and both serve the same log.
-	b2 := startServer(t, data, logQuiet, "--db", db)
+	b2 := startServer(t, data, logQuiet, append([]string{"--db", db}, openReads...)...)
 	cpA, rawA := a.stableCheckpoint(t)
 	cpB, rawB := b2.stableCheckpoint(t)
 	if !bytes.Equal(rawA, rawB) {

@@ -105,6 +105,7 @@ func TestLoad(t *testing.T) {
 	bs := bundles(t, cfg.uploads) // signing is not what is measured
 	data, token := newRegistryData(t)
 	s := startServer(t, data, cfg.serverLogLevel)
+	s.ReadToken = token
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
 
@@ -125,7 +126,7 @@ func TestLoad(t *testing.T) {
 	for i, b := range bs {
 		ids[i], indexes[i] = b.ID, up.receipts[i].LogIndex
 	}
-	lk, err := runLookups(ctx, s, ids, indexes, cfg.lookups, cfg.lookupAgents, cfg.verifyLookupEvery)
+	lk, err := runLookups(ctx, s, token, ids, indexes, cfg.lookups, cfg.lookupAgents, cfg.verifyLookupEvery)
 	if err != nil {
 		t.Fatalf("lookups: %v\nserver log:\n%s", err, s.logTail())
 	}
@@ -344,10 +345,10 @@ func (l *lookupRun) String() string {
 		ms(l.serverCPU)/float64(len(s)))
 }
 
-// runLookups fetches n proofs (GET /api/v1/certificates/{id}/proof) of random certificates from
-// agents goroutines, checks that each names the expected log index, and keeps one receipt in
+// runLookups fetches n proofs (GET /api/v1/certificates/{id}/proof) of random certificates, with
+// token (of the read scope), from agents goroutines, checks that each names the expected log index, and keeps one receipt in
 // verifyEvery for the caller to verify (outside the timing).
-func runLookups(ctx context.Context, s target, ids []string, indexes []uint64, n, agents, verifyEvery int) (*lookupRun, error) {
+func runLookups(ctx context.Context, s target, token string, ids []string, indexes []uint64, n, agents, verifyEvery int) (*lookupRun, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	l := &lookupRun{agents: agents, latencies: make([]time.Duration, n)}
@@ -384,6 +385,7 @@ func runLookups(ctx context.Context, s target, ids []string, indexes []uint64, n
 					fail(err)
 					return
 				}
+				req.Header.Set("Authorization", "Bearer "+token)
 				code, body, err := do(c, req)
 				l.latencies[k] = time.Since(t0)
 				if err != nil || code != http.StatusOK {
@@ -547,7 +549,7 @@ func benchProofLookup(b *testing.B, s target, token string) {
 		ids[i], indexes[i] = bd.ID, up.receipts[i].LogIndex
 	}
 	b.ResetTimer()
-	lk, err := runLookups(ctx, s, ids, indexes, b.N, cfg.lookupAgents, b.N+1)
+	lk, err := runLookups(ctx, s, token, ids, indexes, b.N, cfg.lookupAgents, b.N+1)
 	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)

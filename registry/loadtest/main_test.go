@@ -195,7 +195,13 @@ func evidence(n int) sanitize.Evidence {
 		Tool:   certificates.Tool{Name: "decom", Version: "v0.1.0", Commit: "loadtest"}}
 }
 
-// newRegistryData makes a data directory with the agent key enrolled and a token, as an
+// openReads are the flags of registry serve for the tests that read without a token and
+// search as fast as they can: reads public, no rate limit. TestLoad and the benchmarks run
+// with access control and the rate limit on, as a registry runs by default.
+var openReads = []string{"--public-reads", "--rate-limit", "0"}
+
+// newRegistryData makes a data directory with the agent key enrolled and a token (scopes
+// upload and read), as an
 // operator would with decom registry key add and decom registry token create. Extra flags
 // (--db URL) go to both.
 func newRegistryData(t testing.TB, extra ...string) (data, token string) {
@@ -203,7 +209,7 @@ func newRegistryData(t testing.TB, extra ...string) (data, token string) {
 	agent, _ := keys(t)
 	data = filepath.Join(t.TempDir(), "registry")
 	decom(t, append([]string{"--log-level", "error", "registry", "key", "add", "--data", data, agent.pub}, extra...)...)
-	token = decom(t, append([]string{"--log-level", "error", "registry", "token", "create", "--data", data, "--name", "loadtest"}, extra...)...)
+	token = decom(t, append([]string{"--log-level", "error", "registry", "token", "create", "--data", data, "--name", "loadtest", "--scope", "upload,read"}, extra...)...)
 	if !strings.HasPrefix(token, "decom_") {
 		t.Fatalf("registry token create printed %q", token)
 	}
@@ -215,9 +221,12 @@ type server struct {
 	URL    string
 	Data   string
 	LogKey string // the log's verifier key, from GET /api/v1/log/key
-	cmd    *exec.Cmd
-	logf   string // its stderr (the request log)
-	exited chan struct{}
+	// ReadToken, when set, is sent with the searches of stored: a registry that does
+	// not serve reads to anyone needs it.
+	ReadToken string
+	cmd       *exec.Cmd
+	logf      string // its stderr (the request log)
+	exited    chan struct{}
 }
 
 // Log levels of the server process: info logs every request, as in production.

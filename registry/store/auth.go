@@ -40,9 +40,19 @@ func checkName(what, name string) error {
 	return nil
 }
 
-func (s *sqlStore) CreateToken(ctx context.Context, name string) (string, error) {
+func (s *sqlStore) CreateToken(ctx context.Context, name string, scopes ...Scopes) (string, error) {
 	if err := checkName("token", name); err != nil {
 		return "", fmt.Errorf("create token: %w", err)
+	}
+	var sc Scopes
+	for _, x := range scopes {
+		sc |= x
+	}
+	if len(scopes) == 0 {
+		sc = ScopeUpload
+	}
+	if !sc.valid() {
+		return "", fmt.Errorf("create token %s: %w: scopes %#x: want some of %s", quote(name), ErrInvalid, uint8(sc), ScopeNames)
 	}
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -50,8 +60,8 @@ func (s *sqlStore) CreateToken(ctx context.Context, name string) (string, error)
 	}
 	token := TokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
 	// A partial unique index allows one active (unrevoked) token per name.
-	res, err := s.w.ExecContext(ctx, `INSERT INTO api_tokens (name, hash, created) VALUES ($1, $2, $3)
-		ON CONFLICT DO NOTHING`, name, tokenHash(token), s.d.timeArg(s.stamp()))
+	res, err := s.w.ExecContext(ctx, `INSERT INTO api_tokens (name, hash, created, scopes) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, name, tokenHash(token), s.d.timeArg(s.stamp()), sc.String())
 	if err != nil {
 		return "", fmt.Errorf("create token %s: %w", quote(name), err)
 	}
@@ -88,41 +98,52 @@ func (s *sqlStore) RevokeToken(ctx context.Context, name string) error {
 	return nil
 }
 
-func (s *sqlStore) CheckToken(ctx context.Context, token string) (string, error) {
+func (s *sqlStore) CheckToken(ctx context.Context, token string) (TokenInfo, error) {
 	// The format check says nothing about any stored token. The lookup is by the
 	// token's SHA-256, so its timing tells an attacker about hashes, not tokens.
 	if len(token) != tokenLen || !strings.HasPrefix(token, TokenPrefix) {
-		return "", ErrUnauthorized
+		return TokenInfo{}, ErrUnauthorized
 	}
 	want := tokenHash(token)
 	var (
-		name string
-		hash []byte
+		t      TokenInfo
+		hash   []byte
+		scopes string
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT name, hash FROM api_tokens WHERE hash = $1 AND revoked IS NULL`, want).Scan(&name, &hash)
+	err := s.r.QueryRowContext(ctx, `SELECT name, hash, created, scopes FROM api_tokens WHERE hash = $1 AND revoked IS NULL`, want).
+		Scan(&t.Name, &hash, timeCol{&t.Created}, &scopes)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrUnauthorized
+		return TokenInfo{}, ErrUnauthorized
 	}
 	if err != nil {
-		return "", fmt.Errorf("check token: %w", err)
+		return TokenInfo{}, fmt.Errorf("check token: %w", err)
 	}
 	if subtle.ConstantTimeCompare(hash, want) != 1 {
-		return "", ErrUnauthorized
+		return TokenInfo{}, ErrUnauthorized
 	}
-	return name, nil
+	if t.Scopes, err = ParseScopes(scopes); err != nil {
+		return TokenInfo{}, fmt.Errorf("check token: stored token %s: %w", quote(t.Name), err)
+	}
+	return t, nil
 }
 
 func (s *sqlStore) ListTokens(ctx context.Context) ([]TokenInfo, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT name, created, revoked FROM api_tokens ORDER BY name, id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT name, created, revoked, scopes FROM api_tokens ORDER BY name, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	defer rows.Close()
 	var out []TokenInfo
 	for rows.Next() {
-		var t TokenInfo
-		if err := rows.Scan(&t.Name, timeCol{&t.Created}, timeCol{&t.Revoked}); err != nil {
+		var (
+			t      TokenInfo
+			scopes string
+		)
+		if err := rows.Scan(&t.Name, timeCol{&t.Created}, timeCol{&t.Revoked}, &scopes); err != nil {
 			return nil, fmt.Errorf("list tokens: %w", err)
+		}
+		if t.Scopes, err = ParseScopes(scopes); err != nil {
+			return nil, fmt.Errorf("list tokens: stored token %s: %w", quote(t.Name), err)
 		}
 		out = append(out, t)
 	}

@@ -131,4 +131,8 @@ var postgresMigrations = [][]string{
 		`ALTER TABLE agent_keys ADD COLUMN revoked_from TIMESTAMPTZ, ADD COLUMN revoke_reason TEXT`,
 		`UPDATE agent_keys SET revoked_from = revoked, revoke_reason = '' WHERE revoked IS NOT NULL`,
 	},
+	// 5: what each token may do. Tokens made before could upload, and keep that.
+	{
+		`ALTER TABLE api_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'upload'`,
+	},
 }

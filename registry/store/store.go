@@ -95,15 +95,19 @@ type Store interface {
 	// the log again.
 	Pending(ctx context.Context, limit int) ([]Record, error)
 
-	// CreateToken makes an API token for name and returns it; it is the only time
-	// the plaintext is seen, since the store keeps only its SHA-256. A name that
-	// has an active token is ErrConflict; a revoked name may be used again.
-	CreateToken(ctx context.Context, name string) (token string, err error)
+	// CreateToken makes an API token for name, allowed the union of scopes, and
+	// returns it; it is the only time the plaintext is seen, since the store keeps
+	// only its SHA-256. No scopes means ScopeUpload alone, what every token could do
+	// before tokens had scopes (and what tokens made then keep). A name that has an
+	// active token is ErrConflict; a revoked name may be used again. Scopes that are
+	// none of ScopeUpload, ScopeRead and ScopeAdmin are ErrInvalid.
+	CreateToken(ctx context.Context, name string, scopes ...Scopes) (token string, err error)
 	// RevokeToken revokes the active token of name. Revoking a name whose tokens
 	// are all revoked already is a no-op; a name never used is ErrNotFound.
 	RevokeToken(ctx context.Context, name string) error
-	// CheckToken returns the name of an active token, or ErrUnauthorized.
-	CheckToken(ctx context.Context, token string) (name string, err error)
+	// CheckToken returns the name, creation time and scopes of an active token, or
+	// ErrUnauthorized.
+	CheckToken(ctx context.Context, token string) (TokenInfo, error)
 	// ListTokens lists every token ever made, revoked ones too, by name.
 	ListTokens(ctx context.Context) ([]TokenInfo, error)
 
@@ -195,6 +199,7 @@ type TokenInfo struct {
 	Name    string
 	Created time.Time
 	Revoked time.Time // zero while the token is active
+	Scopes  Scopes    // what the token may do
 }
 
 // Key is an enrolled agent key.

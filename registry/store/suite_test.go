@@ -61,6 +61,8 @@ func testStore(t *testing.T, fresh newDB) {
 		{"Tokens", testTokens},
 		{"TokenPlaintextNotStored", testTokenPlaintextNotStored},
 		{"ConcurrentTokens", testConcurrentTokens},
+		{"TokenScopes", testTokenScopes},
+		{"MigrateTokenScopes", testMigrateTokenScopes},
 		{"Keys", testKeys},
 		{"KeysInvalid", testKeysInvalid},
 		{"KeyRevocation", testKeyRevocation},
@@ -910,8 +912,8 @@ func testHostile(t *testing.T, open opener) {
 			}
 			continue
 		}
-		if name, err := s.CheckToken(ctx, tok); err != nil || name != h {
-			t.Errorf("token named %s checks as %s, %v", quote(h), quote(name), err)
+		if tk, err := s.CheckToken(ctx, tok); err != nil || tk.Name != h {
+			t.Errorf("token named %s checks as %s, %v", quote(h), quote(tk.Name), err)
 		}
 	}
 	// Everything is still there.
@@ -933,8 +935,8 @@ func testTokens(t *testing.T, open opener) {
 	if !strings.HasPrefix(ci, TokenPrefix) || len(ci) < len(TokenPrefix)+40 {
 		t.Errorf("token %q: want %s and 32 random bytes", ci, TokenPrefix)
 	}
-	if name, err := s.CheckToken(ctx, ci); err != nil || name != "ci" {
-		t.Errorf("CheckToken: %q, %v; want ci", name, err)
+	if tk, err := s.CheckToken(ctx, ci); err != nil || tk.Name != "ci" {
+		t.Errorf("CheckToken: %q, %v; want ci", tk.Name, err)
 	}
 	if _, err := s.CreateToken(ctx, "ci"); !errors.Is(err, ErrConflict) {
 		t.Errorf("CreateToken(active name): %v, want ErrConflict", err)
@@ -955,8 +957,8 @@ func testTokens(t *testing.T, open opener) {
 	if _, err := s.CheckToken(ctx, ci); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("CheckToken(revoked): %v, want ErrUnauthorized", err)
 	}
-	if name, err := s.CheckToken(ctx, ops); err != nil || name != "ops" {
-		t.Errorf("CheckToken(ops) after revoking ci: %q, %v", name, err)
+	if tk, err := s.CheckToken(ctx, ops); err != nil || tk.Name != "ops" {
+		t.Errorf("CheckToken(ops) after revoking ci: %q, %v", tk.Name, err)
 	}
 	if err := s.RevokeToken(ctx, "ci"); err != nil {
 		t.Errorf("RevokeToken(revoked): %v, want nil", err)
@@ -968,8 +970,8 @@ func testTokens(t *testing.T, open opener) {
 	if err != nil {
 		t.Fatalf("CreateToken(revoked name): %v", err)
 	}
-	if name, err := s.CheckToken(ctx, ci2); err != nil || name != "ci" {
-		t.Errorf("CheckToken(new ci): %q, %v", name, err)
+	if tk, err := s.CheckToken(ctx, ci2); err != nil || tk.Name != "ci" {
+		t.Errorf("CheckToken(new ci): %q, %v", tk.Name, err)
 	}
 	if _, err := s.CheckToken(ctx, ci); !errors.Is(err, ErrUnauthorized) {
 		t.Errorf("the old ci token works again: %v", err)
@@ -1089,8 +1091,8 @@ func testConcurrentTokens(t *testing.T, open opener) {
 	if len(won) != 1 || refused != n-1 {
 		t.Fatalf("%d tokens made for one name, %d refused; want 1, %d", len(won), refused, n-1)
 	}
-	if name, err := b.CheckToken(ctx, won[0]); err != nil || name != "race" {
-		t.Errorf("CheckToken on the other instance: %q, %v", name, err)
+	if tk, err := b.CheckToken(ctx, won[0]); err != nil || tk.Name != "race" {
+		t.Errorf("CheckToken on the other instance: %q, %v", tk.Name, err)
 	}
 }
 
@@ -1312,6 +1314,7 @@ func testMigrateRevocation(t *testing.T, open opener) {
 	for _, stmt := range []string{
 		`ALTER TABLE agent_keys DROP COLUMN revoked_from`,
 		`ALTER TABLE agent_keys DROP COLUMN revoke_reason`,
+		`ALTER TABLE api_tokens DROP COLUMN scopes`,
 		`DELETE FROM schema_migrations WHERE version >= 4`,
 	} {
 		if _, err := ss.w.ExecContext(ctx, stmt); err != nil {
@@ -1392,8 +1395,8 @@ func testReopen(t *testing.T, open opener) {
 		t.Fatal(err)
 	}
 	sameRecord(t, got, r)
-	if name, err := s2.CheckToken(ctx, tok); err != nil || name != "ci" {
-		t.Errorf("CheckToken after reopening: %q, %v", name, err)
+	if tk, err := s2.CheckToken(ctx, tok); err != nil || tk.Name != "ci" {
+		t.Errorf("CheckToken after reopening: %q, %v", tk.Name, err)
 	}
 	var versions int
 	if err := s2.(*sqlStore).r.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&versions); err != nil {
