@@ -374,18 +374,23 @@ func (w *journalWriter) save() {
 }
 
 // checkpoint records the engine's durable progress.
+//
+// The end of a pass is not written on its own: the wipe waits for a synced write
+// there, and the next one follows at once (the read-back's results, or the next
+// pass's start with its keys, before its first write). A crash in between resumes
+// from the pass's last checkpoint and rewrites its tail: never less than was done.
 func (w *journalWriter) checkpoint(c wipe.Checkpoint) {
 	if c.Completed {
 		w.j.Done = append(w.j.Done, *c.Record)
 		w.j.Current = nil
-	} else {
-		started := c.At
-		if cur := w.j.Current; cur != nil && cur.Pass == c.Pass {
-			started = cur.Started
-		}
-		w.j.Current = &JournalPass{Pass: c.Pass, Pattern: c.Pattern, Keys: c.Keys, Offset: c.Offset,
-			Bad: c.Bad, Started: started}
+		return
 	}
+	started := c.At
+	if cur := w.j.Current; cur != nil && cur.Pass == c.Pass {
+		started = cur.Started
+	}
+	w.j.Current = &JournalPass{Pass: c.Pass, Pattern: c.Pattern, Keys: c.Keys, Offset: c.Offset,
+		Bad: c.Bad, Started: started}
 	w.save()
 }
 
