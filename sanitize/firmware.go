@@ -47,17 +47,11 @@ func runFirmware(ctx context.Context, log *slog.Logger, dev *wipe.Handle, p Plan
 		snap *verify.Snapshot
 	)
 	if vo.Mode != VerifyNone {
-		if rd, err = verify.Open(dev.ReadPath()); err != nil {
-			return fail(fmt.Errorf("open for reading back: %w", err))
+		var coverage float64
+		if rd, coverage, err = openReadBack(dev, vo); err != nil {
+			return fail(err)
 		}
 		defer rd.Close()
-		if rd.DevNo != t.Identity.DevNo {
-			return fail(fmt.Errorf("reading back: the device read is not the device to sanitize"))
-		}
-		coverage := vo.Coverage
-		if vo.Mode == verify.ModeFull {
-			coverage = 1
-		}
 		// Only a crypto erase's check needs the blocks' contents from before.
 		if snap, err = verify.TakeSnapshot(ctx, rd.Target(), coverage, vo.Seed, ch.Technique.Crypto()); err != nil {
 			return fail(fmt.Errorf("sample the drive before the sanitize: %w", err))
@@ -89,29 +83,59 @@ func runFirmware(ctx context.Context, log *slog.Logger, dev *wipe.Handle, p Plan
 	log.Info("firmware sanitize started", "device", t.Path, "technique", string(ch.Technique), "nist_class", ch.Class)
 	fr := wipe.Sanitize(ctx, drv, ch.Technique, wipe.FirmwareOptions{Progress: progress, Logger: log})
 	fr.HPABefore, fr.HPAAfter = hpaBefore, hpaAfter
-	rec.Firmware = &fr
-	rec.Finished = time.Now().UTC()
-	if !fr.Completed {
-		rec.Outcome, rec.Error = wipe.OutcomeFailed, fr.Error
-		if ctx.Err() != nil {
-			rec.Outcome = wipe.OutcomeAborted
-		}
-		return newResult(rec, []verify.Result{}, vo.Mode != VerifyNone)
+	if res, ended := firmwareEnd(ctx, &rec, fr, vo); ended {
+		return res
 	}
-	rec.Outcome = wipe.OutcomeCompleted
-	rec.BytesWritten = 0
 	if snap == nil {
 		return newResult(rec, []verify.Result{}, false)
 	}
-	// What the drive now holds is read from the media, not from the page cache: the
-	// reader is O_DIRECT, and the kernel's cache of the device is dropped first.
-	if err := dev.DropCache(); err != nil {
-		log.Warn("could not drop the kernel's cache of the device; the reads are direct anyway", "device", t.Path, "err", err)
+	return newResult(rec, []verify.Result{checkErased(ctx, log, dev, rd, snap, ch.Technique.Crypto())}, true)
+}
+
+// firmwareEnd records the end of the drive's command in rec; when it did not
+// complete, the result is final.
+func firmwareEnd(ctx context.Context, rec *wipe.Record, fr wipe.FirmwareRecord, vo verify.Options) (Result, bool) {
+	rec.Firmware = &fr
+	rec.Finished = time.Now().UTC()
+	if fr.Completed {
+		rec.Outcome, rec.BytesWritten = wipe.OutcomeCompleted, 0
+		return Result{}, false
 	}
-	res := verify.CheckErased(ctx, rd.Target(), snap, ch.Technique.Crypto())
+	rec.Outcome, rec.Error = wipe.OutcomeFailed, fr.Error
+	if ctx.Err() != nil {
+		rec.Outcome = wipe.OutcomeAborted
+	}
+	return newResult(*rec, []verify.Result{}, vo.Mode != VerifyNone), true
+}
+
+// openReadBack opens the read-only descriptor a firmware sanitize is read back
+// through, and says what share of the drive to sample.
+func openReadBack(dev *wipe.Handle, vo verify.Options) (*verify.Reader, float64, error) {
+	rd, err := verify.Open(dev.ReadPath())
+	if err != nil {
+		return nil, 0, fmt.Errorf("open for reading back: %w", err)
+	}
+	if rd.DevNo != dev.Target.Identity.DevNo {
+		rd.Close()
+		return nil, 0, fmt.Errorf("reading back: the device read is not the device to sanitize")
+	}
+	if vo.Mode == verify.ModeFull {
+		return rd, 1, nil
+	}
+	return rd, vo.Coverage, nil
+}
+
+// checkErased reads the sampled blocks back after the drive's command. What the
+// drive now holds is read from the media, not from the page cache: the reader is
+// O_DIRECT, and the kernel's cache of the device is dropped first.
+func checkErased(ctx context.Context, log *slog.Logger, dev *wipe.Handle, rd *verify.Reader, snap *verify.Snapshot, crypto bool) verify.Result {
+	if err := dev.DropCache(); err != nil {
+		log.Warn("could not drop the kernel's cache of the device; the reads are direct anyway", "device", dev.Target.Path, "err", err)
+	}
+	res := verify.CheckErased(ctx, rd.Target(), snap, crypto)
 	res.Pass = 1
-	log.Info("verification", "device", t.Path, "mode", res.Mode, "outcome", res.Outcome, "coverage", res.Coverage)
-	return newResult(rec, []verify.Result{res}, true)
+	log.Info("verification", "device", dev.Target.Path, "mode", res.Mode, "outcome", res.Outcome, "coverage", res.Coverage)
+	return res
 }
 
 // resumeFirmware ends the run of a firmware sanitize that was sent before an
@@ -134,16 +158,9 @@ func resumeFirmware(ctx context.Context, log *slog.Logger, dev *wipe.Handle, rec
 	log.Info("an interrupted firmware sanitize: asking the drive how it went", "device", t.Path,
 		"technique", string(ch.Technique), "sent", sent)
 	fr := wipe.ResumeSanitize(ctx, drv, ch.Technique, sent, wipe.FirmwareOptions{Progress: progress, Logger: log})
-	rec.Firmware = &fr
-	rec.Finished = time.Now().UTC()
-	if !fr.Completed {
-		rec.Outcome, rec.Error = wipe.OutcomeFailed, fr.Error
-		if ctx.Err() != nil {
-			rec.Outcome = wipe.OutcomeAborted
-		}
-		return newResult(rec, []verify.Result{}, vo.Mode != VerifyNone)
+	if res, ended := firmwareEnd(ctx, &rec, fr, vo); ended {
+		return res
 	}
-	rec.Outcome = wipe.OutcomeCompleted
 	if vo.Mode == VerifyNone {
 		return newResult(rec, []verify.Result{}, false)
 	}
@@ -151,28 +168,16 @@ func resumeFirmware(ctx context.Context, log *slog.Logger, dev *wipe.Handle, rec
 		rec.Warnings = append(rec.Warnings, "the crypto erase was not read back: the sample of the contents from before was lost with the interrupted run")
 		return newResult(rec, []verify.Result{}, false)
 	}
-	rd, err := verify.Open(dev.ReadPath())
+	rd, coverage, err := openReadBack(dev, vo)
 	if err != nil {
-		return fail(fmt.Errorf("open for reading back: %w", err))
+		return fail(err)
 	}
 	defer rd.Close()
-	if rd.DevNo != t.Identity.DevNo {
-		return fail(fmt.Errorf("reading back: the device read is not the device sanitized"))
-	}
-	if err := dev.DropCache(); err != nil {
-		log.Warn("could not drop the kernel's cache of the device; the reads are direct anyway", "device", t.Path, "err", err)
-	}
-	coverage := vo.Coverage
-	if vo.Mode == verify.ModeFull {
-		coverage = 1
-	}
 	snap, err := verify.TakeSnapshot(ctx, rd.Target(), coverage, vo.Seed, false)
 	if err != nil {
 		return fail(fmt.Errorf("sample the drive after the sanitize: %w", err))
 	}
-	res := verify.CheckErased(ctx, rd.Target(), snap, false)
-	res.Pass = 1
-	log.Info("verification", "device", t.Path, "mode", res.Mode, "outcome", res.Outcome, "coverage", res.Coverage)
+	res := checkErased(ctx, log, dev, rd, snap, false)
 	return newResult(rec, []verify.Result{res}, true)
 }
 
