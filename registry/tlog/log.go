@@ -113,6 +113,7 @@ type Log struct {
 	dir    string
 	origin string
 	shared bool
+	signer note.Signer
 
 	appender *tessera.Appender
 	shutdown func(context.Context) error
@@ -181,8 +182,11 @@ type pending struct {
 //
 // Opening reads every level-0 tile once to rebuild the duplicate index (32 bytes per entry on
 // disk, about 100 bytes per entry in memory).
-func Open(ctx context.Context, dir string, signer note.Signer) (*Log, error) {
-	return open(ctx, dir, signer, false)
+//
+// cosigners add their signatures to every checkpoint after signer's: [NewTimeSigner] of the same
+// key makes each checkpoint carry the time it was signed (see logtime.go).
+func Open(ctx context.Context, dir string, signer note.Signer, cosigners ...note.Signer) (*Log, error) {
+	return open(ctx, dir, signer, false, cosigners)
 }
 
 // OpenShared opens the log in dir like [Open], for a process that shares the directory with
@@ -209,11 +213,11 @@ func Open(ctx context.Context, dir string, signer note.Signer) (*Log, error) {
 // moment both log them. Callers that need each entry once must make sure that only one process
 // appends a given entry at a time (the registry leases each certificate in its shared store).
 // One process opens a directory once: tessera's locks do not separate two sharers in one process.
-func OpenShared(ctx context.Context, dir string, signer note.Signer) (*Log, error) {
-	return open(ctx, dir, signer, true)
+func OpenShared(ctx context.Context, dir string, signer note.Signer, cosigners ...note.Signer) (*Log, error) {
+	return open(ctx, dir, signer, true, cosigners)
 }
 
-func open(ctx context.Context, dir string, signer note.Signer, shared bool) (l *Log, err error) {
+func open(ctx context.Context, dir string, signer note.Signer, shared bool, cosigners []note.Signer) (l *Log, err error) {
 	if signer == nil {
 		return nil, errors.New("tlog: open: nil signer")
 	}
@@ -260,7 +264,7 @@ func open(ctx context.Context, dir string, signer note.Signer, shared bool) (l *
 		batchAge = turnFlushAge
 	}
 	opts := tessera.NewAppendOptions().
-		WithCheckpointSigner(signer).
+		WithCheckpointSigner(signer, cosigners...).
 		WithBatching(BatchMaxSize, batchAge).
 		WithCheckpointInterval(CheckpointInterval).
 		WithShutdownTimeout(closeTimeout)
@@ -276,6 +280,7 @@ func open(ctx context.Context, dir string, signer note.Signer, shared bool) (l *
 		dir:      dir,
 		origin:   signer.Name(),
 		shared:   shared,
+		signer:   signer,
 		appender: appender,
 		shutdown: shutdown,
 		reader:   reader,
