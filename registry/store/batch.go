@@ -29,7 +29,9 @@ type putReq struct {
 	rec Record
 	// setIndex, when set, makes the request a SetLogIndex of rec.ID instead.
 	setIndex *uint64
-	res      chan putRes // buffered: the batcher never waits for a caller
+	// checkpoint goes with setIndex (SetLogged).
+	checkpoint []byte
+	res        chan putRes // buffered: the batcher never waits for a caller
 }
 
 type putRes struct {
@@ -71,8 +73,8 @@ func (b *batcher) put(ctx context.Context, c Record) (Record, bool, error) {
 
 // setLogIndex records a log index, committed with whatever else is being written at
 // the same time: one sync for a whole group of uploads' indexes.
-func (b *batcher) setLogIndex(ctx context.Context, id string, index uint64) error {
-	r := &putReq{ctx: ctx, rec: Record{ID: id}, setIndex: &index, res: make(chan putRes, 1)}
+func (b *batcher) setLogIndex(ctx context.Context, id string, index uint64, checkpoint []byte) error {
+	r := &putReq{ctx: ctx, rec: Record{ID: id}, setIndex: &index, checkpoint: checkpoint, res: make(chan putRes, 1)}
 	select {
 	case b.reqs <- r:
 	case <-b.quit:
@@ -160,7 +162,7 @@ func (b *batcher) commitGroup(group []*putReq) ([]putRes, error) {
 	for i, r := range group {
 		var res putRes
 		if r.setIndex != nil {
-			res.err = setLogIndex(ctx, tx, b.d, r.rec.ID, *r.setIndex)
+			res.err = setLogIndex(ctx, tx, b.d, r.rec.ID, *r.setIndex, r.checkpoint)
 		} else {
 			res.rec, res.created, res.err = putRecord(ctx, tx, b.d, r.rec)
 		}

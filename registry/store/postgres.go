@@ -135,4 +135,8 @@ var postgresMigrations = [][]string{
 	{
 		`ALTER TABLE api_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'upload'`,
 	},
+	// 6: the first checkpoint seen to cover a certificate's log index.
+	{
+		`ALTER TABLE certificates ADD COLUMN log_checkpoint BYTEA`,
+	},
 }

@@ -89,6 +89,7 @@ func testMigrateTokenScopes(t *testing.T, open opener) {
 	// Back to version 4, as a registry of before left the database, with a token
 	// made then.
 	for _, stmt := range []string{
+		`ALTER TABLE certificates DROP COLUMN log_checkpoint`, // version 6
 		`ALTER TABLE api_tokens DROP COLUMN scopes`,
 		`DELETE FROM schema_migrations WHERE version >= 5`,
 	} {

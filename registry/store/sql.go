@@ -175,7 +175,7 @@ func migrate(ctx context.Context, db *sql.DB, d dialect) error {
 
 // certColumns are the columns scanRecord reads, in its order.
 const certColumns = `seq, id, status, outcome, serial, wwn, asset_number, method, organization,
-	customer, key_fingerprint, issued, bundle, log_index, received`
+	customer, key_fingerprint, issued, bundle, log_index, received, log_checkpoint`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -183,7 +183,7 @@ func scanRecord(row rowScanner) (rec Record, seq int64, err error) {
 	var logIndex sql.NullInt64
 	err = row.Scan(&seq, &rec.ID, &rec.Status, &rec.Outcome, &rec.Serial, &rec.WWN, &rec.AssetNumber,
 		&rec.Method, &rec.Organization, &rec.Customer, &rec.KeyFingerprint, timeCol{&rec.Issued},
-		&rec.Bundle, &logIndex, timeCol{&rec.Received})
+		&rec.Bundle, &logIndex, timeCol{&rec.Received}, &rec.LogCheckpoint)
 	if logIndex.Valid {
 		v := uint64(logIndex.Int64)
 		rec.LogIndex = &v
@@ -324,6 +324,10 @@ func (s *sqlStore) GetCertificate(ctx context.Context, id string) (Record, error
 }
 
 func (s *sqlStore) SetLogIndex(ctx context.Context, id string, index uint64) error {
+	return s.SetLogged(ctx, id, index, nil)
+}
+
+func (s *sqlStore) SetLogged(ctx context.Context, id string, index uint64, checkpoint []byte) error {
 	if index > math.MaxInt64 {
 		return fmt.Errorf("set log index of %s: %w: index %d", quote(id), ErrInvalid, index)
 	}
@@ -332,9 +336,9 @@ func (s *sqlStore) SetLogIndex(ctx context.Context, id string, index uint64) err
 	}
 	var err error
 	if s.batch != nil {
-		err = s.batch.setLogIndex(ctx, id, index)
+		err = s.batch.setLogIndex(ctx, id, index, checkpoint)
 	} else {
-		err = setLogIndex(ctx, s.w, s.d, id, index)
+		err = setLogIndex(ctx, s.w, s.d, id, index, checkpoint)
 	}
 	if eb := (errBatch{}); errors.As(err, &eb) {
 		return fmt.Errorf("set log index of %s: %w", quote(id), eb.err)
@@ -344,10 +348,10 @@ func (s *sqlStore) SetLogIndex(ctx context.Context, id string, index uint64) err
 
 // setLogIndex records a certificate's log index unless it has one; the same index
 // again is a no-op, another is ErrConflict. Its other errors are errBatch.
-func setLogIndex(ctx context.Context, q queryer, d dialect, id string, index uint64) error {
+func setLogIndex(ctx context.Context, q queryer, d dialect, id string, index uint64, checkpoint []byte) error {
 	var seq int64
-	err := q.QueryRowContext(ctx, `UPDATE certificates SET log_index = $1 WHERE id = $2 AND log_index IS NULL RETURNING seq`,
-		int64(index), id).Scan(&seq)
+	err := q.QueryRowContext(ctx, `UPDATE certificates SET log_index = $1, log_checkpoint = $3 WHERE id = $2 AND log_index IS NULL RETURNING seq`,
+		int64(index), id, checkpoint).Scan(&seq)
 	switch {
 	case err == nil:
 		return nil

@@ -197,4 +197,8 @@ var sqliteMigrations = [][]string{
 	{
 		`ALTER TABLE api_tokens ADD COLUMN scopes TEXT NOT NULL DEFAULT 'upload'`,
 	},
+	// 6: the first checkpoint seen to cover a certificate's log index.
+	{
+		`ALTER TABLE certificates ADD COLUMN log_checkpoint BLOB`,
+	},
 }

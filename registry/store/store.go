@@ -72,6 +72,10 @@ type Store interface {
 	// Setting the index it already has is a no-op; another index is ErrConflict,
 	// and so is an index another certificate has. An unknown ID is ErrNotFound.
 	SetLogIndex(ctx context.Context, id string, index uint64) error
+	// SetLogged is SetLogIndex that also records checkpoint, the first signed
+	// checkpoint of the log seen to cover the index (Record.LogCheckpoint). When the
+	// index is set already, the checkpoint recorded with it is kept.
+	SetLogged(ctx context.Context, id string, index uint64, checkpoint []byte) error
 	// GetCertificate returns the certificate with this exact ID, or ErrNotFound.
 	GetCertificate(ctx context.Context, id string) (Record, error)
 	// Search returns the certificates matching every field the query sets, newest
@@ -156,6 +160,10 @@ type Record struct {
 	Bundle         []byte // the Sigstore bundle (JSON), exactly as received
 	LogIndex       *uint64
 	Received       time.Time
+	// LogCheckpoint is the signed checkpoint that covered LogIndex when the index
+	// was recorded (SetLogged), verbatim; nil if none was recorded. Its time
+	// signature bounds when the certificate was in the log.
+	LogCheckpoint []byte
 }
 
 // Query selects certificates: every field that is set must match (AND). Serial,

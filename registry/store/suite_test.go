@@ -47,6 +47,7 @@ func testStore(t *testing.T, fresh newDB) {
 		{"ConcurrentSameID", testConcurrentSameID},
 		{"ConcurrentSameIDTwoInstances", testConcurrentSameIDTwoInstances},
 		{"LogIndex", testLogIndex},
+		{"Logged", testLogged},
 		{"ClaimLog", testClaimLog},
 		{"ClaimLogTwoInstances", testClaimLogTwoInstances},
 		{"BindLog", testBindLog},
@@ -1312,6 +1313,7 @@ func testMigrateRevocation(t *testing.T, open opener) {
 	// revoked its way.
 	ss := s.(*sqlStore)
 	for _, stmt := range []string{
+		`ALTER TABLE certificates DROP COLUMN log_checkpoint`, // version 6
 		`ALTER TABLE agent_keys DROP COLUMN revoked_from`,
 		`ALTER TABLE agent_keys DROP COLUMN revoke_reason`,
 		`ALTER TABLE api_tokens DROP COLUMN scopes`,
