@@ -10,6 +10,7 @@ import (
 	"time"
 
 	fnote "github.com/transparency-dev/formats/note"
+	"github.com/transparency-dev/merkle/rfc6962"
 	"golang.org/x/mod/sumdb/note"
 )
 
@@ -105,8 +106,7 @@ type LoggedTime struct {
 
 // Covers reports whether the statement is about entry (its exact bytes).
 func (lt LoggedTime) Covers(entry []byte) bool {
-	h := leafHash(entry)
-	return bytes.Equal(lt.LeafHash, h[:])
+	return bytes.Equal(lt.LeafHash, rfc6962.DefaultHasher.HashLeaf(entry))
 }
 
 func (lt LoggedTime) text() string {
@@ -115,25 +115,6 @@ func (lt LoggedTime) text() string {
 		"index " + strconv.FormatUint(lt.Index, 10) + "\n" +
 		"leaf " + base64.StdEncoding.EncodeToString(lt.LeafHash) + "\n" +
 		"received " + lt.Received.UTC().Format(time.RFC3339Nano) + "\n"
-}
-
-// SignLoggedTime signs, with the log's key, a statement that entry (its exact bytes),
-// which the log holds at index idx under a published checkpoint, was received at
-// received. It refuses an entry the log does not hold there.
-func (l *Log) SignLoggedTime(entry []byte, idx uint64, received time.Time) ([]byte, error) {
-	if got, ok := l.Lookup(entry); !ok || got != idx {
-		return nil, fmt.Errorf("tlog: sign logged time: the entry is not published at index %d", idx)
-	}
-	if received.IsZero() {
-		return nil, errors.New("tlog: sign logged time: no time")
-	}
-	h := leafHash(entry)
-	lt := LoggedTime{Origin: l.origin, Index: idx, LeafHash: h[:], Received: received}
-	b, err := note.Sign(&note.Note{Text: lt.text()}, l.signer)
-	if err != nil {
-		return nil, fmt.Errorf("tlog: sign logged time: %w", err)
-	}
-	return b, nil
 }
 
 // VerifyLoggedTime checks that statement is a logged-time statement signed by the log's
