@@ -20,6 +20,9 @@ type Receipt struct {
 	Checkpoint     string   `json:"checkpoint"`      // the signed note, verbatim
 	LogOrigin      string   `json:"log_origin"`
 	Created        bool     `json:"created"`
+	// Logged is the signed evidence of when the registry logged the certificate
+	// (see VerifyLogged); absent from registries that do not sign it.
+	Logged *LoggedTime `json:"logged,omitempty"`
 }
 
 // ConsistencyProof proves that the log at size To extends the log at size From.

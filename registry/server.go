@@ -59,6 +59,8 @@ type Server struct {
 	access         *accessMetrics
 	loginTemplate  *template.Template
 	metricsHandler http.Handler
+	// skew is Config.Skew, or DefaultSkewLimits.
+	skew SkewLimits
 }
 
 // checkpointCache keeps the last checkpoint the server parsed and checked: receipts
@@ -92,6 +94,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Registry receives the server's metrics; nil makes a fresh one.
 	Registry *prometheus.Registry
+	// Skew flags certificates whose issued time lies too far from their logged
+	// time; zero means DefaultSkewLimits.
+	Skew SkewLimits
 	// PublicURL is the registry's address as auditors reach it (such as
 	// https://registry.example:8443), or empty. The PDFs it renders lead there, to
 	// the certificate's page, by their QR code; without it they name the
@@ -141,7 +146,11 @@ func New(cfg Config) (*Server, error) {
 		metrics: newMetrics(cfg.Registry), mux: http.NewServeMux(), keys: &keyCache{store: cfg.Store, ttl: keyCacheTTL},
 		uiTemplates: ui, uploads: make(chan struct{}, maxUploads), instance: instanceName(), publicURL: cfg.PublicURL,
 		publicReads: cfg.PublicReads, limiter: newLimiter(cfg.RateLimit), access: newAccessMetrics(cfg.Registry),
-		loginTemplate: login, metricsHandler: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})}
+		loginTemplate: login, metricsHandler: promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}),
+		skew: cfg.Skew}
+	if s.skew == (SkewLimits{}) {
+		s.skew = DefaultSkewLimits
+	}
 	s.routes()
 	return s, nil
 }
@@ -259,7 +268,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	idx, err := s.integrate(r.Context(), rec)
+	idx, cp, err := s.integrate(r.Context(), rec)
 	if r.Context().Err() != nil {
 		// The agent went away; it will upload again and get the same entry.
 		s.logger.Debug("upload abandoned by the client", "id", rec.ID)
@@ -273,7 +282,8 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	receipt, err := s.receipt(r.Context(), rec.ID, idx, rec.Bundle)
+	rec.LogCheckpoint = cp
+	receipt, err := s.receipt(r.Context(), rec, idx)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -289,10 +299,11 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, receipt)
 }
 
-// integrate puts a stored certificate in the log, once, and records its index.
-func (s *Server) integrate(ctx context.Context, rec store.Record) (uint64, error) {
+// integrate puts a stored certificate in the log, once, and records its index with
+// the first checkpoint seen to cover it, which it returns too.
+func (s *Server) integrate(ctx context.Context, rec store.Record) (uint64, []byte, error) {
 	if rec.LogIndex != nil {
-		return *rec.LogIndex, nil
+		return *rec.LogIndex, rec.LogCheckpoint, nil
 	}
 	if s.log.Shared() {
 		return s.integrateShared(ctx, rec)
@@ -300,18 +311,25 @@ func (s *Server) integrate(ctx context.Context, rec store.Record) (uint64, error
 	return s.appendAndRecord(ctx, rec)
 }
 
-// appendAndRecord appends a certificate to the log and records its index.
-func (s *Server) appendAndRecord(ctx context.Context, rec store.Record) (uint64, error) {
+// appendAndRecord appends a certificate to the log and records its index, with the
+// checkpoint published at that moment: the first to cover it, or close after.
+func (s *Server) appendAndRecord(ctx context.Context, rec store.Record) (uint64, []byte, error) {
 	idx, err := s.log.Append(ctx, rec.Bundle)
 	if err != nil {
-		return 0, fmt.Errorf("append to the log: %w", err)
+		return 0, nil, fmt.Errorf("append to the log: %w", err)
+	}
+	cp, err := s.log.Checkpoint(ctx)
+	if err != nil {
+		return 0, nil, fmt.Errorf("read the checkpoint: %w", err)
 	}
 	// The log gives the same bytes the same index, so a concurrent upload of the
 	// same certificate records the same index; a conflict is a real disagreement.
-	if err := s.store.SetLogIndex(ctx, rec.ID, idx); err != nil {
-		return 0, fmt.Errorf("record the log index: %w", err)
+	if err := s.store.SetLogged(ctx, rec.ID, idx, cp); err != nil {
+		return 0, nil, fmt.Errorf("record the log index: %w", err)
 	}
-	return idx, nil
+	// A concurrent upload of the same bytes may have recorded another checkpoint;
+	// both cover the certificate.
+	return idx, cp, nil
 }
 
 // Leases on logging a certificate, for instances that share a log: the holder
@@ -328,21 +346,21 @@ const (
 // integrateShared is integrate when other instances append to the same log: the
 // log's own duplicate check cannot see their appends in flight, so the certificate
 // is leased in the shared store first.
-func (s *Server) integrateShared(ctx context.Context, rec store.Record) (uint64, error) {
+func (s *Server) integrateShared(ctx context.Context, rec store.Record) (uint64, []byte, error) {
 	for {
 		cur, claimed, err := s.store.ClaimLog(ctx, rec.ID, s.instance, logLease)
 		if err != nil {
-			return 0, fmt.Errorf("lease the certificate for the log: %w", err)
+			return 0, nil, fmt.Errorf("lease the certificate for the log: %w", err)
 		}
 		if cur.LogIndex != nil {
-			return *cur.LogIndex, nil
+			return *cur.LogIndex, cur.LogCheckpoint, nil
 		}
 		if claimed {
 			return s.appendLeased(ctx, rec)
 		}
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return 0, nil, ctx.Err()
 		case <-time.After(logLeasePoll):
 		}
 	}
@@ -351,7 +369,7 @@ func (s *Server) integrateShared(ctx context.Context, rec store.Record) (uint64,
 // appendLeased appends a leased certificate, renewing the lease until the append
 // returns. The lease is not given back on failure: an append cut short may still
 // land, and only the log can tell once it has.
-func (s *Server) appendLeased(ctx context.Context, rec store.Record) (uint64, error) {
+func (s *Server) appendLeased(ctx context.Context, rec store.Record) (uint64, []byte, error) {
 	done := make(chan struct{})
 	renewed := make(chan struct{})
 	go func() {
@@ -394,7 +412,7 @@ func (s *Server) Recover(ctx context.Context) (int, error) {
 			return n, err
 		}
 		for _, rec := range pending {
-			if _, err := s.integrate(ctx, rec); err != nil {
+			if _, _, err := s.integrate(ctx, rec); err != nil {
 				return n, err
 			}
 			n++
@@ -406,8 +424,10 @@ func (s *Server) Recover(ctx context.Context) (int, error) {
 // that covers an index another instance recorded.
 const publishWait = 5 * time.Second
 
-// receipt proves the certificate at idx against the latest checkpoint.
-func (s *Server) receipt(ctx context.Context, id string, idx uint64, bundle []byte) (Receipt, error) {
+// receipt proves the certificate rec, at idx, against the latest checkpoint, and
+// gives the signed evidence of when it was logged.
+func (s *Server) receipt(ctx context.Context, rec store.Record, idx uint64) (Receipt, error) {
+	id := rec.ID
 	wctx, cancel := context.WithTimeout(ctx, publishWait)
 	err := s.log.AwaitPublished(wctx, idx)
 	cancel()
@@ -430,6 +450,9 @@ func (s *Server) receipt(ctx context.Context, id string, idx uint64, bundle []by
 		InclusionProof: make([]string, len(proof))}
 	for i, h := range proof {
 		r.InclusionProof[i] = base64.StdEncoding.EncodeToString(h)
+	}
+	if r.Logged, err = s.loggedTime(ctx, rec, idx); err != nil {
+		return Receipt{}, err
 	}
 	return r, nil
 }
@@ -475,18 +498,23 @@ type KeyRevocation struct {
 // Validity constants and ValidityReason says why; KeyName is the name the signing key
 // was enrolled under, and KeyRevocation its revocation, if it is revoked.
 type CertificateInfo struct {
-	ID             string                    `json:"id"`
-	Status         string                    `json:"status"`
-	Outcome        string                    `json:"outcome"`
-	Serial         string                    `json:"serial,omitempty"`
-	WWN            string                    `json:"wwn,omitempty"`
-	AssetNumber    string                    `json:"asset_number,omitempty"`
-	Method         string                    `json:"method"`
-	Organization   string                    `json:"organization,omitempty"`
-	Customer       string                    `json:"customer,omitempty"`
-	KeyFingerprint string                    `json:"key_fingerprint"`
-	Issued         time.Time                 `json:"issued"`
-	Received       time.Time                 `json:"received"`
+	ID             string    `json:"id"`
+	Status         string    `json:"status"`
+	Outcome        string    `json:"outcome"`
+	Serial         string    `json:"serial,omitempty"`
+	WWN            string    `json:"wwn,omitempty"`
+	AssetNumber    string    `json:"asset_number,omitempty"`
+	Method         string    `json:"method"`
+	Organization   string    `json:"organization,omitempty"`
+	Customer       string    `json:"customer,omitempty"`
+	KeyFingerprint string    `json:"key_fingerprint"`
+	Issued         time.Time `json:"issued"`
+	Received       time.Time `json:"received"`
+	// Clock compares Issued (the agent's clock) with Received, the time the
+	// registry logged the certificate (its own clock), and flags a skew.
+	Clock ClockCheck `json:"clock"`
+	// Logged is the signed evidence of the logged time (GET of one certificate only).
+	Logged         *LoggedTime               `json:"logged,omitempty"`
 	LogIndex       *uint64                   `json:"log_index,omitempty"`
 	KeyName        string                    `json:"key_name,omitempty"`
 	KeyRevocation  *KeyRevocation            `json:"key_revocation,omitempty"`
@@ -581,7 +609,14 @@ func (s *Server) getCertificate(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, info(rec, keys, true))
+	ci := s.info(rec, keys, true)
+	if rec.LogIndex != nil {
+		if ci.Logged, err = s.loggedTime(r.Context(), rec, *rec.LogIndex); err != nil {
+			s.internal(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, ci)
 }
 
 func (s *Server) getBundle(w http.ResponseWriter, r *http.Request) {
@@ -626,7 +661,7 @@ func (s *Server) getProof(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusAccepted, "certificate %s is stored but not yet in the log", rec.ID)
 		return
 	}
-	receipt, err := s.receipt(r.Context(), rec.ID, *rec.LogIndex, rec.Bundle)
+	receipt, err := s.receipt(r.Context(), rec, *rec.LogIndex)
 	if err != nil {
 		s.internal(w, r, err)
 		return
@@ -697,7 +732,7 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	res := SearchResult{Certificates: []CertificateInfo{}, Next: page.Next}
 	for _, rec := range page.Records {
-		res.Certificates = append(res.Certificates, info(rec, keys, false))
+		res.Certificates = append(res.Certificates, s.info(rec, keys, false))
 	}
 	writeJSON(w, http.StatusOK, res)
 }

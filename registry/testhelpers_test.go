@@ -75,7 +75,11 @@ func newTestRegistryWithLogKey(t *testing.T, skey, vkey string, opts ...func(*Co
 	if err != nil {
 		t.Fatal(err)
 	}
-	lg, err := tlog.Open(ctx, filepath.Join(dir, "log"), signer)
+	timeSigner, err := tlog.NewTimeSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg, err := tlog.Open(ctx, filepath.Join(dir, "log"), signer, timeSigner)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -169,7 +169,7 @@ func (s *Server) uiSearch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, rec := range res.Records {
-		page.Results = append(page.Results, newListRow(rec, keys))
+		page.Results = append(page.Results, s.newListRow(rec, keys))
 	}
 	if res.Next != "" {
 		v := r.URL.Query()
@@ -187,8 +187,8 @@ type listRow struct {
 	Model, Path string
 }
 
-func newListRow(rec store.Record, keys map[string]store.Key) listRow {
-	row := listRow{CertificateInfo: info(rec, keys, false)}
+func (s *Server) newListRow(rec store.Record, keys map[string]store.Key) listRow {
+	row := listRow{CertificateInfo: s.info(rec, keys, false)}
 	if c, _, err := certificates.Inspect(rec.Bundle); err == nil {
 		row.Model, row.Path = c.Media.Model, c.Media.Path
 	}
@@ -203,6 +203,9 @@ type certificatePage struct {
 	Inclusion   string
 	InclusionOK bool
 	Receipt     *Receipt
+	// Logged says what the signed logged time proved, checked as an auditor would.
+	Logged   string
+	LoggedOK bool
 }
 
 func (s *Server) uiCertificate(w http.ResponseWriter, r *http.Request) {
@@ -222,16 +225,18 @@ func (s *Server) uiCertificate(w http.ResponseWriter, r *http.Request) {
 	}
 	// The same judgement as the API's: by the time the registry received the
 	// certificate, against its key's revocation.
-	p := certificatePage{Info: info(rec, keys, true)}
+	p := certificatePage{Info: s.info(rec, keys, true)}
 	p.Cert = p.Info.Certificate
 	p.SignatureOK = validityOK(p.Info.Validity)
 	p.Signature = p.Info.ValidityReason
 	p.Inclusion = "not yet in the log"
+	p.Logged = "not yet in the log"
 	if rec.LogIndex != nil {
-		receipt, err := s.receipt(r.Context(), rec.ID, *rec.LogIndex, rec.Bundle)
+		receipt, err := s.receipt(r.Context(), rec, *rec.LogIndex)
 		if err == nil {
 			p.Receipt = &receipt
 			p.InclusionOK, p.Inclusion = checkReceipt(receipt, rec.Bundle, s.logKey)
+			p.LoggedOK, p.Logged = checkLogged(receipt, rec.Bundle, s.logKey)
 		} else {
 			p.Inclusion = "proof unavailable: " + err.Error()
 		}

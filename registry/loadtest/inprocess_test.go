@@ -54,6 +54,11 @@ func (s *timedStore) SetLogIndex(ctx context.Context, id string, index uint64) e
 	return s.Store.SetLogIndex(ctx, id, index)
 }
 
+func (s *timedStore) SetLogged(ctx context.Context, id string, index uint64, checkpoint []byte) error {
+	defer since(&s.setIndex, time.Now())
+	return s.Store.SetLogged(ctx, id, index, checkpoint)
+}
+
 func (s *timedStore) CheckToken(ctx context.Context, token string) (store.TokenInfo, error) {
 	defer since(&s.token, time.Now())
 	return s.Store.CheckToken(ctx, token)

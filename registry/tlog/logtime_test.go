@@ -155,7 +155,7 @@ func TestLoggedTimeStatement(t *testing.T) {
 		t.Fatal(err)
 	}
 	received := time.Date(2026, 12, 3, 15, 4, 5, 123456000, time.UTC)
-	st, err := l.SignLoggedTime(entry, idx, received)
+	st, err := l.SignLoggedTime(t.Context(), entry, idx, received)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,10 +183,10 @@ func TestLoggedTimeStatement(t *testing.T) {
 		t.Error("a logged-time statement verifies as a checkpoint")
 	}
 
-	if _, err := l.SignLoggedTime(makeEntry(8), idx, received); err == nil {
+	if _, err := l.SignLoggedTime(t.Context(), makeEntry(8), idx, received); err == nil {
 		t.Error("signed a statement for an entry the log does not hold")
 	}
-	if _, err := l.SignLoggedTime(entry, idx+1, received); err == nil {
+	if _, err := l.SignLoggedTime(t.Context(), entry, idx+1, received); err == nil {
 		t.Error("signed a statement naming the wrong index")
 	}
 }
