@@ -77,6 +77,10 @@ type Audit struct {
 	// Previous is the checkpoint remembered from the check before, which Checkpoint
 	// was proved to extend; nil at the first check of the registry.
 	Previous *tlog.Checkpoint
+	// Logged is what the registry's signed logged time proved (VerifyLogged), its
+	// first checkpoint proved extended by Checkpoint; nil when the registry signs
+	// no logged times.
+	Logged *LoggedProof
 }
 
 // DefaultStateDir is where decom remembers registries between runs:
@@ -130,6 +134,9 @@ func (a *Auditor) Check(ctx context.Context, id string, bundle []byte) (Audit, e
 		return Audit{}, err
 	}
 	audit := Audit{Receipt: r, Checkpoint: cp}
+	if audit.Logged, err = a.checkLogged(ctx, r, bundle, key, cp); err != nil {
+		return Audit{}, err
+	}
 	path := a.statePath("checkpoint")
 	if old, err := os.ReadFile(path); err == nil {
 		prev, err := rememberedCheckpoint(old, key)

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"time"
@@ -174,4 +175,29 @@ func LoggedSentence(p LoggedProof) string {
 
 func utcTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.999999 UTC")
+}
+
+// checkLogged verifies a receipt's logged time, if it has one, and that the log of
+// the receipt's checkpoint cp extends the first checkpoint that held the certificate.
+func (a *Auditor) checkLogged(ctx context.Context, r Receipt, bundle []byte, key string, cp tlog.Checkpoint) (*LoggedProof, error) {
+	if r.Logged == nil {
+		return nil, nil
+	}
+	p, err := VerifyLogged(r, bundle, key)
+	if err != nil {
+		return nil, err
+	}
+	if first := p.Checkpoint; first != nil {
+		if first.Size > cp.Size {
+			return nil, fmt.Errorf("%w: the first checkpoint holding the certificate has %d entries, the latest %d", ErrInconsistent, first.Size, cp.Size)
+		}
+		proof, err := a.Client.Consistency(ctx, first.Size, cp.Size)
+		if err != nil {
+			return nil, err
+		}
+		if err := extends(*first, cp, proof); err != nil {
+			return nil, fmt.Errorf("the first checkpoint holding the certificate: %w", err)
+		}
+	}
+	return &p, nil
 }

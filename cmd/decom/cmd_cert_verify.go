@@ -25,6 +25,8 @@ type certVerifyOptions struct {
 	// Token is a registry token with the read scope, for a registry that does not
 	// serve reads to anyone.
 	Token string
+	// Skew is how far issued may lie from the logged time before it is flagged.
+	Skew registry.SkewLimits
 }
 
 func (o *certVerifyOptions) AddFlags(f *pflag.FlagSet) {
@@ -32,6 +34,7 @@ func (o *certVerifyOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Registry, "registry", "", "also check that the registry's transparency log holds each certificate, consistently with earlier checks")
 	f.StringVar(&o.LogKey, "log-key", "", "the registry's log verifier key (default: pinned at the first check)")
 	f.StringVar(&o.Token, "token", "", "with --registry: an API token with the read scope, unless the registry serves reads to anyone (DECOM_REGISTRY_TOKEN)")
+	addSkewFlags(f, &o.Skew)
 }
 
 func newCertVerifyCommand(g *globalOptions) *cobra.Command {
@@ -73,6 +76,10 @@ type certResult struct {
 	Note        string `json:"note,omitempty"`
 	Fingerprint string `json:"key_fingerprint,omitempty"`
 	Registry    string `json:"registry,omitempty"`
+	// Logged and Clock come with --registry: what the registry's signed logged
+	// time proved, and issued compared with it.
+	Logged string               `json:"logged,omitempty"`
+	Clock  *registry.ClockCheck `json:"clock,omitempty"`
 }
 
 func runCertVerify(ctx context.Context, opts certVerifyOptions, g *globalOptions, files []string) error {
@@ -83,16 +90,20 @@ func runCertVerify(ctx context.Context, opts certVerifyOptions, g *globalOptions
 	if err != nil {
 		return err
 	}
+	if err := checkSkewFlags(opts.Skew); err != nil {
+		return err
+	}
 	var firstErr error
 	var results []certResult
 	for _, f := range files {
 		r := certResult{File: f}
 		v, err := verifyFile(f, keys)
 		if err == nil && opts.Registry != "" {
-			var msg string
-			msg, err = checkFileInRegistry(ctx, opts, f, v)
+			var audit registry.Audit
+			audit, err = checkFileInRegistry(ctx, opts, f, v)
 			if err == nil {
-				r.Registry = msg
+				r.Registry = registryLine(audit)
+				r.Logged, r.Clock = loggedLines(audit, v.Certificate.Issued, opts.Skew)
 			}
 		}
 		if err != nil {
@@ -110,6 +121,10 @@ func runCertVerify(ctx context.Context, opts certVerifyOptions, g *globalOptions
 			writeCertSummary(g.stdout, f, v, err)
 			if r.Registry != "" {
 				fmt.Fprintf(g.stdout, "  Registry:       %s\n", r.Registry)
+				fmt.Fprintf(g.stdout, "  Logged:         %s\n", r.Logged)
+			}
+			if r.Clock != nil {
+				fmt.Fprintf(g.stdout, "  Issued/logged:  %s\n", r.Clock.Note)
 			}
 		}
 	}
@@ -138,12 +153,11 @@ func verifyFile(path string, keys []crypto.PublicKey) (*certificates.Verified, e
 	return v, nil
 }
 
-// checkFileInRegistry audits the registry for a verified certificate file and says
-// in one line what that proved.
-func checkFileInRegistry(ctx context.Context, opts certVerifyOptions, path string, v *certificates.Verified) (string, error) {
+// checkFileInRegistry audits the registry for a verified certificate file.
+func checkFileInRegistry(ctx context.Context, opts certVerifyOptions, path string, v *certificates.Verified) (registry.Audit, error) {
 	bundle, err := readBundle(path)
 	if err != nil {
-		return "", err
+		return registry.Audit{}, err
 	}
 	token := opts.Token
 	if token == "" {
@@ -152,13 +166,18 @@ func checkFileInRegistry(ctx context.Context, opts certVerifyOptions, path strin
 	a := registry.Auditor{Client: &registry.Client{URL: opts.Registry, Token: token}, StateDir: registry.DefaultStateDir(), LogKey: opts.LogKey}
 	audit, err := a.Check(ctx, v.Certificate.ID, bundle)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
+		return registry.Audit{}, fmt.Errorf("%s: %w", path, err)
 	}
+	return audit, nil
+}
+
+// registryLine says in one line what an audit of the registry proved.
+func registryLine(audit registry.Audit) string {
 	msg := fmt.Sprintf("in the registry's log as entry %d of %d", audit.Receipt.LogIndex, audit.Checkpoint.Size)
 	if audit.Previous != nil {
 		msg += fmt.Sprintf("; consistent with the %d-entry log seen before", audit.Previous.Size)
 	}
-	return msg, nil
+	return msg
 }
 
 func writeCertSummary(w io.Writer, path string, v *certificates.Verified, err error) {

@@ -35,6 +35,8 @@ type registryServeOptions struct {
 	Origin  string
 	// PublicURL is the registry's address as auditors reach it.
 	PublicURL string
+	// Skew is how far issued may lie from logged before a certificate is flagged.
+	Skew registry.SkewLimits
 }
 
 func (o *registryServeOptions) AddFlags(f *pflag.FlagSet) {
@@ -44,6 +46,7 @@ func (o *registryServeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.TLSCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key, serve HTTPS")
 	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&o.PublicURL, "public-url", "", "the registry's address as auditors reach it, such as https://registry.example:8443; the PDFs it renders lead there by their QR code")
+	addSkewFlags(f, &o.Skew)
 	f.StringVar(&o.Origin, "origin", "", "the log's name in its checkpoints (default: decom-registry/HOSTNAME; fixed at first start)")
 }
 
@@ -73,10 +76,12 @@ searches are rate limited per client (--rate-limit, --rate-burst, --trusted-prox
 	return cmd
 }
 
-// logKeys loads the log's signing key from the data directory, making it at first.
+// logKeys loads the log's signing key from the data directory, making it at first,
+// and returns its signer, the signer of checkpoint times with the same key, and its
+// verifier key.
 // Instances sharing a data directory may start together: the first key written wins
 // and the others use it. log.pub, the verifier key for auditors, is derived from it.
-func logKeys(dir, origin string) (note.Signer, string, error) {
+func logKeys(dir, origin string) (note.Signer, note.Signer, string, error) {
 	keyPath := filepath.Join(dir, "log.key")
 	skey, err := os.ReadFile(keyPath)
 	if errors.Is(err, os.ErrNotExist) {
@@ -86,51 +91,58 @@ func logKeys(dir, origin string) (note.Signer, string, error) {
 		}
 		s, _, genErr := tlog.GenerateKey(origin)
 		if genErr != nil {
-			return nil, "", usageErrorf("--origin: %v", genErr)
+			return nil, nil, "", usageErrorf("--origin: %v", genErr)
 		}
 		_, err = certificates.CreateFileAtomic(dir, "log.key", []byte(s+"\n"), 0o600)
 		if err != nil && !errors.Is(err, os.ErrExist) {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 		skey, err = os.ReadFile(keyPath)
 	}
 	if err != nil {
-		return nil, "", badInputf("log key: %v", err)
+		return nil, nil, "", badInputf("log key: %v", err)
 	}
 	signer, err := note.NewSigner(strings.TrimSpace(string(skey)))
 	if err != nil {
-		return nil, "", badInputf("log key %s: %v", keyPath, err)
+		return nil, nil, "", badInputf("log key %s: %v", keyPath, err)
 	}
 	verifier, err := tlog.VerifierKey(strings.TrimSpace(string(skey)))
 	if err != nil {
-		return nil, "", badInputf("log key %s: %v", keyPath, err)
+		return nil, nil, "", badInputf("log key %s: %v", keyPath, err)
+	}
+	timeSigner, err := tlog.NewTimeSigner(string(skey))
+	if err != nil {
+		return nil, nil, "", badInputf("log key %s: %v", keyPath, err)
 	}
 	switch pub, err := os.ReadFile(filepath.Join(dir, "log.pub")); {
 	case errors.Is(err, os.ErrNotExist):
 		if _, err := certificates.WriteFileAtomic(dir, "log.pub", []byte(verifier+"\n"), 0o644); err != nil {
-			return nil, "", err
+			return nil, nil, "", err
 		}
 	case err != nil:
-		return nil, "", badInputf("log verifier key: %v", err)
+		return nil, nil, "", badInputf("log verifier key: %v", err)
 	case strings.TrimSpace(string(pub)) != verifier:
-		return nil, "", badInputf("%s does not hold the verifier key of %s", filepath.Join(dir, "log.pub"), keyPath)
+		return nil, nil, "", badInputf("%s does not hold the verifier key of %s", filepath.Join(dir, "log.pub"), keyPath)
 	}
 	if origin != "" && signer.Name() != origin {
-		return nil, "", usageErrorf("--origin %q: this registry's log is %q", origin, signer.Name())
+		return nil, nil, "", usageErrorf("--origin %q: this registry's log is %q", origin, signer.Name())
 	}
-	return signer, verifier, nil
+	return signer, timeSigner, verifier, nil
 }
 
 func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOptions) error {
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return usageErrorf("--tls-cert and --tls-key go together")
 	}
+	if err := checkSkewFlags(o.Skew); err != nil {
+		return err
+	}
 	if o.PublicURL != "" {
 		if err := registry.CheckPublicURL(o.PublicURL); err != nil {
 			return usageErrorf("--public-url: %v", err)
 		}
 	}
-	cfg := registry.Config{PublicURL: o.PublicURL}
+	cfg := registry.Config{PublicURL: o.PublicURL, Skew: o.Skew}
 	if err := o.registryAccessOptions.config(&cfg); err != nil {
 		return err
 	}
@@ -139,7 +151,7 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 		return err
 	}
 	defer st.Close()
-	signer, verifier, err := logKeys(o.Data, o.Origin)
+	signer, timeSigner, verifier, err := logKeys(o.Data, o.Origin)
 	if err != nil {
 		return err
 	}
@@ -158,7 +170,7 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 	if o.DB != "" {
 		open = tlog.OpenShared
 	}
-	lg, err := open(ctx, filepath.Join(o.Data, "log"), signer)
+	lg, err := open(ctx, filepath.Join(o.Data, "log"), signer, timeSigner)
 	if err != nil {
 		return badInputf("open the transparency log: %v", err)
 	}
