@@ -167,8 +167,8 @@ func roundDuration(d time.Duration) time.Duration {
 func LoggedSentence(p LoggedProof) string {
 	s := "received " + utcTime(p.Received) + " by the registry's clock, signed by the log's key"
 	if p.Checkpoint != nil {
-		s += "; in the log before " + utcTime(p.InLogBefore) + " (its checkpoint of " + fmt.Sprint(p.Checkpoint.Size) +
-			" entries, signed at " + utcTime(p.InLogBefore.Add(-time.Second)) + ")"
+		s += "; in the log before " + utcTime(p.InLogBefore) + " (by its checkpoint of tree size " + fmt.Sprint(p.Checkpoint.Size) +
+			", signed at " + utcTime(p.InLogBefore.Add(-time.Second)) + ")"
 	}
 	return s
 }
