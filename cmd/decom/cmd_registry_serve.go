@@ -59,7 +59,9 @@ func newRegistryServeCommand(g *globalOptions) *cobra.Command {
 certificates with an API token (decom registry token), signed by an enrolled key (decom
 registry key); every accepted certificate is stored and appended to a transparency log
 whose checkpoints the registry signs with its own key (made on first start, in the data
-directory). Auditors search and check certificates at /, and fetch proofs from the API.
+directory). The same key signs the time of each checkpoint (a cosignature/v1 signature)
+and, in each receipt, when the registry received the certificate; certificates issued
+more than --skew-ahead after, or more than --skew-behind before, that time are flagged. Auditors search and check certificates at /, and fetch proofs from the API.
 SIGINT or SIGTERM shut it down gracefully.
 
 Reading certificates (pages, bundles, PDFs, proofs, searches) needs a token with the
