@@ -41,6 +41,11 @@ func TestCertVerifyRegistryClockSkew(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("registry token create: %s", stderr)
 	}
+	code, reader, stderr := decom(t, ctx, "registry", "token", "create", "--data", data, "--name", "auditor", "--scope", "read")
+	if code != exitOK {
+		t.Fatalf("registry token create --scope read: %s", stderr)
+	}
+	t.Setenv("DECOM_REGISTRY_TOKEN", strings.TrimSpace(reader))
 	url := startRegistry(t, data)
 
 	// A real certificate of a wipe of our own loop device, kept off the registry.
