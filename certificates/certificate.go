@@ -94,6 +94,10 @@ type Certificate struct {
 	PreCategorization  string `json:"pre_sanitization_categorization,omitempty"`
 	PostCategorization string `json:"post_sanitization_categorization,omitempty"`
 	Notes              string `json:"notes,omitempty"`
+
+	// Destruction is how the media were destroyed: certificates of destruction only
+	// (schema 3, outcome destroyed).
+	Destruction *Destruction `json:"destruction,omitempty"`
 }
 
 // Person is someone who performed or validated a sanitization.
@@ -358,7 +362,7 @@ type Destination struct {
 // IsCertificate reports whether the document certifies a sanitization (possibly
 // with exceptions), rather than recording an unverified, failed or aborted one.
 func (c *Certificate) IsCertificate() bool {
-	return c.Status == StatusCertificate || c.Status == StatusExceptionsCert
+	return c.Status == StatusCertificate || c.Status == StatusExceptionsCert || c.Status == StatusDestructionCert
 }
 
 // Title is what the document calls itself, on screen and on paper.
@@ -372,6 +376,8 @@ func (c *Certificate) Title() string {
 		return "Record of an unverified sanitization — NOT a certificate of sanitization"
 	case StatusAbortedRecord:
 		return "Record of an aborted sanitization — NOT a certificate of sanitization"
+	case StatusDestructionCert:
+		return "Certificate of Destruction"
 	}
 	return "Record of a failed sanitization — NOT a certificate of sanitization"
 }
@@ -422,6 +428,8 @@ func StatusFor(outcome string) string {
 		return StatusUnverifiedRecord
 	case OutcomeAborted:
 		return StatusAbortedRecord
+	case OutcomeDestroyed:
+		return StatusDestructionCert
 	}
 	return StatusFailureRecord
 }
@@ -443,6 +451,11 @@ var schemas = map[string]schemaRules{
 		categories: []string{CategoryClear, CategoryPurge, CategoryDestroy, CategoryNone},
 		readBack:   true,
 	},
+	SchemaVersion3: {
+		outcomes:   []string{OutcomeSanitized, OutcomeExceptions, OutcomeUnverified, OutcomeFailed, OutcomeAborted, OutcomeDestroyed},
+		categories: []string{CategoryClear, CategoryPurge, CategoryDestroy, CategoryNone},
+		readBack:   true,
+	},
 }
 
 // ErrInvalid is what Validate's errors wrap.
@@ -456,7 +469,7 @@ func (c *Certificate) Validate() error {
 	}
 	rules, ok := schemas[c.SchemaVersion]
 	if !ok {
-		return bad("schema version %q, want %q (or %q)", c.SchemaVersion, SchemaVersion, SchemaVersion1)
+		return bad("schema version %q, want %q (or %q, or %q for destruction)", c.SchemaVersion, SchemaVersion, SchemaVersion1, SchemaVersion3)
 	}
 	switch {
 	case c.ID == "":
@@ -469,7 +482,8 @@ func (c *Certificate) Validate() error {
 		return bad("no issue time")
 	case c.PerformedBy.Name == "":
 		return bad("no person performing the sanitization")
-	case c.Media.Path == "" || c.Media.Kind == "":
+	case c.Media.Kind == "" || c.Media.Path == "" && (c.Outcome != OutcomeDestroyed || c.Media.Serial == "" && c.Media.WWN == ""):
+		// A drive destroyed after it stopped answering may be known by its label alone.
 		return bad("no media")
 	case c.Media.Health != nil && !slices.Contains(HealthStatuses, c.Media.Health.Status):
 		return bad("unknown health status %q", c.Media.Health.Status)
@@ -485,7 +499,7 @@ func (c *Certificate) Validate() error {
 		return bad("unknown verification method %q", c.Verification.Method)
 	case c.Outcome == OutcomeSanitized && !c.Verification.Verified && c.Verification.Method != "none":
 		return bad("sanitized, but its verification did not pass")
-	case rules.readBack && c.IsCertificate() &&
+	case rules.readBack && c.IsCertificate() && c.Outcome != OutcomeDestroyed &&
 		(!c.Verification.Verified || c.Verification.Method == "none" || len(c.Verification.Checks) == 0):
 		return bad("%s, but the media were not read back, or their reading back did not pass", c.Outcome)
 	case c.Outcome == OutcomeUnverified && len(c.Verification.Checks) > 0:
@@ -493,7 +507,7 @@ func (c *Certificate) Validate() error {
 	case c.Sanitization.ApprovedPlanSHA256 != "" && !isSHA256Hex(c.Sanitization.ApprovedPlanSHA256):
 		return bad("approved plan SHA-256 %q: want 64 lower-case hex digits", c.Sanitization.ApprovedPlanSHA256)
 	}
-	return nil
+	return c.validateDestruction()
 }
 
 // Subject is what the signed statement is about: the media, named by the strongest

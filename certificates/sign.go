@@ -30,7 +30,8 @@ const (
 )
 
 // Sign signs a certificate: it validates c, states it as an in-toto v1 Statement
-// whose subject is c.Subject() (name, and the SHA-256 of its blob) and whose
+// whose subjects are c.Subjects() (each a name, and the SHA-256 of its blob; the
+// first is c.Subject(), the one subject of certificates signed before) and whose
 // predicate is c, signs the statement as a DSSE envelope (the signature is over
 // DSSE's PAE of PayloadType and the statement) and returns the Sigstore bundle v0.3
 // JSON holding it, with the key's Fingerprint as the public key hint. The bundle
@@ -82,15 +83,13 @@ func Sign(ctx context.Context, signer signature.SignerVerifier, c *Certificate) 
 
 // statement is the in-toto v1 Statement of c, as JSON.
 func statement(c *Certificate) ([]byte, error) {
-	name, blob := c.Subject()
-	sum := sha256.Sum256(blob)
-	st := &intoto.Statement{
-		Type: intoto.StatementTypeUri,
-		Subject: []*intoto.ResourceDescriptor{{
-			Name:   name,
+	st := &intoto.Statement{Type: intoto.StatementTypeUri, PredicateType: PredicateType}
+	for _, s := range c.Subjects() {
+		sum := sha256.Sum256(s.Blob)
+		st.Subject = append(st.Subject, &intoto.ResourceDescriptor{
+			Name:   s.Name,
 			Digest: map[string]string{"sha256": hex.EncodeToString(sum[:])},
-		}},
-		PredicateType: PredicateType,
+		})
 	}
 	head, err := protojson.Marshal(st)
 	if err != nil {

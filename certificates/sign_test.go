@@ -220,9 +220,22 @@ func TestSignWritesABundleCosignReads(t *testing.T) {
 	if st.Type != "https://in-toto.io/Statement/v1" || st.PredicateType != PredicateType {
 		t.Errorf("statement %q %q", st.Type, st.PredicateType)
 	}
-	if len(st.Subject) != 1 || st.Subject[0].Name != "serial:EX8K-TEST-000123" ||
-		st.Subject[0].Digest["sha256"] != sigSubjectDigest(c) {
+	// The serial first, as before the further forms; then the WWN and the
+	// vendor/model/serial form, each with the SHA-256 of its blob.
+	wantSubjects := []struct{ name, blob string }{
+		{"serial:EX8K-TEST-000123", "EX8K-TEST-000123"},
+		{"wwn:0x5000c500a1b2c3d4", "0x5000c500a1b2c3d4"},
+		{"drive:Example/EX-8000/EX8K-TEST-000123", "Example/EX-8000/EX8K-TEST-000123"},
+	}
+	if len(st.Subject) != len(wantSubjects) || st.Subject[0].Digest["sha256"] != sigSubjectDigest(c) {
 		t.Errorf("subject %+v", st.Subject)
+	}
+	for i, w := range wantSubjects {
+		sum := sha256.Sum256([]byte(w.blob))
+		if i >= len(st.Subject) || st.Subject[i].Name != w.name || len(st.Subject[i].Digest) != 1 ||
+			st.Subject[i].Digest["sha256"] != hex.EncodeToString(sum[:]) {
+			t.Errorf("subject %d: %+v, want %s with the sha256 of %q", i, st.Subject, w.name, w.blob)
+		}
 	}
 	// The predicate is the certificate's own JSON, 64-bit seed and all (a string, for
 	// readers that hold numbers as float64).

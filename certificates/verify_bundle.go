@@ -43,10 +43,12 @@ type Verified struct {
 	Certificate *Certificate
 	// KeyFingerprint is the Fingerprint of the trusted key that verified it.
 	KeyFingerprint string
-	// SubjectName is the statement's subject, as Certificate.Subject names it.
+	// SubjectName is the statement's first subject, as Certificate.Subject names it.
 	SubjectName string
 	// SubjectDigest is "sha256:" and the hex SHA-256 of the subject's blob.
 	SubjectDigest string
+	// Subjects are the names of all the statement's subjects, SubjectName first.
+	Subjects []string
 }
 
 // Verify checks a certificate bundle against the trusted public keys, and returns
@@ -61,8 +63,9 @@ type Verified struct {
 //   - the payload is an in-toto v1 Statement (else ErrFormat) whose predicate type is
 //     PredicateType (else ErrPredicateType);
 //   - the predicate decodes into a Certificate with no unknown fields and passes
-//     Validate, and the statement's one subject is the certificate's Subject: the
-//     same name and the SHA-256 of its blob (else ErrInvalid).
+//     Validate, and the statement's subjects are the certificate's Subjects, all of
+//     them or (certificates signed before there were several) only the first, each
+//     with the same name and the SHA-256 of its blob (else ErrInvalid).
 //
 // A bundle's transparency log entries and timestamps, if any, are not checked:
 // decom's registry logs certificates and proves their inclusion.
@@ -230,19 +233,30 @@ func readStatement(env *protodsse.Envelope) (*Verified, error) {
 		return nil, err
 	}
 
+	// The subjects are the certificate's Subjects, all of them (certificates signed
+	// since the WWN and drive forms were added) or only the first (those signed
+	// before): never a name the media do not have, nor a partial or reordered list.
 	subjects := st.GetSubject()
-	if len(subjects) != 1 {
-		return nil, fmt.Errorf("%w: the statement has %d subjects, want 1", ErrInvalid, len(subjects))
+	forms := c.Subjects()
+	if len(subjects) != 1 && len(subjects) != len(forms) {
+		return nil, fmt.Errorf("%w: the statement has %d subjects, want %d (or 1)", ErrInvalid, len(subjects), len(forms))
 	}
-	name, blob := c.Subject()
-	sum := sha256.Sum256(blob)
-	want := hex.EncodeToString(sum[:])
-	s := subjects[0]
-	if s.GetName() != name {
-		return nil, fmt.Errorf("%w: the statement is about %q, but the certificate about %q", ErrInvalid, s.GetName(), name)
+	var want string
+	var names []string
+	for i, s := range subjects {
+		names = append(names, s.GetName())
+		sum := sha256.Sum256(forms[i].Blob)
+		digest := hex.EncodeToString(sum[:])
+		if i == 0 {
+			want = digest
+		}
+		if s.GetName() != forms[i].Name {
+			return nil, fmt.Errorf("%w: the statement is about %q, but the certificate about %q", ErrInvalid, s.GetName(), forms[i].Name)
+		}
+		if d := s.GetDigest(); len(d) != 1 || d["sha256"] != digest {
+			return nil, fmt.Errorf("%w: the subject digest is not the sha256 of the media identity %q", ErrInvalid, forms[i].Name)
+		}
 	}
-	if d := s.GetDigest(); len(d) != 1 || d["sha256"] != want {
-		return nil, fmt.Errorf("%w: the subject digest is not the sha256 of the media identity %q", ErrInvalid, name)
-	}
-	return &Verified{Certificate: c, SubjectName: name, SubjectDigest: "sha256:" + want}, nil
+	name := forms[0].Name
+	return &Verified{Certificate: c, SubjectName: name, SubjectDigest: "sha256:" + want, Subjects: names}, nil
 }
