@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -200,4 +202,29 @@ func NewDestruction(m Media, d Details, dest Destruction, tool Tool, now time.Ti
 		return nil, err
 	}
 	return c, nil
+}
+
+// destructionRows are the PDF's rows of section 3 for a certificate of destruction,
+// in place of the passes and their reading back.
+func destructionRows(c *Certificate, d *Destruction) [][]field {
+	particles := ""
+	if d.ParticleSizeMM > 0 {
+		particles = strconv.FormatFloat(d.ParticleSizeMM, 'f', -1, 64) + " mm"
+	}
+	witness := ""
+	if c.ValidatedBy != nil {
+		witness = joinNonEmpty(", ", c.ValidatedBy.Name, c.ValidatedBy.Title, c.ValidatedBy.Organization)
+	}
+	evidence := make([]string, 0, len(d.Evidence))
+	for _, e := range d.Evidence {
+		evidence = append(evidence, e.Name+" (sha256 "+e.SHA256[:12]+"…)")
+	}
+	return [][]field{
+		{{label: "Destruction", value: c.Sanitization.MethodTitle, bold: true}, {label: "Particle size", value: particles}},
+		{{label: "Device used", value: d.Device}},
+		{{label: "Place", value: d.Place}, {label: "Destroyed at", value: stamp(d.Time)}},
+		{{label: "Witness", value: witness}, {label: "Follows record", value: d.Follows, mono: true}},
+		{{label: "Evidence", value: strings.Join(evidence, "; ")}},
+		{{label: "Confidentiality after", value: c.PostCategorization}},
+	}
 }

@@ -1,12 +1,16 @@
 package certificates
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -233,5 +237,53 @@ func TestCosignVerifiesDestructionSubjects(t *testing.T) {
 		if err == nil {
 			t.Errorf("cosign accepts the blob %q:\n%s", blob, out)
 		}
+	}
+}
+
+// The PDF of a certificate of destruction ticks Destroy on the Appendix G form and
+// prints how, where and when the drive was destroyed.
+func TestDestructionPDF(t *testing.T) {
+	c := destroyTestCertificate(t)
+	p, err := renderPDF(c, "SHA256:test", "destroyed.sigstore.json", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(p.ticked, "Method type: Destroy") || slices.Contains(p.ticked, "Method type: Clear") {
+		t.Errorf("ticked %q", p.ticked)
+	}
+	if p.overflow {
+		t.Error("the content reaches the signatures")
+	}
+	var buf bytes.Buffer
+	if err := WritePDF(&buf, c, "SHA256:test", "destroyed.sigstore.json", ""); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "destroyed.pdf")
+	if dir := os.Getenv("DECOM_PDF_OUT"); dir != "" {
+		path = filepath.Join(dir, "destroyed.pdf")
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(pdfTextOf(t, path)), " ")
+	for _, want := range []string{"Certificate of Destruction", "NIST SP 800-88 Destroy (shred)", "2 mm",
+		"Shredco HDS-100 #17", "Example DC, cage 3", "2026-03-04 10:00:00 UTC", "Wes Witness", "photo.jpg", "Person performing destruction", "witness",
+		c.Destruction.Follows} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the PDF lacks %q:\n%s", want, text)
+		}
+	}
+	for _, not := range []string{"NOT A CERTIFICATE", "NOT sanitized", "wipe failed"} {
+		if strings.Contains(text, not) {
+			t.Errorf("the PDF of a certificate of destruction says %q:\n%s", not, text)
+		}
+	}
+	// A sanitization's PDF ticks its own type, not Destroy.
+	p, err = renderPDF(sigTestCertificate(), "SHA256:test", "c.sigstore.json", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(p.ticked, "Method type: Clear") || slices.Contains(p.ticked, "Method type: Destroy") {
+		t.Errorf("sanitization ticked %q", p.ticked)
 	}
 }

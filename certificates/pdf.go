@@ -66,6 +66,9 @@ type pdfPage struct {
 	contentEnd, signaturesTop float64
 	// row, passRow and gap are rowH, passRowH and sectGap at this page's spacing.
 	row, passRow, gap float64
+	// ticked are the labels of the ticked boxes, "Method type: Destroy" and so on,
+	// for the tests.
+	ticked []string
 }
 
 // renderPDF lays the page out at the spacing that fills it: stretched when the

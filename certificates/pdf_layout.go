@@ -245,6 +245,9 @@ func (p *pdfPage) checkboxes(label string, choices [][2]string, chosen, display 
 			name = "Other: " + display
 		}
 		x = p.checkbox(x, p.y, name, ticked)
+		if ticked {
+			p.ticked = append(p.ticked, label+": "+name)
+		}
 	}
 	p.y += p.row
 }

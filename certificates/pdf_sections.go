@@ -69,7 +69,7 @@ func (p *pdfPage) banner() {
 	var head, body string
 	col := colRed
 	switch c.Status {
-	case StatusCertificate:
+	case StatusCertificate, StatusDestructionCert:
 		return
 	case StatusExceptionsCert:
 		col = colAmber
@@ -107,7 +107,11 @@ func (p *pdfPage) banner() {
 
 func (p *pdfPage) person() {
 	pb := p.c.PerformedBy
-	p.section("1. Person performing sanitization")
+	if p.c.Destruction != nil {
+		p.section("1. Person performing destruction")
+	} else {
+		p.section("1. Person performing sanitization")
+	}
 	p.fields(
 		[]field{{label: "Name", value: pb.Name, bold: true}, {label: "Title", value: pb.Title}},
 		[]field{{label: "Organization", value: pb.Organization}, {label: "Location", value: pb.Location}},
@@ -174,11 +178,17 @@ func (p *pdfPage) sanitization() {
 		rows = append(rows, []field{{label: "Sampling", value: sampling(ch)},
 			{label: "Seed", value: ch.Seed.String(), mono: true}})
 	}
-	rows = append(rows, []field{{label: "Verification result", value: verificationResult(v), col: &vcol, bold: true},
-		{label: "Confidentiality after", value: c.PostCategorization}})
+	if d := c.Destruction; d != nil {
+		rows = destructionRows(c, d)
+	} else {
+		rows = append(rows, []field{{label: "Verification result", value: verificationResult(v), col: &vcol, bold: true},
+			{label: "Confidentiality after", value: c.PostCategorization}})
+	}
 	p.fields(rows...)
 	p.y -= p.gap - 1 // the table follows closely
-	p.passes()
+	if c.Destruction == nil {
+		p.passes()
+	}
 	p.notes()
 	p.y += p.gap
 }
@@ -381,8 +391,12 @@ func (p *pdfPage) signatures() {
 	p.checkFull(p.contentEnd + 1)
 	p.y = min(p.contentEnd+signatureGap, footerY-3-signatureH)
 	p.signaturesTop = p.y
-	p.signatureBox(margin, w, signatureH, "5. Signature \u2014 person performing sanitization", &p.c.PerformedBy, true)
-	p.signatureBox(margin+w+gap, w, signatureH, "6. Validation", p.c.ValidatedBy, false)
+	performer, validation := "5. Signature \u2014 person performing sanitization", "6. Validation"
+	if p.c.Destruction != nil {
+		performer, validation = "5. Signature \u2014 person performing destruction", "6. Validation \u2014 witness"
+	}
+	p.signatureBox(margin, w, signatureH, performer, &p.c.PerformedBy, true)
+	p.signatureBox(margin+w+gap, w, signatureH, validation, p.c.ValidatedBy, false)
 	p.y += signatureH
 }
 
@@ -483,7 +497,7 @@ func (p *pdfPage) rendered() string {
 
 func outcomeColour(c *Certificate) rgb {
 	switch c.Outcome {
-	case OutcomeSanitized:
+	case OutcomeSanitized, OutcomeDestroyed:
 		return colGreen
 	case OutcomeExceptions:
 		return colAmber

@@ -22,6 +22,8 @@ func outcomeSentence(c *Certificate) string {
 		return "written, but NOT read back; not certified as sanitized"
 	case OutcomeAborted:
 		return "the wipe was aborted; the media are NOT sanitized"
+	case OutcomeDestroyed:
+		return "the media were destroyed as described below"
 	}
 	return "the wipe failed; the media are NOT sanitized"
 }
