@@ -228,3 +228,31 @@ func destructionRows(c *Certificate, d *Destruction) [][]field {
 		{{label: "Confidentiality after", value: c.PostCategorization}},
 	}
 }
+
+// DestructionSummary says in one line how, with what, where and when the media were
+// destroyed, and who witnessed it; "" for a certificate of sanitization.
+func (c *Certificate) DestructionSummary() string {
+	d := c.Destruction
+	if d == nil {
+		return ""
+	}
+	parts := []string{d.Method}
+	if d.ParticleSizeMM > 0 {
+		parts[0] += ", particles up to " + strconv.FormatFloat(d.ParticleSizeMM, 'f', -1, 64) + " mm"
+	}
+	if d.Device != "" {
+		parts = append(parts, "with "+d.Device)
+	}
+	parts = append(parts, "at "+d.Place, d.Time.UTC().Format(time.RFC3339))
+	if c.ValidatedBy != nil && c.ValidatedBy.Name != "" {
+		parts = append(parts, "witnessed by "+c.ValidatedBy.Name)
+	}
+	switch n := len(d.Evidence); n {
+	case 0:
+	case 1:
+		parts = append(parts, "1 evidence file")
+	default:
+		parts = append(parts, strconv.Itoa(n)+" evidence files")
+	}
+	return strings.Join(parts, "; ")
+}

@@ -22,7 +22,8 @@ func newCertCommand(g *globalOptions) *cobra.Command {
 		Short: "Verify, show and print certificates of sanitization",
 		Args:  argsUsage(cobra.NoArgs),
 	}
-	cmd.AddCommand(newCertVerifyCommand(g), newCertShowCommand(g), newCertPDFCommand(g), newCertPushCommand(g))
+	cmd.AddCommand(newCertVerifyCommand(g), newCertShowCommand(g), newCertPDFCommand(g), newCertPushCommand(g),
+		newCertDestroyCommand(g))
 	return cmd
 }
 

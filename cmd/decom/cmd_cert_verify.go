@@ -69,6 +69,8 @@ type certResult struct {
 	Status  string `json:"status,omitempty"`
 	Outcome string `json:"outcome,omitempty"`
 	Subject string `json:"subject,omitempty"`
+	// Subjects are all the statement's subjects, Subject first.
+	Subjects []string `json:"subjects,omitempty"`
 	// Certificate is true for a certificate of sanitization (possibly with
 	// exceptions), false for a record of an unverified, failed or aborted one.
 	Certificate bool `json:"certificate_of_sanitization"`
@@ -113,7 +115,7 @@ func runCertVerify(ctx context.Context, opts certVerifyOptions, g *globalOptions
 			}
 		} else {
 			r.Valid, r.ID, r.Status, r.Outcome = true, v.Certificate.ID, v.Certificate.Status, v.Certificate.Outcome
-			r.Subject, r.Fingerprint = v.SubjectName, v.KeyFingerprint
+			r.Subject, r.Subjects, r.Fingerprint = v.SubjectName, v.Subjects, v.KeyFingerprint
 			r.Certificate, r.Note = v.Certificate.IsCertificate(), v.Certificate.Caveat()
 		}
 		results = append(results, r)
@@ -199,6 +201,12 @@ func writeCertSummary(w io.Writer, path string, v *certificates.Verified, err er
 	fmt.Fprintf(tw, "  Signed by key:\t%s\n", v.KeyFingerprint)
 	fmt.Fprintf(tw, "  Media:\t%s\n", mediaLine(c))
 	fmt.Fprintf(tw, "  Subject:\t%s\n", v.SubjectName)
+	if len(v.Subjects) > 1 {
+		fmt.Fprintf(tw, "  Also bound to:\t%s\n", strings.Join(v.Subjects[1:], ", "))
+	}
+	if s := c.DestructionSummary(); s != "" {
+		fmt.Fprintf(tw, "  Destruction:\t%s\n", s)
+	}
 	fmt.Fprintf(tw, "  Sanitization:\t%s, %s (%s), %s\n", categoryShort(c.Sanitization.Category),
 		c.Sanitization.Method, c.Sanitization.Technique, plural(len(c.Sanitization.Passes), "pass", "passes"))
 	fmt.Fprintf(tw, "  Verification:\t%s\n", c.VerificationSummary())
