@@ -20,7 +20,7 @@ import (
 var templateFS embed.FS
 
 type uiTemplates struct {
-	search, certificate, log, notFound *template.Template
+	search, certificate, log, notFound, history *template.Template
 }
 
 func loadTemplates() (*uiTemplates, error) {
@@ -62,12 +62,12 @@ func loadTemplates() (*uiTemplates, error) {
 		"bytes": humanize.Bytes,
 		"outcomes": func() []string {
 			return []string{certificates.OutcomeSanitized, certificates.OutcomeExceptions, certificates.OutcomeUnverified,
-				certificates.OutcomeFailed, certificates.OutcomeAborted}
+				certificates.OutcomeFailed, certificates.OutcomeAborted, certificates.OutcomeDestroyed}
 		},
 		// badge is the class of an outcome's cell in the search results.
 		"badge": func(outcome string) string {
 			switch outcome {
-			case certificates.OutcomeSanitized:
+			case certificates.OutcomeSanitized, certificates.OutcomeDestroyed:
 				return "ok"
 			case certificates.OutcomeExceptions:
 				return "warn"
@@ -102,7 +102,8 @@ func loadTemplates() (*uiTemplates, error) {
 	for _, p := range []struct {
 		dst  **template.Template
 		name string
-	}{{&t.search, "search.html"}, {&t.certificate, "certificate.html"}, {&t.log, "log.html"}, {&t.notFound, "notfound.html"}} {
+	}{{&t.search, "search.html"}, {&t.certificate, "certificate.html"}, {&t.log, "log.html"}, {&t.notFound, "notfound.html"},
+		{&t.history, "history.html"}} {
 		if *p.dst, err = parse(p.name); err != nil {
 			return nil, err
 		}
@@ -114,6 +115,7 @@ func (s *Server) uiRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /{$}", s.uiSearch)
 	m.HandleFunc("GET /certificates/{id}", s.uiCertificate)
 	m.HandleFunc("GET /log", s.uiLog)
+	m.HandleFunc("GET /history", s.uiHistory)
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, t *template.Template, data any) {
