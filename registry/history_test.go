@@ -81,7 +81,7 @@ func TestHistoryPage(t *testing.T) {
 
 	// Linked from the certificate page and the list.
 	cp := reg.get(t, "/certificates/"+destroyed.ID)
-	for _, want := range []string{`href="/history?serial=S6PTNM0T000001A" id="history-link"`, `<h2>Destruction</h2>`,
+	for _, want := range []string{`<a href="/history?serial=S6PTNM0T000001A" id="history-link">`, `<h2>Destruction</h2>`,
 		`<dd id="destruction-place">cage 3</dd>`, `href="/certificates/` + failed.ID + `"`, `<dd id="outcome">destroyed</dd>`} {
 		if !strings.Contains(cp, want) {
 			t.Errorf("the certificate page lacks %q", want)
@@ -90,8 +90,11 @@ func TestHistoryPage(t *testing.T) {
 	if strings.Contains(cp, `class="banner bad"`) {
 		t.Error("the certificate of destruction has a failure banner")
 	}
-	if list := reg.get(t, "/?serial=S6PTNM0T000001A"); !strings.Contains(list, `<a href="/history?serial=S6PTNM0T000001A" class="history"`) {
+	if list := reg.get(t, "/?serial=S6PTNM0T000001A"); !strings.Contains(list, `<a href="/history?serial=S6PTNM0T000001A" id="history-link">`) {
 		t.Error("the search list does not link the serial to its history")
+	}
+	if list := reg.get(t, "/?organization=x"); strings.Contains(list, `id="history-link"`) {
+		t.Error("a search for no serial links to a history")
 	}
 	resp, err := reg.HTTP.Get(reg.URL + "/history")
 	if err != nil {
