@@ -105,3 +105,23 @@ func TestHistoryPage(t *testing.T) {
 		t.Errorf("/history without a drive: %d", resp.StatusCode)
 	}
 }
+
+// A drive's history is a read like any other: refused without a read token when
+// reads are not public, served with one.
+func TestHistoryPageNeedsTheReadScope(t *testing.T) {
+	reg := newTestRegistry(t, func(c *Config) { c.PublicReads = false })
+	upload, read, _, _ := scopedTokens(t, reg)
+	failed := reg.certificate(t, testCert{Serial: "S6PTNM0T000001A", Outcome: wipe.OutcomeFailed})
+	if code, _, body := request(t, reg.HTTP, "POST", reg.URL+"/api/v1/certificates", upload, reg.sign(t, failed)); code != http.StatusCreated {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	for _, tc := range []struct {
+		who, token string
+		want       int
+	}{{"anonymous", "", 401}, {"an upload token", upload, 403}, {"a read token", read, 200}} {
+		code, _, body := request(t, reg.HTTP, "GET", reg.URL+"/history?serial=S6PTNM0T000001A", tc.token, nil)
+		if code != tc.want || (code != 200) == strings.Contains(body, failed.ID) {
+			t.Errorf("GET /history by %s: %d, want %d; names the record: %v", tc.who, code, tc.want, strings.Contains(body, failed.ID))
+		}
+	}
+}

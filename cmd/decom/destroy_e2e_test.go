@@ -72,7 +72,8 @@ func TestDestroyAfterFailedWipe(t *testing.T) {
 	if token = strings.TrimSpace(token); code != exitOK {
 		t.Fatalf("registry token create: %s", stderr)
 	}
-	url := startRegistry(t, data)
+	// Reads are open to anyone here, for the browser; uploads still need the token.
+	url := startRegistry(t, data, "--public-reads")
 
 	// 16 MiB whose 64 KiB at 4 MiB cannot be read back.
 	disk := faultfs.Mount(t, 16<<20, faultfs.Range{Off: 4 << 20, Len: 64 << 10, Ops: faultfs.Read})

@@ -37,14 +37,15 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// startRegistry runs decom registry serve until the test ends.
-func startRegistry(t *testing.T, data string) string {
+// startRegistry runs decom registry serve until the test ends; extra are further
+// flags of registry serve.
+func startRegistry(t *testing.T, data string, extra ...string) string {
 	t.Helper()
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		code, _, stderr := decom(t, ctx, "--log-level", "warn", "registry", "serve", "--addr", addr, "--data", data)
+		code, _, stderr := decom(t, ctx, append([]string{"--log-level", "warn", "registry", "serve", "--addr", addr, "--data", data}, extra...)...)
 		if code != exitOK && code != exitInterrupted {
 			t.Errorf("registry serve: exit %d: %s", code, stderr)
 		}
