@@ -54,6 +54,13 @@ func TestCertDestroyByLabel(t *testing.T) {
 			t.Errorf("cert verify does not show %q:\n%s", want, out)
 		}
 	}
+	code, out, stderr = decom(t, ctx, "cert", "show", files[0], "--key", pub)
+	for _, want := range []string{"Certificate of Destruction", "shred, particles up to 2 mm; with Shredco HDS-100 #17; at Example DC, cage 3; 2026-03-04T10:00:00Z; witnessed by Wes Witness",
+		"shredded.jpg, 17 bytes, sha256 "} {
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("cert show: exit %d, lacks %q:\n%s%s", code, want, out, stderr)
+		}
+	}
 	b, _ := os.ReadFile(files[0])
 	keys, _ := certificates.LoadPublicKeys(pub)
 	v, err := certificates.Verify(b, keys)

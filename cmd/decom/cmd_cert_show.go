@@ -81,6 +81,15 @@ func writeCertDetail(w io.Writer, c *certificates.Certificate, fp string, checke
 	s := c.Sanitization
 	row("Method type:", c.CategoryText())
 	row("Technique:", s.Technique)
+	if d := c.Destruction; d != nil {
+		row("Destruction:", c.DestructionSummary())
+		if d.Follows != "" {
+			row("Follows:", d.Follows)
+		}
+		for _, e := range d.Evidence {
+			row("Evidence:", fmt.Sprintf("%s, %d bytes, sha256 %s", e.Name, e.SizeBytes, e.SHA256))
+		}
+	}
 	row("Method:", fmt.Sprintf("%s — %s, %d round(s)", s.Method, s.MethodTitle, s.Rounds))
 	row("Tool:", fmt.Sprintf("%s %s (commit %s)", s.Tool.Name, s.Tool.Version, s.Tool.Commit))
 	row("Time:", fmt.Sprintf("%s to %s", s.Started.Format(time.RFC3339), s.Finished.Format(time.RFC3339)))
