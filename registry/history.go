@@ -85,7 +85,7 @@ func (s *Server) uiHistory(w http.ResponseWriter, r *http.Request) {
 		q.Cursor = page.Next
 	}
 	for _, rec := range recs {
-		p.Rows = append(p.Rows, newHistoryRow(rec, keys))
+		p.Rows = append(p.Rows, s.newHistoryRow(rec, keys))
 	}
 	// The records the certificates of destruction follow.
 	for _, row := range slices.Clone(p.Rows) {
@@ -101,7 +101,7 @@ func (s *Server) uiHistory(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		seen[rec.ID] = true
-		linked := newHistoryRow(rec, keys)
+		linked := s.newHistoryRow(rec, keys)
 		linked.LinkedBy = row.ID
 		p.Rows = append(p.Rows, linked)
 	}
@@ -114,8 +114,8 @@ func (s *Server) uiHistory(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, s.uiTemplates.history, p)
 }
 
-func newHistoryRow(rec store.Record, keys map[string]store.Key) historyRow {
-	row := historyRow{listRow: newListRow(rec, keys), Title: rec.Status}
+func (s *Server) newHistoryRow(rec store.Record, keys map[string]store.Key) historyRow {
+	row := historyRow{listRow: s.newListRow(rec, keys), Title: rec.Status}
 	if c, _, err := certificates.Inspect(rec.Bundle); err == nil {
 		row.Title = c.Title()
 		row.Summary = c.DestructionSummary()
