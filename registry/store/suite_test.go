@@ -69,6 +69,8 @@ func testStore(t *testing.T, fresh newDB) {
 		{"KeyRevocation", testKeyRevocation},
 		{"MigrateRevocation", testMigrateRevocation},
 		{"Reopen", testReopen},
+		{"Outbox", testOutbox},
+		{"OutboxTwoInstances", testOutboxTwoInstances},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // each has a database of its own
