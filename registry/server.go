@@ -61,6 +61,8 @@ type Server struct {
 	metricsHandler http.Handler
 	// skew is Config.Skew, or DefaultSkewLimits.
 	skew SkewLimits
+	// webhooks delivers the webhook outbox; nil without webhooks.
+	webhooks *webhooks
 }
 
 // checkpointCache keeps the last checkpoint the server parsed and checked: receipts
@@ -109,6 +111,9 @@ type Config struct {
 	// RateLimit limits each client's pages, PDFs and searches; a zero PerSecond
 	// leaves them unlimited.
 	RateLimit RateLimit
+	// Webhooks, when set, are posted on every certificate logged (webhook.go);
+	// RunWebhooks delivers them.
+	Webhooks *WebhookConfig
 }
 
 // CheckPublicURL refuses a public URL that is not an absolute http or https URL
@@ -150,6 +155,11 @@ func New(cfg Config) (*Server, error) {
 		skew: cfg.Skew}
 	if s.skew == (SkewLimits{}) {
 		s.skew = DefaultSkewLimits
+	}
+	if cfg.Webhooks != nil {
+		if s.webhooks, err = newWebhooks(*cfg.Webhooks, s, cfg.Registry); err != nil {
+			return nil, err
+		}
 	}
 	s.routes()
 	return s, nil
@@ -326,6 +336,9 @@ func (s *Server) appendAndRecord(ctx context.Context, rec store.Record) (uint64,
 	// same certificate records the same index; a conflict is a real disagreement.
 	if err := s.store.SetLogged(ctx, rec.ID, idx, cp); err != nil {
 		return 0, nil, fmt.Errorf("record the log index: %w", err)
+	}
+	if s.webhooks != nil {
+		s.webhooks.notify()
 	}
 	// A concurrent upload of the same bytes may have recorded another checkpoint;
 	// both cover the certificate.

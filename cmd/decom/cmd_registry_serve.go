@@ -37,6 +37,7 @@ type registryServeOptions struct {
 	PublicURL string
 	// Skew is how far issued may lie from logged before a certificate is flagged.
 	Skew registry.SkewLimits
+	webhookOptions
 }
 
 func (o *registryServeOptions) AddFlags(f *pflag.FlagSet) {
@@ -48,6 +49,7 @@ func (o *registryServeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.PublicURL, "public-url", "", "the registry's address as auditors reach it, such as https://registry.example:8443; the PDFs it renders lead there by their QR code")
 	addSkewFlags(f, &o.Skew)
 	f.StringVar(&o.Origin, "origin", "", "the log's name in its checkpoints (default: decom-registry/HOSTNAME; fixed at first start)")
+	o.webhookOptions.AddFlags(f)
 }
 
 func newRegistryServeCommand(g *globalOptions) *cobra.Command {
@@ -148,6 +150,11 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 	if err := o.registryAccessOptions.config(&cfg); err != nil {
 		return err
 	}
+	hooks, err := o.webhookOptions.config()
+	if err != nil {
+		return err
+	}
+	cfg.Webhooks = hooks
 	st, err := o.open(ctx)
 	if err != nil {
 		return err
@@ -227,6 +234,8 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 		go func() { done <- ms.Serve(mln) }()
 		defer ms.Close()
 	}
+	hooksDone := startWebhooks(ctx, srv, g)
+	defer hooksDone()
 	select {
 	case err := <-done:
 		return err
