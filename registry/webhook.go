@@ -221,9 +221,10 @@ func (w *webhooks) notify() {
 	}
 }
 
-// webhookLease bounds how long an instance holds deliveries it claimed: past it,
-// another instance may post them again.
-func (w *webhooks) lease() time.Duration { return 2*w.cfg.Timeout + 30*time.Second }
+// lease bounds how long an instance holds deliveries it claimed: past it, another
+// instance (or this one restarted) posts them again. It covers one attempt and
+// recording its result; a delivery in flight when its instance died waits for it.
+func (w *webhooks) lease() time.Duration { return w.cfg.Timeout + 5*time.Second }
 
 const webhookBatch = 32
 
