@@ -724,6 +724,10 @@ func parseTime(s string) (time.Time, error) {
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	if f := r.URL.Query().Get("format"); f != "" && f != "json" {
+		s.export(w, r, f)
+		return
+	}
 	q, err := query(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%v", err)
