@@ -173,6 +173,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/certificates/{id}/pdf", s.getPDF)
 	m.HandleFunc("GET /api/v1/certificates/{id}/proof", s.getProof)
 	m.HandleFunc("GET /api/v1/search", s.search)
+	m.HandleFunc("GET "+SchemaPath, s.getSchema)
 	m.HandleFunc("GET /api/v1/log/checkpoint", s.getCheckpoint)
 	m.HandleFunc("GET /api/v1/log/key", s.getLogKey)
 	m.HandleFunc("GET /api/v1/log/consistency", s.getConsistency)

@@ -64,6 +64,10 @@ whose checkpoints the registry signs with its own key (made on first start, in t
 directory). The same key signs the time of each checkpoint (a cosignature/v1 signature)
 and, in each receipt, when the registry received the certificate; certificates issued
 more than --skew-ahead after, or more than --skew-behind before, that time are flagged. Auditors search and check certificates at /, and fetch proofs from the API.
+With --webhook URL (repeatable) and --webhook-secret-file, every certificate logged
+is POSTed to each URL as signed JSON, at least once, retried with backoff across
+restarts; /metrics counts the attempts. GET /api/v1/search?format=csv|jsonl exports a
+search; GET /api/v1/schema/certificate.json is the certificates' JSON Schema.
 SIGINT or SIGTERM shut it down gracefully.
 
 Reading certificates (pages, bundles, PDFs, proofs, searches) needs a token with the

@@ -81,17 +81,26 @@ func ValidateStatement(statement []byte) error {
 
 // ValidateBundle checks the predicate of a Sigstore bundle's statement, as signed.
 func ValidateBundle(bundle []byte) error {
+	p, err := BundlePredicate(bundle)
+	if err != nil {
+		return err
+	}
+	return Validate(p)
+}
+
+// BundlePredicate returns the predicate of a Sigstore bundle's statement, as signed.
+func BundlePredicate(bundle []byte) ([]byte, error) {
 	var b struct {
 		DSSE *struct {
 			Payload string `json:"payload"`
 		} `json:"dsseEnvelope"`
 	}
 	if err := json.Unmarshal(bundle, &b); err != nil || b.DSSE == nil {
-		return errors.New("not a Sigstore bundle with a DSSE envelope")
+		return nil, errors.New("not a Sigstore bundle with a DSSE envelope")
 	}
 	st, err := base64.StdEncoding.DecodeString(b.DSSE.Payload)
 	if err != nil {
-		return fmt.Errorf("bundle payload: %w", err)
+		return nil, fmt.Errorf("bundle payload: %w", err)
 	}
-	return ValidateStatement(st)
+	return Predicate(st)
 }
