@@ -228,6 +228,9 @@ func (w *webhooks) lease() time.Duration { return w.cfg.Timeout + 5*time.Second 
 
 const webhookBatch = 32
 
+// gaugeEvery is how often the pending and failed gauges are counted again.
+const gaugeEvery = 10 * time.Second
+
 // RunWebhooks records the configured endpoints in the store and delivers the outbox
 // until ctx ends. Without webhooks configured it returns at once.
 func (s *Server) RunWebhooks(ctx context.Context) error {
@@ -235,11 +238,21 @@ func (s *Server) RunWebhooks(ctx context.Context) error {
 	if w == nil {
 		return nil
 	}
-	if err := s.store.SetWebhooks(ctx, w.cfg.URLs); err != nil {
-		return err
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		err := s.store.SetWebhooks(ctx, w.cfg.URLs)
+		if err == nil {
+			break
+		}
+		s.logger.Error("webhooks: record the endpoints; trying again", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
 	}
 	tick := time.NewTicker(w.cfg.Poll)
 	defer tick.Stop()
+	var counted time.Time
 	for {
 		for ctx.Err() == nil {
 			n, err := w.round(ctx)
@@ -251,9 +264,12 @@ func (s *Server) RunWebhooks(ctx context.Context) error {
 				break
 			}
 		}
-		if counts, err := s.store.DeliveryCounts(ctx); err == nil {
-			w.pending.Set(float64(counts[store.DeliveryPending]))
-			w.failed.Set(float64(counts[store.DeliveryFailed]))
+		if time.Since(counted) >= gaugeEvery {
+			if pending, failed, err := s.store.FailedAndPending(ctx); err == nil {
+				w.pending.Set(float64(pending))
+				w.failed.Set(float64(failed))
+				counted = time.Now()
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -39,6 +39,8 @@ type Outbox interface {
 	FinishDelivery(ctx context.Context, id int64, holder string, res DeliveryResult) error
 	// DeliveryCounts counts the deliveries in each state.
 	DeliveryCounts(ctx context.Context) (map[string]int, error)
+	// FailedAndPending counts the deliveries pending and given up, cheaply.
+	FailedAndPending(ctx context.Context) (pending, failed int, err error)
 }
 
 // States of a delivery.
@@ -214,21 +216,25 @@ func (s *sqlStore) FinishDelivery(ctx context.Context, id int64, holder string, 
 }
 
 func (s *sqlStore) DeliveryCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT state, COUNT(*) FROM webhook_deliveries GROUP BY state`)
-	if err != nil {
-		return nil, fmt.Errorf("count deliveries: %w", err)
-	}
-	defer rows.Close()
-	counts := map[string]int{DeliveryPending: 0, DeliveryDelivered: 0, DeliveryFailed: 0}
-	for rows.Next() {
-		var (
-			state string
-			n     int
-		)
-		if err := rows.Scan(&state, &n); err != nil {
+	counts := map[string]int{}
+	// Pending and failed are counted through their partial indexes; delivered
+	// deliveries, the bulk, are counted only when asked.
+	for _, state := range []string{DeliveryPending, DeliveryFailed, DeliveryDelivered} {
+		var n int
+		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE state = $1`, state).Scan(&n); err != nil {
 			return nil, fmt.Errorf("count deliveries: %w", err)
 		}
 		counts[state] = n
 	}
-	return counts, rows.Err()
+	return counts, nil
+}
+
+func (s *sqlStore) FailedAndPending(ctx context.Context) (pending, failed int, err error) {
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'`).Scan(&pending); err != nil {
+		return 0, 0, fmt.Errorf("count deliveries: %w", err)
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'failed'`).Scan(&failed); err != nil {
+		return 0, 0, fmt.Errorf("count deliveries: %w", err)
+	}
+	return pending, failed, nil
 }

@@ -103,6 +103,9 @@ func testOutbox(t *testing.T, open opener) {
 	if counts[DeliveryDelivered] != 1 || counts[DeliveryFailed] != 1 || counts[DeliveryPending] != 2 {
 		t.Errorf("counts %v, want 1 delivered, 1 failed, 2 pending", counts)
 	}
+	if p, f, err := s.FailedAndPending(ctx); p != 2 || f != 1 || err != nil {
+		t.Errorf("FailedAndPending: %d, %d, %v; want 2, 1", p, f, err)
+	}
 	// A lease that ran out is taken over.
 	short, err := s.ClaimDeliveries(ctx, "h3", []string{a, b}, 10, time.Millisecond)
 	if err != nil || len(short) != 1 {

@@ -160,5 +160,6 @@ var postgresMigrations = [][]string{
 			UNIQUE (endpoint, certificate_id)
 		)`,
 		`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (id) WHERE state = 'pending'`,
+		`CREATE INDEX webhook_deliveries_failed ON webhook_deliveries (id) WHERE state = 'failed'`,
 	},
 }

@@ -222,5 +222,6 @@ var sqliteMigrations = [][]string{
 			UNIQUE (endpoint, certificate_id)
 		) STRICT`,
 		`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (id) WHERE state = 'pending'`,
+		`CREATE INDEX webhook_deliveries_failed ON webhook_deliveries (id) WHERE state = 'failed'`,
 	},
 }
