@@ -203,7 +203,7 @@ var sqliteMigrations = [][]string{
 	{
 		`ALTER TABLE certificates ADD COLUMN log_checkpoint BLOB`,
 	},
-	// 6: the webhook outbox (outbox.go): the endpoints, and a delivery per
+	// 7: the webhook outbox (outbox.go): the endpoints, and a delivery per
 	// certificate and endpoint, queued with the certificate's log index.
 	{
 		`CREATE TABLE webhook_endpoints (url TEXT PRIMARY KEY, active INTEGER NOT NULL) STRICT`,

@@ -1319,7 +1319,7 @@ func testMigrateRevocation(t *testing.T, open opener) {
 		`ALTER TABLE agent_keys DROP COLUMN revoked_from`,
 		`ALTER TABLE agent_keys DROP COLUMN revoke_reason`,
 		`ALTER TABLE api_tokens DROP COLUMN scopes`,
-		`DROP TABLE webhook_deliveries`, // version 6
+		`DROP TABLE webhook_deliveries`, // version 7
 		`DROP TABLE webhook_endpoints`,
 		`DELETE FROM schema_migrations WHERE version >= 4`,
 	} {
