@@ -50,6 +50,9 @@ func Sign(ctx context.Context, signer signature.SignerVerifier, c *Certificate) 
 	if err != nil {
 		return nil, err
 	}
+	if signedHook != nil {
+		signedHook(payload)
+	}
 	sig, err := signer.SignMessage(bytes.NewReader(dsse.PAE(PayloadType, payload)), options.WithContext(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("sign certificate: %w", err)

@@ -61,6 +61,8 @@ type Server struct {
 	metricsHandler http.Handler
 	// skew is Config.Skew, or DefaultSkewLimits.
 	skew SkewLimits
+	// webhooks delivers the webhook outbox; nil without webhooks.
+	webhooks *webhooks
 }
 
 // checkpointCache keeps the last checkpoint the server parsed and checked: receipts
@@ -109,6 +111,9 @@ type Config struct {
 	// RateLimit limits each client's pages, PDFs and searches; a zero PerSecond
 	// leaves them unlimited.
 	RateLimit RateLimit
+	// Webhooks, when set, are posted on every certificate logged (webhook.go);
+	// RunWebhooks delivers them.
+	Webhooks *WebhookConfig
 }
 
 // CheckPublicURL refuses a public URL that is not an absolute http or https URL
@@ -151,6 +156,11 @@ func New(cfg Config) (*Server, error) {
 	if s.skew == (SkewLimits{}) {
 		s.skew = DefaultSkewLimits
 	}
+	if cfg.Webhooks != nil {
+		if s.webhooks, err = newWebhooks(*cfg.Webhooks, s, cfg.Registry); err != nil {
+			return nil, err
+		}
+	}
 	s.routes()
 	return s, nil
 }
@@ -163,6 +173,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /api/v1/certificates/{id}/pdf", s.getPDF)
 	m.HandleFunc("GET /api/v1/certificates/{id}/proof", s.getProof)
 	m.HandleFunc("GET /api/v1/search", s.search)
+	m.HandleFunc("GET "+SchemaPath, s.getSchema)
 	m.HandleFunc("GET /api/v1/log/checkpoint", s.getCheckpoint)
 	m.HandleFunc("GET /api/v1/log/key", s.getLogKey)
 	m.HandleFunc("GET /api/v1/log/consistency", s.getConsistency)
@@ -326,6 +337,9 @@ func (s *Server) appendAndRecord(ctx context.Context, rec store.Record) (uint64,
 	// same certificate records the same index; a conflict is a real disagreement.
 	if err := s.store.SetLogged(ctx, rec.ID, idx, cp); err != nil {
 		return 0, nil, fmt.Errorf("record the log index: %w", err)
+	}
+	if s.webhooks != nil {
+		s.webhooks.notify()
 	}
 	// A concurrent upload of the same bytes may have recorded another checkpoint;
 	// both cover the certificate.
@@ -711,6 +725,10 @@ func parseTime(s string) (time.Time, error) {
 }
 
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	if f := r.URL.Query().Get("format"); f != "" && f != "json" {
+		s.export(w, r, f)
+		return
+	}
 	q, err := query(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "%v", err)

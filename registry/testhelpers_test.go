@@ -20,6 +20,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/decom-project/decom/certificates"
+	"github.com/decom-project/decom/internal/schematest"
 	"github.com/decom-project/decom/registry/store"
 	"github.com/decom-project/decom/registry/tlog"
 	"github.com/decom-project/decom/verify"
@@ -246,6 +247,10 @@ func (r *testRegistry) sign(t *testing.T, c *certificates.Certificate) []byte {
 	b, err := certificates.Sign(t.Context(), r.Agent, c)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Every certificate the registry's tests make matches the published schema.
+	if err := schematest.ValidateBundle(b); err != nil {
+		t.Errorf("certificate %s does not match the certificate schema: %v", c.ID, err)
 	}
 	return b
 }

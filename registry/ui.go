@@ -134,11 +134,17 @@ type searchPage struct {
 	Results []listRow
 	Next    string
 	NextURL string
-	Error   string
-	Asked   bool
+	// ExportCSV and ExportJSONL download the whole search (export.go).
+	ExportCSV, ExportJSONL string
+	Error                  string
+	Asked                  bool
 }
 
 func (s *Server) uiSearch(w http.ResponseWriter, r *http.Request) {
+	if f := r.URL.Query().Get("format"); f != "" {
+		s.export(w, r, f)
+		return
+	}
 	page := searchPage{Params: map[string]string{}}
 	for _, k := range []string{"serial", "wwn", "asset", "id", "outcome", "method", "organization", "customer", "from", "to"} {
 		page.Params[k] = r.URL.Query().Get(k)
@@ -173,6 +179,7 @@ func (s *Server) uiSearch(w http.ResponseWriter, r *http.Request) {
 	for _, rec := range res.Records {
 		page.Results = append(page.Results, s.newListRow(rec, keys))
 	}
+	page.ExportCSV, page.ExportJSONL = exportLinks(r)
 	if res.Next != "" {
 		v := r.URL.Query()
 		v.Set("cursor", res.Next)

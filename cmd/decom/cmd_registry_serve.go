@@ -37,6 +37,7 @@ type registryServeOptions struct {
 	PublicURL string
 	// Skew is how far issued may lie from logged before a certificate is flagged.
 	Skew registry.SkewLimits
+	webhookOptions
 }
 
 func (o *registryServeOptions) AddFlags(f *pflag.FlagSet) {
@@ -48,6 +49,7 @@ func (o *registryServeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.PublicURL, "public-url", "", "the registry's address as auditors reach it, such as https://registry.example:8443; the PDFs it renders lead there by their QR code")
 	addSkewFlags(f, &o.Skew)
 	f.StringVar(&o.Origin, "origin", "", "the log's name in its checkpoints (default: decom-registry/HOSTNAME; fixed at first start)")
+	o.webhookOptions.AddFlags(f)
 }
 
 func newRegistryServeCommand(g *globalOptions) *cobra.Command {
@@ -62,6 +64,10 @@ whose checkpoints the registry signs with its own key (made on first start, in t
 directory). The same key signs the time of each checkpoint (a cosignature/v1 signature)
 and, in each receipt, when the registry received the certificate; certificates issued
 more than --skew-ahead after, or more than --skew-behind before, that time are flagged. Auditors search and check certificates at /, and fetch proofs from the API.
+With --webhook URL (repeatable) and --webhook-secret-file, every certificate logged
+is POSTed to each URL as signed JSON, at least once, retried with backoff across
+restarts; /metrics counts the attempts. GET /api/v1/search?format=csv|jsonl exports a
+search; GET /api/v1/schema/certificate.json is the certificates' JSON Schema.
 SIGINT or SIGTERM shut it down gracefully.
 
 Reading certificates (pages, bundles, PDFs, proofs, searches) needs a token with the
@@ -148,6 +154,11 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 	if err := o.registryAccessOptions.config(&cfg); err != nil {
 		return err
 	}
+	hooks, err := o.webhookOptions.config()
+	if err != nil {
+		return err
+	}
+	cfg.Webhooks = hooks
 	st, err := o.open(ctx)
 	if err != nil {
 		return err
@@ -227,6 +238,8 @@ func runRegistryServe(ctx context.Context, o registryServeOptions, g *globalOpti
 		go func() { done <- ms.Serve(mln) }()
 		defer ms.Close()
 	}
+	hooksDone := startWebhooks(ctx, srv, g)
+	defer hooksDone()
 	select {
 	case err := <-done:
 		return err

@@ -63,6 +63,8 @@ func (postgresDialect) isUniqueViolation(err error) bool {
 	return errors.As(err, &e) && e.Code == "23505"
 }
 
+func (postgresDialect) skipLocked() string { return " FOR UPDATE SKIP LOCKED" }
+
 func (postgresDialect) migrations() [][]string { return postgresMigrations }
 
 // postgresMigrations: never edit a version once released; add one. They mirror
@@ -138,5 +140,26 @@ var postgresMigrations = [][]string{
 	// 6: the first checkpoint seen to cover a certificate's log index.
 	{
 		`ALTER TABLE certificates ADD COLUMN log_checkpoint BYTEA`,
+	},
+	// 7: the webhook outbox (outbox.go): the endpoints, and a delivery per
+	// certificate and endpoint, queued with the certificate's log index.
+	{
+		`CREATE TABLE webhook_endpoints (url TEXT PRIMARY KEY, active INTEGER NOT NULL)`,
+		`CREATE TABLE webhook_deliveries (
+			id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+			endpoint       TEXT NOT NULL,
+			certificate_id TEXT NOT NULL,
+			created        TIMESTAMPTZ NOT NULL,
+			state          TEXT NOT NULL,
+			attempts       INTEGER NOT NULL,
+			next_attempt   TIMESTAMPTZ NOT NULL,
+			claim          TEXT,
+			claim_until    TIMESTAMPTZ,
+			last_error     TEXT NOT NULL DEFAULT '',
+			finished       TIMESTAMPTZ,
+			UNIQUE (endpoint, certificate_id)
+		)`,
+		`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (id) WHERE state = 'pending'`,
+		`CREATE INDEX webhook_deliveries_failed ON webhook_deliveries (id) WHERE state = 'failed'`,
 	},
 }

@@ -91,6 +91,8 @@ func testMigrateTokenScopes(t *testing.T, open opener) {
 	for _, stmt := range []string{
 		`ALTER TABLE certificates DROP COLUMN log_checkpoint`, // version 6
 		`ALTER TABLE api_tokens DROP COLUMN scopes`,
+		`DROP TABLE webhook_deliveries`, // version 7
+		`DROP TABLE webhook_endpoints`,
 		`DELETE FROM schema_migrations WHERE version >= 5`,
 	} {
 		if _, err := ss.w.ExecContext(ctx, stmt); err != nil {

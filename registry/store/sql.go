@@ -29,6 +29,9 @@ type dialect interface {
 	timeArg(t time.Time) any
 	// isUniqueViolation reports whether err is a unique constraint refusing a row.
 	isUniqueViolation(err error) bool
+	// skipLocked ends a SELECT of rows to claim: rows another transaction is
+	// claiming are skipped, not waited for (PostgreSQL; SQLite has one writer).
+	skipLocked() string
 }
 
 // sqlStore is the Store over database/sql shared by both databases.
@@ -253,6 +256,7 @@ func (s *sqlStore) PutCertificate(ctx context.Context, c Record) (Record, bool, 
 // queryer is a database or a transaction.
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // errBatch marks an error that is not the record's own: the transaction it ran
@@ -281,6 +285,11 @@ func putRecord(ctx context.Context, q queryer, d dialect, c Record) (Record, boo
 		fold(c.Organization), fold(c.Customer), d.timeArg(c.Issued), c.Bundle, logIndex,
 		d.timeArg(c.Received)).Scan(&seq)
 	switch {
+	case err == nil && c.LogIndex != nil:
+		if err := enqueueDeliveries(ctx, q, d, c.ID, c.Received); err != nil {
+			return Record{}, false, err
+		}
+		return c, true, nil
 	case err == nil:
 		return c, true, nil
 	case d.isUniqueViolation(err):
@@ -354,7 +363,8 @@ func setLogIndex(ctx context.Context, q queryer, d dialect, id string, index uin
 		int64(index), id, checkpoint).Scan(&seq)
 	switch {
 	case err == nil:
-		return nil
+		// Logged now, and only now: queue its webhook deliveries in the same transaction.
+		return enqueueDeliveries(ctx, q, d, id, time.Now().UTC().Truncate(timeUnit))
 	case d.isUniqueViolation(err):
 		return fmt.Errorf("set log index of %s: %w: index %d is another certificate's", quote(id), ErrConflict, index)
 	case !errors.Is(err, sql.ErrNoRows):

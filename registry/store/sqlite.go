@@ -120,6 +120,8 @@ func (sqliteDialect) isUniqueViolation(err error) bool {
 	return errors.As(err, &e) && (e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
+func (sqliteDialect) skipLocked() string { return "" }
+
 func (sqliteDialect) migrations() [][]string { return sqliteMigrations }
 
 // sqliteMigrations: never edit a version once released; add one.
@@ -200,5 +202,26 @@ var sqliteMigrations = [][]string{
 	// 6: the first checkpoint seen to cover a certificate's log index.
 	{
 		`ALTER TABLE certificates ADD COLUMN log_checkpoint BLOB`,
+	},
+	// 7: the webhook outbox (outbox.go): the endpoints, and a delivery per
+	// certificate and endpoint, queued with the certificate's log index.
+	{
+		`CREATE TABLE webhook_endpoints (url TEXT PRIMARY KEY, active INTEGER NOT NULL) STRICT`,
+		`CREATE TABLE webhook_deliveries (
+			id             INTEGER PRIMARY KEY,
+			endpoint       TEXT NOT NULL,
+			certificate_id TEXT NOT NULL,
+			created        INTEGER NOT NULL,
+			state          TEXT NOT NULL,
+			attempts       INTEGER NOT NULL,
+			next_attempt   INTEGER NOT NULL,
+			claim          TEXT,
+			claim_until    INTEGER,
+			last_error     TEXT NOT NULL DEFAULT '',
+			finished       INTEGER,
+			UNIQUE (endpoint, certificate_id)
+		) STRICT`,
+		`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (id) WHERE state = 'pending'`,
+		`CREATE INDEX webhook_deliveries_failed ON webhook_deliveries (id) WHERE state = 'failed'`,
 	},
 }

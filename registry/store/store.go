@@ -137,6 +137,9 @@ type Store interface {
 	// Keys returns every enrolled key, revoked ones too, by fingerprint.
 	Keys(ctx context.Context) ([]Key, error)
 
+	// Outbox queues and leases webhook deliveries (outbox.go).
+	Outbox
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database. The Store must not be used afterwards.

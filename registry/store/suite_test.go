@@ -69,6 +69,8 @@ func testStore(t *testing.T, fresh newDB) {
 		{"KeyRevocation", testKeyRevocation},
 		{"MigrateRevocation", testMigrateRevocation},
 		{"Reopen", testReopen},
+		{"Outbox", testOutbox},
+		{"OutboxTwoInstances", testOutboxTwoInstances},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // each has a database of its own
@@ -1317,6 +1319,8 @@ func testMigrateRevocation(t *testing.T, open opener) {
 		`ALTER TABLE agent_keys DROP COLUMN revoked_from`,
 		`ALTER TABLE agent_keys DROP COLUMN revoke_reason`,
 		`ALTER TABLE api_tokens DROP COLUMN scopes`,
+		`DROP TABLE webhook_deliveries`, // version 7
+		`DROP TABLE webhook_endpoints`,
 		`DELETE FROM schema_migrations WHERE version >= 4`,
 	} {
 		if _, err := ss.w.ExecContext(ctx, stmt); err != nil {

@@ -1,0 +1,240 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Outbox is the registry's webhook outbox: one delivery per certificate and
+// webhook endpoint, queued in the same transaction that records the certificate's
+// log index (SetLogIndex, or PutCertificate of a record that has one), so that a
+// certificate the log holds always has its deliveries queued, whatever crashes,
+// and a certificate is queued once however many instances share the database: the
+// log index is set once.
+//
+// Deliveries are leased like logging is (ClaimLog): an instance claims due
+// deliveries, posts them, and records the result; a lease that runs out (its holder
+// died or hung) lets another instance take the delivery again. Delivery is thus at
+// least once: a holder that dies after the endpoint answered and before recording
+// it leaves the delivery to be posted again.
+type Outbox interface {
+	// SetWebhooks makes urls the endpoints that certificates logged from now on
+	// are queued for; the others stop being queued for (what is queued for them
+	// stays). Every instance on one database should be given the same URLs.
+	SetWebhooks(ctx context.Context, urls []string) error
+	// ClaimDeliveries leases to holder, until lease ends, up to limit pending
+	// deliveries to the given endpoints that are due by now (next attempt not in
+	// the future) and not leased to another holder, oldest first.
+	ClaimDeliveries(ctx context.Context, holder string, endpoints []string, limit int, lease time.Duration) ([]Delivery, error)
+	// FinishDelivery records the result of holder's attempt at delivery id: done,
+	// to be tried again at a time, or given up. A retry or a give-up by a holder
+	// whose lease another took over changes nothing (that holder now owns it);
+	// Delivered always holds. An unknown id is ErrNotFound.
+	FinishDelivery(ctx context.Context, id int64, holder string, res DeliveryResult) error
+	// DeliveryCounts counts the deliveries in each state.
+	DeliveryCounts(ctx context.Context) (map[string]int, error)
+	// FailedAndPending counts the deliveries pending and given up, cheaply.
+	FailedAndPending(ctx context.Context) (pending, failed int, err error)
+}
+
+// States of a delivery.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryFailed    = "failed"
+)
+
+// Delivery is a queued webhook delivery of one certificate to one endpoint.
+type Delivery struct {
+	ID       int64
+	Endpoint string
+	// Attempts is how many attempts were made before this one.
+	Attempts int
+	// Created is when the certificate was queued (when its log index was recorded).
+	Created time.Time
+	// Certificate is the certificate, as stored.
+	Certificate Record
+}
+
+// DeliveryResult is what an attempt came to.
+type DeliveryResult struct {
+	// Delivered: the endpoint accepted it (2xx).
+	Delivered bool
+	// RetryAt, when not delivered, is when to try again; zero gives up: the
+	// delivery is failed.
+	RetryAt time.Time
+	// Error says what went wrong, for the operator.
+	Error string
+}
+
+// outboxColumns are the deliveries' columns scanDelivery reads, then the certificate's.
+const outboxColumns = `d.id, d.endpoint, d.attempts, d.created`
+
+// enqueueDeliveries queues the deliveries of the certificate id to every active
+// endpoint; q is the transaction that records its log index.
+func enqueueDeliveries(ctx context.Context, q queryer, d dialect, id string, now time.Time) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO webhook_deliveries (endpoint, certificate_id, created, state, attempts, next_attempt)
+		SELECT url, $1, $2, 'pending', 0, $2 FROM webhook_endpoints WHERE active = 1
+		ON CONFLICT (endpoint, certificate_id) DO NOTHING`, id, d.timeArg(now))
+	if err != nil {
+		return errBatch{fmt.Errorf("queue webhook deliveries of %s: %w", quote(id), err)}
+	}
+	return nil
+}
+
+func (s *sqlStore) SetWebhooks(ctx context.Context, urls []string) error {
+	for _, u := range urls {
+		if u == "" || !textOK(u, MaxTextLen) {
+			return fmt.Errorf("set webhooks: %w: URL %s", ErrInvalid, quote(u))
+		}
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("set webhooks: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	if _, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET active = 0`); err != nil {
+		return fmt.Errorf("set webhooks: %w", err)
+	}
+	for _, u := range urls {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (url, active) VALUES ($1, 1)
+			ON CONFLICT (url) DO UPDATE SET active = 1`, u); err != nil {
+			return fmt.Errorf("set webhooks: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("set webhooks: %w", err)
+	}
+	return nil
+}
+
+func (s *sqlStore) ClaimDeliveries(ctx context.Context, holder string, endpoints []string, limit int, lease time.Duration) ([]Delivery, error) {
+	if holder == "" || !textOK(holder, MaxNameLen) || lease <= 0 || limit < 0 {
+		return nil, fmt.Errorf("claim deliveries: %w: holder %s, lease %v, limit %d", ErrInvalid, quote(holder), lease, limit)
+	}
+	if len(endpoints) == 0 || limit == 0 {
+		return nil, nil
+	}
+	limit = min(limit, MaxLimit)
+	now := s.stamp()
+	args := []any{holder, s.d.timeArg(now.Add(lease)), s.d.timeArg(now), limit}
+	var in []string
+	for _, e := range slices.Compact(slices.Sorted(slices.Values(endpoints))) {
+		args = append(args, e)
+		in = append(in, "$"+strconv.Itoa(len(args)))
+	}
+	// The lease condition is in the outer WHERE too: PostgreSQL checks it again on
+	// a row another transaction changed meanwhile, so two instances never both
+	// claim a delivery.
+	free := `state = 'pending' AND next_attempt <= $3 AND (claim IS NULL OR claim_until < $3)`
+	rows, err := s.w.QueryContext(ctx, `UPDATE webhook_deliveries SET claim = $1, claim_until = $2
+		WHERE `+free+` AND id IN (SELECT id FROM webhook_deliveries WHERE `+free+`
+			AND endpoint IN (`+strings.Join(in, ", ")+`) ORDER BY id LIMIT $4`+s.d.skipLocked()+`)
+		RETURNING id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	slices.Sort(ids)
+	out := make([]Delivery, 0, len(ids))
+	for _, id := range ids {
+		var d Delivery
+		row := s.w.QueryRowContext(ctx, `SELECT `+outboxColumns+`, c.id FROM webhook_deliveries d
+			JOIN certificates c ON c.id = d.certificate_id WHERE d.id = $1`, id)
+		var certID string
+		if err := row.Scan(&d.ID, &d.Endpoint, &d.Attempts, timeCol{&d.Created}, &certID); err != nil {
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+		rec, err := s.get(ctx, s.w, certID)
+		if err != nil {
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+		d.Certificate = rec
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (s *sqlStore) FinishDelivery(ctx context.Context, id int64, holder string, res DeliveryResult) error {
+	now := s.stamp()
+	msg := res.Error
+	if len(msg) > MaxTextLen || !textOK(msg, MaxTextLen) {
+		msg = strings.ToValidUTF8(strings.ReplaceAll(msg, "\x00", ""), "?")
+		if len(msg) > MaxTextLen {
+			msg = msg[:MaxTextLen]
+		}
+		msg = strings.ToValidUTF8(msg, "")
+	}
+	var (
+		q    string
+		args []any
+	)
+	switch {
+	case res.Delivered:
+		q = `UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, finished = $2,
+			claim = NULL, claim_until = NULL, last_error = '' WHERE id = $1 AND state = 'pending'`
+		args = []any{id, s.d.timeArg(now)}
+	case res.RetryAt.IsZero():
+		q = `UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1, finished = $2,
+			claim = NULL, claim_until = NULL, last_error = $3 WHERE id = $1 AND state = 'pending' AND claim = $4`
+		args = []any{id, s.d.timeArg(now), msg, holder}
+	default:
+		q = `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt = $2,
+			claim = NULL, claim_until = NULL, last_error = $3 WHERE id = $1 AND state = 'pending' AND claim = $4`
+		args = []any{id, s.d.timeArg(res.RetryAt.UTC().Truncate(timeUnit)), msg, holder}
+	}
+	r, err := s.w.ExecContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("finish delivery %d: %w", id, err)
+	}
+	if n, err := r.RowsAffected(); err == nil && n == 0 {
+		var one int
+		err := s.w.QueryRowContext(ctx, `SELECT 1 FROM webhook_deliveries WHERE id = $1`, id).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("finish delivery %d: %w", id, ErrNotFound)
+		}
+	}
+	return nil
+}
+
+func (s *sqlStore) DeliveryCounts(ctx context.Context) (map[string]int, error) {
+	counts := map[string]int{}
+	// Pending and failed are counted through their partial indexes; delivered
+	// deliveries, the bulk, are counted only when asked.
+	for _, state := range []string{DeliveryPending, DeliveryFailed, DeliveryDelivered} {
+		var n int
+		if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE state = $1`, state).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count deliveries: %w", err)
+		}
+		counts[state] = n
+	}
+	return counts, nil
+}
+
+func (s *sqlStore) FailedAndPending(ctx context.Context) (pending, failed int, err error) {
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'`).Scan(&pending); err != nil {
+		return 0, 0, fmt.Errorf("count deliveries: %w", err)
+	}
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'failed'`).Scan(&failed); err != nil {
+		return 0, 0, fmt.Errorf("count deliveries: %w", err)
+	}
+	return pending, failed, nil
+}
