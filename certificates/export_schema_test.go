@@ -5,10 +5,11 @@ func SetSignedHook(f func(statement []byte)) { signedHook = f }
 
 // Test certificates the in-package tests build, for the schema tests.
 var (
-	SigTestCertificate = sigTestCertificate
-	PDFTestCertificate = pdfTestCertificate
-	PDFGutmann         = pdfGutmann
-	PDFFailed          = pdfFailed
-	PDFAborted         = pdfAborted
-	PDFLongest         = pdfLongest
+	SigTestCertificate     = sigTestCertificate
+	PDFTestCertificate     = pdfTestCertificate
+	PDFGutmann             = pdfGutmann
+	PDFFailed              = pdfFailed
+	PDFAborted             = pdfAborted
+	PDFLongest             = pdfLongest
+	DestroyTestCertificate = destroyTestCertificate
 )

@@ -211,3 +211,39 @@ func TestSchemaCoversStruct(t *testing.T) {
 	}
 	walk("certificate", reflect.TypeFor[certificates.Certificate](), doc)
 }
+
+// The schema holds a certificate of destruction to what Validate holds it to.
+func TestSchemaDestruction(t *testing.T) {
+	good, err := json.Marshal(certificates.DestroyTestCertificate(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schematest.Validate(good); err != nil {
+		t.Fatalf("the good certificate of destruction: %v", err)
+	}
+	destruction := func(m map[string]any) map[string]any { return m["destruction"].(map[string]any) }
+	for name, edit := range map[string]func(m map[string]any){
+		"no destruction section":   func(m map[string]any) { delete(m, "destruction") },
+		"status not destruction's": func(m map[string]any) { m["status"] = "certificate-of-sanitization" },
+		"schema version 2":         func(m map[string]any) { m["schema_version"] = "2" },
+		"category not destroy":     func(m map[string]any) { m["sanitization"].(map[string]any)["category"] = "purge" },
+		"unknown method":           func(m map[string]any) { destruction(m)["method"] = "microwave" },
+		"shred without a size":     func(m map[string]any) { delete(destruction(m), "particle_size_mm") },
+		"degauss without a device": func(m map[string]any) { destruction(m)["method"] = "degauss"; delete(destruction(m), "device") },
+		"no place":                 func(m map[string]any) { delete(destruction(m), "place") },
+		"evidence digest not hex":  func(m map[string]any) { destruction(m)["evidence"].([]any)[0].(map[string]any)["sha256"] = "photo" },
+		"destruction on a sanitized": func(m map[string]any) {
+			m["outcome"], m["status"], m["schema_version"] = "sanitized", "certificate-of-sanitization", "2"
+		},
+	} {
+		var m map[string]any
+		if err := json.Unmarshal(good, &m); err != nil {
+			t.Fatal(err)
+		}
+		edit(m)
+		raw, _ := json.Marshal(m)
+		if err := schematest.Validate(raw); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
