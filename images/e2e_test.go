@@ -322,6 +322,12 @@ func TestE2ERegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	token = strings.TrimSpace(token)
+	// The auditor reads with a token of their own: reads need the read scope.
+	readToken, err := hostDecom(t, "--log-level", "error", "registry", "token", "create", "--data", data, "--name", "auditor", "--scope", "read")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readToken = strings.TrimSpace(readToken)
 	image, pub := stick(t, baseConfig(fmt.Sprintf("  allow_insecure_http: true # the test registry listens on the host's loopback, without TLS\nregistry: http://10.0.2.2:%d\nregistry_token: %s\n", port, token)))
 	if _, err := hostDecom(t, "--log-level", "error", "registry", "key", "add", "--data", data, pub); err != nil {
 		t.Fatal(err)
@@ -354,7 +360,12 @@ func TestE2ERegistry(t *testing.T) {
 		t.Errorf("the console does not report both uploaded")
 	}
 	certs := stickCertificates(t, image, pub)
-	resp, err := http.Get(base + "/api/v1/search?organization=" + "ACME%20Datacenter")
+	req, err := http.NewRequest(http.MethodGet, base+"/api/v1/search?organization="+"ACME%20Datacenter", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+readToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +403,7 @@ func TestE2ERegistry(t *testing.T) {
 		}
 		p := filepath.Join(t.TempDir(), name)
 		os.WriteFile(p, b, 0o644)
-		out, err := hostDecom(t, "cert", "verify", p, "--key", pub, "--registry", base)
+		out, err := hostDecom(t, "cert", "verify", p, "--key", pub, "--registry", base, "--token", readToken)
 		if err != nil || !strings.Contains(out, "in the registry's log") {
 			t.Errorf("cert verify --registry: %v\n%s", err, out)
 		}

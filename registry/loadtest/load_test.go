@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -100,11 +102,17 @@ func settings(t testing.TB) loadSettings {
 // TestLoad uploads distinct certificates from many agents at once, then looks them up with
 // proofs. It checks that every receipt verifies and that the log holds each certificate once;
 // throughput and latency are measured and reported, not asserted.
+//
+// The server runs as deployed: reads need a token (the agents' holds upload and read),
+// pages and search are rate limited (the defaults), and every certificate logged is
+// posted, signed, to a webhook receiver on loopback, which checks each signature and
+// must see every certificate's event.
 func TestLoad(t *testing.T) {
 	cfg := settings(t)
 	bs := bundles(t, cfg.uploads) // signing is not what is measured
 	data, token := newRegistryData(t)
-	s := startServer(t, data, cfg.serverLogLevel)
+	hooks := newHookReceiver(t)
+	s := startServer(t, data, cfg.serverLogLevel, hooks.flags(t)...)
 	s.ReadToken = token
 	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
 	defer cancel()
@@ -139,6 +147,11 @@ func TestLoad(t *testing.T) {
 
 	if inLog := s.audit(t, cp); len(inLog) != len(bs) {
 		t.Errorf("the log holds %d certificates, want the %d uploaded", len(inLog), len(bs))
+	}
+	if got, bad := hooks.wait(len(bs), time.Minute); got != len(bs) || bad > 0 {
+		t.Errorf("webhooks: %d of %d certificates' events received, %d with a bad signature", got, len(bs), bad)
+	} else {
+		t.Logf("webhooks: every certificate's event received and its signature checked (%d posts)", hooks.posts())
 	}
 	for _, line := range s.logErrors() {
 		t.Errorf("server logged an error: %s", line)
@@ -439,7 +452,7 @@ func report(cfg loadSettings, up *uploadRun, lk *lookupRun, s target) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Registry load test — %s\n\n", mode)
-	fmt.Fprintf(&b, "%s, %s/%s, %d CPUs, %s. `decom registry serve` (SQLite, tessera POSIX log, --log-level %s) and the agents, one keep-alive connection each, share the machine. Uploads: %s.\n\n",
+	fmt.Fprintf(&b, "%s, %s/%s, %d CPUs, %s. `decom registry serve` (SQLite, tessera POSIX log, --log-level %s; reads need a token, pages and search rate limited, every certificate posted to a signed webhook on loopback) and the agents, one keep-alive connection each, share the machine. Uploads: %s.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), cfg.serverLogLevel, up.plan)
 	fmt.Fprintf(&b, "| measure | measured | target | |\n|---|---|---|---|\n")
 	l := sorted(up.latencies)
@@ -556,4 +569,65 @@ func benchProofLookup(b *testing.B, s target, token string) {
 	}
 	b.ReportMetric(lk.perSecond(), "lookups/s")
 	b.ReportMetric(ms(pct(sorted(lk.latencies), 99)), "p99-ms")
+}
+
+// hookReceiver is a webhook endpoint on loopback for a load run: it checks each
+// post's signature and counts the certificates whose event it received.
+type hookReceiver struct {
+	secret []byte
+	srv    *httptest.Server
+	mu     sync.Mutex
+	seen   map[string]bool
+	n, bad int
+}
+
+func newHookReceiver(t testing.TB) *hookReceiver {
+	h := &hookReceiver{secret: []byte("load test webhook secret, 32 bytes"), seen: map[string]bool{}}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		var ev registry.WebhookEvent
+		ok := err == nil && registry.VerifyWebhook(h.secret, r.Header.Get("Decom-Signature"), body, time.Now(), 5*time.Minute) == nil &&
+			json.Unmarshal(body, &ev) == nil
+		h.mu.Lock()
+		h.n++
+		if ok {
+			h.seen[ev.CertificateID] = true
+		} else {
+			h.bad++
+		}
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// flags are the server's flags that post to the receiver.
+func (h *hookReceiver) flags(t testing.TB) []string {
+	f := filepath.Join(t.TempDir(), "webhook.secret")
+	if err := os.WriteFile(f, h.secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--webhook", h.srv.URL, "--webhook-secret-file", f}
+}
+
+func (h *hookReceiver) posts() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.n
+}
+
+// wait waits up to limit for want certificates' events, and returns how many came
+// and how many posts had a bad signature.
+func (h *hookReceiver) wait(want int, limit time.Duration) (got, bad int) {
+	deadline := time.Now().Add(limit)
+	for {
+		h.mu.Lock()
+		got, bad = len(h.seen), h.bad
+		h.mu.Unlock()
+		if got >= want || time.Now().After(deadline) {
+			return got, bad
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
