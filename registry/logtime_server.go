@@ -4,8 +4,11 @@ package registry
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"sync"
+	"time"
 
 	"github.com/decom-project/decom/registry/store"
 	"github.com/decom-project/decom/registry/tlog"
@@ -23,7 +26,7 @@ func (s *Server) loggedTime(ctx context.Context, rec store.Record, idx uint64) (
 	if rec.LogCheckpoint == nil {
 		return lt, nil
 	}
-	cp, when, err := tlog.CheckpointTime(rec.LogCheckpoint, s.logKey)
+	cp, when, err := s.checkpoints.time(rec.LogCheckpoint, s.logKey)
 	if err != nil {
 		// Recorded before the log signed times: the statement is all there is.
 		s.logger.Debug("first checkpoint without a time", "id", rec.ID, "err", err)
@@ -56,4 +59,46 @@ func checkLogged(rc Receipt, bundle []byte, logKey string) (bool, string) {
 		return false, err.Error()
 	}
 	return true, LoggedSentence(p)
+}
+
+// checkpointTimes remembers the checkpoints whose signatures and signed time were
+// checked: a checkpoint is published every 100 ms at most and covers every entry
+// logged since the one before, so under load hundreds of receipts and lookups name
+// the same one, and two signature checks each would cost more than the rest of the
+// logged time.
+type checkpointTimes struct {
+	mu   sync.Mutex
+	seen map[[sha256.Size]byte]checkedTime
+}
+
+type checkedTime struct {
+	cp   tlog.Checkpoint
+	when time.Time
+}
+
+// maxCheckedTimes bounds the memory (about 100 bytes each): the map starts over
+// when it is full. A lookup names the first checkpoint of its certificate, which
+// may be any of the log's: the bound is large.
+const maxCheckedTimes = 1 << 16
+
+// time is tlog.CheckpointTime, remembered for checkpoints that verified.
+func (c *checkpointTimes) time(cp []byte, key string) (tlog.Checkpoint, time.Time, error) {
+	id := sha256.Sum256([]byte(key + "\x00" + string(cp)))
+	c.mu.Lock()
+	hit, ok := c.seen[id]
+	c.mu.Unlock()
+	if ok {
+		return hit.cp, hit.when, nil
+	}
+	v, when, err := tlog.CheckpointTime(cp, key)
+	if err != nil {
+		return v, when, err
+	}
+	c.mu.Lock()
+	if c.seen == nil || len(c.seen) >= maxCheckedTimes {
+		c.seen = map[[sha256.Size]byte]checkedTime{}
+	}
+	c.seen[id] = checkedTime{v, when}
+	c.mu.Unlock()
+	return v, when, nil
 }

@@ -40,7 +40,8 @@ const maxUploads = 512
 type Server struct {
 	store       store.Store
 	log         *tlog.Log
-	logKey      string // the log's note verifier key, published for auditors
+	logKey      string          // the log's note verifier key, published for auditors
+	checkpoints checkpointTimes // checkpoints whose signed time was checked
 	logger      *slog.Logger
 	metrics     *metrics
 	mux         *http.ServeMux
