@@ -100,7 +100,7 @@ bench-wipe: build
 	scripts/bench-wipe.sh bin/decom
 
 ## bench-journal: only the journal's cost (the last table of bench-wipe), e.g.
-## make bench-journal JREPEAT=9
+## make bench-journal JREPEAT=9 JINTERVAL=1s   (JINTERVAL: --journal-interval, default 5s)
 bench-journal: build
 	@scripts/ensure-tools.sh jq=jq /usr/bin/time=time losetup=mount fallocate=util-linux
 	PARTS=journal scripts/bench-wipe.sh bin/decom

@@ -25,6 +25,7 @@ VSIZE=${VSIZE:-8G}
 REPEAT=${REPEAT:-3}
 JSIZE=${JSIZE:-4G}
 JREPEAT=${JREPEAT:-5}
+JINTERVAL=${JINTERVAL:-5s} # decom wipe --journal-interval: shorter makes more checkpoints (flush + journal) per pass
 JMETHODS=${JMETHODS:-zero dod-3}
 PARTS=${PARTS:-all}
 PAR=4 # devices in the parallel measurement
@@ -225,7 +226,7 @@ mkdir "$jdir"
 journal_run() {
   local key=$1 name=$2 method=$3 mode=$4 jargs=(--cert-dir "$nodir") outcome written started finished n
   local writes mid secs
-  [ "$mode" = on ] && jargs=(--journal-dir "$jdir")
+  [ "$mode" = on ] && jargs=(--journal-dir "$jdir" --journal-interval "$JINTERVAL")
   guard "$jloop"
   timed "$name" "$decom" wipe "$jloop" --yes --method "$method" --verify none --no-certificate --output json \
     --log-level debug --log-format json "${jargs[@]}"
@@ -278,7 +279,7 @@ jlist() { awk -F '\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/journal.ts
 # journal_table: the comparison, as Markdown.
 journal_table() {
   echo "Journal: decom wipe --verify none of a $JSIZE loop device on disk with the resume journal"
-  echo "(--journal-dir on the same filesystem) and without, interleaved, median of JREPEAT=$JREPEAT runs each:"
+  echo "(--journal-dir on the same filesystem, --journal-interval $JINTERVAL) and without, interleaved, median of JREPEAT=$JREPEAT runs each:"
   echo
   echo "| method | MB/s without (range) | MB/s with (range) | with / without | paired median | wall s without / with | journals per run (within a pass) | ms waited for them | share of the pass time | target |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"

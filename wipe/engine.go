@@ -63,8 +63,11 @@ type Options struct {
 	// goroutines, one call at a time, and the wipe waits for it: a pass's first
 	// write follows the return of the checkpoint that gives its keys.
 	Checkpoint func(Checkpoint)
-	// CheckpointInterval is how often a running pass is flushed to report a
-	// checkpoint (default DefaultCheckpointInterval).
+	// CheckpointInterval is the least time between two checkpoints of a running
+	// pass (default DefaultCheckpointInterval). The engine spaces them further when
+	// they are slow: the flush and the Checkpoint call take at most a
+	// 1/CheckpointCostRatio share of the time (a drive whose flush takes 200 ms is
+	// checkpointed every 20 s).
 	CheckpointInterval time.Duration
 	// Resume continues an interrupted wipe instead of starting it afresh.
 	Resume *Resume
@@ -474,13 +477,15 @@ func (e *engine) checkpoint(c Checkpoint) {
 // issued. It ends when the writers have (the pass's own last flush follows) or the
 // pass must stop.
 func (e *engine) checkpointer(ctx context.Context, number int, p Pattern, keys *Keys, writers <-chan struct{}, policy iowatch.Policy) {
-	t := time.NewTicker(e.opts.CheckpointInterval)
-	defer t.Stop()
+	wait := e.opts.CheckpointInterval
 	for {
+		t := time.NewTimer(wait)
 		select {
 		case <-writers:
+			t.Stop()
 			return
 		case <-ctx.Done():
+			t.Stop()
 			<-writers
 			return
 		case <-t.C:
@@ -493,6 +498,7 @@ func (e *engine) checkpointer(ctx context.Context, number int, p Pattern, keys *
 		if mark <= e.durable {
 			continue
 		}
+		began := time.Now()
 		e.watch.Begin(e.flushSlot(), iowatch.OpFlush, -1, 0)
 		err := e.w.Sync()
 		e.watch.End(e.flushSlot())
@@ -515,8 +521,14 @@ func (e *engine) checkpointer(ctx context.Context, number int, p Pattern, keys *
 		}
 		e.mu.Unlock()
 		e.checkpoint(Checkpoint{Pass: number, Pattern: p, Keys: keys, Offset: mark, Bad: bad})
+		wait = max(e.opts.CheckpointInterval, CheckpointCostRatio*time.Since(began))
 	}
 }
+
+// CheckpointCostRatio bounds what checkpoints cost a wipe: the time between two is at
+// least this many times what the last one took (its flush, which a device may serve
+// ahead of the writes queued behind it, and its journal).
+const CheckpointCostRatio = 100
 
 // flush syncs the target, waiting for it as for the writes.
 func (e *engine) flush(ctx context.Context, policy iowatch.Policy) (iowatch.Ending, error) {

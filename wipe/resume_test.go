@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 )
 
 // cacheTarget is a drive with a volatile write cache: a write lands in the cache
@@ -191,5 +192,63 @@ func TestResumedRandomPassIsOneKeystream(t *testing.T) {
 	}
 	if !bytes.Equal(mem.data, expected(t, first, size)) {
 		t.Error("the resumed pass is not the keystream it began")
+	}
+}
+
+// slowFlush is a target whose flush takes a while; it notes when each flush began and
+// how long it took.
+type slowFlush struct {
+	*memTarget
+	flushTime time.Duration
+	mu        sync.Mutex
+	flushes   []flushSpan
+}
+
+type flushSpan struct {
+	began time.Time
+	took  time.Duration
+}
+
+func (s *slowFlush) WriteAt(p []byte, off int64) (int, error) {
+	time.Sleep(200 * time.Microsecond) // a pass lasts long enough for several checkpoints
+	return s.memTarget.WriteAt(p, off)
+}
+
+func (s *slowFlush) Sync() error {
+	began := time.Now()
+	time.Sleep(s.flushTime)
+	s.mu.Lock()
+	s.flushes = append(s.flushes, flushSpan{began, time.Since(began)})
+	s.mu.Unlock()
+	return nil
+}
+
+// Checkpoints of a target whose flush is slow are spaced so that each flush takes at
+// most a CheckpointCostRatio share of the time since the one before.
+func TestCheckpointsSpacedByTheirCost(t *testing.T) {
+	const size = 8 << 20
+	mem, tgt := memDrive(size)
+	dev := &slowFlush{memTarget: mem, flushTime: 2 * time.Millisecond}
+	var mid int
+	rec := overwrite(context.Background(), dev, tgt, true, PassPlan{Method: mustMethod(t, "zero")},
+		Options{BlockSize: 4096, QueueDepth: 1, CheckpointInterval: time.Microsecond,
+			Checkpoint: func(c Checkpoint) {
+				if !c.Completed && c.Offset > 0 {
+					mid++
+				}
+			}})
+	if rec.Outcome != OutcomeCompleted {
+		t.Fatalf("outcome %s: %s", rec.Outcome, rec.Error)
+	}
+	// The flushes within the pass are all but the last one (the pass's own).
+	spans := dev.flushes[:len(dev.flushes)-1]
+	if len(spans) < 2 || mid != len(spans) {
+		t.Fatalf("%d checkpoints within the pass, %d flushes for them: the pass was too short to tell", mid, len(spans))
+	}
+	for i := 1; i < len(spans); i++ {
+		gap := spans[i].began.Sub(spans[i-1].began)
+		if gap < CheckpointCostRatio*spans[i-1].took {
+			t.Errorf("flush %d began %v after one that took %v: less than %d times its cost", i, gap, spans[i-1].took, CheckpointCostRatio)
+		}
 	}
 }
