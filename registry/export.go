@@ -5,7 +5,6 @@ package registry
 import (
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -107,13 +106,8 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request, format string) {
 	if total > 0 {
 		q.Limit = min(total, exportPage)
 	}
-	page, err := s.store.Search(r.Context(), q)
-	switch {
-	case errors.Is(err, store.ErrInvalid):
-		writeError(w, http.StatusBadRequest, "bad search: %v", err)
-		return
-	case err != nil:
-		s.internal(w, r, err)
+	page, ok := s.searchStore(w, r, q)
+	if !ok {
 		return
 	}
 	name := "decom-certificates-" + time.Now().UTC().Format("20060102T150405Z") + "." + format

@@ -725,6 +725,21 @@ func parseTime(s string) (time.Time, error) {
 	return time.Parse("2006-01-02", s)
 }
 
+// searchStore runs a search for an API answer: a query the store refuses is the
+// client's error (400), any other failure the server's. false means it answered.
+func (s *Server) searchStore(w http.ResponseWriter, r *http.Request, q store.Query) (store.Page, bool) {
+	page, err := s.store.Search(r.Context(), q)
+	switch {
+	case errors.Is(err, store.ErrInvalid):
+		writeError(w, http.StatusBadRequest, "bad search: %v", err)
+		return page, false
+	case err != nil:
+		s.internal(w, r, err)
+		return page, false
+	}
+	return page, true
+}
+
 func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	if f := r.URL.Query().Get("format"); f != "" && f != "json" {
 		s.export(w, r, f)
@@ -735,13 +750,8 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	page, err := s.store.Search(r.Context(), q)
-	switch {
-	case errors.Is(err, store.ErrInvalid):
-		writeError(w, http.StatusBadRequest, "bad search: %v", err)
-		return
-	case err != nil:
-		s.internal(w, r, err)
+	page, ok := s.searchStore(w, r, q)
+	if !ok {
 		return
 	}
 	keys, err := s.keys.all(r.Context())
