@@ -18,9 +18,7 @@ func destroyKey(t *testing.T, dir string) (key, pub string) {
 	t.Setenv("DECOM_KEY_PASSWORD", "test passphrase")
 	t.Setenv("DECOM_CONFIG", filepath.Join(dir, "no-config.yaml"))
 	os.WriteFile(filepath.Join(dir, "no-config.yaml"), nil, 0o644)
-	if code, _, stderr := decom(t, context.Background(), "keys", "generate", "--out", filepath.Join(dir, "agent")); code != exitOK {
-		t.Fatalf("keys generate: %s", stderr)
-	}
+	generateKey(t, filepath.Join(dir, "agent"))
 	return filepath.Join(dir, "agent.key"), filepath.Join(dir, "agent.pub")
 }
 

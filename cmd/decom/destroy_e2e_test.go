@@ -62,9 +62,7 @@ func TestDestroyAfterFailedWipe(t *testing.T) {
 	t.Setenv("DECOM_CONFIG", filepath.Join(dir, "config.yaml"))
 	os.WriteFile(filepath.Join(dir, "config.yaml"), nil, 0o644)
 	data := filepath.Join(dir, "registry")
-	if code, _, stderr := decom(t, ctx, "keys", "generate", "--out", filepath.Join(dir, "agent")); code != exitOK {
-		t.Fatalf("keys generate: %s", stderr)
-	}
+	generateKey(t, filepath.Join(dir, "agent"))
 	if code, _, stderr := decom(t, ctx, "registry", "key", "add", "--data", data, filepath.Join(dir, "agent.pub")); code != exitOK {
 		t.Fatalf("registry key add: %s", stderr)
 	}

@@ -23,9 +23,7 @@ func TestWipeCertificateMatchesSchema(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("DECOM_STATE_DIR", filepath.Join(dir, "state"))
 	t.Setenv("DECOM_KEY_PASSWORD", "test passphrase")
-	if code, _, stderr := decom(t, ctx, "keys", "generate", "--out", filepath.Join(dir, "agent")); code != exitOK {
-		t.Fatalf("keys generate: %s", stderr)
-	}
+	generateKey(t, filepath.Join(dir, "agent"))
 	l := loopdev.New(t, 8<<20, false, nil)
 	code, out, stderr := decom(t, ctx, "wipe", l.Path, "--yes", "--method", "dod-3", "--key", filepath.Join(dir, "agent.key"),
 		"--operator", "Jane Doe", "--cert-dir", filepath.Join(dir, "certs"), "--output", "json")

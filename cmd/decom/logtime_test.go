@@ -31,9 +31,7 @@ func TestCertVerifyRegistryClockSkew(t *testing.T) {
 	t.Setenv("DECOM_STATE_DIR", filepath.Join(dir, "state"))
 	t.Setenv("DECOM_KEY_PASSWORD", "test passphrase")
 	data := filepath.Join(dir, "registry")
-	if code, _, stderr := decom(t, ctx, "keys", "generate", "--out", filepath.Join(dir, "agent")); code != exitOK {
-		t.Fatalf("keys generate: %s", stderr)
-	}
+	generateKey(t, filepath.Join(dir, "agent"))
 	if code, _, stderr := decom(t, ctx, "registry", "key", "add", "--data", data, filepath.Join(dir, "agent.pub")); code != exitOK {
 		t.Fatalf("registry key add: %s", stderr)
 	}

@@ -137,9 +137,7 @@ func TestQEMUPurgeNVMe(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	t.Setenv("DECOM_KEY_PASSWORD", "qemu test passphrase")
-	if code, _, stderr := decom(t, ctx, "keys", "generate", "--out", filepath.Join(dir, "site")); code != exitOK {
-		t.Fatalf("keys generate: %s", stderr)
-	}
+	generateKey(t, filepath.Join(dir, "site"))
 	const size = 64 << 20
 	img := qemutest.Image(t, "nvme.img", size)
 	f, err := os.OpenFile(img, os.O_WRONLY, 0)

@@ -27,6 +27,15 @@ func decom(t *testing.T, ctx context.Context, args ...string) (int, string, stri
 	return code, out.String(), errOut.String()
 }
 
+// generateKey makes a key pair, out.key and out.pub, with decom keys generate
+// (DECOM_KEY_PASSWORD, set by the test, is its passphrase).
+func generateKey(t *testing.T, out string) {
+	t.Helper()
+	if code, _, stderr := decom(t, context.Background(), "keys", "generate", "--out", out); code != exitOK {
+		t.Fatalf("keys generate: %s", stderr)
+	}
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -75,9 +84,7 @@ func TestRegistryEndToEnd(t *testing.T) {
 	t.Setenv("DECOM_STATE_DIR", filepath.Join(dir, "state"))
 	t.Setenv("DECOM_KEY_PASSWORD", "test passphrase")
 	data := filepath.Join(dir, "registry")
-	if code, _, stderr := decom(t, ctx, "keys", "generate", "--out", filepath.Join(dir, "agent")); code != exitOK {
-		t.Fatalf("keys generate: %s", stderr)
-	}
+	generateKey(t, filepath.Join(dir, "agent"))
 	code, fp, stderr := decom(t, ctx, "registry", "key", "add", "--data", data, filepath.Join(dir, "agent.pub"))
 	if code != exitOK || !strings.HasPrefix(fp, "SHA256:") {
 		t.Fatalf("registry key add: %d %s %s", code, fp, stderr)
@@ -221,9 +228,7 @@ func TestRegistryKeyRevoke(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("DECOM_KEY_PASSWORD", "test passphrase")
 	data := filepath.Join(dir, "registry")
-	if code, _, stderr := decom(t, ctx, "keys", "generate", "--out", filepath.Join(dir, "stick-3")); code != exitOK {
-		t.Fatalf("keys generate: %s", stderr)
-	}
+	generateKey(t, filepath.Join(dir, "stick-3"))
 	code, fp, stderr := decom(t, ctx, "registry", "key", "add", "--data", data, filepath.Join(dir, "stick-3.pub"))
 	fp = strings.TrimSpace(fp)
 	if code != exitOK {

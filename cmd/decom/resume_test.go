@@ -79,9 +79,7 @@ func TestWipeResumesAfterSIGKILL(t *testing.T) {
 	const size = 24 << 20
 	dir := t.TempDir()
 	t.Setenv("DECOM_KEY_PASSWORD", "resume test passphrase")
-	if code, _, stderr := decom(t, context.Background(), "keys", "generate", "--out", filepath.Join(dir, "site")); code != exitOK {
-		t.Fatalf("keys generate: %s", stderr)
-	}
+	generateKey(t, filepath.Join(dir, "site"))
 	certs, journals := filepath.Join(dir, "certs"), filepath.Join(dir, "journals")
 	os.Mkdir(certs, 0o755)
 	os.Mkdir(journals, 0o755)

@@ -45,9 +45,7 @@ func newStallRig(t *testing.T, healthySize int64) *stallRig {
 	loopdev.Require(t)
 	dir := t.TempDir()
 	t.Setenv("DECOM_KEY_PASSWORD", "stall test passphrase")
-	if code, _, stderr := decom(t, context.Background(), "keys", "generate", "--out", filepath.Join(dir, "site")); code != exitOK {
-		t.Fatalf("keys generate: %s", stderr)
-	}
+	generateKey(t, filepath.Join(dir, "site"))
 	r := &stallRig{key: filepath.Join(dir, "site.key"), pub: filepath.Join(dir, "site.pub"), certs: filepath.Join(dir, "certs")}
 	r.healthy = loopdev.New(t, healthySize, false, nil)
 	r.disk = faultfs.Mount(t, 32<<20)
