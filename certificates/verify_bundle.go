@@ -9,9 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/secure-systems-lab/go-securesystemslib/dsse"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
@@ -191,43 +192,50 @@ func checkSignature(env *protodsse.Envelope, hint string, trusted []crypto.Publi
 	return nil, fmt.Errorf("%w: the signature verifies with none of the %d trusted keys: the bundle was altered, or signed by another key", ErrSignature, len(trusted))
 }
 
+// statementJSON is an in-toto v1 statement as decom signs it: protojson's member
+// names, subjects with a name and a digest set only.
+type statementJSON struct {
+	Type          string         `json:"_type"`
+	Subject       []subjectJSON  `json:"subject"`
+	PredicateType string         `json:"predicateType"`
+	Predicate     jsontext.Value `json:"predicate"`
+}
+
+type subjectJSON struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
 // readStatement decodes and checks the in-toto statement in the envelope.
 func readStatement(env *protodsse.Envelope) (*Verified, error) {
 	if env.GetPayloadType() != PayloadType {
 		return nil, fmt.Errorf("%w: payload type %q, want %q", ErrFormat, env.GetPayloadType(), PayloadType)
 	}
 	payload := env.GetPayload()
-	var st intoto.Statement
-	if err := (protojson.UnmarshalOptions{DiscardUnknown: false}).Unmarshal(payload, &st); err != nil {
+	// The statement and its predicate are read with encoding/json/v2's semantics:
+	// names match exactly, an unknown member, a name given twice in any object or
+	// invalid UTF-8 is an error, and 64-bit integers stay exact. So one payload has
+	// one reading, whatever reads it, and no member is seen by one reader and
+	// skipped by another.
+	var st statementJSON
+	if err := jsonv2.Unmarshal(payload, &st, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return nil, fmt.Errorf("%w: the payload is not an in-toto statement: %v", ErrFormat, err)
 	}
-	if st.GetType() != intoto.StatementTypeUri {
-		return nil, fmt.Errorf("%w: statement type %q, want %q", ErrFormat, st.GetType(), intoto.StatementTypeUri)
+	if st.Type != intoto.StatementTypeUri {
+		return nil, fmt.Errorf("%w: statement type %q, want %q", ErrFormat, st.Type, intoto.StatementTypeUri)
 	}
-	if st.GetPredicateType() != PredicateType {
-		return nil, fmt.Errorf("%w: predicate type %q, want %q", ErrPredicateType, st.GetPredicateType(), PredicateType)
+	if st.PredicateType != PredicateType {
+		return nil, fmt.Errorf("%w: predicate type %q, want %q", ErrPredicateType, st.PredicateType, PredicateType)
 	}
-	if err := st.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: in-toto statement: %v", ErrInvalid, err)
+	if len(st.Subject) == 0 {
+		return nil, fmt.Errorf("%w: in-toto statement: no subject", ErrInvalid)
 	}
-
-	// The predicate is read from the payload text, not from protojson's Struct,
-	// whose float64 numbers would round 64-bit integers. protojson has already
-	// rejected duplicate and unknown keys, so both readings see the same object.
-	var fields struct {
-		Predicate json.RawMessage `json:"predicate"`
-	}
-	if err := json.Unmarshal(payload, &fields); err != nil {
-		return nil, fmt.Errorf("%w: the payload is not an in-toto statement: %v", ErrFormat, err)
+	if st.Predicate.Kind() != '{' {
+		return nil, fmt.Errorf("%w: in-toto statement: the predicate is not an object", ErrInvalid)
 	}
 	c := new(Certificate)
-	dec := json.NewDecoder(bytes.NewReader(fields.Predicate))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(c); err != nil {
+	if err := jsonv2.Unmarshal(st.Predicate, c, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return nil, fmt.Errorf("%w: predicate: %v", ErrInvalid, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: predicate: data after the certificate", ErrInvalid)
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -236,7 +244,7 @@ func readStatement(env *protodsse.Envelope) (*Verified, error) {
 	// The subjects are the certificate's Subjects, all of them (certificates signed
 	// since the WWN and drive forms were added) or only the first (those signed
 	// before): never a name the media do not have, nor a partial or reordered list.
-	subjects := st.GetSubject()
+	subjects := st.Subject
 	forms := c.Subjects()
 	if len(subjects) != 1 && len(subjects) != len(forms) {
 		return nil, fmt.Errorf("%w: the statement has %d subjects, want %d (or 1)", ErrInvalid, len(subjects), len(forms))
@@ -244,16 +252,16 @@ func readStatement(env *protodsse.Envelope) (*Verified, error) {
 	var want string
 	var names []string
 	for i, s := range subjects {
-		names = append(names, s.GetName())
+		names = append(names, s.Name)
 		sum := sha256.Sum256(forms[i].Blob)
 		digest := hex.EncodeToString(sum[:])
 		if i == 0 {
 			want = digest
 		}
-		if s.GetName() != forms[i].Name {
-			return nil, fmt.Errorf("%w: the statement is about %q, but the certificate about %q", ErrInvalid, s.GetName(), forms[i].Name)
+		if s.Name != forms[i].Name {
+			return nil, fmt.Errorf("%w: the statement is about %q, but the certificate about %q", ErrInvalid, s.Name, forms[i].Name)
 		}
-		if d := s.GetDigest(); len(d) != 1 || d["sha256"] != digest {
+		if d := s.Digest; len(d) != 1 || d["sha256"] != digest {
 			return nil, fmt.Errorf("%w: the subject digest is not the sha256 of the media identity %q", ErrInvalid, forms[i].Name)
 		}
 	}

@@ -199,6 +199,15 @@ func TestVerifyRejectsBadContent(t *testing.T) {
 		{"second digest", PayloadType, with(func(m map[string]any) {
 			m["subject"].([]any)[0].(map[string]any)["digest"].(map[string]any)["sha512"] = strings.Repeat("ab", 64)
 		}), ErrInvalid},
+		// One payload, one reading: a member named twice, or named so that a
+		// case-insensitive reader would take it for another, is refused, wherever it is.
+		{"predicate type twice", PayloadType, dupMember(t, good, `"predicateType":`, `"predicateType":"https://example.com/other",`), ErrFormat},
+		{"outcome twice", PayloadType, dupMember(t, good, `"outcome":`, `"outcome":"failed",`), ErrFormat},
+		{"outcome in capitals", PayloadType, dupMember(t, good, `"outcome":`, `"OUTCOME":"failed",`), ErrInvalid},
+		{"statement field in capitals", PayloadType, dupMember(t, good, `"predicateType":`, `"PredicateType":"x",`), ErrFormat},
+		{"proto name for the type", PayloadType, with(func(m map[string]any) { m["type"] = m["_type"]; delete(m, "_type") }), ErrFormat},
+		{"invalid UTF-8", PayloadType, dupMember(t, good, `"outcome":`, "\"note\":\"\xff\","), ErrFormat},
+		{"predicate not an object", PayloadType, with(func(m map[string]any) { m["predicate"] = []any{} }), ErrInvalid},
 	}
 	for _, tc := range cases {
 		_, err := Verify(sigSignStatement(t, sv, tc.payloadType, tc.payload), []crypto.PublicKey{pub})
@@ -207,6 +216,16 @@ func TestVerifyRejectsBadContent(t *testing.T) {
 		}
 		t.Logf("%s: %v", tc.what, err)
 	}
+}
+
+// dupMember inserts extra right before the first occurrence of at in the statement.
+func dupMember(t *testing.T, statement []byte, at, extra string) []byte {
+	t.Helper()
+	i := bytes.Index(statement, []byte(at))
+	if i < 0 {
+		t.Fatalf("%s is not in the statement", at)
+	}
+	return slices.Concat(statement[:i], []byte(extra), statement[i:])
 }
 
 func TestVerifyRejectsNonBundles(t *testing.T) {
@@ -457,4 +476,18 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("accepted, but sigstore's DSSE verifier refuses it: %v", err)
 		}
 	})
+}
+
+// BenchmarkVerify is what the registry spends checking one upload's bundle (an
+// ECDSA P-256 signature), and what cert verify spends per certificate.
+func BenchmarkVerify(b *testing.B) {
+	bundle := sigTestBundle(b, "test-only-ecdsa-p256")
+	_, pub := sigTestKey(b, "test-only-ecdsa-p256")
+	trusted := []crypto.PublicKey{pub}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Verify(bundle, trusted); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
