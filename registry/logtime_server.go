@@ -65,18 +65,24 @@ func checkLogged(rc Receipt, bundle []byte, logKey string) (bool, string) {
 // checked: a checkpoint is published every 100 ms at most and covers every entry
 // logged since the one before, so under load hundreds of receipts and lookups name
 // the same one, and two signature checks each would cost more than the rest of the
-// logged time.
+// logged time. The receipts waiting for a new checkpoint all wake when it is
+// published: the first checks it and the others wait for its result, rather than
+// each checking it again.
 type checkpointTimes struct {
 	mu   sync.Mutex
-	seen map[[sha256.Size]byte]checkedTime
+	seen map[[sha256.Size]byte]*checkedTime
+	// check is tlog.CheckpointTime; tests count its calls.
+	check func(cp []byte, key string) (tlog.Checkpoint, time.Time, error)
 }
 
 type checkedTime struct {
-	cp   tlog.Checkpoint
-	when time.Time
+	ready chan struct{} // closed when the fields below are set
+	cp    tlog.Checkpoint
+	when  time.Time
+	err   error
 }
 
-// maxCheckedTimes bounds the memory (about 100 bytes each): the map starts over
+// maxCheckedTimes bounds the memory (about 200 bytes each): the map starts over
 // when it is full. A lookup names the first checkpoint of its certificate, which
 // may be any of the log's: the bound is large.
 const maxCheckedTimes = 1 << 16
@@ -85,20 +91,31 @@ const maxCheckedTimes = 1 << 16
 func (c *checkpointTimes) time(cp []byte, key string) (tlog.Checkpoint, time.Time, error) {
 	id := sha256.Sum256([]byte(key + "\x00" + string(cp)))
 	c.mu.Lock()
-	hit, ok := c.seen[id]
-	c.mu.Unlock()
-	if ok {
-		return hit.cp, hit.when, nil
+	if e, ok := c.seen[id]; ok {
+		c.mu.Unlock()
+		<-e.ready
+		return e.cp, e.when, e.err
 	}
-	v, when, err := tlog.CheckpointTime(cp, key)
-	if err != nil {
-		return v, when, err
-	}
-	c.mu.Lock()
 	if c.seen == nil || len(c.seen) >= maxCheckedTimes {
-		c.seen = map[[sha256.Size]byte]checkedTime{}
+		c.seen = map[[sha256.Size]byte]*checkedTime{}
 	}
-	c.seen[id] = checkedTime{v, when}
+	e := &checkedTime{ready: make(chan struct{})}
+	c.seen[id] = e
 	c.mu.Unlock()
-	return v, when, nil
+
+	check := c.check
+	if check == nil {
+		check = tlog.CheckpointTime
+	}
+	e.cp, e.when, e.err = check(cp, key)
+	close(e.ready)
+	if e.err != nil {
+		// Only what verified is remembered: the next caller checks again.
+		c.mu.Lock()
+		if c.seen[id] == e {
+			delete(c.seen, id)
+		}
+		c.mu.Unlock()
+	}
+	return e.cp, e.when, e.err
 }
