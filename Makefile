@@ -100,7 +100,8 @@ bench-wipe: build
 	scripts/bench-wipe.sh bin/decom
 
 ## bench-journal: only the journal's cost (the last table of bench-wipe), e.g.
-## make bench-journal JREPEAT=9 JINTERVAL=1s   (JINTERVAL: --journal-interval, default 5s)
+## make bench-journal JREPEAT=9 JINTERVAL=1s JBACKING=tmpfs   (JINTERVAL: --journal-interval, default 5s;
+## JBACKING: the device image on disk, the default, or in a tmpfs)
 bench-journal: build
 	@scripts/ensure-tools.sh jq=jq /usr/bin/time=time losetup=mount fallocate=util-linux
 	PARTS=journal scripts/bench-wipe.sh bin/decom

@@ -16,8 +16,9 @@
 # fsyncs are real) and off, interleaved (on, off, off, on, ...), JREPEAT (default 5) runs of
 # each, for a zero pass and for dod-3 (zeros, ones, random) (JMETHODS). decom's debug log
 # counts every journal written, so that an "on" run that wrote none stops the benchmark
-# instead of comparing two identical runs. PARTS=journal runs only this comparison (no fio,
-# no tmpfs).
+# instead of comparing two identical runs. PARTS=journal runs only this comparison (no fio).
+# JBACKING=tmpfs puts that device's image in the tmpfs instead (the journal directory stays
+# on /var/tmp): no host disk's writeback then spreads the runs, so a small difference shows.
 set -euo pipefail
 
 SIZE=${SIZE:-2G}
@@ -27,6 +28,7 @@ JSIZE=${JSIZE:-4G}
 JREPEAT=${JREPEAT:-5}
 JINTERVAL=${JINTERVAL:-5s} # decom wipe --journal-interval: shorter makes more checkpoints (flush + journal) per pass
 JMETHODS=${JMETHODS:-zero dod-3}
+JBACKING=${JBACKING:-disk} # where the journal benchmark's device image lives: disk (/var/tmp) or tmpfs
 PARTS=${PARTS:-all}
 PAR=4 # devices in the parallel measurement
 
@@ -40,6 +42,7 @@ decom=$(realpath "$1")
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT=$REPEAT: want a positive integer"
 [[ $JREPEAT =~ ^[1-9][0-9]*$ ]] || die "JREPEAT=$JREPEAT: want a positive integer"
 case $PARTS in all | journal) ;; *) die "PARTS=$PARTS: want all or journal" ;; esac
+case $JBACKING in disk | tmpfs) ;; *) die "JBACKING=$JBACKING: want disk or tmpfs" ;; esac
 all() { [ "$PARTS" = all ]; }
 
 # Every tool this needs, as command=Debian package.
@@ -62,6 +65,7 @@ jbytes=$(numfmt --from=iec "$JSIZE") || die "JSIZE=$JSIZE: not a size such as 51
 tmpfs_bytes=$((PAR * bytes + vbytes + (64 << 20)))
 disk_bytes=$((bytes + vbytes + jbytes))
 if ! all; then tmpfs_bytes=$((64 << 20)) disk_bytes=$jbytes; fi
+if [ "$JBACKING" = tmpfs ]; then tmpfs_bytes=$((tmpfs_bytes + jbytes)) disk_bytes=$((disk_bytes - jbytes)); fi
 avail_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
 ((avail_kib * 1024 > tmpfs_bytes + (1 << 30))) || die "not enough free memory for a $((tmpfs_bytes >> 20)) MiB tmpfs"
 
@@ -209,8 +213,9 @@ med() {
 }
 
 # --- the journal's cost ------------------------------------------------------------------
-# The journal device sits on /var/tmp's filesystem like the "disk" devices, and so does the
-# journal directory: a journal on tmpfs would be synced for nothing. An "off" run names a
+# The journal device sits on /var/tmp's filesystem like the "disk" devices (in the tmpfs with
+# JBACKING=tmpfs), and the journal directory always does:
+# a journal on tmpfs would be synced for nothing. An "off" run names a
 # certificate directory that does not exist (and no --journal-dir): with --no-certificate
 # that leaves it without a journal. Both run with --log-level debug, where decom logs each
 # journal it has written (renamed into place, the directory synced) with the write's time.
@@ -248,7 +253,9 @@ journal_run() {
   [ "$mode" = off ] || log "  $key: $writes journals written ($mid within a pass); waited $(awk "BEGIN {printf \"%.1f\", $secs * 1000}") ms for them"
 }
 
-attach "$work/disk/journal.img" "$jbytes"
+jimage=$work/disk/journal.img
+[ "$JBACKING" = tmpfs ] && jimage=$mnt/journal.img
+attach "$jimage" "$jbytes"
 jloop=$LOOP
 read -r -a jmethods <<<"$JMETHODS"
 log "warm-up write of the journal device"
@@ -278,7 +285,7 @@ jlist() { awk -F '\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/journal.ts
 
 # journal_table: the comparison, as Markdown.
 journal_table() {
-  echo "Journal: decom wipe --verify none of a $JSIZE loop device on disk with the resume journal"
+  echo "Journal: decom wipe --verify none of a $JSIZE loop device (image on $JBACKING) with the resume journal"
   echo "(--journal-dir on the same filesystem, --journal-interval $JINTERVAL) and without, interleaved, median of JREPEAT=$JREPEAT runs each:"
   echo
   echo "| method | MB/s without (range) | MB/s with (range) | with / without | paired median | wall s without / with | journals per run (within a pass) | ms waited for them | share of the pass time | target |"
