@@ -67,7 +67,9 @@ func checkLogged(rc Receipt, bundle []byte, logKey string) (bool, string) {
 // the same one, and two signature checks each would cost more than the rest of the
 // logged time. The receipts waiting for a new checkpoint all wake when it is
 // published: the first checks it and the others wait for its result, rather than
-// each checking it again.
+// each checking it again. A failure is remembered too: the check depends on nothing
+// but the checkpoint's bytes and the key (a checkpoint signed before the log signed
+// times fails it the same way every time).
 type checkpointTimes struct {
 	mu   sync.Mutex
 	seen map[[sha256.Size]byte]*checkedTime
@@ -87,7 +89,7 @@ type checkedTime struct {
 // may be any of the log's: the bound is large.
 const maxCheckedTimes = 1 << 16
 
-// time is tlog.CheckpointTime, remembered for checkpoints that verified.
+// time is tlog.CheckpointTime, remembered.
 func (c *checkpointTimes) time(cp []byte, key string) (tlog.Checkpoint, time.Time, error) {
 	id := sha256.Sum256([]byte(key + "\x00" + string(cp)))
 	c.mu.Lock()
@@ -109,13 +111,5 @@ func (c *checkpointTimes) time(cp []byte, key string) (tlog.Checkpoint, time.Tim
 	}
 	e.cp, e.when, e.err = check(cp, key)
 	close(e.ready)
-	if e.err != nil {
-		// Only what verified is remembered: the next caller checks again.
-		c.mu.Lock()
-		if c.seen[id] == e {
-			delete(c.seen, id)
-		}
-		c.mu.Unlock()
-	}
 	return e.cp, e.when, e.err
 }

@@ -105,7 +105,12 @@ func startInProcess(t testing.TB) (p *inProcess, token string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lg, err := tlog.Open(ctx, filepath.Join(dir, "log"), signer)
+	// The log signs its checkpoints' times as decom registry serve's does.
+	timeSigner, err := tlog.NewTimeSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lg, err := tlog.Open(ctx, filepath.Join(dir, "log"), signer, timeSigner)
 	if err != nil {
 		t.Fatal(err)
 	}
