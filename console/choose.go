@@ -77,7 +77,6 @@ type ChooseOptions struct {
 	// Rounds and Blank shape the overwrite, as decom wipe's flags say.
 	Rounds int
 	Blank  bool
-	ASCII  bool
 }
 
 // Chosen is what the person chose: the targets' paths, the method and the
@@ -99,11 +98,13 @@ type Chooser struct {
 	top      int // first candidate shown
 	method   int
 	verify   string
-	width    int
-	height   int
-	note     string
-	chosen   bool
-	quit     bool
+	// verifyModes are the read-back's modes the v key cycles through.
+	verifyModes []string
+	width       int
+	height      int
+	note        string
+	chosen      bool
+	quit        bool
 }
 
 // NewChooser returns the drive list of the candidates.
@@ -112,7 +113,11 @@ func NewChooser(cands []Candidate, o ChooseOptions) *Chooser {
 		o.Methods = append(wipe.Methods(), wipe.PurgeMethod())
 	}
 	c := &Chooser{o: o, cands: cands, selected: make([]bool, len(cands)), width: 80, height: 25, verify: o.Verify}
-	if c.verify != verify.ModeFull {
+	c.verifyModes = []string{verify.ModeSample, verify.ModeFull}
+	if c.verify == sanitize.VerifyNone {
+		// Offered only when asked for (--verify none): a wipe read back by nobody.
+		c.verifyModes = append(c.verifyModes, sanitize.VerifyNone)
+	} else if c.verify != verify.ModeFull {
 		c.verify = verify.ModeSample
 	}
 	c.method = max(slices.IndexFunc(o.Methods, func(m wipe.Method) bool { return m.Name == o.Method }), 0)
@@ -184,6 +189,10 @@ func (c *Chooser) key(k string) tea.Cmd {
 			break
 		}
 		c.selected[c.cursor] = !c.selected[c.cursor]
+		c.note = "selected: " + c.cands[c.cursor].Path()
+		if !c.selected[c.cursor] {
+			c.note = "deselected: " + c.cands[c.cursor].Path()
+		}
 	case "a":
 		n := 0
 		for i, cand := range c.cands {
@@ -212,11 +221,8 @@ func (c *Chooser) key(k string) tea.Cmd {
 			c.note = fmt.Sprintf("%s cannot be applied to %d of the drives selected: they were deselected", c.Method().Name, dropped)
 		}
 	case "v":
-		if c.verify == verify.ModeSample {
-			c.verify = verify.ModeFull
-		} else {
-			c.verify = verify.ModeSample
-		}
+		i := slices.Index(c.verifyModes, c.verify)
+		c.verify = c.verifyModes[(i+1)%len(c.verifyModes)]
 	case "enter":
 		if c.count() == 0 {
 			c.note = "nothing selected: space selects the drive under the cursor"
@@ -488,8 +494,11 @@ func (c *Chooser) footer() []string {
 		what += ": " + strings.Join(names, ",")
 	}
 	verifyText := "sample (NIST-style sampled read-back)"
-	if c.verify == verify.ModeFull {
+	switch c.verify {
+	case verify.ModeFull:
 		verifyText = "full (every byte read back)"
+	case sanitize.VerifyNone:
+		verifyText = "none (nothing read back: a record of unverified sanitization)"
 	}
 	var total uint64
 	var longest time.Duration
@@ -503,10 +512,14 @@ func (c *Chooser) footer() []string {
 			longest = max(longest, wipe.Estimate(p.Target, c.passes()))
 		}
 	}
-	plan := fmt.Sprintf("Plan: %d drives, %s, nothing written before the confirmation", c.count(), size(total))
+	drives := fmt.Sprintf("%d targets", c.count())
+	if c.count() == 1 {
+		drives = "1 target"
+	}
+	plan := fmt.Sprintf("Plan: %s, %s; nothing is written before the confirmation", drives, size(total))
 	if c.count() > 0 && longest > 0 {
-		plan = fmt.Sprintf("Plan: %d drives, %s, about %s in parallel; nothing written before the confirmation",
-			c.count(), size(total), duration(longest))
+		plan = fmt.Sprintf("Plan: %s, %s, ~%s in parallel; nothing is written before the confirmation",
+			drives, size(total), duration(longest))
 	}
 	return []string{
 		"Method (m): " + bold.Render(m.Name) + " - " + what,

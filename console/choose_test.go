@@ -149,7 +149,7 @@ func candidates() []Candidate {
 }
 
 func chooseOptions() ChooseOptions {
-	return ChooseOptions{Methods: append(wipe.Methods(), wipe.PurgeMethod()), Method: "dod-3", Verify: verify.ModeSample, ASCII: true}
+	return ChooseOptions{Methods: append(wipe.Methods(), wipe.PurgeMethod()), Method: "dod-3", Verify: verify.ModeSample}
 }
 
 // The list at 80×25 and 120×40: a refused drive and the boot medium greyed and

@@ -50,6 +50,9 @@ type wipeOptions struct {
 
 	// Plain keeps the line output at a terminal instead of the full-screen view.
 	Plain bool
+	// ConfirmSerials asks the full screen's confirmation for each serial number
+	// instead of WIPE and the number of targets.
+	ConfirmSerials bool
 
 	// JournalDir keeps the journals that let an interrupted wipe resume ("" is the
 	// certificate directory); Resume continues them, Restart starts over.
@@ -78,6 +81,7 @@ func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.VerifyPasses, "verify-passes", "last", "which passes to read back: last or all")
 	f.StringVar(&o.Coverage, "coverage", "10%", "share of the device a sampled verification reads")
 	f.BoolVar(&o.Plain, "plain", false, "at a terminal, print lines instead of the full-screen view of the run")
+	f.BoolVar(&o.ConfirmSerials, "confirm-serials", false, "on the full screen, confirm by typing each target's serial number instead of WIPE and their number")
 	f.DurationVar(&o.StallTimeout, "stall-timeout", 60*time.Second, "report a target that answers no write or read for this long as stalled (0: never)")
 	f.BoolVar(&o.GiveUpStalled, "give-up-stalled", false, "give a stalled target up as failed and let the others finish")
 	f.StringVar(&o.PlanOut, "plan-out", "", "with --dry-run, write the plan to this file for review and --approved")
@@ -234,11 +238,14 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	case opts.Resume && (opts.All || opts.DryRun || opts.PlanOut != ""):
 		return usageErrorf("--resume takes its drives from the journals (or the devices named): no --all, --dry-run or --plan-out")
 	}
-	if !opts.Resume && !opts.All && len(args) == 0 {
+	fullScreen := useConsole(g, opts.Plain) && !opts.DryRun
+	// On the full screen, without --yes, the targets are chosen from a list.
+	choosing := fullScreen && !opts.Yes && !opts.Resume
+	if !opts.Resume && !opts.All && len(args) == 0 && !choosing {
 		return usageErrorf("name the devices or image files to wipe, or use --all")
 	}
 	var screen *consoleReporter // the full-screen view, at a terminal (wipe_console.go)
-	if useConsole(g, opts.Plain) && !opts.DryRun {
+	if fullScreen {
 		var abort context.CancelFunc
 		ctx, abort = context.WithCancel(ctx)
 		defer abort()
@@ -257,13 +264,26 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 		out = screen
 		defer screen.stop()
 	}
+	if choosing {
+		if args, err = screen.choose(ctx, opts, &so, args); err != nil {
+			return err
+		}
+		screen.describeRun(so)
+		opts.All, opts.IncludeRemovable = false, false // the drives chosen are named
+	}
 	so.Targets, so.All, so.IncludeRemovable = args, opts.All, opts.IncludeRemovable
 	so.Resume, so.Restart = opts.Resume, opts.Restart
 	if opts.Resume && opts.flags != nil && !opts.flags.Changed("method") && !opts.flags.Changed("passes") {
 		so.Method = wipe.Method{} // the journals' own
 	}
 	so.Confirm = func(ctx context.Context, plans []sanitize.Plan) ([]sanitize.Plan, error) {
-		approved, err := confirmPlans(ctx, g, opts.Yes, plans)
+		var approved []sanitize.Plan
+		var err error
+		if screen != nil && !opts.Yes {
+			approved, err = screen.confirm(so, opts.ConfirmSerials, plans)
+		} else {
+			approved, err = confirmPlans(ctx, g, opts.Yes, plans)
+		}
 		if err == nil && screen != nil {
 			screen.start(approved)
 		}
