@@ -136,9 +136,18 @@ and every device the inventory refuses; --include-removable adds removable and U
 drives. Naming a device wipes any device the inventory marks wipeable. The plan lists
 each device --all left out, with why.
 
-Confirmation: at a terminal, decom asks for each drive's serial number (its name when
-it has none) to be typed. Without a terminal, --yes is required, with the devices
-named or with --all. --dry-run prints the plan and writes nothing.
+Confirmation: at a terminal (full screen, no --yes), the drives are chosen on a list:
+the devices named, selected; with none named (or --all) the machine's drives, with
+--all the ones it takes selected (virtual devices such as loop devices are listed
+only when named). Each row shows the drive's model, serial, size, bus and health,
+its plan and estimate for the method chosen (m), and whether its firmware can purge
+it; refused drives and the boot medium are shown and cannot be chosen. Space
+selects, a selects every eligible drive, v switches the read-back (sample, full).
+A last screen lists exactly what will be destroyed; nothing is written until WIPE
+and the number of targets is typed (--confirm-serials: each target's serial). With
+--plain, decom asks for each drive's serial number (its name when it has none) at a
+line prompt. Without a terminal, --yes is required, with the devices named or with
+--all. --dry-run prints the plan and writes nothing.
 
 Approved plans (automation): --dry-run --plan-out FILE writes the plan for review:
 this host's identity (DMI system serial and UUID, hostname) and each target's path,

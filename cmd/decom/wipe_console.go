@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -194,19 +195,40 @@ func candidates(ctx context.Context, opts wipeOptions, so sanitize.Options, args
 	}
 	zero, _ := wipe.LookupMethod("zero")
 	clear, _ := wipe.LookupMethod(wipe.MethodNISTClear)
+	// A drive of the list the gate cannot find (gone since the scan, no device
+	// node) is shown refused, with why, rather than ending the list.
+	missing := map[string]error{}
 	var plans [3][]sanitize.Plan
 	for i, m := range []wipe.Method{zero, clear, wipe.PurgeMethod()} {
-		dry := sanitize.Options{Targets: args, Method: m, DryRun: true, Inventory: so.Inventory, Logger: so.Logger,
-			Events: func(ev sanitize.Event) {
-				if p, ok := ev.(*sanitize.Planned); ok {
-					plans[i] = p.Plans
+		for {
+			var paths []string
+			for _, a := range args {
+				if missing[a] == nil {
+					paths = append(paths, a)
 				}
-			}}
-		if _, err := sanitize.Run(ctx, dry); err != nil && !errors.Is(err, wipe.ErrRefused) {
-			return nil, err
-		}
-		if len(plans[i]) != len(args) {
-			return nil, fmt.Errorf("planning %s: %d plans for %d targets", m.Name, len(plans[i]), len(args))
+			}
+			got, err := dryRun(ctx, so, m, paths)
+			var te *sanitize.TargetError
+			if !named && errors.As(err, &te) && missing[te.Path] == nil && slices.Contains(args, te.Path) {
+				missing[te.Path] = te
+				continue
+			}
+			if errors.Is(err, sanitize.ErrInvalid) {
+				return nil, usageError{err}
+			}
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range args {
+				if why := missing[a]; why != nil {
+					plans[i] = append(plans[i], sanitize.Plan{Target: wipe.Target{Path: a},
+						Refusal: &wipe.RefusedError{Path: a, Reasons: []string{why.Error()}}})
+					continue
+				}
+				plans[i] = append(plans[i], got[0])
+				got = got[1:]
+			}
+			break
 		}
 	}
 	cands := make([]console.Candidate, len(args))
@@ -224,6 +246,28 @@ func candidates(ctx context.Context, opts wipeOptions, so sanitize.Options, args
 		cands[i] = c
 	}
 	return cands, nil
+}
+
+// dryRun is the plan of method m over paths, refusals included: a dry run of
+// package sanitize, which writes nothing.
+func dryRun(ctx context.Context, so sanitize.Options, m wipe.Method, paths []string) ([]sanitize.Plan, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	var plans []sanitize.Plan
+	dry := sanitize.Options{Targets: paths, Method: m, DryRun: true, Inventory: so.Inventory, Logger: so.Logger,
+		Events: func(ev sanitize.Event) {
+			if p, ok := ev.(*sanitize.Planned); ok {
+				plans = p.Plans
+			}
+		}}
+	if _, err := sanitize.Run(ctx, dry); err != nil && !errors.Is(err, wipe.ErrRefused) {
+		return nil, err
+	}
+	if len(plans) != len(paths) {
+		return nil, fmt.Errorf("planning %s: %d plans for %d targets", m.Name, len(plans), len(paths))
+	}
+	return plans, nil
 }
 
 // confirm shows the confirmation screen (package console) and returns the plans

@@ -14,6 +14,9 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/creack/pty"
+	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/decom-project/decom/internal/sysfstest"
 )
 
 // ptyRun is decom (this test binary as main) at an 80×25 pseudo-terminal: its
@@ -342,5 +345,44 @@ func TestWipeChooseQuitAtTerminal(t *testing.T) {
 	}
 	if !allBytes(t, imgs[0], 0xab) {
 		t.Fatal("the file was written")
+	}
+}
+
+// With no device named, the list is the machine's drives (a fake one here, whose
+// devices have no node: nothing can be written): the system disk marked as the boot
+// medium, a mounted disk and a USB drive the gate cannot find refused with why,
+// loop and zram devices not listed; none can be chosen, and q leaves (exit code 4).
+func TestWipeChooseListsTheMachine(t *testing.T) {
+	ar, err := txtar.ParseFile(filepath.Join("..", "..", "inventory", "testdata", "hosts", "loops.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := sysfstest.Materialize(root, ar); err != nil {
+		t.Fatal(err)
+	}
+	r := startPty(t, utf8Term, "--sysroot", root, "wipe", "--no-certificate")
+	r.waitFor("0 of 3 selected")
+	r.waitFor("BOOT MEDIUM")
+	r.waitFor("REFUSED")
+	r.waitFor("/dev/sdb: no such device")
+	if _, err := r.tty.Write([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("a: 0 eligible selected")
+	if _, err := r.tty.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.wait(); code != exitRefused {
+		t.Fatalf("exit code %d, want %d; the terminal got:\n%s", code, exitRefused, r.text())
+	}
+	text := r.text()
+	for _, absent := range []string{"/dev/loop", "/dev/zram"} {
+		if strings.Contains(text, absent) {
+			t.Errorf("the list shows %s, a virtual device nobody named:\n%s", absent, text)
+		}
+	}
+	if !strings.Contains(text, "no drive chosen; nothing was written") {
+		t.Errorf("leaving the list did not say nothing was written:\n%s", text)
 	}
 }
