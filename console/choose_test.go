@@ -41,7 +41,8 @@ func golden(t *testing.T, name, text string) {
 	}
 }
 
-// render is a model's screen without styles, checked to fit w×h.
+// render is a model's screen without styles, checked to fit w×h and to draw with
+// ASCII alone (the Linux VT's font lacks most other glyphs).
 func render(t *testing.T, text string, w, h int) string {
 	t.Helper()
 	text = ansi.Strip(text)
@@ -53,8 +54,26 @@ func render(t *testing.T, text string, w, h int) string {
 		if lw := ansi.StringWidth(l); lw > w {
 			t.Errorf("line %d is %d columns wide, the screen %d: %q", i+1, lw, w, l)
 		}
+		if strings.IndexFunc(l, func(r rune) bool { return r > 0x7e }) >= 0 {
+			t.Errorf("line %d is not ASCII: %q", i+1, l)
+		}
 	}
 	return text
+}
+
+// --verify none is kept when asked for, and v cycles through it.
+func TestChooseVerifyNone(t *testing.T) {
+	o := chooseOptions()
+	o.Verify = sanitize.VerifyNone
+	c := NewChooser(candidates(), o)
+	contains(t, render(t, c.Render(), 80, 25), "Verify (v): none")
+	press(c, "v")
+	contains(t, render(t, c.Render(), 80, 25), "Verify (v): sample")
+	press(c, "v", "v")
+	contains(t, render(t, c.Render(), 80, 25), "Verify (v): none")
+	c = NewChooser(candidates(), chooseOptions())
+	press(c, "v", "v")
+	contains(t, render(t, c.Render(), 80, 25), "Verify (v): sample")
 }
 
 func key(s string) tea.KeyPressMsg {
