@@ -50,6 +50,9 @@ type wipeOptions struct {
 
 	// Plain keeps the line output at a terminal instead of the full-screen view.
 	Plain bool
+	// ConfirmSerials asks the full screen's confirmation for each serial number
+	// instead of WIPE and the number of targets.
+	ConfirmSerials bool
 
 	// JournalDir keeps the journals that let an interrupted wipe resume ("" is the
 	// certificate directory); Resume continues them, Restart starts over.
@@ -78,6 +81,7 @@ func (o *wipeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.VerifyPasses, "verify-passes", "last", "which passes to read back: last or all")
 	f.StringVar(&o.Coverage, "coverage", "10%", "share of the device a sampled verification reads")
 	f.BoolVar(&o.Plain, "plain", false, "at a terminal, print lines instead of the full-screen view of the run")
+	f.BoolVar(&o.ConfirmSerials, "confirm-serials", false, "on the full screen, confirm by typing each target's serial number instead of WIPE and their number")
 	f.DurationVar(&o.StallTimeout, "stall-timeout", 60*time.Second, "report a target that answers no write or read for this long as stalled (0: never)")
 	f.BoolVar(&o.GiveUpStalled, "give-up-stalled", false, "give a stalled target up as failed and let the others finish")
 	f.StringVar(&o.PlanOut, "plan-out", "", "with --dry-run, write the plan to this file for review and --approved")
@@ -132,9 +136,18 @@ and every device the inventory refuses; --include-removable adds removable and U
 drives. Naming a device wipes any device the inventory marks wipeable. The plan lists
 each device --all left out, with why.
 
-Confirmation: at a terminal, decom asks for each drive's serial number (its name when
-it has none) to be typed. Without a terminal, --yes is required, with the devices
-named or with --all. --dry-run prints the plan and writes nothing.
+Confirmation: at a terminal (full screen, no --yes), the drives are chosen on a list:
+the devices named, selected; with none named (or --all) the machine's drives, with
+--all the ones it takes selected (virtual devices such as loop devices are listed
+only when named). Each row shows the drive's model, serial, size, bus and health,
+its plan and estimate for the method chosen (m), and whether its firmware can purge
+it; refused drives and the boot medium are shown and cannot be chosen. Space
+selects, a selects every eligible drive, v switches the read-back (sample, full).
+A last screen lists exactly what will be destroyed; nothing is written until WIPE
+and the number of targets is typed (--confirm-serials: each target's serial). With
+--plain, decom asks for each drive's serial number (its name when it has none) at a
+line prompt. Without a terminal, --yes is required, with the devices named or with
+--all. --dry-run prints the plan and writes nothing.
 
 Approved plans (automation): --dry-run --plan-out FILE writes the plan for review:
 this host's identity (DMI system serial and UUID, hostname) and each target's path,
@@ -234,11 +247,14 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	case opts.Resume && (opts.All || opts.DryRun || opts.PlanOut != ""):
 		return usageErrorf("--resume takes its drives from the journals (or the devices named): no --all, --dry-run or --plan-out")
 	}
-	if !opts.Resume && !opts.All && len(args) == 0 {
+	fullScreen := useConsole(g, opts.Plain) && !opts.DryRun
+	// On the full screen, without --yes, the targets are chosen from a list.
+	choosing := fullScreen && !opts.Yes && !opts.Resume
+	if !opts.Resume && !opts.All && len(args) == 0 && !choosing {
 		return usageErrorf("name the devices or image files to wipe, or use --all")
 	}
 	var screen *consoleReporter // the full-screen view, at a terminal (wipe_console.go)
-	if useConsole(g, opts.Plain) && !opts.DryRun {
+	if fullScreen {
 		var abort context.CancelFunc
 		ctx, abort = context.WithCancel(ctx)
 		defer abort()
@@ -257,13 +273,26 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 		out = screen
 		defer screen.stop()
 	}
+	if choosing {
+		if args, err = screen.choose(ctx, opts, &so, args); err != nil {
+			return err
+		}
+		screen.describeRun(so)
+		opts.All, opts.IncludeRemovable = false, false // the drives chosen are named
+	}
 	so.Targets, so.All, so.IncludeRemovable = args, opts.All, opts.IncludeRemovable
 	so.Resume, so.Restart = opts.Resume, opts.Restart
 	if opts.Resume && opts.flags != nil && !opts.flags.Changed("method") && !opts.flags.Changed("passes") {
 		so.Method = wipe.Method{} // the journals' own
 	}
 	so.Confirm = func(ctx context.Context, plans []sanitize.Plan) ([]sanitize.Plan, error) {
-		approved, err := confirmPlans(ctx, g, opts.Yes, plans)
+		var approved []sanitize.Plan
+		var err error
+		if screen != nil && !opts.Yes {
+			approved, err = screen.confirm(so, opts.ConfirmSerials, plans)
+		} else {
+			approved, err = confirmPlans(ctx, g, opts.Yes, plans)
+		}
 		if err == nil && screen != nil {
 			screen.start(approved)
 		}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -12,7 +14,10 @@ import (
 
 	"github.com/decom-project/decom/console"
 	"github.com/decom-project/decom/internal/logging"
+	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/sanitize"
+	"github.com/decom-project/decom/verify"
+	"github.com/decom-project/decom/wipe"
 )
 
 // useConsole reports whether decom wipe shows its run full screen: a person at a
@@ -63,8 +68,7 @@ func (r *consoleReporter) start(plans []sanitize.Plan) {
 		return
 	}
 	r.model = console.New(plans, r.opts)
-	r.prog = tea.NewProgram(r.model, tea.WithInput(r.g.stdin), tea.WithOutput(r.g.stdout),
-		tea.WithoutSignalHandler())
+	r.prog = r.program(r.model)
 	r.exited = make(chan struct{})
 	go func() {
 		defer close(r.exited)
@@ -128,4 +132,163 @@ func (s *logSwitch) Write(p []byte) (int, error) {
 		send(line)
 	}
 	return len(p), nil
+}
+
+// choose shows the drive list (package console) and returns the targets chosen;
+// it sets the method and the read-back chosen in so. The list is the devices
+// named, selected; with none named (or --all) the machine's drives (not virtual
+// devices: name those), with --all the ones it would take selected. Each row
+// shows the planner's plans from dry runs: nothing is written here.
+func (r *consoleReporter) choose(ctx context.Context, opts wipeOptions, so *sanitize.Options, args []string) ([]string, error) {
+	cands, err := candidates(ctx, opts, *so, args)
+	if err != nil {
+		return nil, err
+	}
+	methods := append(wipe.Methods(), wipe.PurgeMethod())
+	if so.Method.Name == "custom" {
+		methods = append([]wipe.Method{so.Method}, methods...)
+	}
+	chooser := console.NewChooser(cands, console.ChooseOptions{Methods: methods, Method: so.Method.Name,
+		Verify: so.Verify.Mode, Rounds: so.Rounds, Blank: so.Blank})
+	if _, err := r.program(chooser).Run(); err != nil {
+		return nil, fmt.Errorf("the drive list failed: %w", err)
+	}
+	chosen, ok := chooser.Result()
+	if !ok {
+		return nil, fmt.Errorf("%w: no drive chosen; nothing was written", wipe.ErrRefused)
+	}
+	if chosen.Method.Name == wipe.MethodNISTPurge && (so.Rounds > 1 || so.Blank) {
+		return nil, usageErrorf("--rounds and --blank are for overwrites; nist-purge runs the drive's own command once")
+	}
+	so.Method = chosen.Method
+	if chosen.Verify != so.Verify.Mode {
+		so.Verify.Mode = chosen.Verify
+		if chosen.Verify == verify.ModeSample && so.Verify.Coverage == 0 {
+			_, so.Verify.Coverage, _ = parseCoverage("10%")
+		}
+	}
+	r.opts.Method = so.Method.Name
+	return chosen.Targets, nil
+}
+
+// candidates are the drive list's rows: each path with its plans for an
+// overwrite, nist-clear and nist-purge, made by dry runs of package sanitize.
+func candidates(ctx context.Context, opts wipeOptions, so sanitize.Options, args []string) ([]console.Candidate, error) {
+	var devs []inventory.Device
+	named := len(args) > 0
+	if !named {
+		list := so.Inventory
+		list.ReadHealth = true
+		all, err := inventory.Scan(ctx, list)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range all {
+			if d.Class != inventory.ClassVirtual {
+				devs = append(devs, d)
+				args = append(args, d.Path)
+			}
+		}
+		if len(args) == 0 {
+			return nil, fmt.Errorf("%w: no drive found (name a device or image file to wipe it)", inventory.ErrNotFound)
+		}
+	}
+	zero, _ := wipe.LookupMethod("zero")
+	clear, _ := wipe.LookupMethod(wipe.MethodNISTClear)
+	// A drive of the list the gate cannot find (gone since the scan, no device
+	// node) is shown refused, with why, rather than ending the list.
+	missing := map[string]error{}
+	var plans [3][]sanitize.Plan
+	for i, m := range []wipe.Method{zero, clear, wipe.PurgeMethod()} {
+		for {
+			var paths []string
+			for _, a := range args {
+				if missing[a] == nil {
+					paths = append(paths, a)
+				}
+			}
+			got, err := dryRun(ctx, so, m, paths)
+			var te *sanitize.TargetError
+			if !named && errors.As(err, &te) && missing[te.Path] == nil && slices.Contains(args, te.Path) {
+				missing[te.Path] = te
+				continue
+			}
+			if errors.Is(err, sanitize.ErrInvalid) {
+				return nil, usageError{err}
+			}
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range args {
+				if why := missing[a]; why != nil {
+					plans[i] = append(plans[i], sanitize.Plan{Target: wipe.Target{Path: a},
+						Refusal: &wipe.RefusedError{Path: a, Reasons: []string{why.Error()}}})
+					continue
+				}
+				plans[i] = append(plans[i], got[0])
+				got = got[1:]
+			}
+			break
+		}
+	}
+	cands := make([]console.Candidate, len(args))
+	for i := range args {
+		c := console.Candidate{Overwrite: plans[0][i], Clear: plans[1][i], Purge: plans[2][i]}
+		switch {
+		case named:
+			c.Eligible = c.Overwrite.Refusal == nil
+			c.Selected = c.Eligible
+		default:
+			c.Device = devs[i]
+			c.Eligible = devs[i].Wipeable && (devs[i].Class == inventory.ClassFixed || opts.IncludeRemovable)
+			c.Selected = opts.All && c.Eligible
+		}
+		cands[i] = c
+	}
+	return cands, nil
+}
+
+// dryRun is the plan of method m over paths, refusals included: a dry run of
+// package sanitize, which writes nothing.
+func dryRun(ctx context.Context, so sanitize.Options, m wipe.Method, paths []string) ([]sanitize.Plan, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	var plans []sanitize.Plan
+	dry := sanitize.Options{Targets: paths, Method: m, DryRun: true, Inventory: so.Inventory, Logger: so.Logger,
+		Events: func(ev sanitize.Event) {
+			if p, ok := ev.(*sanitize.Planned); ok {
+				plans = p.Plans
+			}
+		}}
+	if _, err := sanitize.Run(ctx, dry); err != nil && !errors.Is(err, wipe.ErrRefused) {
+		return nil, err
+	}
+	if len(plans) != len(paths) {
+		return nil, fmt.Errorf("planning %s: %d plans for %d targets", m.Name, len(plans), len(paths))
+	}
+	return plans, nil
+}
+
+// confirm shows the confirmation screen (package console) and returns the plans
+// approved: all of them once WIPE and their number (or with --confirm-serials
+// each serial) was typed, none otherwise.
+func (r *consoleReporter) confirm(so sanitize.Options, serials bool, plans []sanitize.Plan) ([]sanitize.Plan, error) {
+	method := so.Method.Name
+	if method != wipe.MethodNISTPurge {
+		wp := wipe.PassPlan{Method: so.Method, Rounds: max(so.Rounds, 1), Blank: so.Blank}
+		method += fmt.Sprintf(" (%s)", plural(len(wp.Passes()), "pass", "passes"))
+	} else {
+		method += " (the drives' own sanitize commands)"
+	}
+	c := console.NewConfirm(plans, console.ConfirmOptions{Serials: serials, Method: method, Verify: so.Verify.Mode})
+	if _, err := r.program(c).Run(); err != nil {
+		return nil, fmt.Errorf("the confirmation screen failed: %w", err)
+	}
+	return c.Approved(), nil
+}
+
+// program runs a screen on the terminal, signals left to the run.
+func (r *consoleReporter) program(m tea.Model) *tea.Program {
+	return tea.NewProgram(m, tea.WithInput(r.g.stdin), tea.WithOutput(r.g.stdout), tea.WithoutSignalHandler())
 }

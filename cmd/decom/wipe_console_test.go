@@ -14,6 +14,9 @@ import (
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/creack/pty"
+	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/decom-project/decom/internal/sysfstest"
 )
 
 // ptyRun is decom (this test binary as main) at an 80×25 pseudo-terminal: its
@@ -211,23 +214,175 @@ func TestWipeFullScreenAbort(t *testing.T) {
 	}
 }
 
-// Without --yes the serial (for an image file, the path) is typed at the line
-// prompt as before; the full screen opens only once the target is confirmed.
+// Without --yes the target is confirmed on the confirmation screen (WIPE and the
+// number of targets); the run screen opens only once it is confirmed.
 func TestWipeConfirmThenFullScreen(t *testing.T) {
 	imgs := imageFiles(t, 4<<20, "a.img")
 	r := startPty(t, utf8Term, "wipe", "--no-certificate", "--method", "zero", imgs[0])
-	r.waitFor("Type its path")
+	r.waitFor("1 of 1 selected")
+	if _, err := r.tty.Write([]byte("\r")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("Type WIPE 1")
 	if strings.Contains(r.text(), "q: abort the run") {
 		t.Fatal("the full screen opened before the confirmation")
 	}
-	if _, err := r.tty.Write([]byte(imgs[0] + "\r")); err != nil {
+	if _, err := r.tty.Write([]byte("WIPE 1\r")); err != nil {
 		t.Fatal(err)
 	}
 	r.waitFor("Run finished.")
 	if code := r.wait(); code != 0 {
 		t.Fatalf("exit code %d; the terminal got:\n%s", code, r.text())
 	}
-	if !strings.Contains(r.text(), "confirmed.") || !strings.Contains(r.text(), "outcome completed") {
+	if !strings.Contains(r.text(), "outcome completed") {
 		t.Errorf("the run was not confirmed and completed:\n%s", r.text())
+	}
+}
+
+// With --plain the serial (for an image file, the path) is typed at the line
+// prompt as before, and no screen opens.
+func TestWipePlainConfirmsAtLinePrompt(t *testing.T) {
+	imgs := imageFiles(t, 4<<20, "a.img")
+	r := startPty(t, utf8Term, "wipe", "--plain", "--no-certificate", "--method", "zero", imgs[0])
+	r.waitFor("Type its path")
+	if _, err := r.tty.Write([]byte(imgs[0] + "\r")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("VERIFIED")
+	if code := r.wait(); code != 0 {
+		t.Fatalf("exit code %d; the terminal got:\n%s", code, r.text())
+	}
+	text := r.text()
+	if !strings.Contains(text, "confirmed.") || strings.Contains(text, "choose the drives") || strings.Contains(text, "Type WIPE") {
+		t.Errorf("--plain did not confirm at the line prompt alone:\n%s", text)
+	}
+}
+
+// filled makes image files of size bytes of 0xab each.
+func filled(t *testing.T, size int, names ...string) []string {
+	t.Helper()
+	imgs := imageFiles(t, 0, names...)
+	for _, p := range imgs {
+		if err := os.WriteFile(p, bytes.Repeat([]byte{0xab}, size), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return imgs
+}
+
+// allBytes reports whether the file holds b and nothing else.
+func allBytes(t *testing.T, path string, b byte) bool {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(data) > 0 && bytes.Count(data, []byte{b}) == len(data)
+}
+
+// At a terminal without --yes the targets are chosen on the drive list and
+// confirmed on the confirmation screen: one of two image files is chosen, a wrong
+// confirmation writes nothing, WIPE 1 starts the run; the chosen file is zeroed
+// and the other untouched.
+func TestWipeChooseAndConfirmAtTerminal(t *testing.T) {
+	imgs := filled(t, 8<<20, "a.img", "b.img")
+	r := startPty(t, append(utf8Term, "TERM=linux"), append([]string{"wipe", "--no-certificate", "--method", "zero",
+		"--progress-interval", "50ms"}, imgs...)...)
+	r.waitFor("2 of 2 selected")
+	r.waitFor("plan: 1 pass")
+	// The cursor is on the first file: space deselects it.
+	if _, err := r.tty.Write([]byte(" ")); err != nil {
+		t.Fatal(err)
+	}
+	// The screen is redrawn cell by cell: wait for the note, a line of its own.
+	r.waitFor("deselected:")
+	if _, err := r.tty.Write([]byte("\r")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("Type WIPE 1")
+	if strings.Contains(r.text(), "q: abort the run") {
+		t.Fatal("the run screen opened before the confirmation")
+	}
+	if _, err := r.tty.Write([]byte("WIPE 2\r")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor(`That is not "WIPE 1"`)
+	for _, img := range imgs {
+		if !allBytes(t, img, 0xab) {
+			t.Fatalf("%s was written before the confirmation", img)
+		}
+	}
+	if _, err := r.tty.Write([]byte("WIPE 1\r")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("Run finished.")
+	if code := r.wait(); code != 0 {
+		t.Fatalf("exit code %d; the terminal got:\n%s", code, r.text())
+	}
+	text := r.text()
+	end := text[strings.LastIndex(text, "Run finished."):]
+	if !strings.Contains(end, imgs[1]) || !strings.Contains(end, "outcome completed") || strings.Contains(end, imgs[0]) {
+		t.Errorf("the end screen does not show the chosen file alone completed:\n%s", end)
+	}
+	if !allBytes(t, imgs[1], 0) {
+		t.Errorf("%s, chosen, was not zeroed", imgs[1])
+	}
+	if !allBytes(t, imgs[0], 0xab) {
+		t.Errorf("%s, not chosen, was written", imgs[0])
+	}
+}
+
+// Leaving the drive list writes nothing; the exit code says nothing was done.
+func TestWipeChooseQuitAtTerminal(t *testing.T) {
+	imgs := filled(t, 1<<20, "a.img")
+	r := startPty(t, utf8Term, "wipe", "--no-certificate", "--method", "zero", imgs[0])
+	r.waitFor("1 of 1 selected")
+	if _, err := r.tty.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.wait(); code != exitRefused {
+		t.Fatalf("exit code %d, want %d; the terminal got:\n%s", code, exitRefused, r.text())
+	}
+	if !allBytes(t, imgs[0], 0xab) {
+		t.Fatal("the file was written")
+	}
+}
+
+// With no device named, the list is the machine's drives (a fake one here, whose
+// devices have no node: nothing can be written): the system disk marked as the boot
+// medium, a mounted disk and a USB drive the gate cannot find refused with why,
+// loop and zram devices not listed; none can be chosen, and q leaves (exit code 4).
+func TestWipeChooseListsTheMachine(t *testing.T) {
+	ar, err := txtar.ParseFile(filepath.Join("..", "..", "inventory", "testdata", "hosts", "loops.txtar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := sysfstest.Materialize(root, ar); err != nil {
+		t.Fatal(err)
+	}
+	r := startPty(t, utf8Term, "--sysroot", root, "wipe", "--no-certificate")
+	r.waitFor("0 of 3 selected")
+	r.waitFor("BOOT MEDIUM")
+	r.waitFor("REFUSED")
+	r.waitFor("/dev/sdb: no such device")
+	if _, err := r.tty.Write([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("a: 0 eligible selected")
+	if _, err := r.tty.Write([]byte("q")); err != nil {
+		t.Fatal(err)
+	}
+	if code := r.wait(); code != exitRefused {
+		t.Fatalf("exit code %d, want %d; the terminal got:\n%s", code, exitRefused, r.text())
+	}
+	text := r.text()
+	for _, absent := range []string{"/dev/loop", "/dev/zram"} {
+		if strings.Contains(text, absent) {
+			t.Errorf("the list shows %s, a virtual device nobody named:\n%s", absent, text)
+		}
+	}
+	if !strings.Contains(text, "no drive chosen; nothing was written") {
+		t.Errorf("leaving the list did not say nothing was written:\n%s", text)
 	}
 }
