@@ -71,6 +71,7 @@ func testStore(t *testing.T, fresh newDB) {
 		{"Reopen", testReopen},
 		{"Outbox", testOutbox},
 		{"OutboxTwoInstances", testOutboxTwoInstances},
+		{"Jobs", testJobs},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // each has a database of its own
