@@ -172,8 +172,22 @@ func (s *Server) jobSummaries(r *http.Request) ([]JobSummary, error) {
 	}
 	out := make([]JobSummary, 0, len(sums))
 	for _, j := range sums {
-		js := JobSummary{Name: j.Name, Hosts: j.Hosts, Drives: j.Drives, Certificates: j.Certificates, Plans: j.Plans,
-			Outcomes: j.Outcomes}
+		js := JobSummary{Name: j.Name, Hosts: j.Hosts, ReportedHosts: j.Hosts, Drives: j.Drives, Certificates: j.Certificates,
+			Plans: j.Plans, Outcomes: j.Outcomes}
+		if j.Plans > 0 {
+			// The plans add the hosts and drives that have not reported.
+			v, _, err := s.jobView(r, j.Name)
+			if err != nil {
+				return nil, err
+			}
+			js.Hosts, js.ReportedHosts, js.Drives, js.Missing = len(v.Hosts), 0, 0, v.States[DriveMissing]
+			for _, h := range v.Hosts {
+				js.Drives += len(h.Drives)
+				if h.Reported {
+					js.ReportedHosts++
+				}
+			}
+		}
 		if !j.LastReport.IsZero() {
 			t := j.LastReport
 			js.LastReport = &t
@@ -384,10 +398,14 @@ func (s *Server) uiJobs(w http.ResponseWriter, r *http.Request) {
 type jobPage struct {
 	JobView
 	Found bool
+	// Counts are the summary's parts: "2 wiped", "1 missing", each with its class.
+	Counts []jobCount
 	// Reported counts the planned hosts that have reported.
 	Reported, PlannedHosts int
 	Generated              time.Time
 }
+
+type jobCount struct{ State, Text, Class string }
 
 func (s *Server) uiJob(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
@@ -401,6 +419,16 @@ func (s *Server) uiJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := jobPage{JobView: v, Found: found, Generated: time.Now()}
+	for _, c := range []jobCount{{DriveWiped, "wiped", "ok"}, {DriveDestroyed, "destroyed", "ok"},
+		{DriveUnverified, "not read back", "unverified"}, {DriveFailed, "failed", "bad"}, {DriveMissing, "missing", "bad"}} {
+		if n := v.States[c.State]; n > 0 {
+			c.Text = fmt.Sprintf("%d %s", n, c.Text)
+			p.Counts = append(p.Counts, c)
+		}
+	}
+	if v.Unplanned > 0 {
+		p.Counts = append(p.Counts, jobCount{Text: fmt.Sprintf("%d not in the plan", v.Unplanned), Class: "warn"})
+	}
 	for _, h := range v.Hosts {
 		if h.Planned {
 			p.PlannedHosts++

@@ -29,16 +29,21 @@ type JobList struct {
 
 // JobSummary counts what a job holds: its hosts and drives (each drive once, by its
 // serial number, else WWN, else host and path), its certificates and plans, and
-// each drive's latest outcome.
+// each drive's latest outcome (a missing drive has none).
 type JobSummary struct {
-	Name         string         `json:"name"`
-	Hosts        int            `json:"hosts"`
-	Drives       int            `json:"drives"`
-	Certificates int            `json:"certificates"`
-	Plans        int            `json:"plans"`
-	Outcomes     map[string]int `json:"outcomes"`
-	LastReport   *time.Time     `json:"last_report,omitempty"`
-	LastPlan     *time.Time     `json:"last_plan,omitempty"`
+	Name string `json:"name"`
+	// Hosts and Drives count the planned ones and those with a certificate;
+	// ReportedHosts the hosts with a certificate, Missing the planned drives
+	// without one.
+	Hosts         int            `json:"hosts"`
+	ReportedHosts int            `json:"reported_hosts"`
+	Drives        int            `json:"drives"`
+	Missing       int            `json:"missing"`
+	Certificates  int            `json:"certificates"`
+	Plans         int            `json:"plans"`
+	Outcomes      map[string]int `json:"outcomes"`
+	LastReport    *time.Time     `json:"last_report,omitempty"`
+	LastPlan      *time.Time     `json:"last_plan,omitempty"`
 }
 
 // The states of a drive in a job's view.
