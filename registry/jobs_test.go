@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/wipe"
@@ -54,8 +55,9 @@ func (r *testRegistry) jobCert(t *testing.T, tc testCert, plan string) *certific
 
 // uploadJob pushes testPlan and uploads rack-7's certificates: S-WIPED wiped and
 // S-FAILED failed under the plan, S-EXTRA (no plan lists it) wiped under it, and
-// one certificate of another job. S-MISSING and node8 have none.
-func uploadJob(t *testing.T, reg *testRegistry) {
+// one certificate of another job. S-MISSING and node8 have none. It returns the
+// failed drive's record.
+func uploadJob(t *testing.T, reg *testRegistry) *certificates.Certificate {
 	t.Helper()
 	client := &Client{URL: reg.URL, Token: reg.Token, HTTP: reg.HTTP}
 	rc, err := client.PushPlan(t.Context(), []byte(testPlan))
@@ -68,16 +70,18 @@ func uploadJob(t *testing.T, reg *testRegistry) {
 	sha := planSHA(testPlan)
 	other := reg.certificate(t, testCert{Serial: "S-OTHER"})
 	other.Sanitization.Job = "hall 2/row b"
+	failed := reg.jobCert(t, testCert{Serial: "S-FAILED", Path: "/dev/sdc", Outcome: wipe.OutcomeFailed}, sha)
 	reg.upload(t,
 		reg.jobCert(t, testCert{Serial: "S-WIPED"}, sha),
-		reg.jobCert(t, testCert{Serial: "S-FAILED", Path: "/dev/sdc", Outcome: wipe.OutcomeFailed}, sha),
+		failed,
 		reg.jobCert(t, testCert{Serial: "S-EXTRA", Path: "/dev/sde"}, sha),
 		other)
+	return failed
 }
 
 func TestJobAPI(t *testing.T) {
 	reg := newTestRegistry(t)
-	uploadJob(t, reg)
+	failed := uploadJob(t, reg)
 
 	var list JobList
 	if err := json.Unmarshal([]byte(reg.get(t, "/api/v1/jobs")), &list); err != nil {
@@ -139,9 +143,41 @@ func TestJobAPI(t *testing.T) {
 	if code, _, body := request(t, reg.HTTP, http.MethodGet, reg.URL+"/api/v1/jobs/no-such-job", "", nil); code != http.StatusNotFound {
 		t.Errorf("GET an unknown job: %d %s", code, body)
 	}
+	// The failed drive is shredded: its certificate of destruction (made under no
+	// plan) makes it destroyed. A wipe of S-MISSING under a plan that was not
+	// pushed is not the pushed plan's: the drive stays missing, and the certificate
+	// is flagged as not in the plan.
+	destroyed := destructionOf(t, failed, "", time.Now())
+	destroyed.Sanitization.Job = "rack-7"
+	reg.upload(t, destroyed, reg.jobCert(t, testCert{Serial: "S-MISSING", Path: "/dev/sdd"}, strings.Repeat("ab", 32)))
+	v = JobView{}
+	if err := json.Unmarshal([]byte(reg.get(t, "/api/v1/jobs/rack-7")), &v); err != nil {
+		t.Fatal(err)
+	}
+	var missing, flagged int
+	for _, d := range v.Hosts[0].Drives {
+		switch {
+		case d.Serial == "S-FAILED" && (d.State != DriveDestroyed || d.Certificate != destroyed.ID || len(d.Certificates) != 2):
+			t.Errorf("the shredded drive: %+v, want destroyed by %s after its failed wipe", d, destroyed.ID)
+		case d.Serial == "S-MISSING" && d.Planned:
+			missing++
+			if d.State != DriveMissing {
+				t.Errorf("S-MISSING under the plan: %+v, want missing", d)
+			}
+		case d.Serial == "S-MISSING":
+			flagged++
+			if !d.Unplanned || d.State != DriveWiped {
+				t.Errorf("S-MISSING under another plan: %+v, want wiped and flagged", d)
+			}
+		}
+	}
+	if missing != 1 || flagged != 1 || v.States[DriveDestroyed] != 1 || v.Unplanned != 2 {
+		t.Errorf("after the destruction: %d planned and %d flagged rows of S-MISSING, states %v, %d unplanned", missing, flagged, v.States, v.Unplanned)
+	}
+
 	page := reg.get(t, "/jobs/rack-7")
 	for _, want := range []string{"Job <code>rack-7</code>", "1 of 2 planned host(s) reported", "not reported", "not in the plan",
-		`data-serial="S-MISSING" data-state="missing"`, `data-serial="S-FAILED" data-state="failed"`, `data-serial="S-WIPED" data-state="wiped"`} {
+		`data-serial="S-MISSING" data-state="missing"`, `data-serial="S-FAILED" data-state="destroyed"`, `data-serial="S-WIPED" data-state="wiped"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("job page lacks %q", want)
 		}
