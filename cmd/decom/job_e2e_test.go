@@ -49,8 +49,8 @@ func fakeHost(t *testing.T, dir, hostname, serial, uuid string, images map[strin
 // are merged and pushed to a registry (decom plan push), host A wipes its section
 // with --approved (the job comes from the plan) and one more file with --job alone;
 // the registry's job view then shows host A reported with its planned drives wiped,
-// host B not reported with its drive missing, and the extra file flagged as not in
-// the plan. Bad job names, a plan without a job, plans of two jobs and a --job that
+// host B not reported with its drive missing, and the extra file and a drive
+// shredded for the job (decom cert destroy --job) flagged as not in the plan. Bad job names, a plan without a job, plans of two jobs and a --job that
 // contradicts the plan are refused with their exit codes.
 func TestJobEndToEnd(t *testing.T) {
 	ctx := context.Background()
@@ -162,6 +162,25 @@ func TestJobEndToEnd(t *testing.T) {
 		t.Errorf("%d certificates state the plan's digest, want 2", withPlan)
 	}
 
+	// A drive with no plan is shredded for the job: its certificate of destruction
+	// names it too, and a bad --job is refused there as well.
+	destroyArgs := []string{"cert", "destroy", "--serial", "ZX42-0009", "--method", "shred", "--particle-size", "2mm",
+		"--place", "Bench 3", "--operator", "Ada Technician", "--key", key, "--cert-dir", filepath.Join(dir, "destroyed"),
+		"--registry", url, "--token", token}
+	for _, bad := range []string{"rack\n9", "rack\x009"} {
+		if code, _, stderr := decom(t, ctx, append(destroyArgs, "--job", bad)...); code != exitUsage || !strings.Contains(stderr, "--job: job name") {
+			t.Errorf("cert destroy --job %q: exit %d: %s", bad, code, stderr)
+		}
+	}
+	code, out, stderr = decom(t, ctx, append(destroyArgs, "--job", "rack-9")...)
+	if code != exitOK {
+		t.Fatalf("cert destroy --job: exit %d: %s", code, stderr)
+	}
+	if code, shown, _ := decom(t, ctx, "cert", "show", "--key", filepath.Join(dir, "agent.pub"), strings.Fields(out)[0]); code != exitOK ||
+		!strings.Contains(shown, "Job:") || !strings.Contains(shown, "rack-9") {
+		t.Errorf("cert show of the certificate of destruction: no job:\n%s", shown)
+	}
+
 	// The registry's job view.
 	resp, err := http.Get(url + "/api/v1/jobs/rack-9")
 	if err != nil {
@@ -173,7 +192,10 @@ func TestJobEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(raw, &v); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /api/v1/jobs/rack-9: %d %v\n%s", resp.StatusCode, err, raw)
 	}
-	if len(v.Hosts) != 2 || v.Hosts[0].Hostname != "host-a" || !v.Hosts[0].Reported || v.Hosts[1].Hostname != "host-b" || v.Hosts[1].Reported {
+	// The certificate of destruction names no host: it is shown under a host of
+	// its own, flagged, as no plan lists it.
+	if len(v.Hosts) != 3 || v.Hosts[0].Hostname != "host-a" || !v.Hosts[0].Reported || v.Hosts[1].Hostname != "host-b" || v.Hosts[1].Reported ||
+		v.Hosts[2].Planned || len(v.Hosts[2].Drives) != 1 || v.Hosts[2].Drives[0].State != registry.DriveDestroyed || !v.Hosts[2].Drives[0].Unplanned {
 		t.Fatalf("hosts: %s", raw)
 	}
 	state := map[string]registry.JobDrive{}
@@ -188,7 +210,7 @@ func TestJobEndToEnd(t *testing.T) {
 			t.Errorf("%s: %+v, want %s", drive, state[drive], want)
 		}
 	}
-	if !state["host-a:/data/extra.img"].Unplanned || state["host-a:/data/one.img"].Unplanned || v.Unplanned != 1 {
+	if !state["host-a:/data/extra.img"].Unplanned || state["host-a:/data/one.img"].Unplanned || v.Unplanned != 2 {
 		t.Errorf("only extra.img is flagged as not in the plan: %s", raw)
 	}
 }
