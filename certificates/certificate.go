@@ -246,6 +246,10 @@ type Sanitization struct {
 	// ApprovedPlanSHA256 is the SHA-256 (hex) of the approved plan file the run
 	// sanitized the media under (decom wipe --approved); empty without one.
 	ApprovedPlanSHA256 string `json:"approved_plan_sha256,omitempty"`
+	// Job names the decommissioning job the media were sanitized in (decom wipe
+	// --job, or the approved plan's job), for the registry's fleet view; empty
+	// without one (see ValidJob).
+	Job string `json:"job,omitempty"`
 }
 
 // FirmwareEvidence is what decom asked of the drive's firmware.
@@ -506,6 +510,8 @@ func (c *Certificate) Validate() error {
 		return bad("unverified, but it holds %d checks of a reading back", len(c.Verification.Checks))
 	case c.Sanitization.ApprovedPlanSHA256 != "" && !isSHA256Hex(c.Sanitization.ApprovedPlanSHA256):
 		return bad("approved plan SHA-256 %q: want 64 lower-case hex digits", c.Sanitization.ApprovedPlanSHA256)
+	case c.Sanitization.Job != "" && ValidJob(c.Sanitization.Job) != nil:
+		return bad("%v", ValidJob(c.Sanitization.Job))
 	}
 	return c.validateDestruction()
 }

@@ -122,13 +122,18 @@ func (p *pdfPage) person() {
 func (p *pdfPage) media() {
 	m, s := p.c.Media, p.c.Source
 	p.section("2. Media information")
+	// The job (decom wipe --job) shares the host's row, only when there is one.
+	source := []field{{label: "Source (host)", value: sourceHost(s)}}
+	if job := p.c.Sanitization.Job; job != "" {
+		source = append(source, field{label: "Job", value: job, bold: true})
+	}
 	p.fields(
 		[]field{{label: "Make / vendor", value: m.Manufacturer}, {label: "Model number", value: m.Model}},
 		[]field{{label: "Serial number", value: m.Serial, mono: true, bold: true}, {label: "WWN", value: m.WWN, mono: true}},
 		[]field{{label: "Property / asset no.", value: m.AssetNumber, mono: true}, {label: "Firmware", value: m.Firmware}},
 		[]field{{label: "Media type", value: mediaType(m)}, {label: "Capacity", value: capacity(m)}},
 		[]field{{label: "Device path", value: m.Path, mono: true}},
-		[]field{{label: "Source (host)", value: sourceHost(s)}},
+		source,
 		[]field{{label: "Data backed up", value: p.c.DataBackedUp, weight: 50},
 			{label: "HPA / DCO", value: m.HiddenAreas, weight: 40, labelW: 15},
 			{label: "Confidentiality", value: p.c.PreCategorization, weight: 92, labelW: 22}},

@@ -139,7 +139,10 @@ func TestSchemaRejects(t *testing.T) {
 		"seed not digits": func(m map[string]any) {
 			m["verification"].(map[string]any)["checks"].([]any)[0].(map[string]any)["seed"] = "0x12"
 		},
-		"bad plan digest": func(m map[string]any) { m["sanitization"].(map[string]any)["approved_plan_sha256"] = "ABC" },
+		"bad plan digest":    func(m map[string]any) { m["sanitization"].(map[string]any)["approved_plan_sha256"] = "ABC" },
+		"empty job":          func(m map[string]any) { m["sanitization"].(map[string]any)["job"] = "" },
+		"job with a control": func(m map[string]any) { m["sanitization"].(map[string]any)["job"] = "rack\u00077" },
+		"job too long":       func(m map[string]any) { m["sanitization"].(map[string]any)["job"] = strings.Repeat("x", 129) },
 	} {
 		var m map[string]any
 		if err := json.Unmarshal(good, &m); err != nil {

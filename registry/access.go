@@ -42,6 +42,7 @@ const (
 // routeAccess are the routes (mux patterns) that do not need the read scope.
 var routeAccess = map[string]accessKind{
 	"POST /api/v1/certificates":   needUpload,
+	"POST /api/v1/plans":          needUpload,
 	"GET /api/v1/log/checkpoint":  needNone,
 	"GET /api/v1/log/key":         needNone,
 	"GET /api/v1/log/consistency": needNone,

@@ -268,6 +268,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		ID: c.ID, Status: c.Status, Outcome: c.Outcome, Serial: c.Media.Serial, WWN: c.Media.WWN,
 		AssetNumber: c.Media.AssetNumber, Method: c.Sanitization.Method, Organization: c.Organization,
 		Customer: c.Customer, KeyFingerprint: v.KeyFingerprint, Issued: c.Issued, Bundle: body,
+		Job: jobFields(c),
 	})
 	switch {
 	case errors.Is(err, store.ErrConflict):

@@ -20,7 +20,7 @@ import (
 var templateFS embed.FS
 
 type uiTemplates struct {
-	search, certificate, log, notFound, history *template.Template
+	search, certificate, log, notFound, history, jobs, job *template.Template
 }
 
 func loadTemplates() (*uiTemplates, error) {
@@ -92,7 +92,8 @@ func loadTemplates() (*uiTemplates, error) {
 			}
 			return v
 		},
-		"pct": certificates.Percent,
+		"pct":     certificates.Percent,
+		"jobPage": func(name string) string { return JobPage("", name) },
 	}
 	parse := func(name string) (*template.Template, error) {
 		return template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name)
@@ -103,7 +104,7 @@ func loadTemplates() (*uiTemplates, error) {
 		dst  **template.Template
 		name string
 	}{{&t.search, "search.html"}, {&t.certificate, "certificate.html"}, {&t.log, "log.html"}, {&t.notFound, "notfound.html"},
-		{&t.history, "history.html"}} {
+		{&t.history, "history.html"}, {&t.jobs, "jobs.html"}, {&t.job, "job.html"}} {
 		if *p.dst, err = parse(p.name); err != nil {
 			return nil, err
 		}
@@ -116,6 +117,7 @@ func (s *Server) uiRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /certificates/{id}", s.uiCertificate)
 	m.HandleFunc("GET /log", s.uiLog)
 	m.HandleFunc("GET /history", s.uiHistory)
+	s.jobRoutes(m)
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, t *template.Template, data any) {

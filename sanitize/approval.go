@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/wipe"
 )
@@ -31,8 +32,12 @@ var ErrBadPlan = errors.New("bad plan file")
 
 // PlanFile is an approved plan: one section per host.
 type PlanFile struct {
-	Format string     `json:"format"`
-	Hosts  []HostPlan `json:"hosts"`
+	Format string `json:"format"`
+	// Job names the decommissioning job the plan belongs to: the runs that follow
+	// it state it in their certificates, and the registry's job view shows the
+	// plan's hosts and drives under it. Optional (certificates.ValidJob).
+	Job   string     `json:"job,omitempty"`
+	Hosts []HostPlan `json:"hosts"`
 }
 
 // HostPlan is what one run on one host plans to sanitize.
@@ -134,6 +139,11 @@ func ParsePlan(data []byte) (PlanFile, error) {
 	}
 	if f.Format != PlanFormat {
 		return PlanFile{}, fmt.Errorf("%w: format %q, want %q", ErrBadPlan, f.Format, PlanFormat)
+	}
+	if f.Job != "" {
+		if err := certificates.ValidJob(f.Job); err != nil {
+			return PlanFile{}, fmt.Errorf("%w: %v", ErrBadPlan, err)
+		}
 	}
 	if len(f.Hosts) == 0 {
 		return PlanFile{}, fmt.Errorf("%w: no host section", ErrBadPlan)
@@ -270,11 +280,20 @@ func hostName(h inventory.Host) string {
 
 // MergePlans joins plan files into one with every host's section. Two sections for
 // the same host are an error (ErrBadPlan): one review approves one plan per host.
+// The merged plan has the job the files name; files that name different jobs are
+// an error too (a file without a job joins any).
 func MergePlans(files ...PlanFile) (PlanFile, error) {
 	out := PlanFile{Format: PlanFormat, Hosts: []HostPlan{}}
 	for _, f := range files {
 		if f.Format != PlanFormat {
 			return PlanFile{}, fmt.Errorf("%w: format %q, want %q", ErrBadPlan, f.Format, PlanFormat)
+		}
+		switch {
+		case f.Job == "":
+		case out.Job == "":
+			out.Job = f.Job
+		case out.Job != f.Job:
+			return PlanFile{}, fmt.Errorf("%w: plans of two jobs (%q and %q)", ErrBadPlan, out.Job, f.Job)
 		}
 		for _, h := range f.Hosts {
 			if slices.ContainsFunc(out.Hosts, func(o HostPlan) bool { return sameHost(o.Host, h.Host) }) {

@@ -23,6 +23,8 @@ type Evidence struct {
 	Tool       certificates.Tool
 	// ApprovedPlan is the SHA-256 (hex) of the approved plan the run followed; "" for none.
 	ApprovedPlan string
+	// Job is the job the run belongs to (certificates.ValidJob); "" for none.
+	Job string
 }
 
 // NewCertificate builds the certificate of a wipe. The outcome follows from the evidence alone:
@@ -49,7 +51,7 @@ func NewCertificate(ev Evidence, d certificates.Details, now time.Time) (*certif
 			Category: category(rec), Technique: technique(rec), Method: rec.Method, MethodTitle: rec.Title,
 			Rounds: rec.Rounds, FinalBlank: rec.Blank, VerifyRequired: rec.VerifyRequired, IOMode: rec.IOMode, Tool: ev.Tool,
 			Started: rec.Started, Finished: rec.Finished, Error: rec.Error, Passes: []certificates.Pass{},
-			ApprovedPlanSHA256: ev.ApprovedPlan,
+			ApprovedPlanSHA256: ev.ApprovedPlan, Job: ev.Job,
 		},
 		Verification: certificates.Verification{Method: ev.VerifyMode, Checks: []certificates.Check{}},
 	}

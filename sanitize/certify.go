@@ -33,6 +33,8 @@ type Certifier struct {
 	// ApprovedPlan is the SHA-256 (hex) of the approved plan file the run follows,
 	// stated in every certificate; "" for none.
 	ApprovedPlan string
+	// Job is the job stated in every certificate (certificates.ValidJob); "" for none.
+	Job string
 }
 
 // UploadAttempts is how often a certificate's upload is tried before it is left in
@@ -55,7 +57,7 @@ func afterStop(ctx context.Context, grace time.Duration) (context.Context, conte
 // target the moment that target is done, from the target's own goroutine.
 func (s *Certifier) certify(ctx context.Context, r *Result, verifyMode string, log *slog.Logger, emit func(Event)) error {
 	c, err := NewCertificate(Evidence{Record: r.Record, Checks: r.Verification, VerifyMode: verifyMode,
-		Host: s.Host, Tool: s.Tool, ApprovedPlan: s.ApprovedPlan}, s.Details, time.Now())
+		Host: s.Host, Tool: s.Tool, ApprovedPlan: s.ApprovedPlan, Job: s.Job}, s.Details, time.Now())
 	if err != nil {
 		return err
 	}

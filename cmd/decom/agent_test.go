@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -146,6 +147,31 @@ func TestAgentPrepareJournalDir(t *testing.T) {
 		}
 		if so.JournalDir != journals {
 			t.Errorf("journal directory %q asked: the run keeps them in %q", journals, so.JournalDir)
+		}
+	}
+}
+
+// The config file's job: reaches every certificate of the agent's run; a job a
+// certificate cannot carry stops the run before it starts.
+func TestAgentPrepareJob(t *testing.T) {
+	dir := t.TempDir()
+	priv, _, err := certificates.GenerateUnencryptedKey(certificates.KeyECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "site.key")
+	os.WriteFile(key, priv, 0o600)
+	prepare := agentPrepare(&globalOptions{SysRoot: "/"})
+	for job, want := range map[string]int{"rack-7": exitOK, `"rack\u00077"`: exitUsage} {
+		cfg := filepath.Join(dir, "config.yaml")
+		os.WriteFile(cfg, []byte("operator:\n  name: Jane Doe\njob: "+job+"\nkey: "+key+"\n"), 0o600)
+		so, err := prepare(context.Background(), agent.WipeRequest{ConfigPath: cfg, CertDir: filepath.Join(dir, "certs"), Log: io.Discard})
+		if exitCode(err) != want {
+			t.Errorf("job: %s: %v (exit code %d), want exit code %d", job, err, exitCode(err), want)
+			continue
+		}
+		if want == exitOK && (so.Certify == nil || so.Certify.Job != job) {
+			t.Errorf("job: %s: the run's certifier has job %q", job, so.Certify.Job)
 		}
 	}
 }

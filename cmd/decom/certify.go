@@ -28,7 +28,7 @@ func newCertifier(ctx context.Context, g *globalOptions, o certOptions, ro regis
 		return nil, badInputf("certificate directory: %v", err)
 	}
 	v := currentVersion()
-	c := &sanitize.Certifier{Signer: signer, Details: d, Dir: o.CertDir, PDF: o.PDF,
+	c := &sanitize.Certifier{Signer: signer, Details: d, Dir: o.CertDir, PDF: o.PDF, Job: o.Job,
 		Host: inventory.ReadHost(inventory.Options{Root: g.SysRoot}),
 		Tool: certificates.Tool{Name: "decom", Version: v.Version, Commit: v.Commit}}
 	if ro.URL != "" {

@@ -147,6 +147,7 @@ func runCertDestroy(ctx context.Context, o certDestroyOptions, flags *pflag.Flag
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
+	c.Sanitization.Job = o.cert.Job // checked by details
 	signer, err := certificates.LoadSigner(ctx, o.cert.Key, func() ([]byte, error) {
 		return g.passphrase("Passphrase for "+o.cert.Key, false)
 	})

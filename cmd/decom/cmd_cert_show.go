@@ -99,6 +99,9 @@ func writeCertDetail(w io.Writer, c *certificates.Certificate, fp string, checke
 	if s.ApprovedPlanSHA256 != "" {
 		row("Approved plan:", "sha256:"+s.ApprovedPlanSHA256)
 	}
+	if s.Job != "" {
+		row("Job:", s.Job)
+	}
 	row("Verification:", c.VerificationSummary())
 	row("Verify required:", verifyRequired(c))
 	row("Destination:", strings.TrimSpace(c.Destination.Kind+" "+c.Destination.Details))

@@ -20,21 +20,26 @@ func newPlanCommand(g *globalOptions) *cobra.Command {
 		Long: `An approved plan lists, host by host, exactly what decom wipe --approved may
 sanitize: decom wipe --dry-run --plan-out FILE writes one host's plan, a person reviews
 it, and decom plan merge joins several hosts' plans into one file for one review.
+decom plan push sends an approved plan to the registry, whose job page then shows
+which planned hosts have reported and which drives are missing or failed.
 
 ` + exitCodeHelp,
 		Args: argsUsage(cobra.NoArgs),
 	}
-	cmd.AddCommand(newPlanMergeCommand(g))
+	cmd.AddCommand(newPlanMergeCommand(g), newPlanPushCommand(g))
 	return cmd
 }
 
 type planMergeOptions struct {
 	// Out is the merged file (-o is decom's --output, table or json).
 	Out string
+	// Job names the merged plan's job.
+	Job string
 }
 
 func (o *planMergeOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Out, "out", "", "write the merged plan to this file (required)")
+	f.StringVar(&o.Job, "job", "", "the job the merged plan is for (plans that name another job are refused)")
 }
 
 func newPlanMergeCommand(g *globalOptions) *cobra.Command {
@@ -45,8 +50,9 @@ func newPlanMergeCommand(g *globalOptions) *cobra.Command {
 		Long: `Reads each plan file, checks it (format version, host identity, targets), and
 writes one file with every host's section. Two sections for the same host (by DMI
 system serial and UUID, or hostname when a host has neither) are an error: one
-review approves one plan per host. The file is written atomically; on any error
-nothing is written.
+review approves one plan per host. The merged plan names the job of its plans, or
+--job NAME; plans of different jobs are an error. The file is written atomically;
+on any error nothing is written.
 
 ` + exitCodeHelp,
 		Args: argsUsage(cobra.MinimumNArgs(1)),
@@ -60,7 +66,10 @@ func runPlanMerge(opts planMergeOptions, g *globalOptions, args []string) error 
 	if opts.Out == "" {
 		return usageErrorf("--out FILE is required: where the merged plan goes")
 	}
-	var files []sanitize.PlanFile
+	if err := checkJob(opts.Job); err != nil {
+		return err
+	}
+	files := []sanitize.PlanFile{{Format: sanitize.PlanFormat, Job: opts.Job}}
 	for _, a := range args {
 		f, _, err := readPlanFile(a)
 		if err != nil {

@@ -18,11 +18,13 @@ import (
 	"github.com/decom-project/decom/wipe"
 )
 
-// approvedPlan is this host's section of an approved plan file, and the file's digest.
+// approvedPlan is this host's section of an approved plan file, the file's job, and
+// its digest.
 type approvedPlan struct {
 	section sanitize.HostPlan
 	host    inventory.Host
 	write   wipe.PassPlan
+	job     string
 	sha256  string
 }
 
@@ -56,7 +58,32 @@ func loadApproved(path string, host inventory.Host) (*approvedPlan, error) {
 		return nil, badInputf("plan %s: %v", path, err)
 	}
 	sum := sha256.Sum256(data)
-	return &approvedPlan{section: section, host: host, write: w, sha256: hex.EncodeToString(sum[:])}, nil
+	return &approvedPlan{section: section, host: host, write: w, job: f.Job, sha256: hex.EncodeToString(sum[:])}, nil
+}
+
+// checkJob refuses a job name a certificate cannot carry; "" is no job.
+func checkJob(job string) error {
+	if job == "" {
+		return nil
+	}
+	if err := certificates.ValidJob(job); err != nil {
+		return usageErrorf("--job: %v", err)
+	}
+	return nil
+}
+
+// jobFromPlan sets the job from the plan. A --job given on the command line that
+// names another job is a usage error; the config file's and the environment's job
+// give way to the plan's. A plan without a job leaves the job as it is.
+func (opts *wipeOptions) jobFromPlan(flags *pflag.FlagSet, job string) error {
+	switch {
+	case job == "":
+		return nil
+	case flags.Changed("job") && opts.cert.Job != job:
+		return usageErrorf("--job %q contradicts the approved plan (job %q): leave it out", opts.cert.Job, job)
+	}
+	opts.cert.Job = job
+	return nil
 }
 
 // methodFromPlan sets the method options from the plan. A method flag given on the
@@ -107,7 +134,7 @@ func showDrift(g *globalOptions, err error) {
 }
 
 // writePlanOut writes the plan of a dry run, this host's only section, atomically.
-func writePlanOut(path string, g *globalOptions, planned *sanitize.Planned, all, includeRemovable bool) error {
+func writePlanOut(path string, g *globalOptions, planned *sanitize.Planned, all, includeRemovable bool, job string) error {
 	if planned == nil || len(planned.Plans) == 0 {
 		return fmt.Errorf("%w: the run planned no target; no plan written", wipe.ErrRefused)
 	}
@@ -116,7 +143,7 @@ func writePlanOut(path string, g *globalOptions, planned *sanitize.Planned, all,
 	if err != nil {
 		return err
 	}
-	data, err := sanitize.PlanFile{Format: sanitize.PlanFormat, Hosts: []sanitize.HostPlan{hp}}.Marshal()
+	data, err := sanitize.PlanFile{Format: sanitize.PlanFormat, Job: job, Hosts: []sanitize.HostPlan{hp}}.Marshal()
 	if err != nil {
 		return err
 	}

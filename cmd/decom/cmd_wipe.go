@@ -232,6 +232,9 @@ says (sanitized, sanitized-with-exceptions, unverified, failed or aborted).
 }
 
 func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []string) error {
+	if err := checkJob(opts.cert.Job); err != nil {
+		return err
+	}
 	if opts.Approved != "" {
 		return runWipeApproved(ctx, opts, g, args)
 	}
@@ -315,7 +318,7 @@ func runWipe(ctx context.Context, opts wipeOptions, g *globalOptions, args []str
 	if err != nil || opts.PlanOut == "" {
 		return err
 	}
-	return writePlanOut(opts.PlanOut, g, planned, opts.All, opts.IncludeRemovable)
+	return writePlanOut(opts.PlanOut, g, planned, opts.All, opts.IncludeRemovable, opts.cert.Job)
 }
 
 // askPassphrase asks for the signing key's passphrase (or takes DECOM_KEY_PASSWORD).
@@ -349,6 +352,9 @@ func runWipeApproved(ctx context.Context, opts wipeOptions, g *globalOptions, ar
 		opts.flags = pflag.NewFlagSet("wipe", pflag.ContinueOnError)
 	}
 	if err := opts.methodFromPlan(opts.flags, ap.write, ap.section.Targets[0].Method.Passes); err != nil {
+		return err
+	}
+	if err := opts.jobFromPlan(opts.flags, ap.job); err != nil {
 		return err
 	}
 	so, err := opts.prepare(ctx, g, opts.askPassphrase(g))

@@ -33,6 +33,7 @@ type fileConfig struct {
 	PreCategorization  string            `yaml:"pre_categorization"`
 	PostCategorization string            `yaml:"post_categorization"`
 	Notes              string            `yaml:"notes"`
+	Job                string            `yaml:"job"`
 	AssetNumbers       map[string]string `yaml:"asset_numbers"`
 
 	Key      string `yaml:"key"`
@@ -124,6 +125,7 @@ type certOptions struct {
 	Destination, DestinationDetails            string
 	DataBackedUp, PreCategorization, PostCateg string
 	Notes                                      string
+	Job                                        string
 	Assets                                     []string
 	Key, CertDir                               string
 	PDF, NoCertificate                         bool
@@ -148,6 +150,7 @@ func (o *certOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.PreCategorization, "pre-categorization", "", "confidentiality categorisation before sanitization")
 	f.StringVar(&o.PostCateg, "post-categorization", "", "confidentiality categorisation after sanitization")
 	f.StringVar(&o.Notes, "notes", "", "notes for the certificate")
+	f.StringVar(&o.Job, "job", "", "name of the decommissioning job, stated in each certificate for the registry's job view")
 	f.StringArrayVar(&o.Assets, "asset", nil, "SERIAL=NUMBER: the organisation's property number of a drive (repeatable; a path works for drives without a serial)")
 	f.StringVar(&o.Key, "key", "", "signing key: a key file (decom keys generate) or a KMS URI")
 	f.StringVar(&o.CertDir, "cert-dir", "/var/lib/decom/certificates", "where certificates are written")
@@ -178,6 +181,7 @@ func (o *certOptions) apply(flags *pflag.FlagSet, c fileConfig) {
 		setting{"pre-categorization", "DECOM_PRE_CATEGORIZATION", c.PreCategorization, &o.PreCategorization},
 		setting{"post-categorization", "DECOM_POST_CATEGORIZATION", c.PostCategorization, &o.PostCateg},
 		setting{"notes", "DECOM_NOTES", c.Notes, &o.Notes},
+		setting{"job", "DECOM_JOB", c.Job, &o.Job},
 		setting{"key", "DECOM_KEY", c.Key, &o.Key},
 		setting{"cert-dir", "DECOM_CERT_DIR", c.CertDir, &o.CertDir},
 	)
@@ -214,6 +218,9 @@ func (o *certOptions) details() (certificates.Details, error) {
 	}
 	if !slices.Contains([]string{"yes", "no", "unknown"}, d.DataBackedUp) {
 		return d, usageErrorf("--data-backed-up %q: want yes, no or unknown", d.DataBackedUp)
+	}
+	if err := checkJob(o.Job); err != nil {
+		return d, err
 	}
 	for k, v := range o.fileAssets {
 		d.AssetNumbers[k] = v

@@ -93,6 +93,8 @@ func testMigrateTokenScopes(t *testing.T, open opener) {
 		`ALTER TABLE api_tokens DROP COLUMN scopes`,
 		`DROP TABLE webhook_deliveries`, // version 7
 		`DROP TABLE webhook_endpoints`,
+		`DROP TABLE job_certificates`, // version 8
+		`DROP TABLE job_plans`,
 		`DELETE FROM schema_migrations WHERE version >= 5`,
 	} {
 		if _, err := ss.w.ExecContext(ctx, stmt); err != nil {

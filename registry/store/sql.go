@@ -220,6 +220,11 @@ func checkRecord(c *Record) error {
 	if c.LogIndex != nil && *c.LogIndex > math.MaxInt64 {
 		return fmt.Errorf("%w: certificate %s: log index %d", ErrInvalid, c.ID, *c.LogIndex)
 	}
+	if c.Job != nil {
+		if err := checkJobFields(c.ID, *c.Job); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -289,8 +294,14 @@ func putRecord(ctx context.Context, q queryer, d dialect, c Record) (Record, boo
 		if err := enqueueDeliveries(ctx, q, d, c.ID, c.Received); err != nil {
 			return Record{}, false, err
 		}
+		if err := putJobFields(ctx, q, c); err != nil {
+			return Record{}, false, err
+		}
 		return c, true, nil
 	case err == nil:
+		if err := putJobFields(ctx, q, c); err != nil {
+			return Record{}, false, err
+		}
 		return c, true, nil
 	case d.isUniqueViolation(err):
 		// Not the ID (ON CONFLICT took that): the log index is another's.
@@ -306,6 +317,11 @@ func putRecord(ctx context.Context, q queryer, d dialect, c Record) (Record, boo
 	}
 	if !bytes.Equal(old.Bundle, c.Bundle) {
 		return Record{}, false, fmt.Errorf("%w: stored with a different bundle", ErrConflict)
+	}
+	// Without a transaction (PostgreSQL, one statement at a time) an earlier put
+	// may have stored the certificate and not its job: this one does.
+	if err := putJobFields(ctx, q, c); err != nil {
+		return Record{}, false, err
 	}
 	return old, false, nil
 }

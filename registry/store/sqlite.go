@@ -224,4 +224,27 @@ var sqliteMigrations = [][]string{
 		`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (id) WHERE state = 'pending'`,
 		`CREATE INDEX webhook_deliveries_failed ON webhook_deliveries (id) WHERE state = 'failed'`,
 	},
+	// 8: jobs (jobs.go): what the job view shows of each certificate of a job,
+	// and the approved plans pushed for jobs.
+	{
+		`CREATE TABLE job_certificates (
+			certificate_id TEXT PRIMARY KEY,
+			job            TEXT NOT NULL,
+			plan_sha256    TEXT NOT NULL,
+			hostname       TEXT NOT NULL,
+			system_serial  TEXT NOT NULL,
+			system_uuid    TEXT NOT NULL,
+			model          TEXT NOT NULL,
+			path           TEXT NOT NULL,
+			size_bytes     INTEGER NOT NULL
+		) STRICT`,
+		`CREATE INDEX job_certificates_job ON job_certificates (job)`,
+		`CREATE TABLE job_plans (
+			sha256   TEXT PRIMARY KEY,
+			job      TEXT NOT NULL,
+			body     BLOB NOT NULL,
+			uploaded INTEGER NOT NULL
+		) STRICT`,
+		`CREATE INDEX job_plans_job ON job_plans (job)`,
+	},
 }

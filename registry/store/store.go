@@ -140,6 +140,9 @@ type Store interface {
 	// Outbox queues and leases webhook deliveries (outbox.go).
 	Outbox
 
+	// Jobs serves the registry's job view (jobs.go).
+	Jobs
+
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	// Close releases the database. The Store must not be used afterwards.
@@ -167,6 +170,10 @@ type Record struct {
 	// was recorded (SetLogged), verbatim; nil if none was recorded. Its time
 	// signature bounds when the certificate was in the log.
 	LogCheckpoint []byte
+	// Job is what the job view needs of a certificate of a job; PutCertificate
+	// stores it when set, and the reads of Record leave it nil (see
+	// Jobs.JobCertificates).
+	Job *JobFields
 }
 
 // Query selects certificates: every field that is set must match (AND). Serial,

@@ -71,6 +71,7 @@ func testStore(t *testing.T, fresh newDB) {
 		{"Reopen", testReopen},
 		{"Outbox", testOutbox},
 		{"OutboxTwoInstances", testOutboxTwoInstances},
+		{"Jobs", testJobs},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel() // each has a database of its own
@@ -1321,6 +1322,8 @@ func testMigrateRevocation(t *testing.T, open opener) {
 		`ALTER TABLE api_tokens DROP COLUMN scopes`,
 		`DROP TABLE webhook_deliveries`, // version 7
 		`DROP TABLE webhook_endpoints`,
+		`DROP TABLE job_certificates`, // version 8
+		`DROP TABLE job_plans`,
 		`DELETE FROM schema_migrations WHERE version >= 4`,
 	} {
 		if _, err := ss.w.ExecContext(ctx, stmt); err != nil {
