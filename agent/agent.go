@@ -127,10 +127,11 @@ const (
 	passphraseRel = "key-passphrase" // on the data partition: the signing key's passphrase
 	caFileRel     = "ca.pem"         // on the data partition: CA certificates for the registry
 	runDir        = "run/decom"      // certificates and logs without a data partition
-	// kexecPassphrase is the signing key's passphrase decom kexec packs into the
-	// initramfs, for a boot with no data partition.
-	kexecPassphrase = "/etc/decom/key-passphrase"
 )
+
+// PassphraseFile is where in the initramfs the agent finds the signing key's
+// passphrase when the data partition has none: decom kexec packs it there.
+const PassphraseFile = "/etc/decom/key-passphrase"
 
 // ErrProblems is Run's error when a step failed and no wipe did (the summary's
 // "decom: problem:" lines say which step).

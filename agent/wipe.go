@@ -279,7 +279,7 @@ func (a *agent) unlockKey(ctx context.Context) ([]byte, error) {
 	var pass string
 	// The data partition's passphrase file, else the one decom kexec packed into
 	// the initramfs (which is in RAM only).
-	files := [][2]string{{a.path(kexecPassphrase), kexecPassphrase}}
+	files := [][2]string{{a.path(PassphraseFile), PassphraseFile}}
 	if a.data != nil {
 		files = append([][2]string{{filepath.Join(a.dataMount, passphraseRel), "/data/" + passphraseRel}}, files...)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/u-root/u-root/pkg/cpio"
 	"gopkg.in/yaml.v3"
 
+	"github.com/decom-project/decom/agent"
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/sanitize"
@@ -28,12 +29,12 @@ import (
 
 // Where decom kexec puts its files in the boot agent's initramfs. The agent reads
 // the config at decom's default path, the plan through decom.plan= and the key's
-// passphrase from kexecPassphraseFile (agent/wipe.go).
+// passphrase at agent.PassphraseFile.
 const (
-	kexecConfigFile     = "/etc/decom/config.yaml"
+	kexecConfigFile     = defaultConfig
 	kexecPlanFile       = "/etc/decom/plan.json"
 	kexecKeyFile        = "/etc/decom/signing.key"
-	kexecPassphraseFile = "/etc/decom/key-passphrase"
+	kexecPassphraseFile = agent.PassphraseFile
 )
 
 // kexecSystem loads a kernel for kexec and jumps into it. The Linux one does it for
@@ -445,7 +446,7 @@ func (opts kexecOptions) confirm(ctx context.Context, g *globalOptions, p *kexec
 		return fmt.Errorf("%w: confirmation missing: without a terminal, pass --yes", wipe.ErrRefused)
 	}
 	want := p.host.Hostname
-	if want == "" {
+	if want == "" || want == "(none)" {
 		want = "kexec"
 	}
 	fmt.Fprintf(g.stderr, "Type %q to replace this system with the boot agent: ", want)
