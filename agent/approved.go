@@ -47,6 +47,7 @@ type approvedRun struct {
 	section sanitize.HostPlan
 	host    inventory.Host
 	write   wipe.PassPlan
+	job     string // the plan file's job, "" for none
 	sha256  string
 }
 
@@ -91,7 +92,7 @@ func (a *agent) loadPlan(p string) (*approvedRun, error) {
 		return nil, fmt.Errorf("decom.method=%s contradicts the plan's method %s: leave it out", m, w.Method.Name)
 	}
 	sum := sha256.Sum256(data)
-	return &approvedRun{section: section, host: host, write: w, sha256: hex.EncodeToString(sum[:])}, nil
+	return &approvedRun{section: section, host: host, write: w, job: f.Job, sha256: hex.EncodeToString(sum[:])}, nil
 }
 
 // autoApproved is auto mode with an approved plan: it shows the plan, counts down
@@ -193,8 +194,12 @@ func (a *agent) wipeApproved(ctx context.Context, run *approvedRun) error {
 	}
 	opts.Method, opts.Rounds, opts.Blank = run.write.Method, run.write.Rounds, run.write.Blank
 	if opts.Certify != nil {
+		// As decom wipe --approved: the plan's digest, and its job over the config's.
 		c := *opts.Certify
 		c.ApprovedPlan = run.sha256
+		if run.job != "" {
+			c.Job = run.job
+		}
 		opts.Certify = &c
 	}
 	opts.All, opts.IncludeRemovable, opts.Targets = run.section.All, run.section.IncludeRemovable, nil

@@ -69,6 +69,12 @@ var approvedTargets = map[string]wipe.Identity{
 // with method zero, and returns its SHA-256.
 func writePlan(t *testing.T, path, serial, uuid string, targets map[string]wipe.Identity) string {
 	t.Helper()
+	return writeJobPlan(t, path, "", serial, uuid, targets)
+}
+
+// writeJobPlan is writePlan with the plan file's job.
+func writeJobPlan(t *testing.T, path, job, serial, uuid string, targets map[string]wipe.Identity) string {
+	t.Helper()
 	hp := sanitize.HostPlan{Host: inventory.Host{SystemSerial: serial, SystemUUID: uuid}, Created: time.Now().UTC()}
 	for _, p := range []string{"/dev/vdb", "/dev/nvme0n1"} {
 		id, ok := targets[p]
@@ -78,7 +84,7 @@ func writePlan(t *testing.T, path, serial, uuid string, targets map[string]wipe.
 		hp.Targets = append(hp.Targets, sanitize.ApprovedTarget{Path: p, Kind: wipe.KindDrive, Serial: id.Serial,
 			Model: id.Model, SizeBytes: id.SizeBytes, Method: sanitize.ApprovedMethod{Name: "zero", Rounds: 1}})
 	}
-	b, err := sanitize.PlanFile{Format: sanitize.PlanFormat, Hosts: []sanitize.HostPlan{hp}}.Marshal()
+	b, err := sanitize.PlanFile{Format: sanitize.PlanFormat, Job: job, Hosts: []sanitize.HostPlan{hp}}.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +127,7 @@ func (e *runEnv) approvedOptions(cmdline string, fake *approvedFake) Options {
 // are not wiped and the summary says why.
 func TestRunApprovedPlan(t *testing.T) {
 	e, fake := approvedEnv(t)
-	sum := writePlan(t, filepath.Join(e.root, "data", "plan.json"), planSerial, planUUID, approvedTargets)
+	sum := writeJobPlan(t, filepath.Join(e.root, "data", "plan.json"), "rack-42", planSerial, planUUID, approvedTargets)
 	if err := e.run(t, e.approvedOptions("decom.mode=auto decom.plan=/data/plan.json", fake)); err != nil {
 		t.Errorf("Run: %v", err)
 	}
@@ -132,8 +138,8 @@ func TestRunApprovedPlan(t *testing.T) {
 	if !reflect.DeepEqual(o.Targets, []string{"/dev/vdb", "/dev/nvme0n1"}) || o.All || o.Method.Name != "zero" || o.Rounds != 1 {
 		t.Errorf("run: targets %q, all %v, method %s rounds %d", o.Targets, o.All, o.Method.Name, o.Rounds)
 	}
-	if o.Certify == nil || o.Certify.ApprovedPlan != sum {
-		t.Errorf("certificates state plan %+v, want %s", o.Certify, sum)
+	if o.Certify == nil || o.Certify.ApprovedPlan != sum || o.Certify.Job != "rack-42" {
+		t.Errorf("certificates state plan %+v, want %s and job rack-42", o.Certify, sum)
 	}
 	contains(t, "console", e.console.String(),
 		"decom: approved plan /data/plan.json (sha256 "+sum+"): the section of hostname -, DMI serial CZJ1234XYZ, UUID "+planUUID+", 2 targets, method zero\n",

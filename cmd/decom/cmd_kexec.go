@@ -115,6 +115,7 @@ type kexecPlan struct {
 	host           inventory.Host
 	section        sanitize.HostPlan
 	planSHA256     string
+	job            string // the plan file's
 	registry       string
 	cmdline        string
 	extra          []byte // the appended newc archive
@@ -186,7 +187,7 @@ func (opts kexecOptions) check(g *globalOptions) (*kexecPlan, error) {
 		return nil, fmt.Errorf("plan %s: %w", opts.Approved, err)
 	}
 	sum := sha256.Sum256(planData)
-	p.planSHA256 = hex.EncodeToString(sum[:])
+	p.planSHA256, p.job = hex.EncodeToString(sum[:]), f.Job
 
 	cfg, err := loadConfig(g.Config)
 	if err != nil {
@@ -422,6 +423,9 @@ func (p *kexecPlan) show(w io.Writer, dryRun bool) {
 	fmt.Fprintf(w, "registry:      %s\n", p.registry)
 	w0 := p.section.Targets[0].Method
 	fmt.Fprintf(w, "approved plan: sha256 %s: %d targets, method %s\n", p.planSHA256, len(p.section.Targets), w0.Name)
+	if p.job != "" {
+		fmt.Fprintf(w, "job:           %s\n", p.job)
+	}
 	if p.section.All {
 		fmt.Fprintf(w, "  every drive --all takes (a drive added since the plan refuses the run)\n")
 	}
