@@ -72,6 +72,9 @@ type Config struct {
 	AllowInsecureHTTP bool
 	// AllowUnverified lets decom.verify=none through.
 	AllowUnverified bool
+	// Plan is the approved plan auto mode follows (boot: plan:), a path as
+	// decom.plan= takes it; decom.plan= stands over it.
+	Plan string
 }
 
 // DefaultCountdown is auto mode's countdown when the config file sets none.
@@ -125,6 +128,10 @@ const (
 	caFileRel     = "ca.pem"         // on the data partition: CA certificates for the registry
 	runDir        = "run/decom"      // certificates and logs without a data partition
 )
+
+// PassphraseFile is where in the initramfs the agent finds the signing key's
+// passphrase when the data partition has none: decom kexec packs it there.
+const PassphraseFile = "/etc/decom/key-passphrase"
 
 // ErrProblems is Run's error when a step failed and no wipe did (the summary's
 // "decom: problem:" lines say which step).
@@ -498,6 +505,9 @@ func checkBootConfig(c Config) error {
 	if c.Countdown != nil && (*c.Countdown < 0 || *c.Countdown > maxCountdown) {
 		return fmt.Errorf("config file: boot: countdown: %d: want 0 to %d seconds", *c.Countdown, maxCountdown)
 	}
+	if c.Plan != "" && !validPlanPath(c.Plan) {
+		return fmt.Errorf("config file: boot: plan: %q: want the absolute path of an approved plan file", c.Plan)
+	}
 	for _, r := range c.CmdlineRegistries {
 		if r == "" || r != "*" && registryPattern(r) == nil {
 			return fmt.Errorf("config file: boot: cmdline_registries: %q: want an http(s):// URL, a host, host:port or *", r)
@@ -578,6 +588,9 @@ func (a *agent) auto(ctx context.Context) error {
 			return a.switchToInteractive(ctx)
 		}
 		a.out.Printf("auto mode: this machine (DMI serial %s, UUID %s) is in the config's boot: machines", dash(host.SystemSerial), dash(host.SystemUUID))
+	}
+	if a.planPath() != "" {
+		return a.autoApproved(ctx)
 	}
 	targets, skipped, err := a.eligible(ctx, "no drive to wipe")
 	if err != nil || len(targets) == 0 {

@@ -42,6 +42,10 @@ type Cmdline struct {
 	// Settle is decom.settle, in seconds: how long no new disk may appear before
 	// the disks count as settled; zero means the agent's default.
 	Settle int
+	// Plan is decom.plan, the approved plan auto mode follows (see approved.go):
+	// an absolute path in the initramfs, or below /data on the data partition. It
+	// stands over the config file's boot: plan.
+	Plan string
 
 	// Warnings are the decom.* parameters not understood, or whose value was
 	// replaced by a default; the agent reports them and goes on.
@@ -121,6 +125,14 @@ func ParseCmdline(line string) Cmdline {
 				continue
 			}
 			c.Settle = n
+		case "plan":
+			// The plan decides what is wiped: a path that cannot be one is an
+			// error, never a reason to wipe without it.
+			if !validPlanPath(value) {
+				c.Errors = append(c.Errors, fmt.Sprintf("%s: want the absolute path of an approved plan file", param))
+				continue
+			}
+			c.Plan = value
 		default:
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: unknown parameter; ignored", param))
 		}

@@ -44,6 +44,11 @@ func TestParseCmdline(t *testing.T) {
 		{line: "decom.debug=2", want: def, warn: []string{"decom.debug=2: want 0 or 1"}},
 		{line: "decom.settle=10", want: with(func(c *Cmdline) { c.Settle = 10 })},
 		{line: "decom.settle=0 decom.settle=x", want: def, warn: []string{"decom.settle=0", "decom.settle=x"}},
+		{line: "decom.plan=/etc/decom/plan.json", want: with(func(c *Cmdline) { c.Plan = "/etc/decom/plan.json" })},
+		{line: "decom.plan=/data/plans/rack4.json", want: with(func(c *Cmdline) { c.Plan = "/data/plans/rack4.json" })},
+		{line: "decom.plan=plan.json", want: def, errs: []string{"decom.plan=plan.json: want the absolute path of an approved plan file"}},
+		{line: "decom.plan=/data/../etc/x", want: def, errs: []string{"decom.plan=/data/../etc/x: want the absolute path"}},
+		{line: "decom.plan=", want: def, errs: []string{"decom.plan=: want the absolute path"}},
 		{line: "decom.colour=red decom.mode=shell", want: with(func(c *Cmdline) { c.Mode = ModeShell }),
 			warn: []string{"decom.colour=red: unknown parameter"}},
 		{line: `decom.method="dod-7" "decom.verify=sample"`, want: with(func(c *Cmdline) { c.Method, c.Verify = "dod-7", VerifySample })},
@@ -98,6 +103,7 @@ func FuzzParseCmdline(f *testing.F) {
 		"console=tty0 console=ttyS0,115200 decom.mode=auto quiet",
 		`decom.method="dod-3" decom.verify=full decom.poweroff=0 decom.registry=http://10.0.2.2:8443`,
 		"decom.mode=bogus decom.debug decom.unknown=1 decom.settle=5",
+		"decom.plan=/etc/decom/plan.json decom.plan=x",
 		"\"decom.mode=shell",
 	} {
 		f.Add(s)
@@ -122,6 +128,9 @@ func FuzzParseCmdline(f *testing.F) {
 		}
 		if c.Settle < 0 || c.Settle > 600 {
 			t.Fatalf("settle %d", c.Settle)
+		}
+		if c.Plan != "" && !validPlanPath(c.Plan) {
+			t.Fatalf("plan %q", c.Plan)
 		}
 		ours := false
 		for _, p := range splitCmdline(line) {

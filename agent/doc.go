@@ -46,6 +46,11 @@
 //     decom.method/decom.verify, /data/certs, the key on /data and its passphrase, the
 //     registry (or none) and /data/ca.pem — into the run's options as decom wipe
 //     would make them, and the run's events become the console's lines;
+//     with an approved plan (decom.plan= or boot: plan:, see approved.go) auto mode
+//     wipes exactly the plan's section for this machine (DMI serial and UUID) with its
+//     method, after the same countdown; a plan it cannot read, another host's, or a
+//     machine that differs from the plan in any drive wipes nothing, with each
+//     difference on a "decom: drift:" line;
 //     interactive: lists the drives, asks for the serial numbers of those to wipe and a
 //     "yes", then does the same; shell: explains that there is no shell;
 //  9. prints the summary, closes the log, syncs, unmounts /data, and powers off
@@ -60,6 +65,7 @@
 //	decom.registry=URL                 registry to upload to, in the config's place: only one the config allows
 //	decom.debug=1                      debug lines on the console, the kernel's messages not quietened
 //	decom.settle=SECONDS               quiet time before the disks count as settled (default 2)
+//	decom.plan=PATH                    approved plan auto mode follows: in the initramfs, or /data/… on the stick
 //
 // Unknown decom.* keys are reported and ignored. A bad decom.method or decom.verify
 // makes auto and interactive mode wipe nothing: they decide what is done to drives.
@@ -72,7 +78,16 @@
 // registry of the config's own needs too). decom.verify=none is
 // refused, and nothing wiped, unless boot: allow_unverified is true or the config
 // itself says verify: none. Auto mode's countdown is the config's alone
-// (decom.countdown= is ignored).
+// (decom.countdown= is ignored). decom.plan= cannot widen anything: a plan is
+// followed only when its section is for this machine and matches every drive.
+//
+// # kexec
+//
+// decom kexec (cmd/decom) boots this agent from a running host: it appends to the
+// boot image's initramfs an archive with /etc/decom/config.yaml (read as decom's
+// default config when there is no data partition), the signing key, its passphrase
+// (/etc/decom/key-passphrase, which unlockKey reads after /data's) and the plan, and
+// sets decom.mode=auto decom.plan=/etc/decom/plan.json. TestQEMUKexec runs it.
 //
 // # Console
 //
@@ -86,6 +101,9 @@
 //	decom: network: eth0: 10.0.2.15 via 10.0.2.2, DNS 10.0.2.3
 //	decom: never wiped: /dev/sda (8:0): boot medium: holds the DECOM-DATA partition (/dev/sda2)
 //	decom: plan: wipe 3 drives with nist-clear, verification sample:
+//	decom: approved plan /etc/decom/plan.json (sha256 …): the section of hostname …, 2 targets, method zero
+//	decom: drive /dev/vdc: …: not in the approved plan: not wiped
+//	decom: drift: /dev/vdb: serial: approved "A", now "B"   (then nothing is wiped)
 //	decom:   /dev/nvme0n1   S6PTNM0T1            Samsung 980, S6PTNM0T1, nvme, 931.5 GiB
 //	decom: wiping in 15s: press any key at this console to choose the drives instead (interactive mode)
 //	decom: wiping in 10s               (and 5s, 3s, 2s, 1s)

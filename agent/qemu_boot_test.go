@@ -23,7 +23,8 @@ import (
 )
 
 // writeInitramfs writes a newc initramfs with init as /init and files (guest path → host
-// path), as the boot image has it, and returns its path.
+// path), as the boot image has it, and returns its path. Files below /bin are
+// executable.
 func writeInitramfs(t *testing.T, init string, files map[string]string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "initrd.cpio")
@@ -69,7 +70,7 @@ func writeInitramfs(t *testing.T, init string, files map[string]string) string {
 			t.Fatal(err)
 		}
 		mode := uint64(0o644)
-		if g == "/init" {
+		if g == "/init" || strings.HasPrefix(g, "/bin/") {
 			mode = 0o755
 		}
 		write(cpio.StaticRecord(b, cpio.Info{Name: strings.TrimPrefix(g, "/"), Mode: cpio.S_IFREG | mode}))
@@ -104,12 +105,19 @@ func startRegistry(t *testing.T, bin, pub string) (port int, token string) {
 	data := filepath.Join(t.TempDir(), "registry")
 	host(t, bin, nil, "registry", "key", "add", "--data", data, pub)
 	token = host(t, bin, nil, "registry", "token", "create", "--data", data, "--name", "boot-test")
+	return serveRegistry(t, bin, data), token
+}
+
+// serveRegistry runs decom registry serve with the data directory data on a loopback
+// port of this machine until the test ends, and returns the port.
+func serveRegistry(t *testing.T, bin, data string) int {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	port = l.Addr().(*net.TCPAddr).Port
+	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "--log-level", "warn", "registry", "serve", "--addr", addr, "--data", data)
@@ -121,12 +129,12 @@ func startRegistry(t *testing.T, bin, pub string) (port int, token string) {
 		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return port, token
+				return port
 			}
 		}
 	}
 	t.Fatal("the registry did not become ready")
-	return 0, ""
+	return 0
 }
 
 // TestQEMUBootPID1 boots decom as the initramfs's /init, the way the boot image does (but

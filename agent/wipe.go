@@ -277,16 +277,24 @@ func (a *agent) unlockKey(ctx context.Context) ([]byte, error) {
 		return nil, nil
 	}
 	var pass string
+	// The data partition's passphrase file, else the one decom kexec packed into
+	// the initramfs (which is in RAM only).
+	files := [][2]string{{a.path(PassphraseFile), PassphraseFile}}
 	if a.data != nil {
-		if b, err := os.ReadFile(filepath.Join(a.dataMount, passphraseRel)); err == nil {
-			pass, _, _ = strings.Cut(string(b), "\n")
-			pass = strings.TrimSuffix(pass, "\r")
-			if pass != "" {
-				a.out.Printf("signing key: passphrase from /data/%s", passphraseRel)
-			} else {
-				a.out.Printf("signing key: /data/%s is empty: ignored", passphraseRel)
-			}
+		files = append([][2]string{{filepath.Join(a.dataMount, passphraseRel), "/data/" + passphraseRel}}, files...)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f[0])
+		if err != nil {
+			continue
 		}
+		pass, _, _ = strings.Cut(string(b), "\n")
+		pass = strings.TrimSuffix(pass, "\r")
+		if pass != "" {
+			a.out.Printf("signing key: passphrase from %s", f[1])
+			break
+		}
+		a.out.Printf("signing key: %s is empty: ignored", f[1])
 	}
 	if pass == "" {
 		wait := 5 * time.Minute

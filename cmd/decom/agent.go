@@ -201,5 +201,6 @@ func agentConfig(path string) (agent.Config, error) {
 		CmdlineRegistries: c.Boot.CmdlineRegistries,
 		AllowInsecureHTTP: c.Boot.AllowInsecureHTTP,
 		AllowUnverified:   c.Boot.AllowUnverified,
+		Plan:              c.Boot.Plan,
 	}, nil
 }

@@ -57,6 +57,7 @@ type bootConfig struct {
 	CmdlineRegistries []string `yaml:"cmdline_registries"`
 	AllowInsecureHTTP bool     `yaml:"allow_insecure_http"`
 	AllowUnverified   bool     `yaml:"allow_unverified"`
+	Plan              string   `yaml:"plan"`
 }
 
 type personConfig struct {

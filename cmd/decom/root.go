@@ -107,6 +107,7 @@ makes the bootable USB image and ISO that run it on their own.
 		newKeysCommand(g),
 		newVersionCommand(g),
 		newAgentCommand(g),
+		newKexecCommand(g),
 	)
 	cmd.AddCommand(fullOnlyCommands(g)...)
 	return cmd
