@@ -279,6 +279,9 @@ func (s *Station) handle(stationCtx, ctx context.Context, d *drive) {
 
 	o := s.Run
 	o.Targets, o.All, o.Resume = []string{path}, false, false
+	// A drive pulled out mid-wipe and inserted again starts afresh: its journal
+	// is the station's own, not an interruption to resume.
+	o.Restart = o.JournalDir != ""
 	o.Confirm = func(ctx context.Context, plans []sanitize.Plan) ([]sanitize.Plan, error) {
 		if s.Auto {
 			return plans, nil
