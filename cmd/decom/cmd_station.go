@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/station"
 )
 
@@ -128,6 +129,10 @@ func runStation(ctx context.Context, opts stationOptions, g *globalOptions) erro
 			switch ev := ev.(type) {
 			case *station.Finished:
 				err = ev.Err
+				if ev.Removed && errors.Is(err, context.Canceled) {
+					// Pulled out mid-wipe: the batch lacks a wiped drive.
+					err = fmt.Errorf("%w: the drive was removed mid-wipe", sanitize.ErrWipeFailed)
+				}
 			case *station.Failed:
 				err = ev.Err
 			}
