@@ -47,7 +47,8 @@ func (s *NetlinkSource) Next(ctx context.Context) (Uevent, error) {
 		case err == unix.EAGAIN || err == unix.EINTR:
 			continue
 		case err == unix.ENOBUFS:
-			// Events were lost; the station rescans on its own schedule.
+			// The receive buffer overflowed and events were lost: a drive whose
+			// add event was among them is not seen until it is plugged in again.
 			continue
 		case err != nil:
 			return Uevent{}, os.NewSyscallError("recvfrom", err)
