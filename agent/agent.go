@@ -75,6 +75,8 @@ type Config struct {
 	// Plan is the approved plan auto mode follows (boot: plan:), a path as
 	// decom.plan= takes it; decom.plan= stands over it.
 	Plan string
+	// Station is the file's station: section (decom.mode=station).
+	Station StationConfig
 }
 
 // DefaultCountdown is auto mode's countdown when the config file sets none.
@@ -241,6 +243,8 @@ func (a *agent) run(ctx context.Context) (err error) {
 		a.step("auto", func() error { return a.auto(ctx) })
 	case ModeInteractive:
 		a.step("interactive", func() error { return a.interactive(ctx) })
+	case ModeStation:
+		a.step("station", func() error { return a.station(ctx) })
 	}
 	a.finish()
 	switch {

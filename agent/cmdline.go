@@ -12,6 +12,7 @@ const (
 	ModeAuto        = "auto"
 	ModeInteractive = "interactive"
 	ModeShell       = "shell"
+	ModeStation     = "station" // hot-swap intake station (station.go)
 )
 
 // Verification values of decom.verify.
@@ -24,7 +25,7 @@ const (
 // Cmdline is what the kernel command line asks of the agent: the decom.* parameters.
 // Everything else on the line belongs to the kernel and is ignored.
 type Cmdline struct {
-	// Mode is decom.mode: auto (the default), interactive or shell.
+	// Mode is decom.mode: auto (the default), interactive, station or shell.
 	Mode string
 	// Method and Verify are decom.method and decom.verify; empty leaves the config
 	// file's choice (and decom wipe's default).
@@ -73,12 +74,12 @@ func ParseCmdline(line string) Cmdline {
 		switch name {
 		case "mode":
 			switch value {
-			case ModeAuto, ModeInteractive, ModeShell:
+			case ModeAuto, ModeInteractive, ModeShell, ModeStation:
 				c.Mode = value
 			default:
 				// Never guess "auto" for a word nobody meant: ask instead.
 				c.Mode = ModeInteractive
-				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: want auto, interactive or shell; asking at the console instead", param))
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: want auto, interactive or shell (or station); asking at the console instead", param))
 			}
 		case "method":
 			if validMethodName(value) {

@@ -61,6 +61,11 @@ type Options struct {
 	// discards them.
 	Events func(Event)
 	Logger *slog.Logger
+	// Removed, when not nil, is asked about a target whose overwrite stopped short
+	// (failed or aborted) whether its drive was pulled out (a hot-swap station
+	// knows from the kernel's uevents); it may wait a little for the news. If so,
+	// the record says the wipe was aborted because the drive was removed.
+	Removed func(ctx context.Context, device string) bool
 }
 
 // Run sanitizes the targets: check, plan, confirm, sanitize in parallel, read back,
@@ -328,6 +333,9 @@ func (r *run) overwrite(ctx context.Context, dev *wipe.Handle, p Plan, wplan wip
 	}
 	rec := wipe.Overwrite(ctx, dev, wplan, eo)
 	rec.Choice, rec.Firmware = p.Choice, hpa
+	if o.Removed != nil && (rec.Outcome == wipe.OutcomeFailed || rec.Outcome == wipe.OutcomeAborted) && o.Removed(ctx, path) {
+		removed(&rec)
+	}
 	if jw != nil {
 		rec.Interruptions = jw.j.Interruptions
 	}
@@ -345,6 +353,25 @@ func (r *run) overwrite(ctx context.Context, dev *wipe.Handle, p Plan, wplan wip
 		dev.Close()
 	}
 	return newResult(rec, checks, o.Verify.Mode != VerifyNone)
+}
+
+// removed makes rec the record of a wipe cut short by its drive being pulled out:
+// aborted, where it stopped, and why.
+func removed(rec *wipe.Record) {
+	if rec.AbortedAt == nil {
+		// The engine did not say where it stopped (the writes failed before the
+		// cancel): the pass it was in, from 0, is the only sure lower bound.
+		at := wipe.Position{Pass: 1}
+		if n := len(rec.Passes); n > 0 {
+			at.Pass = rec.Passes[n-1].Number
+		}
+		rec.AbortedAt = &at
+	}
+	why := "the drive was removed"
+	if rec.Error != "" && rec.Error != "interrupted" {
+		why += " (" + rec.Error + ")"
+	}
+	rec.Outcome, rec.Error = wipe.OutcomeAborted, why
 }
 
 func ioMode(d *wipe.Handle) string {

@@ -202,5 +202,6 @@ func agentConfig(path string) (agent.Config, error) {
 		AllowInsecureHTTP: c.Boot.AllowInsecureHTTP,
 		AllowUnverified:   c.Boot.AllowUnverified,
 		Plan:              c.Boot.Plan,
+		Station:           agent.StationConfig{Auto: c.Station.Auto, IncludePresent: c.Station.IncludePresent, Max: c.Station.Max},
 	}, nil
 }

@@ -47,6 +47,8 @@ type fileConfig struct {
 	RegistryToken string `yaml:"registry_token"`
 
 	Boot bootConfig `yaml:"boot"`
+	// Station is decom station's (and decom.mode=station's) section.
+	Station stationConfig `yaml:"station"`
 }
 
 // bootConfig is the boot agent's own section of the config file (agent.Config says
@@ -58,6 +60,13 @@ type bootConfig struct {
 	AllowInsecureHTTP bool     `yaml:"allow_insecure_http"`
 	AllowUnverified   bool     `yaml:"allow_unverified"`
 	Plan              string   `yaml:"plan"`
+}
+
+// stationConfig is how the intake station takes drives (see decom station).
+type stationConfig struct {
+	Auto           *bool `yaml:"auto"`
+	IncludePresent *bool `yaml:"include_present"`
+	Max            *int  `yaml:"max"`
 }
 
 type personConfig struct {

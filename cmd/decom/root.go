@@ -101,6 +101,7 @@ makes the bootable USB image and ISO that run it on their own.
 		newInventoryCommand(g),
 		newMethodsCommand(g),
 		newWipeCommand(g),
+		newStationCommand(g),
 		newPlanCommand(g),
 		newVerifyCommand(g),
 		newCertCommand(g),

@@ -66,6 +66,10 @@ type Config struct {
 	Timeout time.Duration
 	// Append is added to the kernel command line.
 	Append string
+	// Monitor, when not nil, runs beside the guest with QEMU's machine protocol and
+	// the console so far (hot-plugging devices, say); its ctx ends when QEMU does. It
+	// reports failures with t.Errorf (it runs in a goroutine of its own).
+	Monitor func(ctx context.Context, m *Monitor)
 }
 
 // Result is what the command did in the guest.
@@ -158,7 +162,24 @@ func Run(t testing.TB, cfg Config) Result {
 
 	start := time.Now()
 	con.start = start
+	var monitor sync.WaitGroup
+	monCtx, stopMonitor := context.WithCancel(ctx)
+	if cfg.Monitor != nil {
+		socket := filepath.Join(t.TempDir(), "qmp.sock")
+		cmd.Args = append(cmd.Args, "-qmp", "unix:"+socket+",server=on,wait=off")
+		monitor.Go(func() {
+			m, err := dialMonitor(monCtx, socket, con)
+			if err != nil {
+				t.Errorf("qemutest: %v", err)
+				return
+			}
+			defer m.conn.Close()
+			cfg.Monitor(monCtx, m)
+		})
+	}
 	runErr := cmd.Run()
+	stopMonitor()
+	monitor.Wait()
 	elapsed := time.Since(start)
 	console := con.String()
 

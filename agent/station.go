@@ -1,0 +1,105 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/station"
+)
+
+// StationConfig is the config file's station: section: whether drives are wiped
+// without asking (Auto), whether the drives present at boot may be taken when the
+// kernel announces them again (IncludePresent), and after how many drives the
+// station ends (Max; nil or 0: never). Nil leaves the default.
+type StationConfig struct {
+	Auto           *bool
+	IncludePresent *bool
+	Max            *int
+}
+
+// station is decom.mode=station: the agent stays up and wipes each drive plugged in
+// (package station), with the method, verification, certificates and registry of
+// auto mode. The boot medium, and any disk that carries a decom image, is never
+// touched.
+func (a *agent) station(ctx context.Context) error {
+	if _, err := a.mayWipe(); err != nil {
+		return err
+	}
+	opts, _, err := a.begin(ctx)
+	if err != nil {
+		return err
+	}
+	for _, b := range FindBootMedia(a.o.Root, a.allData) {
+		a.out.Printf("never wiped: /dev/%s (%s): %s", b.Name, b.DevNo, b.Reason)
+	}
+	src, err := station.NewNetlinkSource()
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	cfg := a.cfg.Station
+	print := station.Text(a.out)
+	st := &station.Station{Run: opts,
+		Auto:           cfg.Auto != nil && *cfg.Auto,
+		IncludePresent: cfg.IncludePresent != nil && *cfg.IncludePresent,
+		// A disk that carries a decom image, the one booted from or another, is
+		// looked for again at each arrival.
+		BootMedium: func(d inventory.Device) string { return bootReason(d, FindBootMedia(a.o.Root, a.allData)) },
+		Events: func(ev station.Event) {
+			print(ev)
+			if f, ok := ev.(*station.Finished); ok {
+				if f.Result.Outcome != "" {
+					a.summary.Drives = append(a.summary.Drives, driveResult(f.Result))
+				}
+				if f.Err != nil && !errors.Is(f.Err, context.Canceled) {
+					a.runFailed(f.Err)
+				}
+			}
+		},
+	}
+	if cfg.Max != nil {
+		st.Max = *cfg.Max
+	}
+	if !st.Auto {
+		st.Confirm = station.Confirm(a.input.ReadLine, a.out)
+	}
+	a.out.Printf("station mode: plug drives in; each is wiped with %s, verification %s, %s",
+		opts.Method.Name, opts.Verify.Mode, map[bool]string{true: "without asking (config: station: auto)", false: "once its serial number is typed here"}[st.Auto])
+	if err := st.Serve(ctx, hotplug{src: src, load: a.hotplugModules()}); err != nil {
+		return fmt.Errorf("station: %w", err)
+	}
+	return nil
+}
+
+// hotplug loads the modules a device plugged in needs (a USB disk's usb-storage or
+// uas, say), as udev would, before the station sees its events.
+type hotplug struct {
+	src  station.Source
+	load func()
+}
+
+func (h hotplug) Next(ctx context.Context) (station.Uevent, error) {
+	u, err := h.src.Next(ctx)
+	if err == nil && h.load != nil && u.Action == station.ActionAdd && u.Env["MODALIAS"] != "" {
+		h.load()
+	}
+	return u, err
+}
+
+// hotplugModules returns what loads the modules for new hardware; nil when the
+// modules cannot be found (then only built-in drivers see hot-plugged devices).
+func (a *agent) hotplugModules() func() {
+	release, err := a.o.System.KernelRelease()
+	if err != nil {
+		return nil
+	}
+	x, dir, err := a.moduleIndex(release)
+	if err != nil {
+		return nil
+	}
+	cp := &Coldplug{Root: a.o.Root, ModulesDir: dir, Index: x, Load: a.o.System.LoadModule, Logf: a.out.Debugf}
+	cp.Round() // what is present: loaded at boot already
+	return func() { cp.Round() }
+}

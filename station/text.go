@@ -1,0 +1,91 @@
+package station
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/dustin/go-humanize"
+)
+
+// Text returns an event listener that prints the station's events as lines on w, for
+// the console and for logs: a drive's arrival, its progress every tenth, its end
+// with the certificate, and when it may be pulled.
+func Text(w io.Writer) func(Event) {
+	last := map[string]int{}
+	return func(ev Event) {
+		switch ev := ev.(type) {
+		case *Started:
+			mode := "each drive is confirmed at the console"
+			if ev.Auto {
+				mode = "drives are wiped automatically"
+			}
+			fmt.Fprintf(w, "station: waiting for drives (method %s; %s; %d disks present at start are left alone)\n",
+				ev.Method, mode, len(ev.Present))
+		case *Arrived:
+			d := ev.Drive
+			fmt.Fprintf(w, "%s: arrived: %s, serial %s, %s, %s\n", ev.Device, or(strings.TrimSpace(d.Model), "unknown model"),
+				or(d.Serial, "none"), humanize.IBytes(d.SizeBytes), or(d.Transport, "unknown transport"))
+		case *Ignored:
+			fmt.Fprintf(w, "%s: ignored: %s\n", ev.Device, ev.Reason)
+		case *Refused:
+			fmt.Fprintf(w, "%s: refused: %s\n", ev.Device, ev.Reason)
+		case *Wiping:
+			// Every tenth, and the first.
+			if prev, ok := last[ev.Device]; ok && ev.Percent/10 == prev/10 {
+				return
+			}
+			last[ev.Device] = ev.Percent
+			what := fmt.Sprintf("pass %d/%d", ev.Pass, ev.Passes)
+			if ev.Phase == "verify" {
+				what = "reading back"
+			}
+			fmt.Fprintf(w, "%s: wiping %d%% (%s)\n", ev.Device, ev.Percent, what)
+		case *Removed:
+			fmt.Fprintf(w, "%s: removed\n", ev.Device)
+		case *Finished:
+			delete(last, ev.Device)
+			r := ev.Result
+			outcome := r.Outcome
+			if outcome == "" {
+				outcome = "not wiped"
+			}
+			line := fmt.Sprintf("%s: %s", ev.Device, outcome)
+			if r.SanitizationOutcome != "" && r.SanitizationOutcome != outcome {
+				line += ", " + r.SanitizationOutcome
+			}
+			if r.Error != "" {
+				line += ": " + r.Error
+			}
+			if r.Certificate != "" {
+				line += "; certificate " + r.Certificate
+			}
+			if r.RegistryReceipt != nil {
+				line += " (uploaded)"
+			} else if r.RegistryError != "" {
+				line += " (upload waits: " + r.RegistryError + ")"
+			}
+			if ev.Err != nil && r.Outcome == "" {
+				line += ": " + ev.Err.Error()
+			}
+			fmt.Fprintln(w, line)
+		case *Failed:
+			fmt.Fprintf(w, "%s: failed: %v\n", ev.Device, ev.Err)
+		case *Pullable:
+			fmt.Fprintf(w, "%s: can be pulled\n", ev.Device)
+		case *Stopped:
+			if ev.Err != nil {
+				fmt.Fprintf(w, "station: stopped after %d drives: %v\n", ev.Handled, ev.Err)
+			} else {
+				fmt.Fprintf(w, "station: done after %d drives\n", ev.Handled)
+			}
+		}
+	}
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
