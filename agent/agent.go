@@ -194,6 +194,16 @@ type agent struct {
 // The mounts of /proc, /sys, /dev, /run and /tmp, the console and the reaping of
 // orphans are Init's, which starts Run in a process of its own.
 func Run(ctx context.Context, o Options) error {
+	a := newAgent(o)
+	err := a.run(ctx)
+	if a.o.Boot {
+		a.end() // does not return
+	}
+	return err
+}
+
+// newAgent is the agent of one run, with o's defaults filled in.
+func newAgent(o Options) *agent {
 	if o.Root == "" {
 		o.Root = "/"
 	}
@@ -216,11 +226,7 @@ func Run(ctx context.Context, o Options) error {
 	a := &agent{o: o, clk: clk, input: o.Input, out: &output{console: o.Console, now: clk.Now},
 		progressAt: map[string]time.Time{}}
 	a.stamp = clk.Now().UTC().Format("20060102T150405Z")
-	err := a.run(ctx)
-	if o.Boot {
-		a.end() // does not return
-	}
-	return err
+	return a
 }
 
 func (a *agent) run(ctx context.Context) (err error) {
