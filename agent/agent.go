@@ -417,7 +417,11 @@ func (a *agent) mountData() error {
 	}
 	a.allData = parts
 	if len(parts) == 0 {
-		a.out.Printf("data partition: none labelled %s (an ISO boot?): certificates and logs stay in RAM (/run/decom)", DataLabel)
+		boot := "an ISO boot?"
+		if a.netboot() {
+			boot = "a network boot"
+		}
+		a.out.Printf("data partition: none labelled %s (%s): certificates and logs stay in RAM (/run/decom)", DataLabel, boot)
 		return nil
 	}
 	p := parts[0]
@@ -707,6 +711,8 @@ func (a *agent) mayWipe() (note string, err error) {
 	case len(a.cmd.Errors) > 0:
 		return "the kernel command line is wrong (see above)",
 			errors.New("nothing wiped: fix the kernel command line (" + strings.Join(a.cmd.Errors, "; ") + ")")
+	case a.configBad && a.netboot():
+		return "the config file cannot be used (see above)", errors.New("nothing wiped: fix the config at decom.config= or its SHA-256 (see above)")
 	case a.configBad:
 		return "the config file cannot be used (see above)", errors.New("nothing wiped: fix config.yaml")
 	}

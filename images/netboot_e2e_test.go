@@ -85,9 +85,10 @@ func pxeBoot(t *testing.T, dir, bootfile string, disks ...string) string {
 	args := []string{
 		"-machine", "pc", "-accel", "tcg", "-m", "1024", "-smp", "1",
 		"-nodefaults", "-no-user-config", "-display", "none", "-serial", "stdio", "-no-reboot",
-		"-boot", "order=n",
 		"-netdev", "user,id=n0,tftp=" + dir + ",bootfile=" + bootfile,
-		"-device", "virtio-net-pci,netdev=n0,romfile=" + pxeROM,
+		// Debian's ROM names the modern virtio NIC (1af4:1041), which SeaBIOS only runs
+		// on a NIC that is one: disable-legacy. bootindex makes SeaBIOS boot from it.
+		"-device", "virtio-net-pci,netdev=n0,disable-legacy=on,bootindex=1,romfile=" + pxeROM,
 	}
 	for i, d := range disks {
 		args = append(args, "-drive", fmt.Sprintf("file=%s,if=none,id=d%d,format=raw", d, i),
