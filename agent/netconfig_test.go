@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/decom-project/decom/registry"
 	"github.com/decom-project/decom/sanitize"
@@ -298,7 +299,9 @@ func TestRAMOnlyHoldsPowerOff(t *testing.T) {
 	contains(t, "console", e.console.String(),
 		"only in RAM (/run/decom/certs) and not in the registry",
 		"the machine stays on, trying the registry again, until it has them")
-	ctx, cancel := context.WithCancel(context.Background())
+	// A deadline, so that an agent that never uploads fails the test instead of
+	// holding it for ever.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	// The registry comes back after three rounds.
 	e.clk.after(3*holdUploadPause-1, func() {
 		e.reg.mu.Lock()
