@@ -11,7 +11,8 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # poppler and zbar read the certificate PDFs back, QR code included; QEMU boots the
 # emulated NVMe/SATA/SCSI disks of internal/qemutest, and with OVMF (its UEFI firmware: a
 # file, not a command; ensure-tools.sh checks that an absolute path exists) the boot
-# images; fsck.fat checks the images' FAT filesystems; ansible-core runs the Ansible
+# images; ipxe-qemu's option ROM (a file) PXE-boots the network boot's test guest
+# through QEMU's own TFTP server; fsck.fat checks the images' FAT filesystems; ansible-core runs the Ansible
 # collection's playbook against sshd hosts (openssh-server) the test starts itself.
 TEST_TOOLS := losetup=mount mount=mount blkid=util-linux mkswap=util-linux curl=curl \
 	mkfs.ext4=e2fsprogs mkfs.vfat=dosfstools fsck.fat=dosfstools mkfs.xfs=xfsprogs mkfs.btrfs=btrfs-progs \
@@ -19,6 +20,7 @@ TEST_TOOLS := losetup=mount mount=mount blkid=util-linux mkswap=util-linux curl=
 	pdftotext=poppler-utils pdfinfo=poppler-utils pdftoppm=poppler-utils zbarimg=zbar-tools \
 	chromium=chromium chromedriver=chromium-driver pg_ctlcluster=postgresql \
 	qemu-system-x86_64=qemu-system-x86 /usr/share/OVMF/OVMF_CODE.fd=ovmf \
+	/usr/lib/ipxe/qemu/pxe-virtio.rom=ipxe-qemu \
 	ansible-playbook=ansible-core /usr/sbin/sshd=openssh-server ssh-keygen=openssh-client
 
 # Debian packages the benchmarks use; nwipe is there to compare with.

@@ -77,6 +77,9 @@ type Config struct {
 	Plan string
 	// Station is the file's station: section (decom.mode=station).
 	Station StationConfig
+	// KeySHA256 pins a signing key that Key names by an http(s):// URL (a network
+	// boot's): the SHA-256, in hex, of the key file fetched.
+	KeySHA256 string
 }
 
 // DefaultCountdown is auto mode's countdown when the config file sets none.
@@ -149,18 +152,24 @@ type agent struct {
 
 	cfg        Config
 	configPath string // passed to decom with --config; "" for decom's default
+	configURL  string // decom.config=, when the config came by URL
+	keyFile    string // the signing key fetched by URL, below /run/decom
 	data       *Partition
 	dataMount  string
 	allData    []Partition
 	network    bool // a lease was configured
-	registry   string
-	configBad  bool // the config file cannot be used: nothing is wiped
-	summary    Summary
-	wipeErr    error // the run's, when it failed
-	fatal      bool
-	stamp      string
-	jsonLog    *os.File
-	progressAt map[string]time.Time
+	netTried   bool // the network step ran
+	bootMedia  []BootMedium
+	// drivesListed says the drives were listed, so bootMedia is known.
+	drivesListed bool
+	registry     string
+	configBad    bool // the config file cannot be used: nothing is wiped
+	summary      Summary
+	wipeErr      error // the run's, when it failed
+	fatal        bool
+	stamp        string
+	jsonLog      *os.File
+	progressAt   map[string]time.Time
 
 	// prepared are the options of this boot's runs (begin); prepareNote and
 	// prepareErr say why there are none.
@@ -185,6 +194,16 @@ type agent struct {
 // The mounts of /proc, /sys, /dev, /run and /tmp, the console and the reaping of
 // orphans are Init's, which starts Run in a process of its own.
 func Run(ctx context.Context, o Options) error {
+	a := newAgent(o)
+	err := a.run(ctx)
+	if a.o.Boot {
+		a.end() // does not return
+	}
+	return err
+}
+
+// newAgent is the agent of one run, with o's defaults filled in.
+func newAgent(o Options) *agent {
 	if o.Root == "" {
 		o.Root = "/"
 	}
@@ -207,11 +226,7 @@ func Run(ctx context.Context, o Options) error {
 	a := &agent{o: o, clk: clk, input: o.Input, out: &output{console: o.Console, now: clk.Now},
 		progressAt: map[string]time.Time{}}
 	a.stamp = clk.Now().UTC().Format("20060102T150405Z")
-	err := a.run(ctx)
-	if o.Boot {
-		a.end() // does not return
-	}
-	return err
+	return a
 }
 
 func (a *agent) run(ctx context.Context) (err error) {
@@ -233,8 +248,14 @@ func (a *agent) run(ctx context.Context) (err error) {
 	}
 	a.step("kernel modules and disks", func() error { return a.hardware(ctx) })
 	a.step("data partition", a.mountData)
-	a.step("config", a.readConfig)
-	if a.registry != "" {
+	if a.netboot() {
+		// A network boot's config comes by URL: the network comes first.
+		a.step("network", func() error { return a.bringUpNetwork(ctx) })
+		a.step("config", func() error { return a.netConfig(ctx) })
+	} else {
+		a.step("config", a.readConfig)
+	}
+	if a.registry != "" && !a.netTried {
 		a.step("network", func() error { return a.bringUpNetwork(ctx) })
 	}
 	a.step("journals", a.readJournals)
@@ -246,6 +267,10 @@ func (a *agent) run(ctx context.Context) (err error) {
 	case ModeStation:
 		a.step("station", func() error { return a.station(ctx) })
 	}
+	if len(a.pendingInRAM()) > 0 {
+		a.step("uploads", func() error { return a.retryUploads(ctx, uploadRetries, firstUploadWait) })
+	}
+	a.summary.RAMOnly = a.ramOnly()
 	a.finish()
 	switch {
 	case a.wipeErr != nil:
@@ -392,7 +417,11 @@ func (a *agent) mountData() error {
 	}
 	a.allData = parts
 	if len(parts) == 0 {
-		a.out.Printf("data partition: none labelled %s (an ISO boot?): certificates and logs stay in RAM (/run/decom)", DataLabel)
+		boot := "an ISO boot?"
+		if a.netboot() {
+			boot = "a network boot"
+		}
+		a.out.Printf("data partition: none labelled %s (%s): certificates and logs stay in RAM (/run/decom)", DataLabel, boot)
 		return nil
 	}
 	p := parts[0]
@@ -450,7 +479,7 @@ func (a *agent) display(p string) string {
 
 // readConfig reads the data partition's config.yaml, else decom's default config.
 func (a *agent) readConfig() error {
-	if a.data != nil {
+	if a.data != nil && a.configURL == "" {
 		p := filepath.Join(a.dataMount, configFile)
 		if _, err := os.Stat(p); err == nil {
 			a.configPath = p
@@ -472,7 +501,11 @@ func (a *agent) readConfig() error {
 		return fmt.Errorf("%v: nothing can be wiped until it is fixed", err)
 	}
 	a.cfg = cfg
-	if a.configPath != "" {
+	switch {
+	case a.configURL != "":
+		a.out.Printf("config: %s (SHA-256 as the kernel command line pins it), in %s (operator %s)",
+			a.configURL, a.display(a.configPath), dash(cfg.Operator))
+	case a.configPath != "":
 		a.out.Printf("config: /data/%s (operator %s)", configFile, dash(cfg.Operator))
 	}
 	a.registry = cfg.Registry
@@ -517,6 +550,9 @@ func checkBootConfig(c Config) error {
 			return fmt.Errorf("config file: boot: cmdline_registries: %q: want an http(s):// URL, a host, host:port or *", r)
 		}
 	}
+	if c.KeySHA256 != "" && !isSHA256Hex(c.KeySHA256) {
+		return fmt.Errorf("config file: boot: key_sha256: %q: want the key file's SHA-256, 64 hex digits", c.KeySHA256)
+	}
 	return nil
 }
 
@@ -532,8 +568,12 @@ func (a *agent) checkVerify() {
 }
 
 func (a *agent) bringUpNetwork(ctx context.Context) error {
+	a.netTried = true
 	what, err := a.o.System.Network(ctx, a.out.Printf)
 	if err != nil {
+		if a.netboot() {
+			return fmt.Errorf("%w: the config cannot be fetched: nothing can be wiped", err)
+		}
 		return fmt.Errorf("%w: certificates are not uploaded; they wait for `decom cert push`", err)
 	}
 	a.network = true
@@ -554,6 +594,7 @@ func (a *agent) drives(ctx context.Context) ([]inventory.Device, []Skipped, erro
 		return nil, nil, fmt.Errorf("inventory: %w", err)
 	}
 	boot := FindBootMedia(a.o.Root, a.allData)
+	a.bootMedia, a.drivesListed = boot, true
 	for _, b := range boot {
 		a.out.Printf("never wiped: /dev/%s (%s): %s", b.Name, b.DevNo, b.Reason)
 	}
@@ -651,6 +692,14 @@ func (a *agent) eligible(ctx context.Context, none string) ([]inventory.Device, 
 	if len(targets) == 0 {
 		a.addSkipped(skipped)
 		a.out.Printf("%s", none)
+		return targets, skipped, nil
+	}
+	if a.ramOnly() {
+		if note, err := a.needRegistry(ctx); err != nil {
+			a.addSkipped(skipped)
+			a.skipAll(targets, "not wiped: "+note)
+			return nil, nil, err
+		}
 	}
 	return targets, skipped, nil
 }
@@ -662,6 +711,8 @@ func (a *agent) mayWipe() (note string, err error) {
 	case len(a.cmd.Errors) > 0:
 		return "the kernel command line is wrong (see above)",
 			errors.New("nothing wiped: fix the kernel command line (" + strings.Join(a.cmd.Errors, "; ") + ")")
+	case a.configBad && a.netboot():
+		return "the config file cannot be used (see above)", errors.New("nothing wiped: fix the config at decom.config= or its SHA-256 (see above)")
 	case a.configBad:
 		return "the config file cannot be used (see above)", errors.New("nothing wiped: fix config.yaml")
 	}
@@ -845,6 +896,10 @@ func (a *agent) end() {
 		}
 	}()
 	powerOff := a.cmd.PowerOff && (a.cmd.Mode == ModeAuto || a.cmd.Mode == ModeInteractive)
+	// Never power off with certificates only in RAM (a network boot or kexec).
+	if len(a.pendingInRAM()) > 0 && !a.holdForUploads(context.Background()) {
+		halt(a.out)
+	}
 	if a.cmd.Mode == ModeInteractive && powerOff {
 		a.out.Printf("press Enter to power off")
 		a.input.ReadLine(context.Background())

@@ -127,6 +127,14 @@ func (a *agent) autoApproved(ctx context.Context) error {
 		a.skipAll(inPlan, "not wiped: "+note)
 		return err
 	}
+	if a.ramOnly() && len(inPlan) > 0 {
+		// No writable medium (kexec): the registry must take the certificates.
+		if note, err := a.needRegistry(ctx); err != nil {
+			a.addSkipped(skipReason(others, "not in the approved plan"))
+			a.skipAll(inPlan, "not wiped: "+note)
+			return err
+		}
+	}
 	a.showApproved(p, run)
 	keyed, err := a.countdown(ctx, a.countdownTime())
 	if err != nil {
@@ -153,6 +161,8 @@ func (a *agent) listDrives(ctx context.Context) ([]inventory.Device, error) {
 	if err != nil {
 		return nil, fmt.Errorf("inventory: %w", err)
 	}
+	// Whether this boot has a medium to keep certificates on (ramOnly).
+	a.bootMedia, a.drivesListed = FindBootMedia(a.o.Root, a.allData), true
 	return devs, nil
 }
 

@@ -47,6 +47,13 @@ type Cmdline struct {
 	// an absolute path in the initramfs, or below /data on the data partition. It
 	// stands over the config file's boot: plan.
 	Plan string
+	// ConfigURL is decom.config, the http:// or https:// URL of the config file of
+	// a network boot (no stick); ConfigSHA256 is decom.config.sha256, the SHA-256
+	// (lower-case hex) the fetched bytes must have. One without the other, or
+	// either malformed, is an error: nothing is wiped, and decom's defaults are
+	// never used in the config's place.
+	ConfigURL    string
+	ConfigSHA256 string
 
 	// Warnings are the decom.* parameters not understood, or whose value was
 	// replaced by a default; the agent reports them and goes on.
@@ -119,6 +126,21 @@ func ParseCmdline(line string) Cmdline {
 			// Auto mode's countdown is the config file's to set, 0 included: a
 			// word at the boot menu must not take away the time to stop a wipe.
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: the countdown is set in config.yaml (boot: countdown:), not on the kernel command line; ignored", param))
+		case "config":
+			u, err := url.Parse(value)
+			if value == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				c.Errors = append(c.Errors, fmt.Sprintf("%s: want the config file's http:// or https:// URL", param))
+				c.ConfigURL = ""
+				continue
+			}
+			c.ConfigURL = value
+		case "config.sha256":
+			if !isSHA256Hex(value) {
+				c.Errors = append(c.Errors, fmt.Sprintf("%s: want the config file's SHA-256, 64 hex digits", param))
+				c.ConfigSHA256 = ""
+				continue
+			}
+			c.ConfigSHA256 = strings.ToLower(value)
 		case "settle":
 			n, err := strconv.Atoi(value)
 			if err != nil || n < 1 || n > 600 {
@@ -138,7 +160,37 @@ func ParseCmdline(line string) Cmdline {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("%s: unknown parameter; ignored", param))
 		}
 	}
+	switch {
+	case c.ConfigURL != "" && c.ConfigSHA256 == "" && !hasParam(c.Errors, "decom.config.sha256="):
+		c.Errors = append(c.Errors, fmt.Sprintf("decom.config=%s: no decom.config.sha256=: the config is only used when its SHA-256 is on the same line", c.ConfigURL))
+	case c.ConfigURL == "" && c.ConfigSHA256 != "" && !hasParam(c.Errors, "decom.config="):
+		c.Warnings = append(c.Warnings, "decom.config.sha256= without decom.config=: ignored")
+		c.ConfigSHA256 = ""
+	}
 	return c
+}
+
+// hasParam reports whether one of msgs is about the parameter prefix (name=).
+func hasParam(msgs []string, prefix string) bool {
+	for _, m := range msgs {
+		if strings.HasPrefix(m, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// isSHA256Hex reports whether s is a SHA-256 in hex (either case).
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // splitCmdline splits a kernel command line the way the kernel does: at spaces, except

@@ -55,6 +55,26 @@ func TestParseCmdline(t *testing.T) {
 		{line: `x="a b decom.mode=shell" decom.mode=interactive`, want: with(func(c *Cmdline) { c.Mode = ModeInteractive })},
 		{line: "\tdecom.mode=shell\n", want: with(func(c *Cmdline) { c.Mode = ModeShell })},
 		{line: "mydecom.mode=shell decom=1", want: def},
+		{line: "decom.config=https://boot.example/decom/config.yaml decom.config.sha256=0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF",
+			want: with(func(c *Cmdline) {
+				c.ConfigURL, c.ConfigSHA256 = "https://boot.example/decom/config.yaml", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+			})},
+		{line: "decom.config=http://10.0.2.2:8080/c.yaml",
+			want: with(func(c *Cmdline) { c.ConfigURL = "http://10.0.2.2:8080/c.yaml" }),
+			errs: []string{"decom.config=http://10.0.2.2:8080/c.yaml: no decom.config.sha256=: the config is only used when its SHA-256 is on the same line"}},
+		{line: "decom.config=http://h/c.yaml decom.config.sha256=abc",
+			want: with(func(c *Cmdline) { c.ConfigURL = "http://h/c.yaml" }),
+			errs: []string{"decom.config.sha256=abc: want the config file's SHA-256, 64 hex digits"}},
+		{line: "decom.config=http://h/c.yaml decom.config.sha256=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg",
+			want: with(func(c *Cmdline) { c.ConfigURL = "http://h/c.yaml" }),
+			errs: []string{"decom.config.sha256=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg: want the config file's SHA-256"}},
+		{line: "decom.config=/data/config.yaml decom.config.sha256=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+			want: with(func(c *Cmdline) { c.ConfigSHA256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" }),
+			errs: []string{"decom.config=/data/config.yaml: want the config file's http:// or https:// URL"}},
+		{line: "decom.config= decom.config.sha256=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+			want: with(func(c *Cmdline) { c.ConfigSHA256 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" }),
+			errs: []string{"decom.config=: want the config file's http:// or https:// URL"}},
+		{line: "decom.config.sha256=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", want: def, warn: []string{"decom.config.sha256= without decom.config=: ignored"}},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
 			got := ParseCmdline(tc.line)

@@ -66,6 +66,26 @@
 //	decom.debug=1                      debug lines on the console, the kernel's messages not quietened
 //	decom.settle=SECONDS               quiet time before the disks count as settled (default 2)
 //	decom.plan=PATH                    approved plan auto mode follows: in the initramfs, or /data/… on the stick
+//	decom.config=URL                   a network boot's config file, http:// or https://
+//	decom.config.sha256=HEX            its SHA-256: required with decom.config=
+//
+// # Network boot
+//
+// decom image build --netboot writes the kernel, the initramfs and an iPXE script whose
+// kernel command line carries decom.config= and decom.config.sha256=. The agent then
+// brings up the network before step 5, fetches the config (three tries), checks its
+// SHA-256, writes it to /run/decom/config.yaml and reads it as a stick's; a key: given as
+// an http(s):// URL is fetched the same way, pinned by the config's boot: key_sha256:,
+// to /run/decom/signing.key (an encrypted one's passphrase is asked at the console). A
+// missing or malformed pin, a mismatch, or a URL that cannot be fetched wipes nothing;
+// decom's defaults never stand in for the config (netconfig.go).
+//
+// A boot with no DECOM-DATA partition and no boot medium (a network boot or kexec) keeps
+// certificates only in RAM: it wipes nothing unless the registry is configured and
+// answers, sends certificates whose upload failed again (six rounds, pauses doubling from
+// 5 s to 2 min), and does not power off while one is only in RAM: it says so and tries
+// every 5 min until the registry has them (ramonly.go). An ISO boot keeps its rule: the
+// certificates stay in RAM and the summary warns.
 //
 // Unknown decom.* keys are reported and ignored. A bad decom.method or decom.verify
 // makes auto and interactive mode wipe nothing: they decide what is done to drives.

@@ -54,6 +54,9 @@ type Summary struct {
 	DataDev  string
 	Registry string
 	LogFile  string
+	// RAMOnly says the boot has no writable medium and no boot medium (a network
+	// boot or kexec): the machine is not powered off while certificates are only in RAM.
+	RAMOnly bool
 	// Problems are the failed steps worth repeating at the end.
 	Problems []string
 }
@@ -148,7 +151,9 @@ func (s *Summary) Render(w io.Writer) {
 		case s.OnData:
 			fmt.Fprintf(w, "decom: registry: none configured; upload them later with `decom cert push`\n")
 		}
-		if !s.OnData && waiting > 0 {
+		if !s.OnData && waiting > 0 && s.RAMOnly {
+			fmt.Fprintf(w, "decom: WARNING: no %s partition: %d certificates are only in RAM: the machine stays on, trying the registry again, until it has them\n", DataLabel, waiting)
+		} else if !s.OnData && waiting > 0 {
 			fmt.Fprintf(w, "decom: WARNING: no %s partition: %d certificates are only in RAM and are lost at power off\n", DataLabel, waiting)
 		}
 	}

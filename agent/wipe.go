@@ -59,6 +59,9 @@ func (a *agent) request(passphrase []byte) WipeRequest {
 	if k := a.cfg.Key; k != "" && !filepath.IsAbs(k) && !strings.Contains(k, "://") && a.data != nil {
 		r.Key = filepath.Join(a.dataMount, k)
 	}
+	if a.keyFile != "" {
+		r.Key = a.keyFile // fetched by URL (a network boot)
+	}
 	if a.registry != "" && a.network {
 		r.Registry = a.registry // without a network an upload could only fail
 	}
@@ -263,6 +266,9 @@ func driveResult(r sanitize.Result) DriveResult {
 // key-passphrase file, else asked at the console.
 func (a *agent) unlockKey(ctx context.Context) ([]byte, error) {
 	key := a.cfg.Key
+	if a.keyFile != "" {
+		key = a.keyFile
+	}
 	if key == "" || strings.Contains(key, "://") {
 		return nil, nil
 	}

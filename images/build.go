@@ -23,15 +23,21 @@ import (
 
 // Config says what Build makes and from what. Zero values take the defaults noted.
 type Config struct {
-	// Image is where the USB disk image goes, ISO where the ISO goes; an empty one is not
-	// made, but one of them must be set. Existing files are replaced.
-	Image, ISO string
+	// Image is where the USB disk image goes, ISO where the ISO goes, Netboot the
+	// directory for the network boot's files (kernel, initramfs and iPXE script, see
+	// NetbootScript); an empty one is not made, but one of them must be set. Existing
+	// files are replaced.
+	Image, ISO, Netboot string
+	// NetbootConfig is the config file the network-booted machines fetch from
+	// NetbootConfigURL: its SHA-256 pins it on the script's kernel command line. Both
+	// are needed with Netboot.
+	NetbootConfig, NetbootConfigURL string
 
 	// Kernel is the kernel (bzImage) to boot and Modules its modules directory
 	// (lib/modules/<release>); both or neither. Neither: the kernel cache (internal/debcache).
 	Kernel, Modules string
 	// Loader is systemd-boot's EFI binary (systemd-bootx64.efi); empty: the loader cache
-	// (internal/debcache).
+	// (internal/debcache). A network boot alone needs none.
 	Loader string
 	// Binary is the static decom binary that becomes /init; empty: built from Source with
 	// go build (CGO_ENABLED=0, -trimpath, -tags AgentTags, linux/amd64). A binary built
@@ -107,9 +113,10 @@ type Result struct {
 	Epoch   int64  `json:"source_date_epoch"`
 	ESPSize int64  `json:"esp_size"`
 	// DataSize is the DECOM-DATA partition's size.
-	DataSize int64 `json:"data_size"`
-	Image    *File `json:"image,omitempty"`
-	ISO      *File `json:"iso,omitempty"`
+	DataSize int64    `json:"data_size"`
+	Image    *File    `json:"image,omitempty"`
+	ISO      *File    `json:"iso,omitempty"`
+	Netboot  *Netboot `json:"netboot,omitempty"`
 }
 
 // File is one input or output file.
@@ -132,8 +139,14 @@ func Build(ctx context.Context, cfg Config) (res Result, err error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	if cfg.Image == "" && cfg.ISO == "" {
-		return res, errors.New("image build: no output: set the USB image path, the ISO path, or both")
+	if cfg.Image == "" && cfg.ISO == "" && cfg.Netboot == "" {
+		return res, errors.New("image build: no output: set the USB image path, the ISO path, the network boot directory, or several")
+	}
+	var configSHA256 string
+	if cfg.Netboot != "" {
+		if configSHA256, err = netbootConfig(cfg); err != nil {
+			return res, err
+		}
 	}
 	if cfg.DataSize == 0 {
 		cfg.DataSize = DefaultDataSize
@@ -195,23 +208,27 @@ func Build(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	logf("kernel %s (%s), %d modules in %s", index.Kernel, res.Kernel.Debian, len(index.Modules), cfg.Modules)
 
-	// The loader.
-	if cfg.Loader == "" {
+	// The loader, for the USB image and the ISO.
+	if cfg.Image == "" && cfg.ISO == "" {
+		cfg.Loader = ""
+	} else if cfg.Loader == "" {
 		cfg.Loader, res.Loader.Version, err = debcache.Loader()
 		if err != nil {
 			return res, err
 		}
 		res.Loader.Package = "systemd-boot-efi"
 	}
-	loader, err := os.ReadFile(cfg.Loader)
-	if err != nil {
-		return res, fmt.Errorf("loader: %w", err)
+	if cfg.Loader != "" {
+		loader, err := os.ReadFile(cfg.Loader)
+		if err != nil {
+			return res, fmt.Errorf("loader: %w", err)
+		}
+		if err := PE(loader); err != nil {
+			return res, fmt.Errorf("loader %s: %w", cfg.Loader, err)
+		}
+		res.Loader.Name = loaderName(loader)
+		res.Loader.File = fileOf(cfg.Loader, loader)
 	}
-	if err := PE(loader); err != nil {
-		return res, fmt.Errorf("loader %s: %w", cfg.Loader, err)
-	}
-	res.Loader.Name = loaderName(loader)
-	res.Loader.File = fileOf(cfg.Loader, loader)
 
 	// The decom binary.
 	if cfg.Binary != "" {
@@ -279,9 +296,11 @@ func Build(ctx context.Context, cfg Config) (res Result, err error) {
 		res.Cmdline += " " + a
 	}
 	esp := espTree(cfg.Loader, cfg.Kernel, initrdPath, index.Kernel, res.Cmdline)
-	espBytes, err := esp.size()
-	if err != nil {
-		return res, err
+	var espBytes int64
+	if cfg.Image != "" || cfg.ISO != "" {
+		if espBytes, err = esp.size(); err != nil {
+			return res, err
+		}
 	}
 	ids := newIDs(res)
 
@@ -318,6 +337,20 @@ func Build(ctx context.Context, cfg Config) (res Result, err error) {
 		}
 		res.ISO = &out
 		logf("ISO %s: %.0f MiB", cfg.ISO, float64(out.Size)/mib)
+	}
+	if cfg.Netboot != "" {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		nb := &Netboot{Dir: cfg.Netboot, ConfigURL: cfg.NetbootConfigURL, ConfigSHA256: configSHA256,
+			Cmdline: netbootCmdline(res.Cmdline, cfg.NetbootConfigURL, configSHA256)}
+		nb.Kernel, nb.Initrd, nb.Script, err = writeNetboot(cfg.Netboot, cfg.Kernel, initrdPath, ipxeScript(index.Kernel, nb.Cmdline))
+		if err != nil {
+			return res, fmt.Errorf("network boot: %w", err)
+		}
+		res.Netboot = nb
+		logf("network boot %s: %s, %s and %s (config %s, SHA-256 %s)", cfg.Netboot, NetbootScript, NetbootKernel,
+			NetbootInitrd, cfg.NetbootConfigURL, configSHA256)
 	}
 	return res, nil
 }

@@ -203,5 +203,6 @@ func agentConfig(path string) (agent.Config, error) {
 		AllowUnverified:   c.Boot.AllowUnverified,
 		Plan:              c.Boot.Plan,
 		Station:           agent.StationConfig{Auto: c.Station.Auto, IncludePresent: c.Station.IncludePresent, Max: c.Station.Max},
+		KeySHA256:         c.Boot.KeySHA256,
 	}, nil
 }

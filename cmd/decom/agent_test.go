@@ -57,13 +57,14 @@ func TestAgentConfig(t *testing.T) {
 		t.Errorf("no boot: section, yet %+v", c)
 	}
 	os.WriteFile(p, []byte("boot:\n  countdown: 0\n  machines: [CZ123, 4C4C4544-0042]\n  cmdline_registries: [reg.example]\n"+
-		"  allow_insecure_http: true\n  allow_unverified: true\n"), 0o600)
+		"  allow_insecure_http: true\n  allow_unverified: true\n  key_sha256: "+strings.Repeat("ab", 32)+"\n"), 0o600)
 	b, err := agentConfig(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if b.Countdown == nil || *b.Countdown != 0 || !slices.Equal(b.Machines, []string{"CZ123", "4C4C4544-0042"}) ||
-		!slices.Equal(b.CmdlineRegistries, []string{"reg.example"}) || !b.AllowInsecureHTTP || !b.AllowUnverified {
+		!slices.Equal(b.CmdlineRegistries, []string{"reg.example"}) || !b.AllowInsecureHTTP || !b.AllowUnverified ||
+		b.KeySHA256 != strings.Repeat("ab", 32) {
 		t.Errorf("boot: section read as %+v", b)
 	}
 	os.WriteFile(p, []byte("operator:\n  name: Jane Doe\nkey: site.key\nmethod: dod-3\nverify: full\npdf: false\nregistry: http://reg\nregistry_token: tok\n"), 0o600)

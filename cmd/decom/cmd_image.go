@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,6 +31,12 @@ type imageBuildOptions struct {
 	DataSize        string
 	Epoch           string
 	Report          string
+	// Netboot is the network boot's directory; NetbootConfig the config file the
+	// machines fetch from NetbootConfigURL.
+	Netboot, NetbootConfig, NetbootConfigURL string
+	// imageSet and isoSet say --image and --iso were given: with --netboot, only
+	// then are they built.
+	imageSet, isoSet bool
 }
 
 func (o *imageBuildOptions) AddFlags(f *pflag.FlagSet) {
@@ -42,7 +49,16 @@ func (o *imageBuildOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Append, "append", "", "more kernel command line, e.g. decom.method=dod-3")
 	f.StringVar(&o.DataSize, "data-size", "256MiB", "size of the DECOM-DATA partition (at least 64MiB)")
 	f.StringVar(&o.Epoch, "source-date-epoch", "", "the images' file times, in seconds since 1970 (default: $SOURCE_DATE_EPOCH, else 2025-01-01)")
-	f.StringVar(&o.Report, "report", "", "where to write what the build used and made, as JSON (default: the image's path + .json, else the ISO's)")
+	f.StringVar(&o.Report, "report", "", "where to write what the build used and made, as JSON (default: the image's path + .json, else the ISO's, else the network boot directory's)")
+	f.StringVar(&o.Netboot, "netboot", "", "directory for the network boot's files: vmlinuz, initrd.img and the iPXE script decom.ipxe (then --image and --iso only when given)")
+	f.StringVar(&o.NetbootConfig, "netboot-config", "", "with --netboot: the config file the machines fetch; its SHA-256 goes on the kernel command line")
+	f.StringVar(&o.NetbootConfigURL, "netboot-config-url", "", "with --netboot: the http:// or https:// URL the machines fetch --netboot-config from")
+}
+
+// given notes which outputs were asked for explicitly.
+func (o imageBuildOptions) given(f *pflag.FlagSet) imageBuildOptions {
+	o.imageSet, o.isoSet = f.Changed("image"), f.Changed("iso")
+	return o
 }
 
 func newImageCommand(g *globalOptions) *cobra.Command {
@@ -66,9 +82,17 @@ scripts/fetch-boot.sh fill (make deps): Debian's packages, downloaded, not insta
 The same inputs give the same bytes. The build prints, and writes as JSON (--report),
 what it used and made: versions, sizes and SHA-256s.
 
+--netboot DIR writes a network boot instead (or as well, with --image or --iso given):
+the kernel, the same initramfs, and an iPXE script, decom.ipxe, that boots them with
+decom.config=URL (--netboot-config-url) and decom.config.sha256= (the SHA-256 of
+--netboot-config, the file served at that URL). Serve the three files together by TFTP
+(or HTTP) and the config at its URL; a machine whose config does not match wipes nothing.
+
 ` + exitCodeHelp,
 		Args: argsUsage(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error { return runImageBuild(cmd.Context(), opts, g) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runImageBuild(cmd.Context(), opts.given(cmd.Flags()), g)
+		},
 	}
 	opts.AddFlags(build.Flags())
 	cmd.AddCommand(build)
@@ -79,9 +103,28 @@ func runImageBuild(ctx context.Context, opts imageBuildOptions, g *globalOptions
 	cfg := images.Config{
 		Image: opts.Image, ISO: opts.ISO, Kernel: opts.Kernel, Modules: opts.Modules,
 		Loader: opts.Loader, Binary: opts.Binary, Append: opts.Append,
+		Netboot: opts.Netboot, NetbootConfig: opts.NetbootConfig, NetbootConfigURL: opts.NetbootConfigURL,
 		Log: func(format string, args ...any) { g.log.Info().Msgf(format, args...) },
 	}
-	if cfg.Image == "" && cfg.ISO == "" {
+	if opts.Netboot != "" {
+		// A network boot alone by default: the USB image and the ISO when asked for.
+		if !opts.imageSet {
+			cfg.Image = ""
+		}
+		if !opts.isoSet {
+			cfg.ISO = ""
+		}
+		if opts.NetbootConfig == "" || opts.NetbootConfigURL == "" {
+			return usageErrorf("--netboot needs --netboot-config FILE and --netboot-config-url URL: the machines fetch their config from the URL, pinned by the file's SHA-256")
+		}
+		u, err := url.Parse(opts.NetbootConfigURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(opts.NetbootConfigURL, " \t\n\"'$\\") {
+			return usageErrorf("--netboot-config-url %q: want an http:// or https:// URL without spaces, quotes or $", opts.NetbootConfigURL)
+		}
+	} else if opts.NetbootConfig != "" || opts.NetbootConfigURL != "" {
+		return usageErrorf("--netboot-config and --netboot-config-url go with --netboot DIR")
+	}
+	if cfg.Image == "" && cfg.ISO == "" && cfg.Netboot == "" {
 		return usageErrorf(`--image "" and --iso "": nothing to build`)
 	}
 	if (cfg.Kernel == "") != (cfg.Modules == "") {
@@ -99,7 +142,8 @@ func runImageBuild(ctx context.Context, opts imageBuildOptions, g *globalOptions
 		}
 		cfg.Epoch = time.Unix(n, 0)
 	}
-	for flag, p := range map[string]string{"--kernel": cfg.Kernel, "--modules": cfg.Modules, "--loader": cfg.Loader, "--binary": cfg.Binary} {
+	for flag, p := range map[string]string{"--kernel": cfg.Kernel, "--modules": cfg.Modules, "--loader": cfg.Loader, "--binary": cfg.Binary,
+		"--netboot-config": cfg.NetbootConfig} {
 		if p == "" {
 			continue
 		}
@@ -109,9 +153,13 @@ func runImageBuild(ctx context.Context, opts imageBuildOptions, g *globalOptions
 	}
 	report := opts.Report
 	if report == "" {
-		report = cfg.Image + ".json"
-		if cfg.Image == "" {
+		switch {
+		case cfg.Image != "":
+			report = cfg.Image + ".json"
+		case cfg.ISO != "":
 			report = cfg.ISO + ".json"
+		default:
+			report = filepath.Clean(cfg.Netboot) + ".json"
 		}
 	}
 
@@ -182,7 +230,9 @@ func printImageBuild(g *globalOptions, res images.Result, report string, took ti
 	if res.Loader.Package != "" {
 		loader += " (" + res.Loader.Package + " " + res.Loader.Version + ")"
 	}
-	fmt.Fprintf(w, "loader\t%s\t%s\tsha256 %s\n", loader, size(res.Loader.Size), res.Loader.SHA256)
+	if res.Loader.SHA256 != "" {
+		fmt.Fprintf(w, "loader\t%s\t%s\tsha256 %s\n", loader, size(res.Loader.Size), res.Loader.SHA256)
+	}
 	fmt.Fprintf(w, "init\tdecom\t%s\tsha256 %s\n", size(res.Init.Size), res.Init.SHA256)
 	fmt.Fprintf(w, "initramfs\t%d modules (%s), %s unpacked\t%s\tsha256 %s\n", len(res.Initramfs.Modules),
 		size(res.Initramfs.ModuleBytes), size(res.Initramfs.Uncompressed), size(res.Initramfs.Size), res.Initramfs.SHA256)
@@ -193,6 +243,12 @@ func printImageBuild(g *globalOptions, res images.Result, report string, took ti
 	}
 	if res.ISO != nil {
 		fmt.Fprintf(w, "ISO\t%s\t%s\tsha256 %s\n", res.ISO.Path, size(res.ISO.Size), res.ISO.SHA256)
+	}
+	if nb := res.Netboot; nb != nil {
+		for _, f := range []images.File{nb.Script, nb.Kernel, nb.Initrd} {
+			fmt.Fprintf(w, "netboot\t%s\t%s\tsha256 %s\n", f.Path, size(f.Size), f.SHA256)
+		}
+		fmt.Fprintf(w, "netboot config\t%s\t\tsha256 %s\n", nb.ConfigURL, nb.ConfigSHA256)
 	}
 	fmt.Fprintf(w, "report\t%s\n", report)
 	fmt.Fprintf(w, "built in\t%s (file times %s)\n", took.Round(100*time.Millisecond),

@@ -60,6 +60,8 @@ type bootConfig struct {
 	AllowInsecureHTTP bool     `yaml:"allow_insecure_http"`
 	AllowUnverified   bool     `yaml:"allow_unverified"`
 	Plan              string   `yaml:"plan"`
+	// KeySHA256 pins a key: given as an http(s):// URL (a network boot's).
+	KeySHA256 string `yaml:"key_sha256"`
 }
 
 // stationConfig is how the intake station takes drives (see decom station).
