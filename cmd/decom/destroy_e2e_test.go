@@ -62,14 +62,7 @@ func TestDestroyAfterFailedWipe(t *testing.T) {
 	t.Setenv("DECOM_CONFIG", filepath.Join(dir, "config.yaml"))
 	os.WriteFile(filepath.Join(dir, "config.yaml"), nil, 0o644)
 	data := filepath.Join(dir, "registry")
-	generateKey(t, filepath.Join(dir, "agent"))
-	if code, _, stderr := decom(t, ctx, "registry", "key", "add", "--data", data, filepath.Join(dir, "agent.pub")); code != exitOK {
-		t.Fatalf("registry key add: %s", stderr)
-	}
-	code, token, stderr := decom(t, ctx, "registry", "token", "create", "--data", data, "--name", "bench-3")
-	if token = strings.TrimSpace(token); code != exitOK {
-		t.Fatalf("registry token create: %s", stderr)
-	}
+	token := enrollAgent(t, dir, data, "bench-3")
 	// Reads are open to anyone here, for the browser; uploads still need the token.
 	url := startRegistry(t, data, "--public-reads")
 

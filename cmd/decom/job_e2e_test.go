@@ -60,14 +60,7 @@ func TestJobEndToEnd(t *testing.T) {
 	t.Setenv("DECOM_CONFIG", filepath.Join(dir, "config.yaml"))
 	os.WriteFile(filepath.Join(dir, "config.yaml"), nil, 0o644)
 	data := filepath.Join(dir, "registry")
-	generateKey(t, filepath.Join(dir, "agent"))
-	if code, _, stderr := decom(t, ctx, "registry", "key", "add", "--data", data, filepath.Join(dir, "agent.pub")); code != exitOK {
-		t.Fatalf("registry key add: %s", stderr)
-	}
-	code, token, stderr := decom(t, ctx, "registry", "token", "create", "--data", data, "--name", "rack-9-agents")
-	if token = strings.TrimSpace(token); code != exitOK {
-		t.Fatalf("registry token create: %s", stderr)
-	}
+	token := enrollAgent(t, dir, data, "rack-9-agents")
 	url := startRegistry(t, data, "--public-reads")
 
 	hostA := fakeHost(t, dir, "host-a", "SER-A", "aaaaaaaa-0000-4000-8000-00000000000a", map[string]int{"one.img": 2, "two.img": 1, "extra.img": 1})

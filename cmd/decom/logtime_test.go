@@ -31,14 +31,7 @@ func TestCertVerifyRegistryClockSkew(t *testing.T) {
 	t.Setenv("DECOM_STATE_DIR", filepath.Join(dir, "state"))
 	t.Setenv("DECOM_KEY_PASSWORD", "test passphrase")
 	data := filepath.Join(dir, "registry")
-	generateKey(t, filepath.Join(dir, "agent"))
-	if code, _, stderr := decom(t, ctx, "registry", "key", "add", "--data", data, filepath.Join(dir, "agent.pub")); code != exitOK {
-		t.Fatalf("registry key add: %s", stderr)
-	}
-	code, token, stderr := decom(t, ctx, "registry", "token", "create", "--data", data, "--name", "bench-1")
-	if code != exitOK {
-		t.Fatalf("registry token create: %s", stderr)
-	}
+	token := enrollAgent(t, dir, data, "bench-1")
 	code, reader, stderr := decom(t, ctx, "registry", "token", "create", "--data", data, "--name", "auditor", "--scope", "read")
 	if code != exitOK {
 		t.Fatalf("registry token create --scope read: %s", stderr)

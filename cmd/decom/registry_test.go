@@ -36,6 +36,23 @@ func generateKey(t *testing.T, out string) {
 	}
 }
 
+// enrollAgent prepares the registry data directory data for an agent: it makes the
+// agent's key pair dir/agent.key and dir/agent.pub (generateKey), enrolls the public
+// key, and returns an upload token named name.
+func enrollAgent(t *testing.T, dir, data, name string) (token string) {
+	t.Helper()
+	ctx := context.Background()
+	generateKey(t, filepath.Join(dir, "agent"))
+	if code, _, stderr := decom(t, ctx, "registry", "key", "add", "--data", data, filepath.Join(dir, "agent.pub")); code != exitOK {
+		t.Fatalf("registry key add: %s", stderr)
+	}
+	code, token, stderr := decom(t, ctx, "registry", "token", "create", "--data", data, "--name", name)
+	if token = strings.TrimSpace(token); code != exitOK || token == "" {
+		t.Fatalf("registry token create: %d %s", code, stderr)
+	}
+	return token
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
