@@ -592,7 +592,10 @@ func (m *runScreen) Render() string {
 	if m.run != nil {
 		return m.run.Render()
 	}
-	title := "decom boot agent - auto mode"
+	title := "decom boot agent"
+	if m.plan != nil {
+		title += " - auto mode"
+	}
 	lines := []string{title, ""}
 	lines = append(lines, m.plan...)
 	var foot []string
@@ -642,36 +645,38 @@ func (a *agent) endText(width int) string {
 	lines = append(lines, res, "")
 	drives := slices.Clone(sum.Drives)
 	slices.SortStableFunc(drives, func(x, y DriveResult) int { return strings.Compare(x.Device, y.Device) })
+	var skipped []string
 	for _, d := range drives {
-		mark := strings.ToUpper(dash(d.Sanitization))
 		if d.Outcome == OutcomeSkipped {
-			mark = "NOT WIPED"
-		}
-		left := fmt.Sprintf("%-14s %-22s %-20s %9s", d.Device, cutText(dash(d.Model), 22), cutText(dash(d.Serial), 20), size(d.Size))
-		lines = append(lines, left+strings.Repeat(" ", max(width-len(left)-len(mark), 1))+mark)
-		if d.Outcome == OutcomeSkipped {
-			lines = append(lines, "  "+d.Note)
+			// One line each, below: the drive, and why it was left alone.
+			skipped = append(skipped, fmt.Sprintf("  %-13s %s", d.Device, d.Note))
 			continue
 		}
-		upload := ""
+		mark := strings.ToUpper(dash(d.Sanitization))
+		left := fmt.Sprintf("%-14s %-22s %-20s %9s", d.Device, cutText(dash(d.Model), 22), cutText(dash(d.Serial), 20), size(d.Size))
+		lines = append(lines, left+strings.Repeat(" ", max(width-len(left)-len(mark), 1))+mark)
+		cert := "no certificate written"
 		switch {
 		case d.Certificate == "":
 		case d.Uploaded:
-			upload = "; uploaded"
+			cert = "uploaded"
 		case sum.Registry != "":
-			upload = "; NOT uploaded: waits for decom cert push"
+			cert = "NOT uploaded: decom cert push"
 		default:
-			upload = "; no registry: not uploaded"
+			cert = "not uploaded (no registry)"
 		}
-		lines = append(lines, fmt.Sprintf("  %s, verified %s%s%s", d.Outcome, dash(d.Verified), upload, resumedAfter(d.Interruptions)))
-		cert := "  certificate: none written"
+		lines = append(lines, fmt.Sprintf("  %s, verified %s%s; %s", d.Outcome, dash(d.Verified), resumedAfter(d.Interruptions), cert))
 		if d.Certificate != "" {
-			cert = "  certificate " + baseName(d.Certificate)
+			// The file's name on a line of its own: it is long.
+			lines = append(lines, "  "+cutText(baseName(d.Certificate), width-2))
 		}
-		lines = append(lines, cert)
 		if d.Note != "" && d.Note != "not uploaded" {
 			lines = append(lines, "  "+d.Note)
 		}
+	}
+	if len(skipped) > 0 {
+		lines = append(lines, "Not wiped:")
+		lines = append(lines, skipped...)
 	}
 	lines = append(lines, "")
 	if sum.CertDir != "" {
@@ -695,7 +700,7 @@ func (a *agent) endText(width int) string {
 		lines = append(lines, "Do NOT remove the stick: its data partition could not be unmounted (everything was synced).")
 	}
 	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, width, "")
+		lines[i] = ansi.Truncate(l, width, "~")
 	}
 	return strings.Join(lines, "\n") + "\n"
 }

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/decom-project/decom/console"
+	"github.com/decom-project/decom/inventory"
 )
 
 // fakeTerminal is a console that can show the full screen: keys written to it
@@ -106,9 +109,11 @@ func TestScreenInteractive(t *testing.T) {
 	for _, want := range []string{
 		"decom boot agent - finished",
 		"1 sanitized, 0 with exceptions, 0 failed, 6 not wiped",
-		"completed, verified yes (sample 10.0%); no registry: not uploaded",
-		"certificate 20260301T120000Z_nvme0n1_id.sigstore.json",
-		"not chosen",
+		"completed, verified yes (sample 10.0%); not uploaded (no registry)",
+		"  20260301T120000Z_nvme0n1_id.sigstore.json",
+		"Not wiped:\r\n",
+		"  /dev/sdb      not chosen\r\n",
+		"  /dev/sda      boot medium: holds the DECOM-DATA partition (/dev/sda2)\r\n",
 		"Certificates: /data/certs on the stick (DECOM-DATA partition /dev/sda2)",
 		"THE STICK CAN BE REMOVED",
 	} {
@@ -239,4 +244,65 @@ func TestScreenCountdownKey(t *testing.T) {
 		t.Fatalf("wipes %+v after a key in the countdown", w)
 	}
 	contains(t, "console", e.console.String(), "decom: key pressed: switching to interactive mode")
+}
+
+// TestScreenRenders draws auto mode's plan with its countdown and the end screen
+// at 80×25: every line fits, and each says what it must.
+func TestScreenRenders(t *testing.T) {
+	a := &agent{cmd: Cmdline{Method: "nist-clear"}, scrChecked: true}
+	a.scr = &session{a: a}
+	devs := []inventory.Device{
+		{Path: "/dev/nvme0n1", Model: "Samsung SSD 980 PRO 1TB", Serial: "S5GXNX0T123456", SizeBytes: 1 << 40},
+		{Path: "/dev/sdb", Model: "ST4000NM0035-1V4107", Serial: "ZC1A2B3C", SizeBytes: 4 << 40},
+	}
+	skipped := []Skipped{{Device: inventory.Device{Path: "/dev/sda", Serial: "4C530001"},
+		Reason: "boot medium: holds the DECOM-DATA partition (/dev/sda2)"}}
+	a.screenPlan(nil, devs, skipped)
+	m := newRunScreen(console.Options{Method: "nist-clear", ASCII: true}, a.scr.plan)
+	m.left, m.width, m.height = 15*time.Second, 80, 25
+	plan := m.Render()
+	t.Logf("auto mode's plan and countdown (80x25):\n%s", plan)
+	checkScreen(t, plan, 25, "Wipe 2 drives with nist-clear, then read back: sample", "S5GXNX0T123456",
+		"Never wiped:", "/dev/sda       boot medium", "WIPING IN 15 s.")
+
+	a.dataMount = "/data" // mounted, then unmounted (a.data nil)
+	a.summary = Summary{CertDir: "/data/certs", OnData: true, DataDev: "/dev/sda2", Registry: "https://registry.example",
+		Drives: []DriveResult{
+			{Device: "/dev/nvme0n1", Serial: "S5GXNX0T123456", Model: "Samsung SSD 980 PRO 1TB", Size: 1 << 40,
+				Outcome: "completed", Sanitization: "sanitized", Verified: "yes (sample 10.0%)", Uploaded: true,
+				Certificate: "/data/certs/20261203T184220Z_S5GXNX0T123456_c95d20bd-4419-45db-9388-09b2bb00c1c5.sigstore.json"},
+			{Device: "/dev/sdb", Serial: "ZC1A2B3C", Model: "ST4000NM0035-1V4107", Size: 4 << 40,
+				Outcome: "failed", Sanitization: "failed", Verified: "FAILED (sample)", Note: "verification failed",
+				Certificate: "/data/certs/20261203T190102Z_ZC1A2B3C_0b7e0f4e-8d2a-4e55-a8a5-5a1b3c2d4e5f.sigstore.json"},
+			{Device: "/dev/sda", Serial: "4C530001", Outcome: OutcomeSkipped, Note: "boot medium: holds the DECOM-DATA partition (/dev/sda2)"},
+		}}
+	end := a.endText(80)
+	t.Logf("the end screen (80 columns):\n%s", end)
+	checkScreen(t, end, 25, "1 sanitized, 0 with exceptions, 1 failed, 1 not wiped", "SANITIZED", "FAILED",
+		"completed, verified yes (sample 10.0%); uploaded", "failed, verified FAILED (sample); NOT uploaded: decom cert push",
+		"  20261203T184220Z_S5GXNX0T123456_c95d20bd-4419-45db-9388-09b2bb00c1c5.sigstore~", "Not wiped:",
+		"Certificates: /data/certs on the stick (DECOM-DATA partition /dev/sda2)", "THE STICK CAN BE REMOVED")
+
+	a.data = &Partition{Name: "sda2"} // the unmount failed
+	if end := a.endText(80); !strings.Contains(end, "Do NOT remove the stick") {
+		t.Errorf("the end screen after a failed unmount:\n%s", end)
+	}
+}
+
+func checkScreen(t *testing.T, s string, height int, want ...string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	if len(lines) > height {
+		t.Errorf("%d lines, more than %d", len(lines), height)
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w > 80 {
+			t.Errorf("line %d is %d columns wide: %q", i+1, w, l)
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			t.Errorf("the screen lacks %q", w)
+		}
+	}
 }
