@@ -300,6 +300,32 @@ func (a *agent) screenPlan(pending []*unfinished, targets []inventory.Device, sk
 	s.method = method
 }
 
+// screenApproved keeps auto mode's approved plan for the countdown screen; others
+// are the drives it leaves alone.
+func (a *agent) screenApproved(p string, run *approvedRun, others []inventory.Device) {
+	s := a.screen()
+	if s == nil {
+		return
+	}
+	lines := []string{"Approved plan " + p, "  sha256 " + run.sha256, "  for " + hostLine(run.section.Host), "",
+		fmt.Sprintf("Wipe %d drives with %s, as the plan says:", len(run.section.Targets), run.write.Method.Name),
+		fmt.Sprintf("  %-14s %-22s %-20s %9s", "DEVICE", "MODEL", "SERIAL", "SIZE")}
+	if run.section.All {
+		lines = append(lines, "  every drive --all takes (a drive added since the plan refuses the run)")
+	}
+	for _, t := range run.section.Targets {
+		lines = append(lines, fmt.Sprintf("  %-14s %-22s %-20s %9s", t.Path, cutText(dash(t.Model), 22),
+			cutText(dash(t.Serial), 20), size(t.SizeBytes)))
+	}
+	if len(others) > 0 {
+		lines = append(lines, "", "Never wiped (not in the plan):")
+		for _, d := range others {
+			lines = append(lines, fmt.Sprintf("  %-14s %s", d.Path, describe(d)))
+		}
+	}
+	s.plan, s.method = lines, run.write.Method.Name
+}
+
 // screenCountdown is auto mode's countdown on the screen: the plan, and the time
 // left; a key switches to interactive mode (keyed). When the time is up the
 // screen stays, for the run.
