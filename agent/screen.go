@@ -90,8 +90,8 @@ func (a *agent) screen() *session {
 		return a.scr
 	}
 	a.scrChecked = true
-	if a.cmd.Plain || a.cmd.Mode == ModeShell {
-		return nil
+	if a.cmd.Plain || a.cmd.Mode == ModeShell || a.cmd.Mode == ModeStation {
+		return nil // station mode has its own (station.go)
 	}
 	fs, ok := a.input.(interface{ fullScreen() *screenTerm })
 	if !ok || fs.fullScreen() == nil {
