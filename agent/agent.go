@@ -181,6 +181,11 @@ type agent struct {
 	// keeps every one from being resumed (see resume.go).
 	unfinished     []*unfinished
 	damagedJournal bool
+
+	// scr is the full screen on the console (screen.go), nil when it shows lines;
+	// scrChecked says whether that was decided.
+	scr        *session
+	scrChecked bool
 }
 
 // Run is the boot agent: it reads the kernel command line, loads the modules for the
@@ -272,6 +277,7 @@ func (a *agent) run(ctx context.Context) (err error) {
 	}
 	a.summary.RAMOnly = a.ramOnly()
 	a.finish()
+	a.endScreen()
 	switch {
 	case a.wipeErr != nil:
 		return a.wipeErr
@@ -646,6 +652,7 @@ func (a *agent) auto(ctx context.Context) error {
 	pending := a.matchUnfinished(targets)
 	rest := without(targets, pending)
 	a.showPlan(pending, rest)
+	a.screenPlan(pending, rest, skipped)
 	keyed, err := a.countdown(ctx, a.countdownTime())
 	if err != nil {
 		a.addSkipped(skipped)
@@ -767,6 +774,9 @@ func (a *agent) countdown(ctx context.Context, d time.Duration) (keyed bool, err
 		a.out.Printf("wiping now: the config file sets no countdown (boot: countdown: 0)")
 		return false, nil
 	}
+	if a.screen() != nil {
+		return a.screenCountdown(ctx, d)
+	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan struct{})
@@ -856,6 +866,9 @@ func (a *agent) finish() {
 			a.out.Printf("ERROR: finishing: internal error: %v", r)
 		}
 	}()
+	if a.scr != nil {
+		a.scr.stopRun() // the summary is shown as lines, then the end screen
+	}
 	if a.cmd.Mode != ModeShell {
 		a.summary.Render(a.out)
 	}

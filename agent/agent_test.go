@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/decom-project/decom/internal/kmod"
+	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/registry"
 	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/verify"
@@ -118,6 +119,8 @@ type fakeRun struct {
 	// resumeFinds are the drives a resume with no target finds journals of, as
 	// sanitize.Run would; every resumed drive's result lists one interruption.
 	resumeFinds []string
+	// dryRuns are the methods of the dry runs asked for.
+	dryRuns []string
 }
 
 // wipeCall is one sanitization the agent started: its request and targets, and
@@ -150,6 +153,23 @@ func (f *fakeRun) prepare(_ context.Context, r WipeRequest) (sanitize.Options, e
 }
 
 func (f *fakeRun) sanitize(_ context.Context, o sanitize.Options) ([]sanitize.Result, error) {
+	if o.DryRun {
+		// The full screen's drive list plans every method (screen.go): a plan per
+		// target, written nowhere, not a wipe.
+		f.dryRuns = append(f.dryRuns, o.Method.Name)
+		var plans []sanitize.Plan
+		for _, d := range o.Targets {
+			name := strings.TrimPrefix(d, "/dev/")
+			drive := inventory.Device{Path: d, Name: name, Model: "Model " + name, Serial: "SER-" + name, SizeBytes: 1 << 30}
+			p := sanitize.Plan{Target: wipe.Target{Path: d, Drive: drive, Identity: wipe.Identity{Serial: drive.Serial, SizeBytes: 1 << 30}}}
+			if o.Method.Name == wipe.MethodNISTPurge {
+				p.Refusal = &wipe.RefusedError{Path: d, Reasons: []string{"no sanitize command in the fake"}}
+			}
+			plans = append(plans, p)
+		}
+		o.Events(&sanitize.Planned{Plans: plans})
+		return nil, nil
+	}
 	req := f.requests[len(f.requests)-1]
 	f.calls = append(f.calls, wipeCall{Req: req, Targets: slices.Clone(o.Targets), Resume: o.Resume, Restart: o.Restart,
 		Method: o.Method.Name})

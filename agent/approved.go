@@ -136,6 +136,7 @@ func (a *agent) autoApproved(ctx context.Context) error {
 		}
 	}
 	a.showApproved(p, run)
+	a.screenApproved(p, run, others)
 	keyed, err := a.countdown(ctx, a.countdownTime())
 	if err != nil {
 		a.skipAll(devs, "not wiped: interrupted during the countdown")

@@ -54,6 +54,9 @@ type Cmdline struct {
 	// never used in the config's place.
 	ConfigURL    string
 	ConfigSHA256 string
+	// Plain is decom.plain: the console shows lines and asks line by line, never
+	// the full screen.
+	Plain bool
 
 	// Warnings are the decom.* parameters not understood, or whose value was
 	// replaced by a default; the agent reports them and goes on.
@@ -122,6 +125,13 @@ func ParseCmdline(line string) Cmdline {
 				continue
 			}
 			c.Debug = b
+		case "plain":
+			b, err := parseFlag(value, hasValue)
+			if err != nil {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s: want 0 or 1; ignored", param))
+				continue
+			}
+			c.Plain = b
 		case "countdown":
 			// Auto mode's countdown is the config file's to set, 0 included: a
 			// word at the boot menu must not take away the time to stop a wipe.

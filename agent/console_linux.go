@@ -16,15 +16,18 @@ import (
 func ConsoleInput(root string) Input {
 	in := newLineInput()
 	var files []*os.File
+	var names []string
 	for _, name := range strings.Fields(readAttr(filepath.Join(root, "sys", "class", "tty", "console", "active"))) {
 		f, err := os.OpenFile(filepath.Join(root, "dev", name), os.O_RDWR|unix.O_NOCTTY, 0)
 		if err == nil {
 			files = append(files, f)
+			names = append(names, name)
 		}
 	}
 	if len(files) == 0 {
 		if f, err := os.OpenFile(filepath.Join(root, "dev", "console"), os.O_RDWR|unix.O_NOCTTY, 0); err == nil {
 			files = append(files, f)
+			names = append(names, "console")
 		}
 	}
 	readers := make([]io.Reader, len(files))
@@ -69,6 +72,55 @@ func ConsoleInput(root string) Input {
 			unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, t)
 		}
 	}
+	if in.screen = screenConsole(files, names); in.screen != nil {
+		in.screen.in = in
+	}
 	in.read(readers...)
 	return in
+}
+
+// screenConsole is the console the full screen is drawn on: the primary one, which
+// /sys/class/tty/console/active lists last (where /dev/console writes, and so the
+// agent's lines); the others show the agent's lines meanwhile. nil when it is no
+// terminal.
+func screenConsole(files []*os.File, names []string) *screenTerm {
+	if len(files) == 0 || len(names) != len(files) {
+		return nil
+	}
+	i := len(files) - 1
+	f := files[i]
+	if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err != nil {
+		return nil
+	}
+	st := &screenTerm{primary: i, out: f, name: names[i], term: termFor(names[i])}
+	for j, o := range files {
+		if j != i {
+			st.others = append(st.others, o)
+			st.otherNames = append(st.otherNames, names[j])
+		}
+	}
+	var saved *unix.Termios
+	st.raw = func(on bool) {
+		if !on {
+			if saved != nil {
+				unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, saved)
+			}
+			return
+		}
+		t, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+		if err != nil {
+			return
+		}
+		orig := *t
+		saved = &orig
+		// Each key as it is pressed, unechoed and untranslated (Enter stays CR),
+		// no signals; the output keeps its processing (a newline moves to the
+		// start of the next line), which the screen's renderer expects from an
+		// input that is no terminal of its own.
+		t.Lflag &^= unix.ICANON | unix.ECHO | unix.ECHONL | unix.ISIG | unix.IEXTEN
+		t.Iflag &^= unix.ICRNL | unix.INLCR | unix.IGNCR | unix.IXON | unix.ISTRIP
+		t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
+		unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, t)
+	}
+	return st
 }

@@ -45,6 +45,14 @@ type lineInput struct {
 	partial  [][]byte // per reader: typed, not yet a line
 	awaitKey bool     // WaitKey waits: the next input read is its key
 
+	// divert, while set, takes what reader divertFrom reads, byte for byte, instead
+	// of the lines (a full screen reads its keys there); what the other readers read
+	// meanwhile is dropped. See screen.go.
+	divert     io.Writer
+	divertFrom int
+	// screen is the console that can show the full screen; nil when none can.
+	screen *screenTerm
+
 	echo func(on bool) // turns echo on and off on the terminals, if it can
 	// keyMode switches the terminals to reading key by key, without echo, and back
 	// to lines, if it can: without it a key counts when Enter is pressed.
@@ -104,6 +112,12 @@ func (in *lineInput) readFrom(i int, r io.Reader) {
 func (in *lineInput) take(i int, b []byte) []string {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if in.divert != nil {
+		if i == in.divertFrom {
+			in.divert.Write(b)
+		}
+		return nil
+	}
 	if in.awaitKey {
 		in.awaitKey = false
 		in.partial[i] = nil

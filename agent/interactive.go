@@ -31,7 +31,7 @@ func (a *agent) interactive(ctx context.Context) error {
 	// list of drives to wipe, where package sanitize would refuse it.
 	var chosen []inventory.Device
 	if rest := without(targets, pending); len(rest) > 0 {
-		if chosen, err = a.choose(ctx, rest); err != nil {
+		if chosen, err = a.choose(ctx, rest, skipped); err != nil {
 			a.addSkipped(skipped)
 			a.skipAll(targets, "not wiped: nothing chosen")
 			return err
@@ -73,8 +73,16 @@ func containsDevice(l []inventory.Device, d inventory.Device) bool {
 }
 
 // choose asks which drives to wipe until the answer names only eligible drives, then
-// asks to confirm. An empty answer chooses nothing.
-func (a *agent) choose(ctx context.Context, targets []inventory.Device) ([]inventory.Device, error) {
+// asks to confirm. An empty answer chooses nothing. On the full screen (screen.go)
+// the drive list also shows the drives skipped, with why.
+func (a *agent) choose(ctx context.Context, targets []inventory.Device, skipped []Skipped) ([]inventory.Device, error) {
+	if a.screen() != nil {
+		chosen, err := a.chooseOnScreen(ctx, targets, skipped)
+		if !errors.Is(err, errNoScreen) {
+			return chosen, err
+		}
+		a.out.Printf("WARNING: %v: asking line by line", err)
+	}
 	for {
 		a.out.Printf("drives that may be wiped:")
 		for _, d := range targets {

@@ -25,6 +25,25 @@ type output struct {
 	partial []byte // of a line written through Write, not yet ended
 	dropped int
 	closed  bool // the log file was closed: lines go to the console only
+	// divert, while set, takes the console's lines instead of the console: a full
+	// screen is drawn there (see screen.go). The log file still gets them.
+	divert func(line string)
+}
+
+// setDivert sends the console's lines to f (nil: back to the console).
+func (o *output) setDivert(f func(line string)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.divert = f
+}
+
+// toConsole shows a line on the console, or passes it to divert; o.mu is held.
+func (o *output) toConsole(line string) {
+	if o.divert != nil {
+		o.divert(line)
+		return
+	}
+	io.WriteString(o.console, line+"\n")
 }
 
 const pendingMax = 4 << 20
@@ -40,7 +59,7 @@ func (o *output) Debugf(format string, args ...any) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.debug {
-		io.WriteString(o.console, line+"\n")
+		o.toConsole(line)
 	}
 	o.logLine([]byte(line))
 }
@@ -48,7 +67,7 @@ func (o *output) Debugf(format string, args ...any) {
 func (o *output) line(s string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	io.WriteString(o.console, s+"\n")
+	o.toConsole(s)
 	o.logLine([]byte(s))
 }
 
@@ -57,12 +76,17 @@ func (o *output) line(s string) {
 func (o *output) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.console.Write(p)
+	if o.divert == nil {
+		o.console.Write(p)
+	}
 	data := append(o.partial, p...)
 	for {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			break
+		}
+		if o.divert != nil {
+			o.divert(string(bytes.TrimRight(data[:i], "\r")))
 		}
 		o.logLine(data[:i])
 		data = data[i+1:]

@@ -195,6 +195,8 @@ func (a *agent) sanitize(ctx context.Context, opts sanitize.Options, devices []s
 	refused := map[string]string{}
 	opts.Targets, opts.All, opts.Confirm = devices, false, nil // the countdown or the console confirmed them
 	opts.Events = func(ev sanitize.Event) { a.event(ev, refused) }
+	ctx, done := a.screenRun(ctx, opts) // the run screen, when the console shows it
+	defer done()
 	run := a.o.Sanitize
 	if run == nil {
 		run = sanitize.Run
@@ -206,6 +208,7 @@ func (a *agent) sanitize(ctx context.Context, opts sanitize.Options, devices []s
 // event shows one event of a run on the console, and keeps each record in the data
 // partition's JSON-lines log.
 func (a *agent) event(ev sanitize.Event, refused map[string]string) {
+	a.screenEvent(ev)
 	switch ev := ev.(type) {
 	case *sanitize.Planned:
 		for _, p := range ev.Plans {

@@ -83,12 +83,15 @@ func runAgent(ctx context.Context, opts agentOptions, g *globalOptions) error {
 		Prepare:    agentPrepare(g),
 		ReadConfig: agentConfig,
 		Console:    g.stdout,
-		Input:      agent.ReaderInput(g.stdin),
 		Boot:       opts.Boot,
 		Version:    currentVersion().Version,
 	}
+	// One reader of the console only: a ReaderInput of stdin (the console in the
+	// boot image) would take keys the consoles' reader waits for.
 	if opts.Boot {
 		o.Input = agent.ConsoleInput(g.SysRoot)
+	} else {
+		o.Input = agent.ReaderInput(g.stdin)
 	}
 	if err := agent.Run(ctx, o); err != nil {
 		return fmt.Errorf("agent: %w (see the summary above)", err)
