@@ -286,7 +286,7 @@ jlist() { awk -F '\t' -v k="$1" -v c="$2" '$1 == k {print $c}' "$work/journal.ts
 # journal_table: the comparison, as Markdown.
 journal_table() {
   echo "Journal: decom wipe --verify none of a $JSIZE loop device (image on $JBACKING) with the resume journal"
-  echo "(--journal-dir on the same filesystem, --journal-interval $JINTERVAL) and without, interleaved, median of JREPEAT=$JREPEAT runs each:"
+  echo "(--journal-dir on /var/tmp's filesystem, --journal-interval $JINTERVAL) and without, interleaved, median of JREPEAT=$JREPEAT runs each:"
   echo
   echo "| method | MB/s without (range) | MB/s with (range) | with / without | paired median | wall s without / with | journals per run (within a pass) | ms waited for them | share of the pass time | target |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
