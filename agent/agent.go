@@ -587,15 +587,17 @@ func (a *agent) bringUpNetwork(ctx context.Context) error {
 	return nil
 }
 
+// scan lists the machine's drives: Options.Inventory, else inventory.Scan below Root.
+func (a *agent) scan(ctx context.Context) ([]inventory.Device, error) {
+	if a.o.Inventory != nil {
+		return a.o.Inventory(ctx)
+	}
+	return inventory.Scan(ctx, inventory.Options{Root: a.o.Root, Logger: slog.New(slog.DiscardHandler)})
+}
+
 // drives lists the drives and splits them into targets and the rest, reporting both.
 func (a *agent) drives(ctx context.Context) ([]inventory.Device, []Skipped, error) {
-	scan := a.o.Inventory
-	if scan == nil {
-		scan = func(ctx context.Context) ([]inventory.Device, error) {
-			return inventory.Scan(ctx, inventory.Options{Root: a.o.Root, Logger: slog.New(slog.DiscardHandler)})
-		}
-	}
-	devs, err := scan(ctx)
+	devs, err := a.scan(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("inventory: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -152,13 +151,7 @@ func (a *agent) autoApproved(ctx context.Context) error {
 
 // listDrives lists the machine's drives, as the inventory sees them.
 func (a *agent) listDrives(ctx context.Context) ([]inventory.Device, error) {
-	scan := a.o.Inventory
-	if scan == nil {
-		scan = func(ctx context.Context) ([]inventory.Device, error) {
-			return inventory.Scan(ctx, inventory.Options{Root: a.o.Root, Logger: slog.New(slog.DiscardHandler)})
-		}
-	}
-	devs, err := scan(ctx)
+	devs, err := a.scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("inventory: %w", err)
 	}

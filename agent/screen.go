@@ -487,7 +487,7 @@ func (a *agent) candidates(ctx context.Context, opts sanitize.Options, targets [
 	clear, _ := wipe.LookupMethod(wipe.MethodNISTClear)
 	var plans [3][]sanitize.Plan
 	for i, m := range []wipe.Method{zero, clear, wipe.PurgeMethod()} {
-		p, err := a.dryRun(ctx, opts, m, paths)
+		p, err := sanitize.PlanMethod(ctx, opts, m, paths, a.o.Sanitize)
 		if err != nil {
 			return nil, err
 		}
@@ -508,32 +508,6 @@ func (a *agent) candidates(ctx context.Context, opts sanitize.Options, targets [
 	}
 	slices.SortStableFunc(cands, func(x, y console.Candidate) int { return strings.Compare(x.Path(), y.Path()) })
 	return cands, nil
-}
-
-// dryRun is method m's plan of paths: a dry run of package sanitize, which
-// writes nothing.
-func (a *agent) dryRun(ctx context.Context, opts sanitize.Options, m wipe.Method, paths []string) ([]sanitize.Plan, error) {
-	if len(paths) == 0 {
-		return nil, nil
-	}
-	var plans []sanitize.Plan
-	dry := sanitize.Options{Targets: paths, Method: m, DryRun: true, Inventory: opts.Inventory, Logger: opts.Logger,
-		Events: func(ev sanitize.Event) {
-			if p, ok := ev.(*sanitize.Planned); ok {
-				plans = p.Plans
-			}
-		}}
-	run := a.o.Sanitize
-	if run == nil {
-		run = sanitize.Run
-	}
-	if _, err := run(ctx, dry); err != nil && !errors.Is(err, wipe.ErrRefused) {
-		return nil, err
-	}
-	if len(plans) != len(paths) {
-		return nil, fmt.Errorf("planning %s: %d plans for %d drives", m.Name, len(plans), len(paths))
-	}
-	return plans, nil
 }
 
 // Messages of the run screen.

@@ -155,3 +155,30 @@ func choose(plans []Plan, m wipe.Method) {
 		p.Choice = &ch
 	}
 }
+
+// PlanMethod is what method m would do to each of paths, refusals included: a dry run
+// of run (Run when nil) with o's inventory and logger, which writes nothing. It gives
+// one plan per path, in order; the front ends show these before anyone chooses.
+func PlanMethod(ctx context.Context, o Options, m wipe.Method, paths []string,
+	run func(context.Context, Options) ([]Result, error)) ([]Plan, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	if run == nil {
+		run = Run
+	}
+	var plans []Plan
+	dry := Options{Targets: paths, Method: m, DryRun: true, Inventory: o.Inventory, Logger: o.Logger,
+		Events: func(ev Event) {
+			if p, ok := ev.(*Planned); ok {
+				plans = p.Plans
+			}
+		}}
+	if _, err := run(ctx, dry); err != nil && !errors.Is(err, wipe.ErrRefused) {
+		return nil, err
+	}
+	if len(plans) != len(paths) {
+		return nil, fmt.Errorf("planning %s: %d plans for %d targets", m.Name, len(plans), len(paths))
+	}
+	return plans, nil
+}

@@ -1,6 +1,10 @@
 package sanitize
 
 import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -58,5 +62,26 @@ func TestForAll(t *testing.T) {
 		if !reflect.DeepEqual(left, c.left) {
 			t.Errorf("include removable %v: leaves out\n%q\nwant\n%q", c.removable, left, c.left)
 		}
+	}
+}
+
+// TestPlanMethod: the front ends' dry run gives one plan per path, in order, a
+// refused target's with its refusal, and writes nothing.
+func TestPlanMethod(t *testing.T) {
+	img := image(t, "disk.img", 1<<20)
+	missing := filepath.Join(t.TempDir(), "no-such.img")
+	plans, err := PlanMethod(context.Background(), Options{}, method(t, "zero"), []string{img, missing}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plans) != 2 || plans[0].Target.Path != img || plans[0].Refusal != nil || plans[1].Refusal == nil {
+		t.Fatalf("plans %+v", plans)
+	}
+	b, err := os.ReadFile(img)
+	if err != nil || !bytes.Equal(b, bytes.Repeat([]byte{0xa5}, 1<<20)) {
+		t.Errorf("the dry run changed the image (%v)", err)
+	}
+	if plans, err := PlanMethod(context.Background(), Options{}, method(t, "zero"), nil, nil); plans != nil || err != nil {
+		t.Errorf("no paths: %v, %v", plans, err)
 	}
 }

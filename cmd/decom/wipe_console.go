@@ -207,7 +207,7 @@ func candidates(ctx context.Context, opts wipeOptions, so sanitize.Options, args
 					paths = append(paths, a)
 				}
 			}
-			got, err := dryRun(ctx, so, m, paths)
+			got, err := sanitize.PlanMethod(ctx, so, m, paths, nil)
 			var te *sanitize.TargetError
 			if !named && errors.As(err, &te) && missing[te.Path] == nil && slices.Contains(args, te.Path) {
 				missing[te.Path] = te
@@ -246,28 +246,6 @@ func candidates(ctx context.Context, opts wipeOptions, so sanitize.Options, args
 		cands[i] = c
 	}
 	return cands, nil
-}
-
-// dryRun is the plan of method m over paths, refusals included: a dry run of
-// package sanitize, which writes nothing.
-func dryRun(ctx context.Context, so sanitize.Options, m wipe.Method, paths []string) ([]sanitize.Plan, error) {
-	if len(paths) == 0 {
-		return nil, nil
-	}
-	var plans []sanitize.Plan
-	dry := sanitize.Options{Targets: paths, Method: m, DryRun: true, Inventory: so.Inventory, Logger: so.Logger,
-		Events: func(ev sanitize.Event) {
-			if p, ok := ev.(*sanitize.Planned); ok {
-				plans = p.Plans
-			}
-		}}
-	if _, err := sanitize.Run(ctx, dry); err != nil && !errors.Is(err, wipe.ErrRefused) {
-		return nil, err
-	}
-	if len(plans) != len(paths) {
-		return nil, fmt.Errorf("planning %s: %d plans for %d targets", m.Name, len(plans), len(paths))
-	}
-	return plans, nil
 }
 
 // confirm shows the confirmation screen (package console) and returns the plans
