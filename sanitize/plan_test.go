@@ -65,21 +65,27 @@ func TestForAll(t *testing.T) {
 	}
 }
 
-// TestPlanMethod: the front ends' dry run gives one plan per path, in order, a
-// refused target's with its refusal, and writes nothing.
+// TestPlanMethod: the front ends' dry run gives one plan per path, in order, and
+// writes nothing; a path that is no target is an error.
 func TestPlanMethod(t *testing.T) {
-	img := image(t, "disk.img", 1<<20)
-	missing := filepath.Join(t.TempDir(), "no-such.img")
-	plans, err := PlanMethod(context.Background(), Options{}, method(t, "zero"), []string{img, missing}, nil)
+	a, b := image(t, "a.img", 1<<20), image(t, "b.img", 2<<20)
+	plans, err := PlanMethod(context.Background(), Options{}, method(t, "zero"), []string{b, a}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plans) != 2 || plans[0].Target.Path != img || plans[0].Refusal != nil || plans[1].Refusal == nil {
+	if len(plans) != 2 || plans[0].Target.Path != b || plans[1].Target.Path != a ||
+		plans[0].Refusal != nil || plans[0].Target.Size() != 2<<20 {
 		t.Fatalf("plans %+v", plans)
 	}
-	b, err := os.ReadFile(img)
-	if err != nil || !bytes.Equal(b, bytes.Repeat([]byte{0xa5}, 1<<20)) {
-		t.Errorf("the dry run changed the image (%v)", err)
+	for _, p := range []string{a, b} {
+		got, err := os.ReadFile(p)
+		if err != nil || bytes.Count(got, []byte{0xa5}) != len(got) {
+			t.Errorf("the dry run changed %s (%v)", p, err)
+		}
+	}
+	missing := filepath.Join(t.TempDir(), "no-such.img")
+	if _, err := PlanMethod(context.Background(), Options{}, method(t, "zero"), []string{a, missing}, nil); err == nil {
+		t.Error("a path that does not exist: no error")
 	}
 	if plans, err := PlanMethod(context.Background(), Options{}, method(t, "zero"), nil, nil); plans != nil || err != nil {
 		t.Errorf("no paths: %v, %v", plans, err)
