@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"debug/elf"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -46,6 +48,13 @@ type Config struct {
 	// Source is the root of decom's module, for building Binary; empty: the module root
 	// above the working directory.
 	Source string
+
+	// CAFile, when set, holds the PEM CA certificates the boot agent trusts for
+	// https: a network boot's config URL, and the registry. They are packed as
+	// /etc/ssl/certs/ca-certificates.crt, where Go's TLS reads the system's roots
+	// (the image carries none otherwise; a stick's /data/ca.pem is trusted for the
+	// registry as well).
+	CAFile string
 
 	// Append is added to the kernel command line (after Cmdline's defaults).
 	Append string
@@ -101,7 +110,9 @@ type Result struct {
 		Version string `json:"version,omitempty"`
 		File
 	} `json:"loader"`
-	Init      File `json:"init"` // the decom binary, /init
+	Init File `json:"init"` // the decom binary, /init
+	// CACerts is Config.CAFile, packed as InitramfsCACerts; nil without one.
+	CACerts   *File `json:"ca_certs,omitempty"`
 	Initramfs struct {
 		File
 		Uncompressed int64    `json:"uncompressed_size"`
@@ -141,6 +152,14 @@ func Build(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	if cfg.Image == "" && cfg.ISO == "" && cfg.Netboot == "" {
 		return res, errors.New("image build: no output: set the USB image path, the ISO path, the network boot directory, or several")
+	}
+	var caCerts []byte
+	if cfg.CAFile != "" {
+		if caCerts, err = ReadCACerts(cfg.CAFile); err != nil {
+			return res, err
+		}
+		f := fileOf(cfg.CAFile, caCerts)
+		res.CACerts = &f
 	}
 	var configSHA256 string
 	if cfg.Netboot != "" {
@@ -276,7 +295,7 @@ func Build(ctx context.Context, cfg Config) (res Result, err error) {
 	}
 	initrdPath := filepath.Join(work, "initrd.img")
 	ir := &initramfs{
-		init: cfg.Binary, modulesDir: cfg.Modules, epoch: epoch.Unix(), sources: sources,
+		init: cfg.Binary, modulesDir: cfg.Modules, epoch: epoch.Unix(), sources: sources, caCerts: caCerts,
 		index: &kmod.Index{Kernel: index.Kernel, Modules: sorted, Builtin: index.Builtin},
 	}
 	var initrd bytes.Buffer
@@ -576,4 +595,41 @@ func staticBinary(path string) error {
 		}
 	}
 	return nil
+}
+
+// InitramfsCACerts is where the initramfs holds Config.CAFile: the first file Go's
+// crypto/x509 reads for the system's roots on Linux.
+const InitramfsCACerts = "/etc/ssl/certs/ca-certificates.crt"
+
+// ReadCACerts reads a PEM file of CA certificates and checks that it holds at least
+// one, every one parses, and there is nothing else in it.
+func ReadCACerts(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("CA certificates: %w", err)
+	}
+	n := 0
+	for rest := b; ; {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			if len(bytes.TrimSpace(rest)) > 0 {
+				return nil, fmt.Errorf("CA certificates %s: text that is not PEM after certificate %d", path, n)
+			}
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("CA certificates %s: a %q block, want only CERTIFICATE", path, block.Type)
+		}
+		// A server's own self-signed certificate may stand here too: Go trusts a
+		// root that is the very certificate the server presents.
+		if _, err := x509.ParseCertificate(block.Bytes); err != nil {
+			return nil, fmt.Errorf("CA certificates %s: certificate %d: %w", path, n+1, err)
+		}
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("CA certificates %s: no PEM certificate in it", path)
+	}
+	return b, nil
 }

@@ -23,6 +23,7 @@ type initramfs struct {
 	index      *kmod.Index   // the modules to pack, with Paths as they will be in the image
 	sources    []kmod.Module // the same modules, with Paths in modulesDir (maybe compressed)
 	epoch      int64         // every entry's mtime
+	caCerts    []byte        // PEM CA certificates for InitramfsCACerts; none when empty
 }
 
 // entry is one file, directory or device of the archive.
@@ -54,6 +55,9 @@ func (ir *initramfs) write(w io.Writer) (size, moduleBytes int64, err error) {
 	// The kernel opens /dev/console for init before anything is mounted.
 	entries["dev/console"] = entry{name: "dev/console", mode: cpio.S_IFCHR | 0o600, rdev: [2]uint64{5, 1}}
 	file("init", 0o755, func() ([]byte, error) { return os.ReadFile(ir.init) })
+	if len(ir.caCerts) > 0 {
+		file(strings.TrimPrefix(InitramfsCACerts, "/"), 0o644, func() ([]byte, error) { return ir.caCerts, nil })
+	}
 
 	base := "lib/modules/" + ir.index.Kernel
 	dir(base)

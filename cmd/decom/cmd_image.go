@@ -34,6 +34,8 @@ type imageBuildOptions struct {
 	// Netboot is the network boot's directory; NetbootConfig the config file the
 	// machines fetch from NetbootConfigURL.
 	Netboot, NetbootConfig, NetbootConfigURL string
+	// CAFile holds the CA certificates the boot agent trusts for https.
+	CAFile string
 	// imageSet and isoSet say --image and --iso were given: with --netboot, only
 	// then are they built.
 	imageSet, isoSet bool
@@ -53,6 +55,7 @@ func (o *imageBuildOptions) AddFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.Netboot, "netboot", "", "directory for the network boot's files: vmlinuz, initrd.img and the iPXE script decom.ipxe (then --image and --iso only when given)")
 	f.StringVar(&o.NetbootConfig, "netboot-config", "", "with --netboot: the config file the machines fetch; its SHA-256 goes on the kernel command line")
 	f.StringVar(&o.NetbootConfigURL, "netboot-config-url", "", "with --netboot: the http:// or https:// URL the machines fetch --netboot-config from")
+	f.StringVar(&o.CAFile, "ca-file", "", "PEM CA certificates the boot agent trusts for https (a network boot's config URL, the registry), packed into the initramfs")
 }
 
 // given notes which outputs were asked for explicitly.
@@ -104,6 +107,7 @@ func runImageBuild(ctx context.Context, opts imageBuildOptions, g *globalOptions
 		Image: opts.Image, ISO: opts.ISO, Kernel: opts.Kernel, Modules: opts.Modules,
 		Loader: opts.Loader, Binary: opts.Binary, Append: opts.Append,
 		Netboot: opts.Netboot, NetbootConfig: opts.NetbootConfig, NetbootConfigURL: opts.NetbootConfigURL,
+		CAFile: opts.CAFile,
 		Log: func(format string, args ...any) { g.log.Info().Msgf(format, args...) },
 	}
 	if opts.Netboot != "" {
@@ -149,6 +153,11 @@ func runImageBuild(ctx context.Context, opts imageBuildOptions, g *globalOptions
 		}
 		if _, err := os.Stat(p); err != nil {
 			return badInputf("%s: %v", flag, err)
+		}
+	}
+	if cfg.CAFile != "" {
+		if _, err := images.ReadCACerts(cfg.CAFile); err != nil {
+			return badInputf("--ca-file: %v", err)
 		}
 	}
 	report := opts.Report
