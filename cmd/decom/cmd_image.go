@@ -108,7 +108,7 @@ func runImageBuild(ctx context.Context, opts imageBuildOptions, g *globalOptions
 		Loader: opts.Loader, Binary: opts.Binary, Append: opts.Append,
 		Netboot: opts.Netboot, NetbootConfig: opts.NetbootConfig, NetbootConfigURL: opts.NetbootConfigURL,
 		CAFile: opts.CAFile,
-		Log: func(format string, args ...any) { g.log.Info().Msgf(format, args...) },
+		Log:    func(format string, args ...any) { g.log.Info().Msgf(format, args...) },
 	}
 	if opts.Netboot != "" {
 		// A network boot alone by default: the USB image and the ISO when asked for.
