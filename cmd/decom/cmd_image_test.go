@@ -49,6 +49,8 @@ func TestImageBuildUsage(t *testing.T) {
 		{[]string{"--netboot", "tftp", "--netboot-config", "c.yaml", "--netboot-config-url", "http://x/$c.yaml"}, exitUsage, "--netboot-config-url"},
 		{[]string{"--netboot", "tftp", "--netboot-config", "/nonexistent/c.yaml", "--netboot-config-url", "http://x/c.yaml"}, exitBadInput, "--netboot-config"},
 		{[]string{"--netboot-config", "c.yaml"}, exitUsage, "go with --netboot DIR"},
+		{[]string{"--ca-file", "/nonexistent/ca.pem"}, exitBadInput, "--ca-file"},
+		{[]string{"--ca-file", "cmd_image_test.go"}, exitBadInput, "--ca-file"},
 	} {
 		var out, errb bytes.Buffer
 		args := append([]string{"image", "build"}, c.args...)
