@@ -2,6 +2,7 @@ package console
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -217,3 +218,49 @@ func lineWith(text, s string) string {
 }
 
 var _ = time.Second
+
+// TestRunAndEndScreensGolden draws the run screen (a drive writing, one stalled with
+// bad ranges, one reading back), the abort question, a drive failing, and the end
+// screen, at 80×25 and 120×40, against the golden renders in testdata.
+func TestRunAndEndScreensGolden(t *testing.T) {
+	for _, size := range []tea.WindowSizeMsg{{Width: 80, Height: 25}, {Width: 120, Height: 40}} {
+		t.Run(fmt.Sprintf("%dx%d", size.Width, size.Height), func(t *testing.T) {
+			aborted := 0
+			m := New(plans, Options{Method: "dod-3 (3 passes)", CertificateDir: "/var/lib/decom/certificates",
+				Uploads: true, ASCII: true, Abort: func() { aborted++ }})
+			send(m, size,
+				&sanitize.PassStarted{Device: "/dev/sda", Pass: 2, Passes: 3, Pattern: wipe.Fixed(0xff)},
+				&sanitize.Progress{Event: wipe.Event{Device: "/dev/sda", Pass: 2, Passes: 3, Pattern: "0xff",
+					Done: 1_000_196_757_504, Size: 4_000_787_030_016, Rate: 180e6, ETA: 3725}},
+				&sanitize.PassFinished{Device: "/dev/sdb", Pass: wipe.PassRecord{Number: 1, BadRanges: []wipe.Range{{}, {}}}},
+				&sanitize.Progress{Event: wipe.Event{Device: "/dev/sdb", Pass: 2, Passes: 3, Pattern: "0xff", Size: 2_000_398_934_016}},
+				&sanitize.Stalled{Stall: wipe.Stall{Device: "/dev/sdb", Phase: wipe.PhaseWrite, Pass: 2}},
+				&sanitize.VerifyProgress{Device: "/dev/nvme0n1", Pass: 3, Event: verify.Event{Mode: verify.ModeSample,
+					Done: 50_000_000, Total: 200_000_000, Rate: 2e9}},
+			)
+			name := fmt.Sprintf("%dx%d", size.Width, size.Height)
+			golden(t, "run-"+name, screen(t, m))
+
+			send(m, tea.KeyPressMsg{Code: 'q', Text: "q"})
+			golden(t, "run-abort-"+name, screen(t, m))
+			send(m, tea.KeyPressMsg{Code: 'n', Text: "n"})
+			if aborted != 0 {
+				t.Fatalf("n aborted the run")
+			}
+
+			failed := result("/dev/sdb", wipe.OutcomeFailed, 1, false)
+			failed.Error = "write error at 1073741824: input/output error"
+			send(m, &sanitize.Finished{Result: failed})
+			golden(t, "run-failed-"+name, screen(t, m))
+
+			ok := result("/dev/sda", wipe.OutcomeCompleted, 3, true)
+			ok.Certificate = "/var/lib/decom/certificates/20261203-ZC1A2B3C.sigstore.json"
+			ok.CertificateStatus = "certificate of sanitization"
+			nvme := result("/dev/nvme0n1", wipe.OutcomeCompleted, 3, true)
+			send(m, &sanitize.CertificateWritten{Device: "/dev/nvme0n1", Path: "/var/lib/decom/certificates/nvme.sigstore.json",
+				Status: "certificate of sanitization"})
+			send(m, &sanitize.Done{Results: []sanitize.Result{ok, failed, nvme}})
+			golden(t, "end-"+name, screen(t, m))
+		})
+	}
+}
