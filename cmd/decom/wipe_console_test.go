@@ -16,6 +16,7 @@ import (
 	"github.com/creack/pty"
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/decom-project/decom/internal/loopdev"
 	"github.com/decom-project/decom/internal/sysfstest"
 )
 
@@ -281,13 +282,15 @@ func allBytes(t *testing.T, path string, b byte) bool {
 }
 
 // At a terminal without --yes the targets are chosen on the drive list and
-// confirmed on the confirmation screen: one of two image files is chosen, a wrong
-// confirmation writes nothing, WIPE 1 starts the run; the chosen file is zeroed
-// and the other untouched.
+// confirmed on the confirmation screen: one of two loop devices (the test's own, over
+// image files) is chosen, a wrong confirmation writes nothing, WIPE 1 starts the run;
+// the chosen device is zeroed and the other untouched, as their image files show.
 func TestWipeChooseAndConfirmAtTerminal(t *testing.T) {
+	loopdev.Require(t)
 	imgs := filled(t, 8<<20, "a.img", "b.img")
+	devs := []string{loopdev.Over(t, imgs[0]).Path, loopdev.Over(t, imgs[1]).Path}
 	r := startPty(t, append(utf8Term, "TERM=linux"), append([]string{"wipe", "--no-certificate", "--method", "zero",
-		"--progress-interval", "50ms"}, imgs...)...)
+		"--progress-interval", "50ms"}, devs...)...)
 	r.waitFor("2 of 2 selected")
 	r.waitFor("plan: 1 pass")
 	// The cursor is on the first file: space deselects it.
@@ -321,14 +324,14 @@ func TestWipeChooseAndConfirmAtTerminal(t *testing.T) {
 	}
 	text := r.text()
 	end := text[strings.LastIndex(text, "Run finished."):]
-	if !strings.Contains(end, imgs[1]) || !strings.Contains(end, "outcome completed") || strings.Contains(end, imgs[0]) {
-		t.Errorf("the end screen does not show the chosen file alone completed:\n%s", end)
+	if !strings.Contains(end, devs[1]) || !strings.Contains(end, "outcome completed") || strings.Contains(end, devs[0]+" ") {
+		t.Errorf("the end screen does not show the chosen device alone completed:\n%s", end)
 	}
 	if !allBytes(t, imgs[1], 0) {
-		t.Errorf("%s, chosen, was not zeroed", imgs[1])
+		t.Errorf("%s (%s), chosen, was not zeroed", devs[1], imgs[1])
 	}
 	if !allBytes(t, imgs[0], 0xab) {
-		t.Errorf("%s, not chosen, was written", imgs[0])
+		t.Errorf("%s (%s), not chosen, was written", devs[0], imgs[0])
 	}
 }
 
