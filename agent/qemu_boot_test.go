@@ -182,21 +182,7 @@ func TestQEMUBootPID1(t *testing.T) {
 		"-device", "virtio-blk-pci,drive=target,serial=BOOTTARGET",
 		"-nic", "user,model=virtio-net-pci",
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, qemu, args...)
-	var console bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &console, &console
-	start := time.Now()
-	err = cmd.Run()
-	out := strings.ReplaceAll(console.String(), "\r", "")
-	t.Logf("console after %v:\n%s", time.Since(start).Round(time.Second), out)
-	if ctx.Err() != nil {
-		t.Fatalf("the guest did not power off within 5 minutes")
-	}
-	if err != nil {
-		t.Errorf("qemu: %v", err)
-	}
+	out := bootToPowerOff(t, qemu, args, 5*time.Minute)
 	for _, want := range []string{
 		"decom: decom ",
 		"decom: network: eth0: 10.0.2.15 via 10.0.2.2",
@@ -241,4 +227,27 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 			}
 		}
 	}
+}
+
+// bootToPowerOff runs QEMU with args until the guest powers off and returns its
+// console (carriage returns dropped), logged. A guest still running after limit
+// fails the test; QEMU's own failure is an error.
+func bootToPowerOff(t *testing.T, qemu string, args []string, limit time.Duration) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, qemu, args...)
+	var console bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &console, &console
+	start := time.Now()
+	err := cmd.Run()
+	out := strings.ReplaceAll(console.String(), "\r", "")
+	t.Logf("console after %v:\n%s", time.Since(start).Round(time.Second), out)
+	if ctx.Err() != nil {
+		t.Fatalf("the guest did not power off within %v", limit)
+	}
+	if err != nil {
+		t.Errorf("qemu: %v", err)
+	}
+	return out
 }

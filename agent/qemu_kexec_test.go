@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -136,21 +135,7 @@ func TestQEMUKexec(t *testing.T) {
 		"-drive", "file=" + other + ",if=none,id=other,format=raw", "-device", "virtio-blk-pci,drive=other,serial=OTHERDISK",
 		"-nic", "user,model=virtio-net-pci",
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, qemu, args...)
-	var console bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &console, &console
-	start := time.Now()
-	err = cmd.Run()
-	out := strings.ReplaceAll(console.String(), "\r", "")
-	t.Logf("console after %v:\n%s", time.Since(start).Round(time.Second), out)
-	if ctx.Err() != nil {
-		t.Fatalf("the guest did not power off within 10 minutes")
-	}
-	if err != nil {
-		t.Errorf("qemu: %v", err)
-	}
+	out := bootToPowerOff(t, qemu, args, 10*time.Minute)
 	if strings.Contains(out, wire.End) {
 		t.Fatalf("decom kexec returned in the installed system: it did not jump into the boot agent")
 	}

@@ -138,20 +138,7 @@ func TestQEMUBootResume(t *testing.T) {
 	}
 
 	// The second boot: the agent resumes by itself and powers off.
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel2()
-	cmd = exec.CommandContext(ctx2, qemu, args...)
-	var console2 lockedBuffer
-	cmd.Stdout, cmd.Stderr = &console2, &console2
-	err = cmd.Run()
-	second := strings.ReplaceAll(console2.String(), "\r", "")
-	t.Logf("second boot:\n%s", second)
-	if ctx2.Err() != nil {
-		t.Fatalf("the second boot did not power off within 3 minutes")
-	}
-	if err != nil {
-		t.Errorf("qemu: %v", err)
-	}
+	second := bootToPowerOff(t, qemu, args, 3*time.Minute)
 	for _, want := range []string{
 		"decom: unfinished wipe: /dev/vda (serial RESUMETARGET, 64.0 MiB), dod-3: pass ",
 		"decom: plan: resume 1 interrupted wipes first, each with its journal's method:\n",

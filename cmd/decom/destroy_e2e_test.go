@@ -56,15 +56,8 @@ func headlessDOM(t *testing.T, url string) string {
 // by the README's recipe, against each of its subjects.
 func TestDestroyAfterFailedWipe(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	t.Setenv("DECOM_STATE_DIR", filepath.Join(dir, "state"))
-	t.Setenv("DECOM_KEY_PASSWORD", "test passphrase")
-	t.Setenv("DECOM_CONFIG", filepath.Join(dir, "config.yaml"))
-	os.WriteFile(filepath.Join(dir, "config.yaml"), nil, 0o644)
-	data := filepath.Join(dir, "registry")
-	token := enrollAgent(t, dir, data, "bench-3")
 	// Reads are open to anyone here, for the browser; uploads still need the token.
-	url := startRegistry(t, data, "--public-reads")
+	dir, url, token := registryTestEnv(t, "bench-3", "--public-reads")
 
 	// 16 MiB whose 64 KiB at 4 MiB cannot be read back.
 	disk := faultfs.Mount(t, 16<<20, faultfs.Range{Off: 4 << 20, Len: 64 << 10, Ops: faultfs.Read})

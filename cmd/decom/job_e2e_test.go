@@ -54,14 +54,7 @@ func fakeHost(t *testing.T, dir, hostname, serial, uuid string, images map[strin
 // contradicts the plan are refused with their exit codes.
 func TestJobEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	t.Setenv("DECOM_STATE_DIR", filepath.Join(dir, "state"))
-	t.Setenv("DECOM_KEY_PASSWORD", "test passphrase")
-	t.Setenv("DECOM_CONFIG", filepath.Join(dir, "config.yaml"))
-	os.WriteFile(filepath.Join(dir, "config.yaml"), nil, 0o644)
-	data := filepath.Join(dir, "registry")
-	token := enrollAgent(t, dir, data, "rack-9-agents")
-	url := startRegistry(t, data, "--public-reads")
+	dir, url, token := registryTestEnv(t, "rack-9-agents", "--public-reads")
 
 	hostA := fakeHost(t, dir, "host-a", "SER-A", "aaaaaaaa-0000-4000-8000-00000000000a", map[string]int{"one.img": 2, "two.img": 1, "extra.img": 1})
 	hostB := fakeHost(t, dir, "host-b", "SER-B", "bbbbbbbb-0000-4000-8000-00000000000b", map[string]int{"one.img": 1})

@@ -53,6 +53,24 @@ func enrollAgent(t *testing.T, dir, data, name string) (token string) {
 	return token
 }
 
+// registryTestEnv is the set-up of the end-to-end tests that sign and upload: a
+// temporary directory with decom's state, the key's passphrase and an empty config
+// file in the environment, an agent key enrolled in a registry (data in
+// dir/registry) serving with extra flags, and its upload token named tokenName.
+func registryTestEnv(t *testing.T, tokenName string, extra ...string) (dir, url, token string) {
+	t.Helper()
+	dir = t.TempDir()
+	t.Setenv("DECOM_STATE_DIR", filepath.Join(dir, "state"))
+	t.Setenv("DECOM_KEY_PASSWORD", "test passphrase")
+	t.Setenv("DECOM_CONFIG", filepath.Join(dir, "config.yaml"))
+	if err := os.WriteFile(filepath.Join(dir, "config.yaml"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "registry")
+	token = enrollAgent(t, dir, data, tokenName)
+	return dir, startRegistry(t, data, extra...), token
+}
+
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
