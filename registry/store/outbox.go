@@ -37,6 +37,10 @@ type Outbox interface {
 	// whose lease another took over changes nothing (that holder now owns it);
 	// Delivered always holds. An unknown id is ErrNotFound.
 	FinishDelivery(ctx context.Context, id int64, holder string, res DeliveryResult) error
+	// FinishDeliveries records the results of several attempts of holder's at
+	// once, in one transaction, each as FinishDelivery would. Unknown ids are
+	// ErrNotFound; the others are recorded all the same.
+	FinishDeliveries(ctx context.Context, holder string, done []Finished) error
 	// DeliveryCounts counts the deliveries in each state.
 	DeliveryCounts(ctx context.Context) (map[string]int, error)
 	// FailedAndPending counts the deliveries pending and given up, cheaply.
@@ -71,6 +75,12 @@ type DeliveryResult struct {
 	RetryAt time.Time
 	// Error says what went wrong, for the operator.
 	Error string
+}
+
+// Finished is the result of an attempt at delivery ID.
+type Finished struct {
+	ID     int64
+	Result DeliveryResult
 }
 
 // outboxColumns are the deliveries' columns scanDelivery reads, then the certificate's.
@@ -153,28 +163,84 @@ func (s *sqlStore) ClaimDeliveries(ctx context.Context, holder string, endpoints
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
-	slices.Sort(ids)
-	out := make([]Delivery, 0, len(ids))
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	// One query for every claimed delivery and its certificate.
+	args = args[:0]
+	in = in[:0]
 	for _, id := range ids {
+		args = append(args, id)
+		in = append(in, "$"+strconv.Itoa(len(args)))
+	}
+	rows, err = s.w.QueryContext(ctx, `SELECT `+outboxColumns+`, `+certColumnsOf("c")+` FROM webhook_deliveries d
+		JOIN certificates c ON c.id = d.certificate_id WHERE d.id IN (`+strings.Join(in, ", ")+`) ORDER BY d.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	defer rows.Close()
+	out := make([]Delivery, 0, len(ids))
+	for rows.Next() {
 		var d Delivery
-		row := s.w.QueryRowContext(ctx, `SELECT `+outboxColumns+`, c.id FROM webhook_deliveries d
-			JOIN certificates c ON c.id = d.certificate_id WHERE d.id = $1`, id)
-		var certID string
-		if err := row.Scan(&d.ID, &d.Endpoint, &d.Attempts, timeCol{&d.Created}, &certID); err != nil {
-			return nil, fmt.Errorf("claim deliveries: %w", err)
-		}
-		rec, err := s.get(ctx, s.w, certID)
+		rec, _, err := scanRecord(prefixedScan{rows, []any{&d.ID, &d.Endpoint, &d.Attempts, timeCol{&d.Created}}})
 		if err != nil {
 			return nil, fmt.Errorf("claim deliveries: %w", err)
 		}
 		d.Certificate = rec
 		out = append(out, d)
 	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
 	return out, nil
 }
 
+// prefixedScan scans a row whose first columns go to pre and the rest to what its
+// Scan is given.
+type prefixedScan struct {
+	row rowScanner
+	pre []any
+}
+
+func (p prefixedScan) Scan(dest ...any) error { return p.row.Scan(append(p.pre, dest...)...) }
+
 func (s *sqlStore) FinishDelivery(ctx context.Context, id int64, holder string, res DeliveryResult) error {
+	return s.FinishDeliveries(ctx, holder, []Finished{{ID: id, Result: res}})
+}
+
+func (s *sqlStore) FinishDeliveries(ctx context.Context, holder string, done []Finished) error {
+	if len(done) == 0 {
+		return nil
+	}
 	now := s.stamp()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("finish deliveries: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	var unknown []error
+	for _, f := range done {
+		q, args := finishQuery(s.d, f.ID, holder, f.Result, now)
+		r, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("finish delivery %d: %w", f.ID, err)
+		}
+		if n, err := r.RowsAffected(); err == nil && n == 0 {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM webhook_deliveries WHERE id = $1`, f.ID).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				unknown = append(unknown, fmt.Errorf("finish delivery %d: %w", f.ID, ErrNotFound))
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("finish deliveries: %w", err)
+	}
+	return errors.Join(unknown...)
+}
+
+// finishQuery is the update that records one attempt's result.
+func finishQuery(d dialect, id int64, holder string, res DeliveryResult, now time.Time) (string, []any) {
 	msg := res.Error
 	if len(msg) > MaxTextLen || !textOK(msg, MaxTextLen) {
 		msg = strings.ToValidUTF8(strings.ReplaceAll(msg, "\x00", ""), "?")
@@ -183,36 +249,20 @@ func (s *sqlStore) FinishDelivery(ctx context.Context, id int64, holder string, 
 		}
 		msg = strings.ToValidUTF8(msg, "")
 	}
-	var (
-		q    string
-		args []any
-	)
 	switch {
 	case res.Delivered:
-		q = `UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, finished = $2,
-			claim = NULL, claim_until = NULL, last_error = '' WHERE id = $1 AND state = 'pending'`
-		args = []any{id, s.d.timeArg(now)}
+		return `UPDATE webhook_deliveries SET state = 'delivered', attempts = attempts + 1, finished = $2,
+			claim = NULL, claim_until = NULL, last_error = '' WHERE id = $1 AND state = 'pending'`,
+			[]any{id, d.timeArg(now)}
 	case res.RetryAt.IsZero():
-		q = `UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1, finished = $2,
-			claim = NULL, claim_until = NULL, last_error = $3 WHERE id = $1 AND state = 'pending' AND claim = $4`
-		args = []any{id, s.d.timeArg(now), msg, holder}
+		return `UPDATE webhook_deliveries SET state = 'failed', attempts = attempts + 1, finished = $2,
+			claim = NULL, claim_until = NULL, last_error = $3 WHERE id = $1 AND state = 'pending' AND claim = $4`,
+			[]any{id, d.timeArg(now), msg, holder}
 	default:
-		q = `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt = $2,
-			claim = NULL, claim_until = NULL, last_error = $3 WHERE id = $1 AND state = 'pending' AND claim = $4`
-		args = []any{id, s.d.timeArg(res.RetryAt.UTC().Truncate(timeUnit)), msg, holder}
+		return `UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt = $2,
+			claim = NULL, claim_until = NULL, last_error = $3 WHERE id = $1 AND state = 'pending' AND claim = $4`,
+			[]any{id, d.timeArg(res.RetryAt.UTC().Truncate(timeUnit)), msg, holder}
 	}
-	r, err := s.w.ExecContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("finish delivery %d: %w", id, err)
-	}
-	if n, err := r.RowsAffected(); err == nil && n == 0 {
-		var one int
-		err := s.w.QueryRowContext(ctx, `SELECT 1 FROM webhook_deliveries WHERE id = $1`, id).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("finish delivery %d: %w", id, ErrNotFound)
-		}
-	}
-	return nil
 }
 
 func (s *sqlStore) DeliveryCounts(ctx context.Context) (map[string]int, error) {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -48,6 +49,10 @@ func testOutbox(t *testing.T, open opener) {
 		seen[d.Endpoint+" "+d.Certificate.ID] = true
 		if d.Certificate.LogIndex == nil || d.Attempts != 0 || d.Created.IsZero() {
 			t.Errorf("delivery %+v: want the logged certificate, 0 attempts, a creation time", d)
+		}
+		// The certificate comes whole, as GetCertificate gives it.
+		if want, err := s.GetCertificate(ctx, d.Certificate.ID); err != nil || !reflect.DeepEqual(d.Certificate, want) {
+			t.Errorf("delivery %d carries %+v,\nstored: %+v (%v)", d.ID, d.Certificate, want, err)
 		}
 	}
 	for _, e := range []string{a, b} {
@@ -137,6 +142,52 @@ func testOutbox(t *testing.T, open opener) {
 	}
 	if err := s.SetWebhooks(ctx, []string{""}); !errors.Is(err, ErrInvalid) {
 		t.Errorf("SetWebhooks(empty URL): %v, want ErrInvalid", err)
+	}
+}
+
+// testFinishDeliveries: the results of a round are recorded in one call, each as
+// FinishDelivery records it; an unknown id is reported and stops none of the others.
+func testFinishDeliveries(t *testing.T, open opener) {
+	ctx := context.Background()
+	s := open(t)
+	const a = "http://127.0.0.1:1/a"
+	if err := s.SetWebhooks(ctx, []string{a}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 4; i++ {
+		r := testRecord(i)
+		put(t, s, r)
+		if err := s.SetLogIndex(ctx, r.ID, uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ClaimDeliveries(ctx, "h", []string{a}, 10, time.Minute)
+	if err != nil || len(got) != 4 {
+		t.Fatalf("claimed %d, %v; want 4", len(got), err)
+	}
+	err = s.FinishDeliveries(ctx, "h", []Finished{
+		{ID: got[0].ID, Result: DeliveryResult{Delivered: true}},
+		{ID: 1 << 40, Result: DeliveryResult{Delivered: true}},
+		{ID: got[1].ID, Result: DeliveryResult{Error: "gave up"}},
+		{ID: got[2].ID, Result: DeliveryResult{RetryAt: time.Now().Add(-time.Second), Error: "HTTP 500"}},
+	})
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("FinishDeliveries with an unknown id: %v, want ErrNotFound", err)
+	}
+	if err := s.FinishDeliveries(ctx, "h", nil); err != nil {
+		t.Errorf("FinishDeliveries(none): %v", err)
+	}
+	counts, err := s.DeliveryCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// got[3] is still leased to h and got[2] is due again: 2 pending.
+	if counts[DeliveryDelivered] != 1 || counts[DeliveryFailed] != 1 || counts[DeliveryPending] != 2 {
+		t.Errorf("counts %v, want 1 delivered, 1 failed, 2 pending", counts)
+	}
+	again, err := s.ClaimDeliveries(ctx, "h", []string{a}, 10, time.Minute)
+	if err != nil || len(again) != 1 || again[0].ID != got[2].ID || again[0].Attempts != 1 {
+		t.Errorf("claimed %+v, %v; want delivery %d again, with 1 attempt", again, err, got[2].ID)
 	}
 }
 

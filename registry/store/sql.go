@@ -180,6 +180,15 @@ func migrate(ctx context.Context, db *sql.DB, d dialect) error {
 const certColumns = `seq, id, status, outcome, serial, wwn, asset_number, method, organization,
 	customer, key_fingerprint, issued, bundle, log_index, received, log_checkpoint`
 
+// certColumnsOf is certColumns qualified with a table's alias, for joins.
+func certColumnsOf(alias string) string {
+	cols := strings.Split(certColumns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanRecord(row rowScanner) (rec Record, seq int64, err error) {

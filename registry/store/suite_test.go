@@ -70,6 +70,7 @@ func testStore(t *testing.T, fresh newDB) {
 		{"MigrateRevocation", testMigrateRevocation},
 		{"Reopen", testReopen},
 		{"Outbox", testOutbox},
+		{"FinishDeliveries", testFinishDeliveries},
 		{"OutboxTwoInstances", testOutboxTwoInstances},
 		{"Jobs", testJobs},
 	} {
