@@ -17,11 +17,12 @@ import (
 // The batcher holds nothing that outlives a call: a request is in memory only
 // while its caller waits for the answer.
 type batcher struct {
-	db   *sql.DB
-	d    dialect
-	reqs chan *putReq // unbuffered: a request is taken or its caller is told
-	quit chan struct{}
-	done chan struct{}
+	db    *sql.DB
+	d     dialect
+	stmts *stmtCache
+	reqs  chan *putReq // unbuffered: a request is taken or its caller is told
+	quit  chan struct{}
+	done  chan struct{}
 }
 
 type putReq struct {
@@ -46,7 +47,7 @@ const maxBatch = 256
 var errClosed = errors.New("store is closed")
 
 func newBatcher(db *sql.DB, d dialect) *batcher {
-	b := &batcher{db: db, d: d, reqs: make(chan *putReq), quit: make(chan struct{}), done: make(chan struct{})}
+	b := &batcher{db: db, d: d, stmts: &stmtCache{db: db, m: map[string]*sql.Stmt{}}, reqs: make(chan *putReq), quit: make(chan struct{}), done: make(chan struct{})}
 	go b.run()
 	return b
 }
@@ -94,6 +95,7 @@ func (b *batcher) setLogIndex(ctx context.Context, id string, index uint64, chec
 func (b *batcher) stop() {
 	close(b.quit)
 	<-b.done
+	b.stmts.close()
 }
 
 func (b *batcher) run() {
@@ -157,14 +159,16 @@ func (b *batcher) commitGroup(group []*putReq) ([]putRes, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
+	defer b.stmts.prepare(ctx) // once the transaction has freed the connection
+	defer tx.Rollback()        //nolint:errcheck // after Commit it is a no-op
+	q := cachedTx{tx, b.stmts}
 	results := make([]putRes, len(group))
 	for i, r := range group {
 		var res putRes
 		if r.setIndex != nil {
-			res.err = setLogIndex(ctx, tx, b.d, r.rec.ID, *r.setIndex, r.checkpoint)
+			res.err = setLogIndex(ctx, q, b.d, r.rec.ID, *r.setIndex, r.checkpoint)
 		} else {
-			res.rec, res.created, res.err = putRecord(ctx, tx, b.d, r.rec)
+			res.rec, res.created, res.err = putRecord(ctx, q, b.d, r.rec)
 		}
 		if eb := (errBatch{}); errors.As(res.err, &eb) {
 			return nil, eb.err
@@ -176,4 +180,57 @@ func (b *batcher) commitGroup(group []*putReq) ([]putRes, error) {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	return results, nil
+}
+
+// stmtCache keeps the batcher's statements prepared: the same few run for every
+// certificate, and preparing them anew each time cost SQLite more than running
+// them. A statement is prepared between transactions (prepare): the writer has
+// one connection, which a transaction holds.
+type stmtCache struct {
+	db     *sql.DB
+	m      map[string]*sql.Stmt // used by the batcher's goroutine only, then by stop
+	wanted []string             // run unprepared in the last transaction
+}
+
+// prepare prepares the statements the last transaction ran unprepared. A failure
+// only leaves them unprepared.
+func (c *stmtCache) prepare(ctx context.Context) {
+	for _, q := range c.wanted {
+		if _, ok := c.m[q]; ok {
+			continue
+		}
+		if st, err := c.db.PrepareContext(ctx, q); err == nil {
+			c.m[q] = st
+		}
+	}
+	c.wanted = c.wanted[:0]
+}
+
+func (c *stmtCache) close() {
+	for _, st := range c.m {
+		st.Close()
+	}
+	clear(c.m)
+}
+
+// cachedTx runs a transaction's statements through the cache.
+type cachedTx struct {
+	tx *sql.Tx
+	c  *stmtCache
+}
+
+func (t cachedTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, ok := t.c.m[query]; ok {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	t.c.wanted = append(t.c.wanted, query)
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+func (t cachedTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st, ok := t.c.m[query]; ok {
+		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	t.c.wanted = append(t.c.wanted, query)
+	return t.tx.ExecContext(ctx, query, args...)
 }

@@ -325,6 +325,11 @@ func TestSQLiteGroupCommit(t *testing.T) {
 	if got := searchAll(t, s, Query{Limit: MaxLimit}); len(got) != n/2+1 {
 		t.Errorf("%d rows, want %d", len(got), n/2+1)
 	}
+	// The groups after the first ran the prepared statements (every result above
+	// came through them as well).
+	if m := s.(*sqlStore).batch.stmts.m; len(m) == 0 {
+		t.Error("the batcher prepared none of its statements")
+	}
 
 	// A caller that has given up is not stored.
 	cancelled, cancel := context.WithCancel(ctx)
