@@ -29,28 +29,47 @@ const KeySize = 32
 // BlockSize is the AES block size: the keystream advances one counter per block.
 const BlockSize = aes.BlockSize
 
+// kernel is the code that encrypts the counter blocks.
+type kernel int
+
+const (
+	kernelStdlib  kernel = iota // crypto/cipher's CTR mode
+	kernelVAES256               // this package's assembly, 16 blocks at a time in YMM registers
+	kernelVAES512               // this package's assembly, 32 blocks at a time in ZMM registers
+)
+
+func (k kernel) String() string {
+	switch k {
+	case kernelVAES256:
+		return "vaes256"
+	case kernelVAES512:
+		return "vaes512"
+	}
+	return "fallback"
+}
+
 // Stream is an AES-256-CTR keystream under one key and nonce.
 type Stream struct {
-	nonce uint64
-	fast  bool
-	rk    roundKeys    // the expanded key, used by the fast path
-	block cipher.Block // used by the fallback
+	nonce  uint64
+	kernel kernel
+	rk     roundKeys    // the expanded key, for the assembly
+	block  cipher.Block // for crypto/cipher
 }
 
-// New prepares the keystream of key (32 bytes) and nonce. It uses the fast path when
-// the processor has one.
+// New prepares the keystream of key (32 bytes) and nonce, with the fastest code the
+// processor allows.
 func New(key []byte, nonce uint64) (*Stream, error) {
-	return newStream(key, nonce, haveFast)
+	return newStream(key, nonce, best)
 }
 
-// newStream is New with the choice of path left to the caller, so that tests can run
-// both on a machine that has the fast one.
-func newStream(key []byte, nonce uint64, fast bool) (*Stream, error) {
+// newStream is New with kernel k, or the best one the processor has if k is not
+// available, so that tests can run every kernel the machine has.
+func newStream(key []byte, nonce uint64, k kernel) (*Stream, error) {
 	if len(key) != KeySize {
 		return nil, fmt.Errorf("aesctr: key of %d bytes, want %d", len(key), KeySize)
 	}
-	s := &Stream{nonce: nonce, fast: fast && haveFast}
-	if s.fast {
+	s := &Stream{nonce: nonce, kernel: min(k, best)}
+	if s.kernel != kernelStdlib {
 		expandKey256(&s.rk, key)
 		return s, nil
 	}
@@ -63,10 +82,10 @@ func newStream(key []byte, nonce uint64, fast bool) (*Stream, error) {
 }
 
 // Fast reports whether s uses the package's own assembly rather than crypto/cipher.
-func (s *Stream) Fast() bool { return s.fast }
+func (s *Stream) Fast() bool { return s.kernel != kernelStdlib }
 
 // KeyStreamAt overwrites dst with the keystream bytes at offsets off to
-// off+len(dst). off must not be negative. On the fast path it allocates nothing.
+// off+len(dst). off must not be negative. With the assembly it allocates nothing.
 func (s *Stream) KeyStreamAt(dst []byte, off int64) {
 	if off < 0 {
 		panic("aesctr: negative offset")
@@ -76,7 +95,7 @@ func (s *Stream) KeyStreamAt(dst []byte, off int64) {
 	}
 	idx := uint64(off) / BlockSize
 	skip := int(uint64(off) % BlockSize)
-	if !s.fast {
+	if s.kernel == kernelStdlib {
 		s.fallbackAt(dst, idx, skip)
 		return
 	}
@@ -87,7 +106,15 @@ func (s *Stream) KeyStreamAt(dst []byte, off int64) {
 		dst = dst[n:]
 		idx++
 	}
-	if whole := len(dst) / BlockSize; whole > 0 {
+	whole := len(dst) / BlockSize
+	if s.kernel == kernelVAES512 && whole >= 4 {
+		n := whole &^ 3
+		ctrBlocks512(&s.rk, &dst[0], s.nonce, idx, n)
+		dst = dst[n*BlockSize:]
+		idx += uint64(n)
+		whole -= n
+	}
+	if whole > 0 {
 		ctrBlocks(&s.rk, &dst[0], s.nonce, idx, whole)
 		dst = dst[whole*BlockSize:]
 		idx += uint64(whole)

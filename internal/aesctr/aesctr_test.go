@@ -29,24 +29,20 @@ func reference(t testing.TB, key []byte, nonce uint64, off int64, n int) []byte 
 	return out[off%16:]
 }
 
-// paths returns the streams of key and nonce to test: the fallback always, the fast
-// path where the processor has it.
+// paths returns the streams of key and nonce to test: crypto/cipher always, and
+// every assembly kernel the processor can run.
 func paths(t testing.TB, key []byte, nonce uint64) map[string]*Stream {
 	t.Helper()
 	out := map[string]*Stream{}
-	for name, fast := range map[string]bool{"fallback": false, "fast": true} {
-		s, err := newStream(key, nonce, fast)
+	for k := kernelStdlib; k <= best; k++ {
+		s, err := newStream(key, nonce, k)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.Fast() != fast {
-			if fast {
-				t.Logf("no fast path on this processor")
-				continue
-			}
-			t.Fatalf("asked for the fallback, got the fast path")
+		if s.kernel != k {
+			t.Fatalf("asked for kernel %v, got %v", k, s.kernel)
 		}
-		out[name] = s
+		out[k.String()] = s
 	}
 	return out
 }
@@ -98,8 +94,8 @@ func TestKeySchedule(t *testing.T) {
 	if !bytes.Equal(rk[0][:], key[:16]) || !bytes.Equal(rk[1][:], key[16:]) {
 		t.Error("the first two round keys are not the key")
 	}
-	if !haveFast {
-		t.Skip("no fast path on this processor to encrypt with the schedule")
+	if best == kernelStdlib {
+		t.Skip("no assembly on this processor to encrypt with the schedule")
 	}
 	b, _ := aes.NewCipher(key)
 	var got, want [16]byte
@@ -111,7 +107,8 @@ func TestKeySchedule(t *testing.T) {
 	}
 }
 
-// On a processor that lists VAES, AVX2 and AES-NI, the fast path must be taken.
+// The kernel chosen must be the one /proc/cpuinfo's flags allow: 256-bit VAES with
+// VAES, AVX2 and AES-NI, 512-bit VAES when AVX-512 F and BW are there too.
 func TestFastPathDetected(t *testing.T) {
 	info, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {
@@ -128,16 +125,22 @@ func TestFastPathDetected(t *testing.T) {
 	for _, f := range flags {
 		has[f] = true
 	}
-	want := has["vaes"] && has["avx2"] && has["aes"] && haveAsm
-	if haveFast != want {
-		t.Errorf("fast path %v, but /proc/cpuinfo flags say %v", haveFast, want)
+	want := kernelStdlib
+	if haveAsm && has["vaes"] && has["avx2"] && has["aes"] {
+		want = kernelVAES256
+		if has["avx512f"] && has["avx512bw"] {
+			want = kernelVAES512
+		}
+	}
+	if best != want {
+		t.Errorf("best kernel %v, but /proc/cpuinfo flags say %v", best, want)
 	}
 	s, err := New(make([]byte, KeySize), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Fast() != want {
-		t.Errorf("New chose fast=%v", s.Fast())
+	if s.kernel != want || s.Fast() != (want != kernelStdlib) {
+		t.Errorf("New chose %v", s.kernel)
 	}
 }
 
@@ -150,13 +153,17 @@ func TestNewRejectsBadKey(t *testing.T) {
 }
 
 func TestFastPathAllocatesNothing(t *testing.T) {
-	if !haveFast {
-		t.Skip("no fast path on this processor")
+	if best == kernelStdlib {
+		t.Skip("no assembly on this processor")
 	}
-	s, _ := New(make([]byte, KeySize), 7)
-	buf := make([]byte, 64<<10+5)
-	if n := testing.AllocsPerRun(20, func() { s.KeyStreamAt(buf, 12345) }); n != 0 {
-		t.Errorf("%v allocations per call", n)
+	for name, s := range paths(t, make([]byte, KeySize), 7) {
+		if !s.Fast() {
+			continue
+		}
+		buf := make([]byte, 64<<10+5)
+		if n := testing.AllocsPerRun(20, func() { s.KeyStreamAt(buf, 12345) }); n != 0 {
+			t.Errorf("%s: %v allocations per call", name, n)
+		}
 	}
 }
 
@@ -218,7 +225,7 @@ func FuzzKeyStreamAt(f *testing.F) {
 }
 
 // BenchmarkKeyStream fills 1 MiB at a time; s/GiB is the CPU time a GiB of random
-// pass costs in the keystream alone. stdlib is crypto/cipher's CTR over a zero
+// pass costs in the keystream alone. stdlib-ctr-over-zeros is crypto/cipher's CTR over a zero
 // buffer, as wipe.Stream did before this package.
 func BenchmarkKeyStream(b *testing.B) {
 	key := bytes.Repeat([]byte{7}, KeySize)
@@ -237,7 +244,7 @@ func BenchmarkKeyStream(b *testing.B) {
 			report(b)
 		})
 	}
-	b.Run("stdlib", func(b *testing.B) {
+	b.Run("stdlib-ctr-over-zeros", func(b *testing.B) {
 		blk, _ := aes.NewCipher(key)
 		buf, zero := make([]byte, size), make([]byte, size)
 		iv := make([]byte, 16)

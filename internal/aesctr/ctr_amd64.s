@@ -202,3 +202,167 @@ single:
 done:
 	VZEROUPPER
 	RET
+
+// Per 128-bit lane of a ZMM register: block 0, 1, 2, 3 after the first.
+DATA lanes4<>+0x00(SB)/8, $0
+DATA lanes4<>+0x08(SB)/8, $0
+DATA lanes4<>+0x10(SB)/8, $0
+DATA lanes4<>+0x18(SB)/8, $1
+DATA lanes4<>+0x20(SB)/8, $0
+DATA lanes4<>+0x28(SB)/8, $2
+DATA lanes4<>+0x30(SB)/8, $0
+DATA lanes4<>+0x38(SB)/8, $3
+GLOBL lanes4<>(SB), RODATA|NOPTR, $64
+
+// One AES round over the eight ZMM states Z0-Z7 with the round key in Zk.
+#define ZROUND8(Zk) \
+	VAESENC Zk, Z0, Z0; \
+	VAESENC Zk, Z1, Z1; \
+	VAESENC Zk, Z2, Z2; \
+	VAESENC Zk, Z3, Z3; \
+	VAESENC Zk, Z4, Z4; \
+	VAESENC Zk, Z5, Z5; \
+	VAESENC Zk, Z6, Z6; \
+	VAESENC Zk, Z7, Z7
+
+// Counter register Zn: byte-swap into counter blocks, then the first round key.
+#define ZWHITEN(Zn) \
+	VPSHUFB Z9, Zn, Zn; \
+	VPXORQ  Z16, Zn, Zn
+
+// All fourteen rounds after the whitening over Z0 alone.
+#define ZROUNDS1 \
+	VAESENC     Z17, Z0, Z0; \
+	VAESENC     Z18, Z0, Z0; \
+	VAESENC     Z19, Z0, Z0; \
+	VAESENC     Z20, Z0, Z0; \
+	VAESENC     Z21, Z0, Z0; \
+	VAESENC     Z22, Z0, Z0; \
+	VAESENC     Z23, Z0, Z0; \
+	VAESENC     Z24, Z0, Z0; \
+	VAESENC     Z25, Z0, Z0; \
+	VAESENC     Z26, Z0, Z0; \
+	VAESENC     Z27, Z0, Z0; \
+	VAESENC     Z28, Z0, Z0; \
+	VAESENC     Z29, Z0, Z0; \
+	VAESENCLAST Z30, Z0, Z0
+
+// func ctrBlocks512(rk *roundKeys, dst *byte, nonce, idx uint64, n int)
+//
+// n must be a multiple of 4. Registers: AX round keys, DI dst, CX blocks left,
+// Z0-Z7 state (four blocks each), Z8 the next four counters, Z9 bswapq in every
+// lane, Z10 four blocks on, Z11 thirty-two blocks on, Z16-Z30 the round keys, each
+// in all four lanes.
+TEXT ·ctrBlocks512(SB), NOSPLIT, $0-40
+	MOVQ rk+0(FP), AX
+	MOVQ dst+8(FP), DI
+	MOVQ nonce+16(FP), R8
+	MOVQ idx+24(FP), R9
+	MOVQ n+32(FP), CX
+
+	VBROADCASTI32X4 0(AX), Z16
+	VBROADCASTI32X4 16(AX), Z17
+	VBROADCASTI32X4 32(AX), Z18
+	VBROADCASTI32X4 48(AX), Z19
+	VBROADCASTI32X4 64(AX), Z20
+	VBROADCASTI32X4 80(AX), Z21
+	VBROADCASTI32X4 96(AX), Z22
+	VBROADCASTI32X4 112(AX), Z23
+	VBROADCASTI32X4 128(AX), Z24
+	VBROADCASTI32X4 144(AX), Z25
+	VBROADCASTI32X4 160(AX), Z26
+	VBROADCASTI32X4 176(AX), Z27
+	VBROADCASTI32X4 192(AX), Z28
+	VBROADCASTI32X4 208(AX), Z29
+	VBROADCASTI32X4 224(AX), Z30
+
+	VBROADCASTI32X4 bswapq<>(SB), Z9
+	MOVQ $4, DX
+	VPBROADCASTQ    DX, Z10
+	MOVQ $32, DX
+	VPBROADCASTQ    DX, Z11
+	VPBROADCASTQ    R8, Z12
+	VPBROADCASTQ    R9, Z8
+	// Only the index quadwords step: zero the steps' nonce halves.
+	VPXORQ          Z15, Z15, Z15
+	VPUNPCKLQDQ     Z10, Z15, Z10
+	VPUNPCKLQDQ     Z11, Z15, Z11
+	VPUNPCKLQDQ     Z8, Z12, Z8
+	VPADDQ          lanes4<>(SB), Z8, Z8
+
+	CMPQ CX, $32
+	JB   quads
+
+blocks32:
+	VMOVDQA64 Z8, Z0
+	VPADDQ    Z10, Z0, Z1
+	VPADDQ    Z10, Z1, Z2
+	VPADDQ    Z10, Z2, Z3
+	VPADDQ    Z10, Z3, Z4
+	VPADDQ    Z10, Z4, Z5
+	VPADDQ    Z10, Z5, Z6
+	VPADDQ    Z10, Z6, Z7
+	VPADDQ    Z11, Z8, Z8
+
+	ZWHITEN(Z0)
+	ZWHITEN(Z1)
+	ZWHITEN(Z2)
+	ZWHITEN(Z3)
+	ZWHITEN(Z4)
+	ZWHITEN(Z5)
+	ZWHITEN(Z6)
+	ZWHITEN(Z7)
+
+	ZROUND8(Z17)
+	ZROUND8(Z18)
+	ZROUND8(Z19)
+	ZROUND8(Z20)
+	ZROUND8(Z21)
+	ZROUND8(Z22)
+	ZROUND8(Z23)
+	ZROUND8(Z24)
+	ZROUND8(Z25)
+	ZROUND8(Z26)
+	ZROUND8(Z27)
+	ZROUND8(Z28)
+	ZROUND8(Z29)
+
+	VAESENCLAST Z30, Z0, Z0
+	VAESENCLAST Z30, Z1, Z1
+	VAESENCLAST Z30, Z2, Z2
+	VAESENCLAST Z30, Z3, Z3
+	VAESENCLAST Z30, Z4, Z4
+	VAESENCLAST Z30, Z5, Z5
+	VAESENCLAST Z30, Z6, Z6
+	VAESENCLAST Z30, Z7, Z7
+
+	VMOVDQU64 Z0, 0(DI)
+	VMOVDQU64 Z1, 64(DI)
+	VMOVDQU64 Z2, 128(DI)
+	VMOVDQU64 Z3, 192(DI)
+	VMOVDQU64 Z4, 256(DI)
+	VMOVDQU64 Z5, 320(DI)
+	VMOVDQU64 Z6, 384(DI)
+	VMOVDQU64 Z7, 448(DI)
+
+	ADDQ $512, DI
+	SUBQ $32, CX
+	CMPQ CX, $32
+	JAE  blocks32
+
+quads:
+	// Four blocks at a time in Z0.
+	CMPQ CX, $4
+	JB   done512
+	VPSHUFB Z9, Z8, Z0
+	VPXORQ  Z16, Z0, Z0
+	ZROUNDS1
+	VMOVDQU64 Z0, (DI)
+	VPADDQ    Z10, Z8, Z8
+	ADDQ $64, DI
+	SUBQ $4, CX
+	JMP  quads
+
+done512:
+	VZEROUPPER
+	RET

@@ -2,11 +2,15 @@
 
 package aesctr
 
-// haveFast is false: only amd64 has the package's own assembly.
-const haveFast = false
+// haveAsm: this build has no assembly; only amd64 has it.
+const haveAsm = false
+
+const best = kernelStdlib
 
 func ctrBlocks(rk *roundKeys, dst *byte, nonce, idx uint64, n int) {
-	panic("aesctr: no fast path on this architecture")
+	panic("aesctr: no assembly in this build")
 }
 
-const haveAsm = false
+func ctrBlocks512(rk *roundKeys, dst *byte, nonce, idx uint64, n int) {
+	panic("aesctr: no assembly in this build")
+}
