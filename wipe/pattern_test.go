@@ -2,6 +2,9 @@ package wipe
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/hex"
 	"encoding/json"
 	"github.com/decom-project/decom/internal/blockio"
 	"testing"
@@ -36,6 +39,51 @@ func TestStreamIsSeekable(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A random pass is AES-256-CTR over zeros from the recorded IV, the definition the
+// wipe records of every earlier version rely on: compare with crypto/cipher at
+// unaligned windows, and with bytes it gave for fixed keys (so that a change on both
+// sides is caught too).
+func TestRandomStreamIsCTRFromRecordedKeys(t *testing.T) {
+	keys := Keys{Key: make([]byte, 32), IV: []byte{0xde, 0xc0, 0x19, 0, 0, 0, 0, 0x2a, 0, 0, 0, 0, 0, 0, 0, 0}}
+	for i := range keys.Key {
+		keys.Key[i] = byte(i * 7)
+	}
+	s, err := NewStream(Random(), keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := aes.NewCipher(keys.Key)
+	whole := make([]byte, 1<<20)
+	cipher.NewCTR(b, keys.IV).XORKeyStream(whole, whole)
+	for _, w := range []struct{ off, n int }{{0, 16}, {0, 1 << 20}, {3, 1}, {17, 4096}, {1<<19 + 5, 20}, {1<<20 - 4099, 4099}} {
+		got := bytes.Repeat([]byte{0xee}, w.n) // FillAt must overwrite, not XOR
+		s.FillAt(got, int64(w.off), nil)
+		if !bytes.Equal(got, whole[w.off:w.off+w.n]) {
+			t.Errorf("window %d+%d differs from crypto/cipher's CTR", w.off, w.n)
+		}
+	}
+	for off, want := range map[int64]string{0: "bcca7f1807d0a05483e923c1adccba6f", 1<<19 + 5: "1a0e03deb7796358819932ac8c6237a2a692090c"} {
+		got := make([]byte, len(want)/2)
+		s.FillAt(got, off, nil)
+		if hex.EncodeToString(got) != want {
+			t.Errorf("bytes at %d: %x, want %s", off, got, want)
+		}
+	}
+}
+
+// Filling a random pass allocates nothing where the keystream has its fast path.
+func TestFillRandomAllocatesNothing(t *testing.T) {
+	keys, _ := NewKeys()
+	s, _ := NewStream(Random(), keys)
+	if !s.ctr.Fast() {
+		t.Skip("no VAES on this processor: the crypto/cipher fallback allocates")
+	}
+	buf := make([]byte, 1<<20)
+	if n := testing.AllocsPerRun(10, func() { s.FillAt(buf, 4096, nil) }); n != 0 {
+		t.Errorf("%v allocations per FillAt", n)
 	}
 }
 
