@@ -110,7 +110,7 @@ func (s *sqlStore) CheckToken(ctx context.Context, token string) (TokenInfo, err
 		hash   []byte
 		scopes string
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT name, hash, created, scopes FROM api_tokens WHERE hash = $1 AND revoked IS NULL`, want).
+	err := s.readRow(ctx, `SELECT name, hash, created, scopes FROM api_tokens WHERE hash = $1 AND revoked IS NULL`, want).
 		Scan(&t.Name, &hash, timeCol{&t.Created}, &scopes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return TokenInfo{}, ErrUnauthorized

@@ -41,6 +41,9 @@ type sqlStore struct {
 	r *sql.DB // reads; for SQLite a pool of read-only connections
 	// batch, when set, commits certificates in groups (SQLite).
 	batch *batcher
+	// readStmts, when set (SQLite), keeps the hottest reads' statements prepared on
+	// the reader pool (readRow); PostgreSQL's driver caches its own.
+	readStmts *sync.Map
 	// closers run at Close, in order, after the databases are closed.
 	closers   []func() error
 	now       func() time.Time
@@ -350,11 +353,33 @@ func (s *sqlStore) GetCertificate(ctx context.Context, id string) (Record, error
 	if !textOK(id, MaxIDLen) {
 		return Record{}, fmt.Errorf("get certificate %s: %w", quote(id), ErrNotFound)
 	}
-	rec, err := s.get(ctx, s.r, id)
+	rec, _, err := scanRecord(s.readRow(ctx, `SELECT `+certColumns+` FROM certificates WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Record{}, fmt.Errorf("get certificate %s: %w", quote(id), ErrNotFound)
+	}
 	if err != nil {
-		return Record{}, fmt.Errorf("get %w", err)
+		return Record{}, fmt.Errorf("get certificate %s: %w", quote(id), err)
 	}
 	return rec, nil
+}
+
+// readRow runs a one-row read on the reader pool, through a statement prepared
+// once where the store keeps them (readStmts): for SQLite, preparing the
+// statement cost about as much as running it.
+func (s *sqlStore) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if s.readStmts != nil {
+		if v, ok := s.readStmts.Load(query); ok {
+			return v.(*sql.Stmt).QueryRowContext(ctx, args...)
+		}
+		if st, err := s.r.PrepareContext(ctx, query); err == nil {
+			if v, loaded := s.readStmts.LoadOrStore(query, st); loaded {
+				st.Close()
+				st = v.(*sql.Stmt)
+			}
+			return st.QueryRowContext(ctx, args...)
+		}
+	}
+	return s.r.QueryRowContext(ctx, query, args...)
 }
 
 func (s *sqlStore) SetLogIndex(ctx context.Context, id string, index uint64) error {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -96,6 +97,7 @@ func OpenSQLite(ctx context.Context, dir string) (Store, error) {
 	r.SetMaxIdleConns(readers)
 	r.SetConnMaxIdleTime(5 * time.Minute)
 	s := newSQLStore(sqliteDialect{}, w, r)
+	s.readStmts = new(sync.Map)
 	if err := s.Ping(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -329,6 +330,17 @@ func TestSQLiteGroupCommit(t *testing.T) {
 	// came through them as well).
 	if m := s.(*sqlStore).batch.stmts.m; len(m) == 0 {
 		t.Error("the batcher prepared none of its statements")
+	}
+	// Reads of one certificate go through one prepared statement, and give the same.
+	a, errA := s.GetCertificate(ctx, first.ID)
+	b, errB := s.GetCertificate(ctx, first.ID)
+	if errA != nil || errB != nil || !reflect.DeepEqual(a, b) || a.ID != first.ID {
+		t.Errorf("GetCertificate twice: %+v, %v; %+v, %v", a, errA, b, errB)
+	}
+	prepared := 0
+	s.(*sqlStore).readStmts.Range(func(any, any) bool { prepared++; return true })
+	if prepared != 1 {
+		t.Errorf("%d read statements prepared, want 1", prepared)
 	}
 
 	// A caller that has given up is not stored.
