@@ -70,6 +70,7 @@ func (a *agent) station(ctx context.Context) error {
 	if err := st.Serve(ctx, hotplug{src: src, load: a.hotplugModules()}); err != nil {
 		return fmt.Errorf("station: %w", err)
 	}
+	a.stationDone = true
 	return nil
 }
 
