@@ -41,7 +41,7 @@ func (a *agent) station(ctx context.Context) error {
 	defer src.Close()
 	cfg := a.cfg.Station
 	print := station.Text(a.out)
-	st := &station.Station{Run: opts,
+	st := &station.Station{Run: opts, Rescan: station.DefaultRescan,
 		Auto:           cfg.Auto != nil && *cfg.Auto,
 		IncludePresent: cfg.IncludePresent != nil && *cfg.IncludePresent,
 		// A disk that carries a decom image, the one booted from or another, is

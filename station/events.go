@@ -6,7 +6,7 @@ import (
 )
 
 // Event is one thing the station reports: *Started, *Arrived, *Ignored, *Refused,
-// *Wiping, *Removed, *Finished, *Failed, *Pullable or *Stopped.
+// *Wiping, *Removed, *Finished, *Failed, *Pullable, *Rescanned, *Run or *Stopped.
 type Event interface{ event() }
 
 // Started: the station listens; Present are the disks there at start.
@@ -67,22 +67,30 @@ type Failed struct {
 // Pullable: the station is done with the drive; it may be pulled out.
 type Pullable struct{ Device string }
 
+// Rescanned: a look at /sys/block found disks that arrived (Added) or left
+// (Removed) without a uevent; the station acts on them as if the uevents had come.
+type Rescanned struct {
+	Added   []string
+	Removed []string
+}
+
 // Stopped: the station ended, after Handled drives; Err is why (nil: --max).
 type Stopped struct {
 	Handled int
 	Err     error
 }
 
-func (*Started) event()  {}
-func (*Arrived) event()  {}
-func (*Ignored) event()  {}
-func (*Refused) event()  {}
-func (*Wiping) event()   {}
-func (*Removed) event()  {}
-func (*Finished) event() {}
-func (*Failed) event()   {}
-func (*Pullable) event() {}
-func (*Stopped) event()  {}
+func (*Started) event()   {}
+func (*Arrived) event()   {}
+func (*Ignored) event()   {}
+func (*Refused) event()   {}
+func (*Wiping) event()    {}
+func (*Removed) event()   {}
+func (*Finished) event()  {}
+func (*Failed) event()    {}
+func (*Pullable) event()  {}
+func (*Stopped) event()   {}
+func (*Rescanned) event() {}
 
 // progress turns a run's progress events into Wiping events, one per whole percent.
 type progress struct {

@@ -123,6 +123,7 @@ func runStation(ctx context.Context, opts stationOptions, g *globalOptions) erro
 	var mu sync.Mutex
 	var failures []error
 	st := &station.Station{Run: so, Auto: opts.Auto, IncludePresent: opts.IncludePresent, Max: opts.Max,
+		Rescan: station.DefaultRescan,
 		Events: func(ev station.Event) {
 			print(ev)
 			var err error
