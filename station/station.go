@@ -323,7 +323,7 @@ func (s *Station) admit(ctx context.Context, u Uevent) *drive {
 	}
 	if s.BootMedium != nil {
 		if why := s.BootMedium(dev); why != "" {
-			s.emit(&Ignored{Device: path, Reason: why})
+			s.emit(&Ignored{Device: path, Reason: why, Boot: true})
 			s.done[name] = true
 			return nil
 		}
@@ -393,6 +393,7 @@ func (s *Station) handle(stationCtx, ctx context.Context, d *drive) {
 	o.Removed = func(context.Context, string) bool { return s.waitRemoved(stationCtx, d) }
 	progress := newProgress(path, s.emit)
 	o.Events = func(ev sanitize.Event) {
+		s.emit(&Run{Device: path, Event: ev})
 		switch ev := ev.(type) {
 		case *sanitize.Planned:
 			for _, p := range ev.Plans {
