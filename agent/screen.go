@@ -90,8 +90,8 @@ func (a *agent) screen() *session {
 		return a.scr
 	}
 	a.scrChecked = true
-	if a.cmd.Plain || a.cmd.Mode == ModeShell || a.cmd.Mode == ModeStation {
-		return nil // station mode has its own (station.go)
+	if a.cmd.Plain || a.cmd.Mode == ModeShell {
+		return nil
 	}
 	fs, ok := a.input.(interface{ fullScreen() *screenTerm })
 	if !ok || fs.fullScreen() == nil {
@@ -535,7 +535,12 @@ func newRunScreen(o console.Options, plan []string) *runScreen {
 	return &runScreen{o: o, plan: plan, keyed: make(chan struct{}), width: 80, height: 24}
 }
 
-func (m *runScreen) Init() tea.Cmd { return nil }
+func (m *runScreen) Init() tea.Cmd {
+	if m.run != nil {
+		return m.run.Init() // a station's screen, from the start (station.go)
+	}
+	return nil
+}
 
 func (m *runScreen) counting() bool { return m.left > 0 && m.run == nil }
 
