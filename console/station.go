@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -88,7 +89,7 @@ func (m *Model) stationEvent(ev station.Event) tea.Cmd {
 			if why := m.st.o.Boot[dev]; why != "" {
 				m.leftAlone(dev, why, true)
 			} else {
-				m.leftAlone(dev, "present when the station started: left alone", false)
+				m.leftAlone(dev, "present when the station started", false)
 			}
 		}
 		for _, dev := range slices.Sorted(func(yield func(string) bool) {
@@ -209,19 +210,23 @@ func (m *Model) stationTitle() (left, right string) {
 			n++
 		}
 	}
+	return left, drives(n)
+}
+
+func drives(n int) string {
 	if n == 1 {
-		return left, "1 drive"
+		return "1 drive"
 	}
-	return left, fmt.Sprintf("%d drives", n)
+	return fmt.Sprintf("%d drives", n)
 }
 
 func (m *Model) stationFooter() []string {
 	st := m.st
 	switch {
 	case st.stopped != nil:
-		line := fmt.Sprintf("The station stopped after %d drives.", st.stopped.Handled)
-		if err := st.stopped.Err; err != nil {
-			line = fmt.Sprintf("The station stopped after %d drives: %v", st.stopped.Handled, err)
+		line := fmt.Sprintf("The station stopped after %s.", drives(st.stopped.Handled))
+		if err := st.stopped.Err; err != nil && !errors.Is(err, context.Canceled) {
+			line = fmt.Sprintf("The station stopped after %s: %v", drives(st.stopped.Handled), err)
 		}
 		return []string{bold.Render(line)}
 	case m.asking:
@@ -265,7 +270,7 @@ func (m *Model) stationMark(r *row) string {
 func (m *Model) stationStatus(r *row) (status string, whole bool) {
 	switch {
 	case r.left:
-		return r.note, true
+		return "left alone: " + r.note, true
 	case r.checking:
 		return "arrived: inventory and the safety gate", true
 	case r.phase == phaseWaiting && m.st.o.Auto:

@@ -154,7 +154,7 @@ func TestStationScreenKeys(t *testing.T) {
 		t.Fatalf("q, y in auto mode: %d stops, want 1", stops)
 	}
 	send(m, &station.Stopped{Handled: 3, Err: context.Canceled})
-	contains(t, screen(t, m), "The station stopped after 3 drives")
+	contains(t, screen(t, m), "The station stopped after 3 drives.")
 }
 
 // Rows come as drives arrive, one per drive: a drive plugged in again gets its row
