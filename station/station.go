@@ -72,6 +72,7 @@ type Station struct {
 	present map[string]bool
 	done    map[string]bool // handled, and not removed since
 	seen    map[string]bool // announced (add or change), and not removed since
+	odd     map[string]bool // what the last rescan found amiss: "+name", "-name"
 	active  map[string]*drive
 	handled int
 }
@@ -237,11 +238,11 @@ func (s *Station) Serve(ctx context.Context, src Source) error {
 		case u := <-events:
 			take(u)
 		case <-tick:
-			for _, u := range s.rescan() {
+			for _, u := range s.rescan(false) {
 				take(u)
 			}
 		case <-lost:
-			for _, u := range s.rescan() {
+			for _, u := range s.rescan(true) {
 				take(u)
 			}
 		}
@@ -250,13 +251,16 @@ func (s *Station) Serve(ctx context.Context, src Source) error {
 
 // rescan lists /sys/block and returns the uevents the station missed: an add for
 // each disk with a medium that it has not heard of, a remove for each disk it knows
-// that is gone. It says what it found (Rescanned) when it found anything.
-func (s *Station) rescan() []Uevent {
+// that is gone. A difference counts when the previous look found it too (a uevent
+// may be on its way), or at once when events were lost. It says what it found
+// (Rescanned) when it found anything.
+func (s *Station) rescan(lost bool) []Uevent {
 	entries, err := os.ReadDir(s.sysBlock())
 	if err != nil {
 		return nil // no sysfs to compare with: the uevents are all there is
 	}
 	there := map[string]bool{}
+	odd := map[string]bool{} // differences found by this look
 	var found []Uevent
 	var added, removed []string
 	for _, e := range entries {
@@ -265,8 +269,10 @@ func (s *Station) rescan() []Uevent {
 		if s.present[name] || s.seen[name] || s.done[name] || s.active[name] != nil || s.size(name) == 0 {
 			continue
 		}
-		found = append(found, rescanEvent(ActionAdd, name))
-		added = append(added, "/dev/"+name)
+		if odd["+"+name] = true; lost || s.odd["+"+name] {
+			found = append(found, rescanEvent(ActionAdd, name))
+			added = append(added, "/dev/"+name)
+		}
 	}
 	known := map[string]bool{}
 	for _, m := range []map[string]bool{s.present, s.seen, s.done} {
@@ -274,15 +280,19 @@ func (s *Station) rescan() []Uevent {
 			known[name] = true
 		}
 	}
-	for name := range s.active {
-		known[name] = true
+	for name, d := range s.active {
+		known[name] = known[name] || !d.isRemoved()
 	}
 	for _, name := range slices.Sorted(maps.Keys(known)) {
-		if !there[name] {
+		if there[name] || !known[name] {
+			continue
+		}
+		if odd["-"+name] = true; lost || s.odd["-"+name] {
 			found = append(found, rescanEvent(ActionRemove, name))
 			removed = append(removed, "/dev/"+name)
 		}
 	}
+	s.odd = odd
 	if len(found) > 0 {
 		s.emit(&Rescanned{Added: added, Removed: removed})
 	}
@@ -364,8 +374,11 @@ func (s *Station) remove(name string) {
 
 // finish forgets a drive whose run ended.
 func (s *Station) finish(name string) {
+	// A drive pulled out is not done: plugged in again, it is a new drive.
+	if d := s.active[name]; d == nil || !d.isRemoved() {
+		s.done[name] = true
+	}
 	delete(s.active, name)
-	s.done[name] = true
 	s.handled++
 }
 

@@ -520,3 +520,60 @@ func testRescan(t *testing.T, onLoss bool) {
 		}
 	}
 }
+
+// A drive pulled out while its run goes on (here: while it waits for its
+// confirmation) is a new drive when it is plugged in again: it is asked about anew.
+func TestStationPulledDriveTakenAgain(t *testing.T) {
+	loopdev.Require(t)
+	var ev events
+	src := make(fakeSource)
+	asked := make(chan string, 4)
+	var mu sync.Mutex
+	times := 0
+	st := &Station{Run: baseRun(t), Max: 2, Events: ev.add, RemoveGrace: time.Second,
+		Confirm: func(ctx context.Context, p sanitize.Plan) (bool, error) {
+			mu.Lock()
+			times++
+			first := times == 1
+			mu.Unlock()
+			asked <- p.Target.Path
+			if first {
+				<-ctx.Done() // waits until the drive is pulled out
+				return false, ctx.Err()
+			}
+			return false, nil
+		}}
+	_, wait := serve(t, st, src)
+	l := loopdev.New(t, 4<<20, false, nil)
+	fill(t, l.Backing, 0x11)
+	src <- diskEvent(ActionAdd, l.Name())
+	if got := <-asked; got != l.Path {
+		t.Fatalf("asked about %s", got)
+	}
+	src <- diskEvent(ActionRemove, l.Name())
+	deadline := time.Now().Add(time.Minute)
+	for ev.finished(l.Path) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the pulled drive's run never ended\n%s", ev.lines())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	src <- diskEvent(ActionAdd, l.Name())
+	select {
+	case got := <-asked:
+		if got != l.Path {
+			t.Fatalf("asked about %s", got)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("the drive plugged in again was not asked about\n%s", ev.lines())
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("station: %v\n%s", err, ev.lines())
+	}
+	if f := ev.finished(l.Path); f == nil || !f.Removed {
+		t.Errorf("the first run: %+v", f)
+	}
+	if !every(t, l.Backing, 0x11) {
+		t.Error("a drive never confirmed was written to")
+	}
+}
