@@ -2,7 +2,8 @@ package agent
 
 // The full screen on the console (package console's screens): in interactive mode
 // the drive list, the confirmation, the run with a bar per drive and the end screen;
-// in auto mode the plan with its countdown, the run and the end screen.
+// in auto mode the plan with its countdown, the run and the end screen; in station
+// mode the station's screen, a row per drive as it arrives (station.go).
 //
 // It is drawn on one console, the primary one: the last console= of the kernel
 // command line, where /dev/console and so the agent's lines go. Its keys are read
