@@ -186,6 +186,10 @@ type agent struct {
 	// scrChecked says whether that was decided.
 	scr        *session
 	scrChecked bool
+
+	// stationDone says station mode ended after the drives its config allows
+	// (station: max): the machine powers off as in auto mode.
+	stationDone bool
 }
 
 // Run is the boot agent: it reads the kernel command line, loads the modules for the
@@ -910,7 +914,7 @@ func (a *agent) end() {
 			halt(a.out)
 		}
 	}()
-	powerOff := a.cmd.PowerOff && (a.cmd.Mode == ModeAuto || a.cmd.Mode == ModeInteractive)
+	powerOff := a.cmd.PowerOff && (a.cmd.Mode == ModeAuto || a.cmd.Mode == ModeInteractive || a.stationDone)
 	// Never power off with certificates only in RAM (a network boot or kexec).
 	if len(a.pendingInRAM()) > 0 && !a.holdForUploads(context.Background()) {
 		halt(a.out)

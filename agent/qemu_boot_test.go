@@ -234,13 +234,46 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 // fails the test; QEMU's own failure is an error.
 func bootToPowerOff(t *testing.T, qemu string, args []string, limit time.Duration) string {
 	t.Helper()
+	return bootWithMonitor(t, qemu, args, limit, nil)
+}
+
+// bootWithMonitor is bootToPowerOff with monitor, when not nil, run beside the guest
+// with QEMU's machine protocol (QMP) and the console so far, to plug disks in and
+// out; its ctx ends when QEMU does.
+func bootWithMonitor(t *testing.T, qemu string, args []string, limit time.Duration, monitor func(ctx context.Context, m *qemutest.Monitor)) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
+	var socket string
+	if monitor != nil {
+		socket = filepath.Join(t.TempDir(), "qmp.sock")
+		args = append(slices.Clone(args), qemutest.MonitorArgs(socket)...)
+	}
 	cmd := exec.CommandContext(ctx, qemu, args...)
-	var console bytes.Buffer
+	var console lockedBuffer
 	cmd.Stdout, cmd.Stderr = &console, &console
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("qemu: %v", err)
+	}
+	monCtx, stopMonitor := context.WithCancel(ctx)
+	monitorDone := make(chan struct{})
+	go func() {
+		defer close(monitorDone)
+		if monitor == nil {
+			return
+		}
+		m, err := qemutest.DialMonitor(monCtx, socket, &console)
+		if err != nil {
+			t.Errorf("%v", err)
+			return
+		}
+		defer m.Close()
+		monitor(monCtx, m)
+	}()
+	err := cmd.Wait()
+	stopMonitor()
+	<-monitorDone
 	out := strings.ReplaceAll(console.String(), "\r", "")
 	t.Logf("console after %v:\n%s", time.Since(start).Round(time.Second), out)
 	if ctx.Err() != nil {

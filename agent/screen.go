@@ -2,7 +2,8 @@ package agent
 
 // The full screen on the console (package console's screens): in interactive mode
 // the drive list, the confirmation, the run with a bar per drive and the end screen;
-// in auto mode the plan with its countdown, the run and the end screen.
+// in auto mode the plan with its countdown, the run and the end screen; in station
+// mode the station's screen, a row per drive as it arrives (station.go).
 //
 // It is drawn on one console, the primary one: the last console= of the kernel
 // command line, where /dev/console and so the agent's lines go. Its keys are read
@@ -90,8 +91,8 @@ func (a *agent) screen() *session {
 		return a.scr
 	}
 	a.scrChecked = true
-	if a.cmd.Plain || a.cmd.Mode == ModeShell || a.cmd.Mode == ModeStation {
-		return nil // station mode has its own (station.go)
+	if a.cmd.Plain || a.cmd.Mode == ModeShell {
+		return nil
 	}
 	fs, ok := a.input.(interface{ fullScreen() *screenTerm })
 	if !ok || fs.fullScreen() == nil {
@@ -535,7 +536,12 @@ func newRunScreen(o console.Options, plan []string) *runScreen {
 	return &runScreen{o: o, plan: plan, keyed: make(chan struct{}), width: 80, height: 24}
 }
 
-func (m *runScreen) Init() tea.Cmd { return nil }
+func (m *runScreen) Init() tea.Cmd {
+	if m.run != nil {
+		return m.run.Init() // a station's screen, from the start (station.go)
+	}
+	return nil
+}
 
 func (m *runScreen) counting() bool { return m.left > 0 && m.run == nil }
 

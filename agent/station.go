@@ -4,8 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/decom-project/decom/console"
 	"github.com/decom-project/decom/inventory"
+	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/station"
 )
 
@@ -31,8 +37,10 @@ func (a *agent) station(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	boot := map[string]string{}
 	for _, b := range FindBootMedia(a.o.Root, a.allData) {
 		a.out.Printf("never wiped: /dev/%s (%s): %s", b.Name, b.DevNo, b.Reason)
+		boot["/dev/"+b.Name] = b.Reason
 	}
 	src, err := station.NewNetlinkSource()
 	if err != nil {
@@ -41,7 +49,7 @@ func (a *agent) station(ctx context.Context) error {
 	defer src.Close()
 	cfg := a.cfg.Station
 	print := station.Text(a.out)
-	st := &station.Station{Run: opts,
+	st := &station.Station{Run: opts, Rescan: station.DefaultRescan,
 		Auto:           cfg.Auto != nil && *cfg.Auto,
 		IncludePresent: cfg.IncludePresent != nil && *cfg.IncludePresent,
 		// A disk that carries a decom image, the one booted from or another, is
@@ -67,10 +75,60 @@ func (a *agent) station(ctx context.Context) error {
 	}
 	a.out.Printf("station mode: plug drives in; each is wiped with %s, verification %s, %s",
 		opts.Method.Name, opts.Verify.Mode, map[bool]string{true: "without asking (config: station: auto)", false: "once its serial number is typed here"}[st.Auto])
-	if err := st.Serve(ctx, hotplug{src: src, load: a.hotplugModules()}); err != nil {
+	sctx := ctx
+	if s := a.screen(); s != nil {
+		var stop context.CancelFunc
+		sctx, stop = context.WithCancel(ctx)
+		defer stop()
+		defer context.AfterFunc(s.abortCtx, stop)()
+		// The lines go on to the log, to the other consoles and under the
+		// screen's rows.
+		lines, screen := print, a.stationScreen(s, st, opts, boot)
+		print = func(ev station.Event) { lines(ev); screen(ev) }
+	}
+	if err := st.Serve(sctx, hotplug{src: src, load: a.hotplugModules()}); err != nil {
+		if ctx.Err() == nil && errors.Is(err, context.Canceled) {
+			a.out.Printf("station: stopped at the console")
+			return nil
+		}
 		return fmt.Errorf("station: %w", err)
 	}
+	a.stationDone = true
 	return nil
+}
+
+// stationScreen puts the station on the full screen (package console's station
+// view) and returns the listener of its events; without station: auto the serial
+// numbers are typed on the screen, and its questions are shown there.
+func (a *agent) stationScreen(s *session, st *station.Station, opts sanitize.Options, boot map[string]string) func(station.Event) {
+	o := a.runOptions(opts)
+	so := console.StationOptions{Auto: st.Auto, Verify: string(opts.Verify.Mode), Boot: boot}
+	if !st.Auto {
+		put, read := station.Typed()
+		so.Line = put
+		// The question ends without a newline, where a line console's cursor
+		// waits: the screen's log shows it whole at once.
+		st.Confirm = station.Confirm(read, wholeLines{a.out})
+	}
+	rs := newRunScreen(o, nil)
+	rs.run = console.NewStation(o, so)
+	rs.run.Update(tea.WindowSizeMsg{Width: rs.width, Height: rs.height})
+	s.startRun(rs)
+	prog := s.prog
+	return func(ev station.Event) { prog.Send(ev) }
+}
+
+// wholeLines ends each write that does not end a line.
+type wholeLines struct{ w io.Writer }
+
+func (l wholeLines) Write(p []byte) (int, error) {
+	if len(p) > 0 && p[len(p)-1] != '\n' {
+		if _, err := l.w.Write(append(slices.Clip(p), '\n')); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return l.w.Write(p)
 }
 
 // hotplug loads the modules a device plugged in needs (a USB disk's usb-storage or

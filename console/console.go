@@ -32,6 +32,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"github.com/decom-project/decom/sanitize"
+	"github.com/decom-project/decom/station"
 	"github.com/decom-project/decom/wipe"
 )
 
@@ -83,6 +84,14 @@ type row struct {
 	certificate string
 	certStatus  string
 	upload      string // "" until the upload is done
+
+	// A station's rows (NewStation) also say:
+	left     bool   // the station leaves it alone (present at start, boot medium)
+	boot     bool   // it is a boot medium
+	note     string // why it is left alone, or was not wiped
+	checking bool   // arrived, not planned yet
+	removed  bool   // pulled out while the station handled it
+	pullable bool   // the station is done with it
 }
 
 // Model is the run screen. Its zero value is not usable: make it with New.
@@ -100,6 +109,7 @@ type Model struct {
 	done    bool
 	results []sanitize.Result
 	bar     progress.Model
+	st      *stationState // a station's screen (NewStation), nil for a run's
 }
 
 // New returns the screen of a run over the plans confirmed (refused plans are
@@ -143,6 +153,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, tick()
 		}
 	case tea.KeyPressMsg:
+		if m.st != nil {
+			return m, m.stationKey(msg)
+		}
 		return m, m.key(msg.String())
 	case LogMsg:
 		m.logs = append(m.logs, string(msg))
@@ -153,6 +166,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.event(msg)
 		if m.done {
 			return m, tea.Quit
+		}
+	case station.Event:
+		if m.st != nil {
+			return m, m.stationEvent(msg)
 		}
 	}
 	return m, nil
@@ -318,12 +335,19 @@ func (m *Model) header() string {
 	if m.o.Method != "" {
 		left += " - " + m.o.Method
 	}
-	right := fmt.Sprintf("%d targets  %s", len(m.rows), clock(elapsed))
+	right := fmt.Sprintf("%d targets", len(m.rows))
+	if m.st != nil {
+		left, right = m.stationTitle()
+	}
+	right += "  " + clock(elapsed)
 	return bold.Render(left) + pad(m.width-ansi.StringWidth(left)-len(right)) + right
 }
 
 func (m *Model) runLines() []string {
 	lines := []string{m.header(), ""}
+	if m.st != nil {
+		lines = m.stationTop()
+	}
 	footer := m.footer()
 	logs := 0
 	if len(m.logs) > 0 {
@@ -341,7 +365,11 @@ func (m *Model) runLines() []string {
 	if perRow == 1 && shown > room {
 		shown = max(room-1, 0)
 	}
-	for _, r := range m.rows[:shown] {
+	rows, more := m.rows[:shown], ""
+	if m.st != nil {
+		rows, more = m.stationRows(shown)
+	}
+	for _, r := range rows {
 		if perRow > 1 {
 			lines = append(lines, m.identity(r))
 		}
@@ -350,7 +378,10 @@ func (m *Model) runLines() []string {
 			lines = append(lines, "")
 		}
 	}
-	if shown < len(m.rows) {
+	switch {
+	case more != "":
+		lines = append(lines, more)
+	case shown < len(m.rows):
 		lines = append(lines, fmt.Sprintf("... %d more targets (enlarge the terminal to see them)", len(m.rows)-shown))
 	}
 	for len(lines) < m.height-len(footer)-logs {
@@ -363,6 +394,9 @@ func (m *Model) runLines() []string {
 }
 
 func (m *Model) footer() []string {
+	if m.st != nil {
+		return m.stationFooter()
+	}
 	switch {
 	case m.asking:
 		return []string{"Every target stops where it is; its record says at which pass and offset,",
@@ -386,7 +420,9 @@ func (m *Model) identity(r *row) string {
 	if t.Identity.Serial != "" {
 		parts = append(parts, "SN "+t.Identity.Serial)
 	}
-	parts = append(parts, size(uint64(t.Size())))
+	if t.Size() > 0 || m.st == nil {
+		parts = append(parts, size(uint64(t.Size())))
+	}
 	left := strings.Join(parts, "  ")
 	mark := m.mark(r)
 	if room := m.width - ansi.StringWidth(mark) - 1; ansi.StringWidth(left) > room {
@@ -398,6 +434,11 @@ func (m *Model) identity(r *row) string {
 
 // mark is what a row says about its state at a glance.
 func (m *Model) mark(r *row) string {
+	if m.st != nil {
+		if mark := m.stationMark(r); mark != "" {
+			return mark
+		}
+	}
 	switch {
 	case r.plan.Refusal != nil:
 		return alarm.Render("REFUSED")
@@ -458,9 +499,17 @@ func (m *Model) progressLine(r *row, compact bool) string {
 			}
 		}
 	}
+	if r.removed && r.result != nil {
+		status += " (removed)"
+	}
 	prefix := "  "
 	if compact {
 		prefix = fmt.Sprintf("%-16s ", ansi.Truncate(r.plan.Target.Path, 16, "~"))
+	}
+	if m.st != nil {
+		if s, whole := m.stationStatus(r); whole {
+			return prefix + s
+		}
 	}
 	barWidth := m.width - ansi.StringWidth(prefix) - statusWidth - 1
 	if barWidth < 8 {
@@ -480,10 +529,16 @@ func (m *Model) summaryLines() []string {
 	if m.aborted {
 		title = "Run aborted."
 	}
+	if m.st != nil {
+		title = "The station stopped."
+	}
 	lines = append(lines, bold.Render(title), "")
 	for _, r := range m.rows {
 		lines = append(lines, m.identity(r))
 		switch {
+		case r.left:
+			lines = append(lines, "  left alone: "+r.note)
+			continue
 		case r.plan.Refusal != nil:
 			lines = append(lines, "  refused, nothing written: "+strings.Join(sanitize.RefusalReasons(r.plan.Refusal), "; "))
 		case r.result != nil:
@@ -495,6 +550,8 @@ func (m *Model) summaryLines() []string {
 			if res.Error != "" && res.AbortedAt == nil {
 				lines = append(lines, "  error: "+res.Error)
 			}
+		case r.note != "":
+			lines = append(lines, "  "+r.note)
 		default:
 			lines = append(lines, "  no result")
 		}

@@ -80,3 +80,32 @@ func Confirm(readLine func(ctx context.Context) (string, error), out io.Writer) 
 		return true, nil
 	}
 }
+
+// Typed connects what is typed on a full screen to Confirm: the screen calls put
+// with each line entered (put never blocks; of the lines entered while no question
+// waits, only the latest is kept), and Confirm reads them with read.
+func Typed() (put func(string), read func(ctx context.Context) (string, error)) {
+	lines := make(chan string, 1)
+	put = func(line string) {
+		for {
+			select {
+			case lines <- line:
+				return
+			default:
+			}
+			select {
+			case <-lines: // an older line nobody asked for
+			default:
+			}
+		}
+	}
+	read = func(ctx context.Context) (string, error) {
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case line := <-lines:
+			return line, nil
+		}
+	}
+	return put, read
+}

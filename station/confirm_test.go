@@ -48,3 +48,25 @@ func TestConfirm(t *testing.T) {
 		}
 	}
 }
+
+// Lines typed on a screen reach Confirm; the latest of those typed before a question
+// is the one read; read ends with its context.
+func TestTyped(t *testing.T) {
+	put, read := Typed()
+	put("old")
+	put("SERIAL1")
+	if line, err := read(context.Background()); line != "SERIAL1" || err != nil {
+		t.Errorf("read %q, %v; want the latest line", line, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := read(ctx); err == nil {
+		t.Error("read with nothing typed and its context done returned no error")
+	}
+	done := make(chan string)
+	go func() { line, _ := read(context.Background()); done <- line }()
+	put("S2")
+	if got := <-done; got != "S2" {
+		t.Errorf("read %q while waiting, want S2", got)
+	}
+}

@@ -8,9 +8,13 @@
 //
 // A front end supplies a Source of uevents (NewNetlinkSource on Linux; a fake in
 // tests), the sanitize options every drive's run starts from, the confirmation, and
-// listens to the station's events (Text prints them as lines).
+// listens to the station's events (Text prints them as lines; package console draws
+// them full screen, from Run events that carry each drive's sanitize events).
+// Uevents can be lost (a netlink socket's buffer overruns): with Rescan set, and at
+// once when the Source says so (ErrEventsLost), the station compares /sys/block with
+// the drives it knows and acts on the differences as the lost uevents would have.
 //
-//	st := station.Station{Run: base, Auto: true, Events: station.Text(os.Stdout)}
+//	st := station.Station{Run: base, Auto: true, Rescan: station.DefaultRescan, Events: station.Text(os.Stdout)}
 //	src, err := station.NewNetlinkSource()
 //	...
 //	err = st.Serve(ctx, src)

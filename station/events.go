@@ -6,7 +6,7 @@ import (
 )
 
 // Event is one thing the station reports: *Started, *Arrived, *Ignored, *Refused,
-// *Wiping, *Removed, *Finished, *Failed, *Pullable or *Stopped.
+// *Wiping, *Removed, *Finished, *Failed, *Pullable, *Rescanned, *Run or *Stopped.
 type Event interface{ event() }
 
 // Started: the station listens; Present are the disks there at start.
@@ -23,10 +23,11 @@ type Arrived struct {
 }
 
 // Ignored: a disk the station leaves alone, and why (present at start, boot
-// medium, no medium).
+// medium, no medium); Boot says it is a boot medium.
 type Ignored struct {
 	Device string
 	Reason string
+	Boot   bool
 }
 
 // Refused: the safety gate or the planner refused the drive; nothing was written.
@@ -67,22 +68,38 @@ type Failed struct {
 // Pullable: the station is done with the drive; it may be pulled out.
 type Pullable struct{ Device string }
 
+// Run: one event of a drive's run as package sanitize reports it (the full
+// screen draws progress from these; Text leaves them to Wiping).
+type Run struct {
+	Device string
+	Event  sanitize.Event
+}
+
+// Rescanned: a look at /sys/block found disks that arrived (Added) or left
+// (Removed) without a uevent; the station acts on them as if the uevents had come.
+type Rescanned struct {
+	Added   []string
+	Removed []string
+}
+
 // Stopped: the station ended, after Handled drives; Err is why (nil: --max).
 type Stopped struct {
 	Handled int
 	Err     error
 }
 
-func (*Started) event()  {}
-func (*Arrived) event()  {}
-func (*Ignored) event()  {}
-func (*Refused) event()  {}
-func (*Wiping) event()   {}
-func (*Removed) event()  {}
-func (*Finished) event() {}
-func (*Failed) event()   {}
-func (*Pullable) event() {}
-func (*Stopped) event()  {}
+func (*Started) event()   {}
+func (*Arrived) event()   {}
+func (*Ignored) event()   {}
+func (*Refused) event()   {}
+func (*Wiping) event()    {}
+func (*Removed) event()   {}
+func (*Finished) event()  {}
+func (*Failed) event()    {}
+func (*Pullable) event()  {}
+func (*Stopped) event()   {}
+func (*Rescanned) event() {}
+func (*Run) event()       {}
 
 // progress turns a run's progress events into Wiping events, one per whole percent.
 type progress struct {

@@ -35,7 +35,8 @@ func NewNetlinkSource() (*NetlinkSource, error) {
 }
 
 // Next returns the next kernel uevent; messages that are not kernel uevents (udev's,
-// or any sent by a process other than the kernel) are skipped.
+// or any sent by a process other than the kernel) are skipped. When the socket's
+// buffer overran (ENOBUFS) it returns ErrEventsLost; reading may go on.
 func (s *NetlinkSource) Next(ctx context.Context) (Uevent, error) {
 	buf := make([]byte, 64<<10)
 	for {
@@ -47,9 +48,9 @@ func (s *NetlinkSource) Next(ctx context.Context) (Uevent, error) {
 		case err == unix.EAGAIN || err == unix.EINTR:
 			continue
 		case err == unix.ENOBUFS:
-			// The receive buffer overflowed and events were lost: a drive whose
-			// add event was among them is not seen until it is plugged in again.
-			continue
+			// The receive buffer overflowed and events were lost: the station
+			// looks at /sys/block for what they said.
+			return Uevent{}, ErrEventsLost
 		case err != nil:
 			return Uevent{}, os.NewSyscallError("recvfrom", err)
 		}

@@ -51,21 +51,8 @@ func TestQEMUStation(t *testing.T) {
 	// bps bytes a second, so that its wipe lasts long enough to watch.
 	hotAdd := func(m *qemutest.Monitor, id, path, serial string, bps int) {
 		t.Helper()
-		for _, c := range []struct {
-			cmd  string
-			args map[string]any
-		}{
-			{"object-add", map[string]any{"qom-type": "throttle-group", "id": id + "-tg", "limits": map[string]any{"bps-write": bps}}},
-			{"blockdev-add", map[string]any{"node-name": id + "-raw", "driver": "raw",
-				"file": map[string]any{"driver": "file", "filename": path}}},
-			{"blockdev-add", map[string]any{"node-name": id + "-node", "driver": "throttle", "throttle-group": id + "-tg",
-				"file": id + "-raw"}},
-			{"device_add", map[string]any{"driver": "virtio-blk-pci", "id": id, "drive": id + "-node", "serial": serial}},
-		} {
-			if _, err := m.Execute(c.cmd, c.args); err != nil {
-				t.Errorf("%s: %v", id, err)
-				return
-			}
+		if err := m.HotAddDisk(id, path, serial, bps); err != nil {
+			t.Error(err)
 		}
 	}
 	arrivedRE := regexp.MustCompile(`(/dev/vd[a-z]+): arrived:`)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,10 +18,19 @@ import (
 )
 
 // Source delivers kernel uevents, one at a time. Next blocks until there is one, or
-// ctx is done (then it returns ctx's error); any other error ends the station.
+// ctx is done (then it returns ctx's error). An error that wraps ErrEventsLost says
+// some were lost (the socket's buffer overran); the station then looks at /sys/block
+// at once and reading goes on. Any other error ends the station.
 type Source interface {
 	Next(ctx context.Context) (Uevent, error)
 }
+
+// ErrEventsLost is what a Source returns when uevents were lost.
+var ErrEventsLost = errors.New("uevents were lost")
+
+// DefaultRescan is how often a station (Station.Rescan) compares /sys/block with
+// the drives it knows, for uevents that never came.
+const DefaultRescan = 5 * time.Second
 
 // DefaultRemoveGrace is how long a drive whose wipe stopped short may take to be
 // reported removed by the kernel before its run counts as failed, not pulled out.
@@ -46,12 +57,22 @@ type Station struct {
 	Max int
 	// RemoveGrace: see DefaultRemoveGrace (0 takes it).
 	RemoveGrace time.Duration
+	// Rescan, when above zero, is how often the station lists /sys/block and acts
+	// on the disks that arrived or left without a uevent (lost, see
+	// ErrEventsLost) as if their add or remove had come: see DefaultRescan. Zero
+	// lists it only after the source said events were lost.
+	Rescan time.Duration
+	// SysRoot is the directory below which the station lists sys/block; "" takes
+	// Run.Inventory.Root (tests point it at a fake tree).
+	SysRoot string
 	// Events receives what happens, one event at a time; nil discards them.
 	Events func(Event)
 
 	mu      sync.Mutex // one event at a time
 	present map[string]bool
 	done    map[string]bool // handled, and not removed since
+	seen    map[string]bool // announced (add or change), and not removed since
+	odd     map[string]bool // what the last rescan found amiss: "+name", "-name"
 	active  map[string]*drive
 	handled int
 }
@@ -83,7 +104,10 @@ func (s *Station) emit(ev Event) {
 }
 
 func (s *Station) sysBlock() string {
-	root := s.Run.Inventory.Root
+	root := s.SysRoot
+	if root == "" {
+		root = s.Run.Inventory.Root
+	}
 	if root == "" {
 		root = "/"
 	}
@@ -108,7 +132,7 @@ func (s *Station) Serve(ctx context.Context, src Source) error {
 			}
 		}
 	}
-	s.active, s.done = map[string]*drive{}, map[string]bool{}
+	s.active, s.done, s.seen = map[string]*drive{}, map[string]bool{}, map[string]bool{}
 	names := make([]string, 0, len(s.present))
 	for n := range s.present {
 		names = append(names, n)
@@ -120,9 +144,17 @@ func (s *Station) Serve(ctx context.Context, src Source) error {
 	defer stopReading()
 	events := make(chan Uevent)
 	readErr := make(chan error, 1)
+	lost := make(chan struct{}, 1)
 	go func() {
 		for {
 			u, err := src.Next(rctx)
+			if errors.Is(err, ErrEventsLost) && rctx.Err() == nil {
+				select {
+				case lost <- struct{}{}:
+				default: // a rescan is due already
+				}
+				continue
+			}
 			if err != nil {
 				readErr <- err
 				return
@@ -148,6 +180,40 @@ func (s *Station) Serve(ctx context.Context, src Source) error {
 		}
 		wg.Wait()
 	}
+	take := func(u Uevent) {
+		if !u.WholeDisk() {
+			return // partitions, other subsystems
+		}
+		switch u.Action {
+		case ActionRemove:
+			delete(s.seen, u.DevName)
+			s.remove(u.DevName)
+		case ActionAdd, ActionChange:
+			s.seen[u.DevName] = true
+			if s.Max > 0 && s.handled+running >= s.Max {
+				s.emit(&Ignored{Device: "/dev/" + u.DevName, Reason: "the station takes no more drives (--max reached)"})
+				return
+			}
+			d := s.admit(ctx, u)
+			if d == nil {
+				return
+			}
+			dctx, cancel := context.WithCancel(ctx)
+			d.cancel = cancel
+			running++
+			wg.Go(func() {
+				defer cancel()
+				s.handle(ctx, dctx, d)
+				finished <- d.name
+			})
+		}
+	}
+	var tick <-chan time.Time
+	if s.Rescan > 0 {
+		t := time.NewTicker(s.Rescan)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		if s.Max > 0 && s.handled+running >= s.Max && running == 0 {
 			s.emit(&Stopped{Handled: s.handled})
@@ -170,32 +236,74 @@ func (s *Station) Serve(ctx context.Context, src Source) error {
 			s.finish(name)
 			running--
 		case u := <-events:
-			if !u.WholeDisk() {
-				continue // partitions, other subsystems
+			take(u)
+		case <-tick:
+			for _, u := range s.rescan(false) {
+				take(u)
 			}
-			switch u.Action {
-			case ActionRemove:
-				s.remove(u.DevName)
-			case ActionAdd, ActionChange:
-				if s.Max > 0 && s.handled+running >= s.Max {
-					s.emit(&Ignored{Device: "/dev/" + u.DevName, Reason: "the station takes no more drives (--max reached)"})
-					continue
-				}
-				d := s.admit(ctx, u)
-				if d == nil {
-					continue
-				}
-				dctx, cancel := context.WithCancel(ctx)
-				d.cancel = cancel
-				running++
-				wg.Go(func() {
-					defer cancel()
-					s.handle(ctx, dctx, d)
-					finished <- d.name
-				})
+		case <-lost:
+			for _, u := range s.rescan(true) {
+				take(u)
 			}
 		}
 	}
+}
+
+// rescan lists /sys/block and returns the uevents the station missed: an add for
+// each disk with a medium that it has not heard of, a remove for each disk it knows
+// that is gone. A difference counts when the previous look found it too (a uevent
+// may be on its way), or at once when events were lost. It says what it found
+// (Rescanned) when it found anything.
+func (s *Station) rescan(lost bool) []Uevent {
+	entries, err := os.ReadDir(s.sysBlock())
+	if err != nil {
+		return nil // no sysfs to compare with: the uevents are all there is
+	}
+	there := map[string]bool{}
+	odd := map[string]bool{} // differences found by this look
+	var found []Uevent
+	var added, removed []string
+	for _, e := range entries {
+		name := e.Name()
+		there[name] = true
+		if s.present[name] || s.seen[name] || s.done[name] || s.active[name] != nil || s.size(name) == 0 {
+			continue
+		}
+		if odd["+"+name] = true; lost || s.odd["+"+name] {
+			found = append(found, rescanEvent(ActionAdd, name))
+			added = append(added, "/dev/"+name)
+		}
+	}
+	known := map[string]bool{}
+	for _, m := range []map[string]bool{s.present, s.seen, s.done} {
+		for name := range m {
+			known[name] = true
+		}
+	}
+	for name, d := range s.active {
+		known[name] = known[name] || !d.isRemoved()
+	}
+	for _, name := range slices.Sorted(maps.Keys(known)) {
+		if there[name] || !known[name] {
+			continue
+		}
+		if odd["-"+name] = true; lost || s.odd["-"+name] {
+			found = append(found, rescanEvent(ActionRemove, name))
+			removed = append(removed, "/dev/"+name)
+		}
+	}
+	s.odd = odd
+	if len(found) > 0 {
+		s.emit(&Rescanned{Added: added, Removed: removed})
+	}
+	return found
+}
+
+// rescanEvent is the uevent the kernel sent, or would have, for a disk a rescan
+// found added or removed.
+func rescanEvent(action, name string) Uevent {
+	return Uevent{Action: action, DevPath: "/block/" + name, Subsystem: "block", DevName: name, DevType: "disk",
+		Env: map[string]string{"DECOM_RESCAN": "1"}}
 }
 
 // admit decides whether an added (or changed) disk is a new drive to handle.
@@ -225,7 +333,7 @@ func (s *Station) admit(ctx context.Context, u Uevent) *drive {
 	}
 	if s.BootMedium != nil {
 		if why := s.BootMedium(dev); why != "" {
-			s.emit(&Ignored{Device: path, Reason: why})
+			s.emit(&Ignored{Device: path, Reason: why, Boot: true})
 			s.done[name] = true
 			return nil
 		}
@@ -266,8 +374,11 @@ func (s *Station) remove(name string) {
 
 // finish forgets a drive whose run ended.
 func (s *Station) finish(name string) {
+	// A drive pulled out is not done: plugged in again, it is a new drive.
+	if d := s.active[name]; d == nil || !d.isRemoved() {
+		s.done[name] = true
+	}
 	delete(s.active, name)
-	s.done[name] = true
 	s.handled++
 }
 
@@ -295,6 +406,7 @@ func (s *Station) handle(stationCtx, ctx context.Context, d *drive) {
 	o.Removed = func(context.Context, string) bool { return s.waitRemoved(stationCtx, d) }
 	progress := newProgress(path, s.emit)
 	o.Events = func(ev sanitize.Event) {
+		s.emit(&Run{Device: path, Event: ev})
 		switch ev := ev.(type) {
 		case *sanitize.Planned:
 			for _, p := range ev.Plans {

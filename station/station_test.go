@@ -362,3 +362,218 @@ func TestStationConfirmDeclined(t *testing.T) {
 		t.Errorf("console:\n%s", out)
 	}
 }
+
+// lossySource is a uevent source that loses events, as a netlink socket whose
+// buffer overran does: the test sends what the kernel would (dropped ones never
+// arrive), and says when the source reports the loss (ErrEventsLost).
+type lossySource struct {
+	events chan Uevent
+	lost   chan struct{}
+}
+
+func (l *lossySource) Next(ctx context.Context) (Uevent, error) {
+	select {
+	case u := <-l.events:
+		return u, nil
+	case <-l.lost:
+		return Uevent{}, fmt.Errorf("recvfrom: %w", ErrEventsLost)
+	case <-ctx.Done():
+		return Uevent{}, ctx.Err()
+	}
+}
+
+// fakeBlock is a fake sys/block that lists only the test's own loop devices, each a
+// link to its real directory (its size and attributes are the kernel's).
+type fakeBlock string
+
+func newFakeBlock(t *testing.T) fakeBlock {
+	t.Helper()
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "sys", "block"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return fakeBlock(root)
+}
+
+func (f fakeBlock) plug(t *testing.T, l *loopdev.Loop) {
+	t.Helper()
+	if err := os.Symlink(filepath.Join("/sys/block", l.Name()), filepath.Join(string(f), "sys", "block", l.Name())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (f fakeBlock) pull(t *testing.T, l *loopdev.Loop) {
+	t.Helper()
+	if err := os.Remove(filepath.Join(string(f), "sys", "block", l.Name())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Uevents get lost (the socket's buffer overruns): the station's look at /sys/block
+// still takes a drive whose add never came, once and never twice (its add arriving
+// late changes nothing), and ends the run of a drive pulled out whose remove never
+// came as aborted, the drive beside it unharmed. The look comes every Rescan, or at
+// once when the source says events were lost.
+func TestStationRescanFindsLostEvents(t *testing.T) {
+	t.Run("periodic", func(t *testing.T) { testRescan(t, false) })
+	t.Run("after ENOBUFS", func(t *testing.T) { testRescan(t, true) })
+}
+
+func testRescan(t *testing.T, onLoss bool) {
+	loopdev.Require(t)
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skip("needs /dev/fuse")
+	}
+	sys := newFakeBlock(t)
+	var ev events
+	started := make(chan struct{})
+	ev.on = func(e Event) {
+		if _, ok := e.(*Started); ok {
+			close(started)
+		}
+	}
+	src := &lossySource{events: make(chan Uevent), lost: make(chan struct{})}
+	st := &Station{Run: baseRun(t), Auto: true, Max: 2, Events: ev.add, RemoveGrace: 30 * time.Second,
+		SysRoot: string(sys)}
+	if !onLoss {
+		st.Rescan = 200 * time.Millisecond
+	}
+	// loss stands for the netlink socket's ENOBUFS after events were dropped.
+	loss := func() {
+		if onLoss {
+			src.lost <- struct{}{}
+		}
+	}
+	_, wait := serve(t, st, src)
+	<-started
+
+	// A drive plugged in whose add is lost.
+	added := loopdev.New(t, 8<<20, false, nil)
+	fill(t, added.Backing, 0xff)
+	sys.plug(t, added)
+	loss()
+	arrived := func(dev string) int {
+		ev.mu.Lock()
+		defer ev.mu.Unlock()
+		n := 0
+		for _, e := range ev.list {
+			if a, ok := e.(*Arrived); ok && a.Device == dev {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(time.Minute)
+	for arrived(added.Path) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the drive whose add was lost was never taken\n%s", ev.lines())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Its add comes late after all: it is being handled already.
+	src.events <- diskEvent(ActionAdd, added.Name())
+
+	// A drive plugged in (its add comes) and pulled out mid-wipe, whose remove is
+	// lost.
+	pulled := faultfs.Mount(t, 16<<20)
+	pulled.Hang(faultfs.Range{Off: 8 << 20, Len: 8 << 20, Ops: faultfs.Write})
+	pl := pulled.Attach(t)
+	sys.plug(t, pl)
+	src.events <- diskEvent(ActionAdd, pl.Name())
+	for pulled.Waiting() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the wipe of %s never reached the hanging range\n%s", pl.Path, ev.lines())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	sys.pull(t, pl)
+	pulled.SetFaults(faultfs.Range{Off: 0, Len: 16 << 20, Ops: faultfs.Write | faultfs.Read})
+	pulled.Release()
+	loss()
+
+	if err := wait(); err != nil {
+		t.Fatalf("station: %v\n%s", err, ev.lines())
+	}
+	out := ev.lines()
+	t.Log("\n" + out)
+	if n := arrived(added.Path); n != 1 {
+		t.Errorf("the drive whose add was lost was taken %d times, want once", n)
+	}
+	a := ev.finished(added.Path)
+	if a == nil || a.Result.Outcome != wipe.OutcomeCompleted || !a.Result.Verified {
+		t.Fatalf("the drive whose add was lost: %+v", a)
+	}
+	if !every(t, added.Backing, 0) {
+		t.Error("the drive whose add was lost is not all zeros")
+	}
+	p := ev.finished(pl.Path)
+	if p == nil || !p.Removed || p.Result.Outcome != wipe.OutcomeAborted || !strings.Contains(p.Result.Error, "the drive was removed") {
+		t.Fatalf("the drive whose remove was lost: %+v", p)
+	}
+	for _, want := range []string{
+		added.Path + ": found in /sys/block without its uevent (lost): taken as plugged in",
+		pl.Path + ": gone from /sys/block without its uevent (lost): taken as removed",
+		pl.Path + ": removed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+}
+
+// A drive pulled out while its run goes on (here: while it waits for its
+// confirmation) is a new drive when it is plugged in again: it is asked about anew.
+func TestStationPulledDriveTakenAgain(t *testing.T) {
+	loopdev.Require(t)
+	var ev events
+	src := make(fakeSource)
+	asked := make(chan string, 4)
+	var mu sync.Mutex
+	times := 0
+	st := &Station{Run: baseRun(t), Max: 2, Events: ev.add, RemoveGrace: time.Second,
+		Confirm: func(ctx context.Context, p sanitize.Plan) (bool, error) {
+			mu.Lock()
+			times++
+			first := times == 1
+			mu.Unlock()
+			asked <- p.Target.Path
+			if first {
+				<-ctx.Done() // waits until the drive is pulled out
+				return false, ctx.Err()
+			}
+			return false, nil
+		}}
+	_, wait := serve(t, st, src)
+	l := loopdev.New(t, 4<<20, false, nil)
+	fill(t, l.Backing, 0x11)
+	src <- diskEvent(ActionAdd, l.Name())
+	if got := <-asked; got != l.Path {
+		t.Fatalf("asked about %s", got)
+	}
+	src <- diskEvent(ActionRemove, l.Name())
+	deadline := time.Now().Add(time.Minute)
+	for ev.finished(l.Path) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the pulled drive's run never ended\n%s", ev.lines())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	src <- diskEvent(ActionAdd, l.Name())
+	select {
+	case got := <-asked:
+		if got != l.Path {
+			t.Fatalf("asked about %s", got)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("the drive plugged in again was not asked about\n%s", ev.lines())
+	}
+	if err := wait(); err != nil {
+		t.Fatalf("station: %v\n%s", err, ev.lines())
+	}
+	if f := ev.finished(l.Path); f == nil || !f.Removed {
+		t.Errorf("the first run: %+v", f)
+	}
+	if !every(t, l.Backing, 0x11) {
+		t.Error("a drive never confirmed was written to")
+	}
+}

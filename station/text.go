@@ -73,6 +73,13 @@ func Text(w io.Writer) func(Event) {
 			fmt.Fprintf(w, "%s: failed: %v\n", ev.Device, ev.Err)
 		case *Pullable:
 			fmt.Fprintf(w, "%s: can be pulled\n", ev.Device)
+		case *Rescanned:
+			for _, d := range ev.Added {
+				fmt.Fprintf(w, "%s: found in /sys/block without its uevent (lost): taken as plugged in\n", d)
+			}
+			for _, d := range ev.Removed {
+				fmt.Fprintf(w, "%s: gone from /sys/block without its uevent (lost): taken as removed\n", d)
+			}
 		case *Stopped:
 			if ev.Err != nil {
 				fmt.Fprintf(w, "station: stopped after %d drives: %v\n", ev.Handled, ev.Err)

@@ -26,7 +26,7 @@ type stationOptions struct {
 // stationWipeFlags are the flags of decom wipe that decom station takes too.
 var stationWipeFlags = []string{"method", "passes", "rounds", "blank", "block-size", "queue-depth",
 	"progress-interval", "verify", "verify-passes", "coverage", "stall-timeout", "give-up-stalled",
-	"journal-dir", "journal-interval"}
+	"journal-dir", "journal-interval", "plain"}
 
 func (o *stationOptions) AddFlags(f *pflag.FlagSet) {
 	all := pflag.NewFlagSet("wipe", pflag.ContinueOnError)
@@ -73,9 +73,13 @@ lets them be taken when the kernel announces them again), nor is the system's ow
 disk, which the safety gate refuses. A drive pulled out while it is wiped ends as
 aborted, and its record says it was removed; the other drives go on.
 
-The console shows, for each drive, a line when it arrives, its progress every 10%,
-its outcome with its certificate, and "can be pulled" when the station is done
-with it. --once or --max end the station after that many drives; SIGINT or SIGTERM
+At a terminal the station is shown full screen: a row per drive seen (the drives
+present at start and the system's disk marked as left alone), with its progress
+bar, outcome and certificate, "can be pulled" when the station is done with it, or
+"removed" when it was pulled out mid-wipe; serial numbers are typed at its foot,
+and Esc (or q with --auto) asks before it stops the station. With --plain, or when
+the output is no terminal, it prints a line when a drive arrives, its progress
+every 10%, its outcome with its certificate, and "can be pulled". --once or --max end the station after that many drives; SIGINT or SIGTERM
 end it at once (the drives being wiped end as aborted, with their records).
 
 The method, verification and certificate settings are decom wipe's (flags,
@@ -110,6 +114,16 @@ func runStation(ctx context.Context, opts stationOptions, g *globalOptions) erro
 	if opts.Once {
 		opts.Max = 1
 	}
+	var screen *consoleReporter // the full screen, at a terminal (wipe_console.go)
+	if useConsole(g, opts.wipe.Plain) {
+		var stop context.CancelFunc
+		ctx, stop = context.WithCancel(ctx)
+		defer stop()
+		var err error
+		if screen, err = newConsoleReporter(g, stop); err != nil {
+			return err
+		}
+	}
 	so, err := opts.wipe.prepare(ctx, g, opts.wipe.askPassphrase(g))
 	if err != nil {
 		return err
@@ -123,6 +137,7 @@ func runStation(ctx context.Context, opts stationOptions, g *globalOptions) erro
 	var mu sync.Mutex
 	var failures []error
 	st := &station.Station{Run: so, Auto: opts.Auto, IncludePresent: opts.IncludePresent, Max: opts.Max,
+		Rescan: station.DefaultRescan,
 		Events: func(ev station.Event) {
 			print(ev)
 			var err error
@@ -145,7 +160,14 @@ func runStation(ctx context.Context, opts stationOptions, g *globalOptions) erro
 	if !opts.Auto {
 		st.Confirm = station.Confirm(station.Lines(g.stdin), g.stdout)
 	}
-	if err := st.Serve(ctx, src); err != nil {
+	if screen != nil {
+		print = screen.station(st, so, opts.Auto)
+	}
+	err = st.Serve(ctx, src)
+	if screen != nil {
+		screen.stop()
+	}
+	if err != nil {
 		return err
 	}
 	// Ended by --max: the exit code says the worst of the drives' outcomes.

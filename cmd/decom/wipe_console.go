@@ -16,6 +16,7 @@ import (
 	"github.com/decom-project/decom/internal/logging"
 	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/sanitize"
+	"github.com/decom-project/decom/station"
 	"github.com/decom-project/decom/verify"
 	"github.com/decom-project/decom/wipe"
 )
@@ -104,6 +105,32 @@ func (r *consoleReporter) stop() {
 	r.logs.direct()
 	fmt.Fprint(r.g.stdout, r.model.Summary())
 	r.prog = nil
+}
+
+// station puts an intake station on the screen (package console's station view)
+// and returns the listener of its events; in confirmation mode, serial numbers are
+// typed on the screen and its questions go to the screen's log lines. stop takes
+// the screen down and prints its summary.
+func (r *consoleReporter) station(st *station.Station, so sanitize.Options, auto bool) func(station.Event) {
+	r.describeRun(so)
+	sto := console.StationOptions{Auto: auto, Verify: string(so.Verify.Mode)}
+	if !auto {
+		put, read := station.Typed()
+		sto.Line = put
+		st.Confirm = station.Confirm(read, r.logs)
+	}
+	r.model = console.NewStation(r.opts, sto)
+	r.prog = r.program(r.model)
+	r.exited = make(chan struct{})
+	go func() {
+		defer close(r.exited)
+		if _, err := r.prog.Run(); err != nil {
+			r.logs.direct()
+			r.g.log.Error().Err(err).Msg("the full-screen view failed; the station goes on")
+		}
+	}()
+	r.logs.to(func(line string) { r.prog.Send(console.LogMsg(line)) })
+	return func(ev station.Event) { r.prog.Send(ev) }
 }
 
 // logSwitch is the log's writer: stderr, or while the screen is up, its log lines.

@@ -19,7 +19,7 @@ type Monitor struct {
 	conn    net.Conn
 	rd      *bufio.Reader
 	mu      sync.Mutex // one command at a time
-	console *consoleLog
+	console fmt.Stringer
 }
 
 // Execute runs one QMP command with its arguments (nil for none) and returns its
@@ -88,9 +88,47 @@ func (m *Monitor) WaitConsole(ctx context.Context, want ...string) (string, erro
 	}
 }
 
+// MonitorArgs are the arguments that give a QEMU command line (run without RunSteps)
+// a QMP socket at socket, for DialMonitor.
+func MonitorArgs(socket string) []string {
+	return []string{"-qmp", "unix:" + socket + ",server=on,wait=off"}
+}
+
+// DialMonitor connects to the QMP socket of a QEMU started with MonitorArgs (it waits
+// for QEMU to make it, until ctx ends); console is the guest's serial console as the
+// test collects it. Close the Monitor when done.
+func DialMonitor(ctx context.Context, socket string, console fmt.Stringer) (*Monitor, error) {
+	return dialMonitor(ctx, socket, console)
+}
+
+// Close closes the connection to QEMU.
+func (m *Monitor) Close() error { return m.conn.Close() }
+
+// HotAddDisk plugs the image at path in as a virtio-blk disk with the QEMU device id
+// id and the serial number serial, whose writes QEMU throttles to bps bytes a
+// second (a wipe then lasts long enough to watch); device_del with id pulls it out.
+func (m *Monitor) HotAddDisk(id, path, serial string, bps int) error {
+	for _, c := range []struct {
+		cmd  string
+		args map[string]any
+	}{
+		{"object-add", map[string]any{"qom-type": "throttle-group", "id": id + "-tg", "limits": map[string]any{"bps-write": bps}}},
+		{"blockdev-add", map[string]any{"node-name": id + "-raw", "driver": "raw",
+			"file": map[string]any{"driver": "file", "filename": path}}},
+		{"blockdev-add", map[string]any{"node-name": id + "-node", "driver": "throttle", "throttle-group": id + "-tg",
+			"file": id + "-raw"}},
+		{"device_add", map[string]any{"driver": "virtio-blk-pci", "id": id, "drive": id + "-node", "serial": serial}},
+	} {
+		if _, err := m.Execute(c.cmd, c.args); err != nil {
+			return fmt.Errorf("hot-adding %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
 // dialMonitor connects to QEMU's QMP socket, which QEMU makes as it starts, and
 // leaves the capabilities negotiation done.
-func dialMonitor(ctx context.Context, socket string, con *consoleLog) (*Monitor, error) {
+func dialMonitor(ctx context.Context, socket string, con fmt.Stringer) (*Monitor, error) {
 	var conn net.Conn
 	for {
 		var err error

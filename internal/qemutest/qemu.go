@@ -166,7 +166,7 @@ func Run(t testing.TB, cfg Config) Result {
 	monCtx, stopMonitor := context.WithCancel(ctx)
 	if cfg.Monitor != nil {
 		socket := filepath.Join(t.TempDir(), "qmp.sock")
-		cmd.Args = append(cmd.Args, "-qmp", "unix:"+socket+",server=on,wait=off")
+		cmd.Args = append(cmd.Args, MonitorArgs(socket)...)
 		monitor.Go(func() {
 			m, err := dialMonitor(monCtx, socket, con)
 			if err != nil {
