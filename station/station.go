@@ -189,6 +189,14 @@ func (s *Station) Serve(ctx context.Context, src Source) error {
 			delete(s.seen, u.DevName)
 			s.remove(u.DevName)
 		case ActionAdd, ActionChange:
+			if u.Action == ActionChange && s.size(u.DevName) == 0 {
+				// The medium went (a card or a dock's drive taken out, a loop
+				// device detached) but the node stays: that is a removal, and
+				// what is put in next is a new drive.
+				delete(s.seen, u.DevName)
+				s.remove(u.DevName)
+				return
+			}
 			s.seen[u.DevName] = true
 			if s.Max > 0 && s.handled+running >= s.Max {
 				s.emit(&Ignored{Device: "/dev/" + u.DevName, Reason: "the station takes no more drives (--max reached)"})
@@ -265,7 +273,7 @@ func (s *Station) rescan(lost bool) []Uevent {
 	var added, removed []string
 	for _, e := range entries {
 		name := e.Name()
-		there[name] = true
+		there[name] = s.size(name) > 0 // a node left without its medium is empty
 		if s.present[name] || s.seen[name] || s.done[name] || s.active[name] != nil || s.size(name) == 0 {
 			continue
 		}

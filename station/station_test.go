@@ -577,3 +577,68 @@ func TestStationPulledDriveTakenAgain(t *testing.T) {
 		t.Error("a drive never confirmed was written to")
 	}
 }
+
+// A node that stays while its medium goes (a card reader's card, a dock's drive, a
+// detached loop device: the kernel sends a change and the size reads 0) counts as
+// pulled out: what is put in next is a new drive, though a drive was present in that
+// node when the station started.
+func TestStationMediumChangeIsANewDrive(t *testing.T) {
+	root := t.TempDir()
+	node := filepath.Join(root, "sys", "block", "decomtest0")
+	if err := os.MkdirAll(node, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	size := func(sectors string) {
+		if err := os.WriteFile(filepath.Join(node, "size"), []byte(sectors+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size("8192")
+	var ev events
+	started := make(chan struct{})
+	ev.on = func(e Event) {
+		if _, ok := e.(*Started); ok {
+			close(started)
+		}
+	}
+	src := make(fakeSource)
+	st := &Station{Run: baseRun(t), Auto: true, Events: ev.add, SysRoot: root}
+	cancel, wait := serve(t, st, src)
+	<-started
+	waitFor := func(what string, ok func(Event) bool) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for {
+			ev.mu.Lock()
+			found := slices.ContainsFunc(ev.list, ok)
+			ev.mu.Unlock()
+			if found {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within a minute\n%s", what, ev.lines())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	// Present at start: left alone.
+	src <- diskEvent(ActionChange, "decomtest0")
+	waitFor("left alone as present", func(e Event) bool {
+		i, ok := e.(*Ignored)
+		return ok && i.Device == "/dev/decomtest0" && strings.Contains(i.Reason, "present")
+	})
+	// The medium goes, another comes: taken as a new drive (its inventory then
+	// fails, since no /dev/decomtest0 exists; that it was looked up is the point).
+	size("0")
+	src <- diskEvent(ActionChange, "decomtest0")
+	size("8192")
+	src <- diskEvent(ActionChange, "decomtest0")
+	waitFor("taken as a new drive", func(e Event) bool {
+		f, ok := e.(*Failed)
+		return ok && f.Device == "/dev/decomtest0"
+	})
+	cancel()
+	if err := wait(); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("station: %v\n%s", err, ev.lines())
+	}
+}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/decom-project/decom/internal/loopdev"
 )
@@ -22,11 +24,9 @@ func TestStationFullScreenAtTerminal(t *testing.T) {
 	r.waitFor("each is wiped once its serial number is typed below")
 	img := filled(t, 4<<20, "s.img")[0]
 	l := loopdev.Over(t, img)
-	r.waitFor(l.Path + ": all data on it")
-	r.waitFor("waiting for confirmation")
-	if _, err := r.tty.Write([]byte(l.Name() + "\r")); err != nil {
-		t.Fatal(err)
-	}
+	// The station hears every drive this machine gains, other tests' loop devices
+	// too: their questions are answered by leaving them alone.
+	r.answerStation(l.Path, l.Name())
 	r.waitFor("COMPLETED - CAN BE PULLED")
 	if !allBytes(t, img, 0) {
 		t.Errorf("%s is not all zeros after its name was typed", l.Path)
@@ -66,4 +66,37 @@ func TestStationPlainAtTerminal(t *testing.T) {
 	if code != exitInterrupted {
 		t.Errorf("exit code %d, want %d", code, exitInterrupted)
 	}
+}
+
+// stationQuestion finds the drive a station asks about: the last one named in a
+// question sent to the terminal.
+var stationQuestion = regexp.MustCompile(`(/dev/[a-z0-9]+): all data on it`)
+
+// answerStation waits, up to a minute, for the station to ask about the drive at
+// path and types name to wipe it. Questions about other drives (another test's
+// loop device that appeared meanwhile) are answered with Enter, which leaves them
+// alone.
+func (r *ptyRun) answerStation(path, name string) {
+	r.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	left := map[string]bool{}
+	for time.Now().Before(deadline) {
+		m := stationQuestion.FindAllStringSubmatch(r.text(), -1)
+		switch asked := ""; {
+		case len(m) > 0 && m[len(m)-1][1] == path:
+			if _, err := r.tty.Write([]byte(name + "\r")); err != nil {
+				r.t.Fatal(err)
+			}
+			return
+		case len(m) > 0 && !left[m[len(m)-1][1]]:
+			asked = m[len(m)-1][1]
+			left[asked] = true
+			r.t.Logf("the station asks about %s, not this test's drive: leaving it alone", asked)
+			if _, err := r.tty.Write([]byte("\r")); err != nil {
+				r.t.Fatal(err)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.t.Fatalf("the station did not ask about %s within 60 s; the terminal got:\n%s", path, r.text())
 }
