@@ -11,20 +11,26 @@ import (
 // queues in turn, so that one target's random pass fills blocks on several cores
 // while its writers write, and many targets share the cores fairly.
 //
-// The pool holds no goroutine while it has nothing to fill: a generator starts when a
-// block can be filled and none of the running ones is free, and ends when no queue
-// has a block to fill. A wipe that returns leaves no generator behind for it.
+// The generators run only while a queue is joined: the first join starts them, and
+// they end when the last queue leaves, so a wipe that returns leaves none behind.
+// Between blocks they wait on a condition, not in new goroutines: handing a block
+// through the pool allocates nothing.
 type keyPool struct {
-	workers int // the most generators that run at once
+	workers int // the generators that run while a queue is joined
 
 	mu      sync.Mutex
+	work    sync.Cond   // signalled when a block may be fillable or the last queue left
 	running int         // generators running
 	queues  []*keyQueue // joined queues, served round-robin
 	turn    int         // the index in queues served next
 }
 
-// newKeyPool returns a pool of at most workers generators (at least one).
-func newKeyPool(workers int) *keyPool { return &keyPool{workers: max(workers, 1)} }
+// newKeyPool returns a pool of workers generators (at least one).
+func newKeyPool(workers int) *keyPool {
+	p := &keyPool{workers: max(workers, 1)}
+	p.work.L = &p.mu
+	return p
+}
 
 // defaultKeyPool is the process's pool, sized to the cores when first used.
 var defaultKeyPool = sync.OnceValue(func() *keyPool { return newKeyPool(runtime.GOMAXPROCS(0)) })
@@ -88,31 +94,13 @@ func (q *keyQueue) fillable() bool {
 	return !q.closed && q.next*q.bs < q.size && q.state[q.next%int64(len(q.bufs))] == slotFree
 }
 
-// start starts generators while there may be blocks for more of them to fill: at
-// most one per free slot of a fillable queue. A generator that finds nothing ends at
-// once. Under p.mu.
+// start starts the generators that are not running. Under p.mu.
 func (p *keyPool) start() {
-	work := 0
-	for _, q := range p.queues {
-		if q.fillable() {
-			work += q.free()
-		}
-	}
-	for p.running < p.workers && p.running < work {
+	for p.running < p.workers {
 		p.running++
 		go p.generate()
 	}
-}
-
-// free counts the slots of a queue that wait to be filled. Under pool.mu.
-func (q *keyQueue) free() int {
-	n := 0
-	for _, s := range q.state {
-		if s == slotFree {
-			n++
-		}
-	}
-	return n
+	p.work.Broadcast()
 }
 
 // claim picks the next block to fill, round-robin over the queues: one block from
@@ -137,15 +125,20 @@ func (p *keyPool) claim() (*keyQueue, int, int64, bool) {
 	return nil, 0, 0, false
 }
 
-// generate fills blocks until none is left to fill, then ends.
+// generate fills blocks while a queue is joined, waiting when none has a block to
+// fill; it ends when no queue is left.
 func (p *keyPool) generate() {
 	p.mu.Lock()
 	for {
 		q, s, i, ok := p.claim()
 		if !ok {
-			p.running--
-			p.mu.Unlock()
-			return
+			if len(p.queues) == 0 {
+				p.running--
+				p.mu.Unlock()
+				return
+			}
+			p.work.Wait()
+			continue
 		}
 		p.mu.Unlock()
 		off := i * q.bs
@@ -207,7 +200,9 @@ func (q *keyQueue) release(i int64) {
 		return
 	}
 	q.state[s] = slotFree
-	p.start()
+	if q.fillable() {
+		p.work.Signal()
+	}
 }
 
 // leave takes the queue out of the pool and waits until no generator fills its
@@ -234,6 +229,9 @@ func (q *keyQueue) leave() {
 	q.idle = make(chan struct{})
 	if q.filling == 0 {
 		close(q.idle)
+	}
+	if len(p.queues) == 0 {
+		p.work.Broadcast() // the generators end
 	}
 	idle := q.idle
 	p.mu.Unlock()
