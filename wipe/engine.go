@@ -302,7 +302,6 @@ type engine struct {
 
 	bufs  [][]byte // the ring a random pass's blocks are generated into (see keyQueue)
 	fixed [][]byte // per phase, for fixed passes
-	zero  []byte   // keystream source for random passes
 
 	// per pass
 	next     atomic.Int64 // next block index to claim
@@ -335,7 +334,7 @@ func (e *engine) flushSlot() int { return e.opts.QueueDepth }
 const keyLookahead = 2
 
 // allocate makes every buffer the passes need, once: the write loop allocates
-// nothing but the cipher state of a random block (Stream.FillAt's).
+// nothing.
 func (e *engine) allocate(passes []Pattern) {
 	bs := e.opts.BlockSize
 	period := 0
@@ -348,7 +347,6 @@ func (e *engine) allocate(passes []Pattern) {
 		}
 	}
 	if random {
-		e.zero = blockio.AlignedBuffer(bs)
 		for range e.opts.QueueDepth + keyLookahead {
 			e.bufs = append(e.bufs, blockio.AlignedBuffer(bs))
 		}
@@ -422,7 +420,7 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 		// The pool fills the blocks ahead of the writers; the pass ends it before it
 		// returns, whatever the writers left unfinished.
 		gen = e.opts.pool.join(e.bufs, e.opts.QueueDepth, bs, e.size, start.offset/bs, func(buf []byte, off int64) {
-			stream.FillAt(buf, off, e.zero)
+			stream.FillAt(buf, off, nil)
 		})
 		defer gen.leave()
 	}

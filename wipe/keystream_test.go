@@ -314,8 +314,8 @@ func (discard) WriteAt(p []byte, _ int64) (int, error) { return len(p), nil }
 func (discard) Sync() error                            { return nil }
 
 // BenchmarkOverwriteRandom: one random pass over 256 MiB written nowhere; allocs/block
-// is what the write loop allocates per block (Stream.FillAt's cipher state, while it
-// has one).
+// is the wipe's allocations spread over its blocks (its set-up: nothing is allocated
+// per block).
 func BenchmarkOverwriteRandom(b *testing.B) {
 	const size = 256 << 20
 	tgt := Target{Path: "/dev/null0", Kind: KindDrive, SectorSize: 512, Identity: Identity{SizeBytes: size}}
