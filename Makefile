@@ -33,7 +33,7 @@ TOOLS_DIR ?= $(HOME)/.cache/decom/tools
 COSIGN_VERSION := v3.1.3
 COSIGN := $(TOOLS_DIR)/cosign-$(COSIGN_VERSION)
 
-.PHONY: all build agent image test demo lint bench bench-go bench-wipe bench-journal bench-registry bench-image deps tools fuzz clean
+.PHONY: all build agent image test demo lint bench bench-go bench-wipe bench-journal bench-cpu bench-parallel bench-registry bench-image deps tools fuzz clean
 
 all: build
 
@@ -96,7 +96,9 @@ bench-go:
 
 ## bench-wipe: SIZE per device (default 2G) and REPEAT (default 3), e.g. make bench-wipe SIZE=1G;
 ## then the resume journal's cost: decom wipe of a JSIZE (default 4G) loop device with and
-## without it, JREPEAT (default 5) runs of each, interleaved.
+## without it, JREPEAT (default 5) runs of each, interleaved; then CPU s/GiB and peak RSS per
+## pattern with the random/zero throughput ratios (bench-cpu) and 1 to 16 devices at once
+## against fio (bench-parallel).
 bench-wipe: build
 	@scripts/ensure-tools.sh $(BENCH_TOOLS)
 	scripts/bench-wipe.sh bin/decom
@@ -107,6 +109,18 @@ bench-wipe: build
 bench-journal: build
 	@scripts/ensure-tools.sh jq=jq /usr/bin/time=time losetup=mount fallocate=util-linux
 	PARTS=journal scripts/bench-wipe.sh bin/decom
+
+## bench-cpu: only CPU seconds per GiB and peak RSS per pattern against fio, and the random
+## pass's throughput over the zero pass's (tmpfs- and disk-backed), e.g. make bench-cpu CSIZE=2G CREPEAT=5
+bench-cpu: build
+	@scripts/ensure-tools.sh $(BENCH_TOOLS)
+	PARTS=cpu scripts/bench-wipe.sh bin/decom
+
+## bench-parallel: only many devices at once, decom in one process against fio with one job per
+## device, e.g. make bench-parallel PCOUNTS="1 4 8 16" PSIZE=256M PREPEAT=3
+bench-parallel: build
+	@scripts/ensure-tools.sh $(BENCH_TOOLS)
+	PARTS=parallel scripts/bench-wipe.sh bin/decom
 
 ## bench-registry: 20,000 uploads arriving at 1,300/s, then 64 agents uploading in a
 ## closed loop; the reports go to bin/.

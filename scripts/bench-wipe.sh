@@ -19,6 +19,18 @@
 # instead of comparing two identical runs. PARTS=journal runs only this comparison (no fio).
 # JBACKING=tmpfs puts that device's image in the tmpfs instead (the journal directory stays
 # on /var/tmp): no host disk's writeback then spreads the runs, so a small difference shows.
+#
+# Then CPU and memory per pattern (PARTS=cpu runs only this): decom wipe of a CSIZE (default
+# 1G) tmpfs-backed loop device with zero, one, random, dod-3 and gutmann (CMETHODS), whole-
+# process CPU (user+sys, GNU time) per GiB written and peak RSS, next to fio writing the same
+# bytes (zeros, 0xff, fio's random buffer, and 3 or 35 loops of it); and the random pass's
+# throughput over the zero pass's on that device and on a disk-backed one, CREPEAT (default
+# 5) interleaved runs, the order flipping every round.
+#
+# Then many devices at once (PARTS=parallel runs only this): PCOUNTS (default "1 4 8 16")
+# loop devices of PSIZE (default 256M) each, tmpfs-backed and disk-backed, decom wiping all
+# of them in one process against fio with one job per device, for zeros and random data,
+# PREPEAT (default 3) interleaved runs; the ratios decom / fio and decom's peak RSS.
 set -euo pipefail
 
 SIZE=${SIZE:-2G}
@@ -31,25 +43,35 @@ JMETHODS=${JMETHODS:-zero dod-3}
 JBACKING=${JBACKING:-disk} # where the journal benchmark's device image lives: disk (/var/tmp) or tmpfs
 PARTS=${PARTS:-all}
 PAR=4 # devices in the parallel measurement
+CSIZE=${CSIZE:-1G}
+CREPEAT=${CREPEAT:-5}
+CMETHODS=${CMETHODS:-zero one random dod-3 gutmann}
+PSIZE=${PSIZE:-256M}
+PREPEAT=${PREPEAT:-3}
+PCOUNTS=${PCOUNTS:-1 4 8 16}
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-[ $# -eq 1 ] || die "usage: $0 DECOM_BINARY   (env: SIZE=2G VSIZE=8G REPEAT=3 JSIZE=4G JREPEAT=5 JMETHODS=\"zero dod-3\" PARTS=all|journal)"
+[ $# -eq 1 ] || die "usage: $0 DECOM_BINARY   (env: SIZE=2G VSIZE=8G REPEAT=3 JSIZE=4G JREPEAT=5 JMETHODS=\"zero dod-3\" CSIZE=1G CREPEAT=5 PSIZE=256M PREPEAT=3 PCOUNTS=\"1 4 8 16\" PARTS=all|journal|cpu|parallel)"
 decom=$(realpath "$1")
 [ -x "$decom" ] || die "$1: not an executable"
 [ "$(id -u)" -eq 0 ] || die "run as root: it attaches loop devices and mounts a tmpfs"
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT=$REPEAT: want a positive integer"
 [[ $JREPEAT =~ ^[1-9][0-9]*$ ]] || die "JREPEAT=$JREPEAT: want a positive integer"
-case $PARTS in all | journal) ;; *) die "PARTS=$PARTS: want all or journal" ;; esac
+[[ $CREPEAT =~ ^[1-9][0-9]*$ ]] || die "CREPEAT=$CREPEAT: want a positive integer"
+[[ $PREPEAT =~ ^[1-9][0-9]*$ ]] || die "PREPEAT=$PREPEAT: want a positive integer"
+[[ $PCOUNTS =~ ^[1-9][0-9]*( [1-9][0-9]*)*$ ]] || die "PCOUNTS=$PCOUNTS: want device counts such as \"1 4 8 16\""
+case $PARTS in all | journal | cpu | parallel) ;; *) die "PARTS=$PARTS: want all, journal, cpu or parallel" ;; esac
 case $JBACKING in disk | tmpfs) ;; *) die "JBACKING=$JBACKING: want disk or tmpfs" ;; esac
 all() { [ "$PARTS" = all ]; }
+part() { [ "$PARTS" = all ] || [ "$PARTS" = "$1" ]; }
 
 # Every tool this needs, as command=Debian package.
 missing=()
 tools=(jq=jq /usr/bin/time=time losetup=mount mount=mount fallocate=util-linux blockdev=util-linux
   numfmt=coreutils timeout=coreutils)
-all && tools+=(fio=fio)
+[ "$PARTS" = journal ] || tools+=(fio=fio)
 for pair in "${tools[@]}"; do
   PATH=$PATH:/usr/sbin:/sbin command -v "${pair%%=*}" >/dev/null 2>&1 || missing+=("${pair#*=}")
 done
@@ -62,10 +84,30 @@ vbytes=$(numfmt --from=iec "$VSIZE") || die "VSIZE=$VSIZE: not a size such as 51
 ((vbytes >= 64 << 20 && vbytes % (1 << 20) == 0)) || die "VSIZE=$VSIZE: want a whole number of MiB, 64M or more"
 jbytes=$(numfmt --from=iec "$JSIZE") || die "JSIZE=$JSIZE: not a size such as 512M or 4G"
 ((jbytes >= 64 << 20 && jbytes % (1 << 20) == 0)) || die "JSIZE=$JSIZE: want a whole number of MiB, 64M or more"
-tmpfs_bytes=$((PAR * bytes + vbytes + (64 << 20)))
-disk_bytes=$((bytes + vbytes + jbytes))
-if ! all; then tmpfs_bytes=$((64 << 20)) disk_bytes=$jbytes; fi
-if [ "$JBACKING" = tmpfs ]; then tmpfs_bytes=$((tmpfs_bytes + jbytes)) disk_bytes=$((disk_bytes - jbytes)); fi
+cbytes=$(numfmt --from=iec "$CSIZE") || die "CSIZE=$CSIZE: not a size such as 512M or 1G"
+((cbytes >= 64 << 20 && cbytes % (1 << 20) == 0)) || die "CSIZE=$CSIZE: want a whole number of MiB, 64M or more"
+pbytes=$(numfmt --from=iec "$PSIZE") || die "PSIZE=$PSIZE: not a size such as 256M or 1G"
+((pbytes >= 64 << 20 && pbytes % (1 << 20) == 0)) || die "PSIZE=$PSIZE: want a whole number of MiB, 64M or more"
+read -r -a pcounts <<<"$PCOUNTS"
+pmax=0
+for n in "${pcounts[@]}"; do ((n > pmax)) && pmax=$n; done
+((pmax <= 64)) || die "PCOUNTS=$PCOUNTS: at most 64 devices"
+# The parts run one after the other (journal, cpu, parallel, then the main table), and the
+# cpu and parallel parts remove their devices when done: the tmpfs and the disk need room
+# for the largest part, and the journal device, which stays to the end.
+tmpfs_bytes=0 disk_bytes=0
+if all; then tmpfs_bytes=$((PAR * bytes + vbytes)) disk_bytes=$((bytes + vbytes)); fi
+if part cpu; then
+  tmpfs_bytes=$((tmpfs_bytes > cbytes ? tmpfs_bytes : cbytes)) disk_bytes=$((disk_bytes > cbytes ? disk_bytes : cbytes))
+fi
+if part parallel; then
+  tmpfs_bytes=$((tmpfs_bytes > pmax * pbytes ? tmpfs_bytes : pmax * pbytes))
+  disk_bytes=$((disk_bytes > pmax * pbytes ? disk_bytes : pmax * pbytes))
+fi
+if part journal; then
+  if [ "$JBACKING" = tmpfs ]; then tmpfs_bytes=$((tmpfs_bytes + jbytes)); else disk_bytes=$((disk_bytes + jbytes)); fi
+fi
+tmpfs_bytes=$((tmpfs_bytes + (64 << 20)))
 avail_kib=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
 ((avail_kib * 1024 > tmpfs_bytes + (1 << 30))) || die "not enough free memory for a $((tmpfs_bytes >> 20)) MiB tmpfs"
 
@@ -253,6 +295,7 @@ journal_run() {
   [ "$mode" = off ] || log "  $key: $writes journals written ($mid within a pass); waited $(awk "BEGIN {printf \"%.1f\", $secs * 1000}") ms for them"
 }
 
+run_journal() {
 jimage=$work/disk/journal.img
 [ "$JBACKING" = tmpfs ] && jimage=$mnt/journal.img
 attach "$jimage" "$jbytes"
@@ -273,6 +316,7 @@ for r in $(seq "$JREPEAT"); do
     done
   done
 done
+}
 
 # jmed KEY COLUMN: the median of a column of journal.tsv; jlist KEY COLUMN: its distinct
 # values; range KEY: the lowest and highest MB/s of KEY's runs.
@@ -321,11 +365,211 @@ journal_table() {
   echo "machine the runs' own spread (the ranges) can be far wider than 1%: then the share, measured"
   echo "inside decom, is the figure that can show it."
 }
-journal_table >"$work/journal.md"
-if ! all; then
+if part journal; then
+  run_journal
+  journal_table >"$work/journal.md"
+fi
+if [ "$PARTS" = journal ]; then
   cat "$work/journal.md"
   exit 0
 fi
+
+# --- CPU and memory per pattern, and the random pass against the zero pass ----------------
+
+# detach DEVICE...: detach loop devices of ours and remove their image files.
+detach() {
+  for d in "$@"; do
+    guard "$d"
+    losetup --detach "$d" || log "could not detach $d"
+    rm -f -- "${backing[$d]}"
+    unset "backing[$d]"
+  done
+}
+
+# fio_write KEY NAME BYTES LOOPS DEVICE...: fio's sequential 1 MiB direct write of BYTES per
+# device, LOOPS times over, one job per device; FIO_EXTRA adds options (the buffer contents).
+fio_write() {
+  local key=$1 name=$2 size=$3 loops=$4 jobs=() i=0
+  shift 4
+  guard "$@"
+  for d in "$@"; do jobs+=("--name=j$((i += 1))" "--filename=$d"); done
+  # shellcheck disable=SC2086
+  timed "$name" fio --rw=write --bs=1M --direct=1 --ioengine=libaio --iodepth=8 --size="$size" --loops="$loops" \
+    --group_reporting --output-format=json ${FIO_EXTRA:-} "${jobs[@]}"
+  record "$key" "$name" "$(jq '.jobs[0].write.io_bytes' "$logs/$name.out")" \
+    "$(jq '.jobs[0].write.bw_bytes / 1e6' "$logs/$name.out")"
+}
+
+# decom_all KEY NAME METHOD DEVICE...: like decom_run, but over every pass: the bytes of all
+# passes of all records over the earliest pass start to the latest pass finish. Sets PASSES.
+decom_all() {
+  local key=$1 name=$2 method=$3 total first last n
+  shift 3
+  guard "$@"
+  timed "$name" "$decom" wipe "$@" --yes --method "$method" --verify none --no-certificate --output json
+  read -r n total first last PASSES < <(jq -rs '[.[] | select(.type == "record")] |
+    if any(.[]; .outcome != "completed") then "bad" else
+    "\(length) \([.[].passes[].bytes_written] | add) \([.[].passes[0].started] | min) \([.[].passes[-1].finished] | max) \(.[0].passes | length)" end' \
+    "$logs/$name.out")
+  [ "$n" != bad ] || die "$name: a wipe did not complete (see $logs/$name.out)"
+  [ "$n" -eq $# ] || die "$name: $n records for $# devices"
+  record "$key" "$name" "$total" "$(awk "BEGIN {print $total / ($(epoch "$last") - $(epoch "$first")) / 1e6}")"
+}
+
+# fio_buffers METHOD: fio's options for buffers like the method's (its first pass).
+fio_buffers() {
+  case $1 in
+    zero) echo --zero_buffers ;;
+    one) echo --buffer_pattern=0xff ;;
+    *) echo "" ;; # fio's own pseudo-random buffers
+  esac
+}
+
+# paired KEY_A KEY_B: the median of the paired ratios A/B of each round's runs (MB/s).
+paired() {
+  awk -F '\t' -v a="$1" -v b="$2" '$1 == a {x[++i] = $2} $1 == b {y[++j] = $2}
+    END {for (r = 1; r <= i && r <= j; r++) print x[r] / y[r]}' "$work/results.tsv" | sort -g |
+    awk '{a[NR] = $1} END {if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+
+run_cpu() {
+  local ct cdisk r m order b dev
+  attach "$mnt/c.img" "$cbytes"
+  ct=$LOOP
+  attach "$work/disk/c.img" "$cbytes"
+  cdisk=$LOOP
+  log "warm-up write of the cpu devices"
+  fio_write warmup cwarmup "$cbytes" 1 "$ct" "$cdisk"
+  read -r -a cmethods <<<"$CMETHODS"
+  for r in $(seq "$CREPEAT"); do
+    # zero and random on both devices, the order flipping every round; then every method
+    # and fio's same bytes on the tmpfs device.
+    order=(zero random)
+    ((r % 2)) || order=(random zero)
+    for b in tmpfs disk; do
+      dev=$ct
+      [ $b = disk ] && dev=$cdisk
+      for m in "${order[@]}"; do
+        log "cpu run $r/$CREPEAT, $b, decom $m"
+        decom_all "c $b|decom $m" "c-$b-$m-$r" "$m" "$dev"
+      done
+    done
+    for m in "${cmethods[@]}"; do
+      if [ "$m" != zero ] && [ "$m" != random ]; then
+        log "cpu run $r/$CREPEAT, tmpfs, decom $m"
+        decom_all "c tmpfs|decom $m" "c-tmpfs-$m-$r" "$m" "$ct"
+      else
+        PASSES=1
+      fi
+      log "cpu run $r/$CREPEAT, tmpfs, fio as $m ($PASSES loops)"
+      FIO_EXTRA=$(fio_buffers "$m") fio_write "c tmpfs|fio $m" "c-tmpfs-fio-$m-$r" "$cbytes" "$PASSES" "$ct"
+    done
+  done
+  detach "$ct" "$cdisk"
+}
+
+cpu_table() {
+  local m b z q p v
+  echo "CPU and memory per pattern: decom wipe --verify none of a $CSIZE tmpfs-backed loop device, and fio"
+  echo "writing the same bytes (1 MiB direct writes, depth 8; zeros, 0xff, or its own buffers: pseudo-random,"
+  echo "not cryptographic, the method's pass count as --loops), median of CREPEAT=$CREPEAT interleaved runs:"
+  echo
+  echo "| method | decom MB/s | fio MB/s | decom CPU s/GiB | fio CPU s/GiB | decom peak RSS MiB | target |"
+  echo "|---|---:|---:|---:|---:|---:|---|"
+  for m in "${cmethods[@]}"; do
+    v=""
+    [ "$m" = random ] && v=$(awk -v c="$(med "c tmpfs|decom $m" 3)" 'BEGIN {print (c <= 0.18) ? "CPU ok" : "**CPU above 0.18 s/GiB**"}')
+    printf '| %s | %.0f | %.0f | %.3f | %.3f | %.1f | %s |\n' "$m" "$(med "c tmpfs|decom $m" 2)" "$(med "c tmpfs|fio $m" 2)" \
+      "$(med "c tmpfs|decom $m" 3)" "$(med "c tmpfs|fio $m" 3)" "$(med "c tmpfs|decom $m" 4)" "$v"
+  done
+  echo
+  echo "A random pass against a zero pass, the same device, the order flipping every round:"
+  echo
+  echo "| backing | zero MB/s | random MB/s | random / zero | paired median | zero CPU s/GiB | random CPU s/GiB | target |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---|"
+  for b in tmpfs disk; do
+    z=$(med "c $b|decom zero" 2) q=$(med "c $b|decom random" 2) p=$(paired "c $b|decom random" "c $b|decom zero")
+    awk -v b="$b" -v z="$z" -v q="$q" -v p="$p" -v cz="$(med "c $b|decom zero" 3)" -v cr="$(med "c $b|decom random" 3)" \
+      -v t="$([ $b = disk ] && echo 0.95 || echo 0.80)" 'BEGIN {
+      r = q / z; printf "| %s | %.0f | %.0f | %.3f | %.3f | %.3f | %.3f | %s |\n", b, z, q, r, p, cz, cr, (r >= t) ? "≥ " t " ok" : "**below " t "**"}'
+  done
+  echo
+  echo "CPU s/GiB: the whole process's user+system time (GNU time) per GiB written, all passes; the copy"
+  echo "into the backing file runs in the kernel's loop workers and is charged to no tool. Targets: random"
+  echo "≥ 0.95 × zero disk-backed, ≥ 0.80 × zero tmpfs-backed, random pass ≤ 0.18 CPU s/GiB."
+}
+
+# --- many devices at once ---------------------------------------------------------------------
+run_parallel() {
+  local b r n m order devs=() i img
+  for b in tmpfs disk; do
+    devs=()
+    for i in $(seq "$pmax"); do
+      img=$mnt/p$i.img
+      [ $b = disk ] && img=$work/disk/p$i.img
+      attach "$img" "$pbytes"
+      devs+=("$LOOP")
+    done
+    log "warm-up write of the $b parallel devices"
+    fio_write warmup "pwarmup-$b" "$pbytes" 1 "${devs[@]}"
+    for r in $(seq "$PREPEAT"); do
+      order=(zero random)
+      ((r % 2)) || order=(random zero)
+      for n in "${pcounts[@]}"; do
+        for m in "${order[@]}"; do
+          log "parallel run $r/$PREPEAT, $b, $n devices, $m"
+          FIO_EXTRA=$(fio_buffers "$m") fio_write "p $b x$n|fio $m" "p-$b-$n-fio-$m-$r" "$pbytes" 1 "${devs[@]:0:n}"
+          decom_run "p $b x$n|decom $m" "p-$b-$n-$m-$r" "$m" "${devs[@]:0:n}"
+        done
+      done
+    done
+    detach "${devs[@]}"
+  done
+}
+
+parallel_table() {
+  local b n
+  echo "Many devices at once: decom wipe of N loop devices of $PSIZE in one process against fio with one job"
+  echo "per device (1 MiB direct writes, depth 8 each), median of PREPEAT=$PREPEAT interleaved runs; fio's"
+  echo "random data is its own buffer contents (pseudo-random, not cryptographic), decom's is AES-CTR:"
+  echo
+  echo "| backing | devices | fio zero MB/s | decom zero MB/s | × fio | fio random MB/s | decom random MB/s | × fio | decom peak RSS MiB zero / random | target |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+  for b in tmpfs disk; do
+    for n in "${pcounts[@]}"; do
+      awk -v b="$b" -v n="$n" -v fz="$(med "p $b x$n|fio zero" 2)" -v dz="$(med "p $b x$n|decom zero" 2)" \
+        -v fr="$(med "p $b x$n|fio random" 2)" -v dr="$(med "p $b x$n|decom random" 2)" \
+        -v rz="$(med "p $b x$n|decom zero" 4)" -v rr="$(med "p $b x$n|decom random" 4)" -v big="$((n >= 16))" 'BEGIN {
+        qz = dz / fz; qr = dr / fr; v = ""
+        if (big) {
+          v = (qz >= 0.90 && qr >= 0.90) ? "ratios ok" : "**below 0.90**"
+          v = v ", " ((rz < 256 && rr < 256) ? "RSS ok" : "**RSS ≥ 256 MiB**")
+        }
+        printf "| %s | %d | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.1f / %.1f | %s |\n", b, n, fz, dz, qz, fr, dr, qr, rz, rr, v}'
+    done
+  done
+  echo
+  echo "decom's MB/s: all devices' bytes over the earliest pass start to the latest pass finish; fio's, its"
+  echo "group bandwidth. Targets with 16 devices: decom ≥ 0.90 × fio for zero and random, peak RSS < 256 MiB."
+}
+
+if part cpu; then
+  run_cpu
+  cpu_table >"$work/cpu.md"
+fi
+if part parallel; then
+  run_parallel
+  parallel_table >"$work/parallel.md"
+fi
+case $PARTS in
+  cpu | parallel)
+    echo "**Machine:** $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(awk -F ': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" \
+      "($(nproc) cores); $("$decom" version 2>&1 | head -n 1); $(fio --version)."
+    echo
+    cat "$work/$PARTS.md"
+    exit 0
+    ;;
+esac
 
 # --- the devices: one on disk, PAR on tmpfs (the first of these is the single-device one) -
 attach "$work/disk/d.img"
@@ -432,3 +676,7 @@ echo "CPU s/GiB is the tool's user+system time (GNU time) per GiB written; the c
 echo "file runs in the kernel's loop workers and is charged to no tool."
 echo
 cat "$work/journal.md"
+echo
+cat "$work/cpu.md"
+echo
+cat "$work/parallel.md"

@@ -335,7 +335,7 @@ func TestMergeRanges(t *testing.T) {
 	}
 }
 
-func mustMethod(t *testing.T, name string) Method {
+func mustMethod(t testing.TB, name string) Method {
 	t.Helper()
 	m, err := LookupMethod(name)
 	if err != nil {
