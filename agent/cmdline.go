@@ -31,8 +31,8 @@ type Cmdline struct {
 	// file's choice (and decom wipe's default).
 	Method string
 	Verify string
-	// PowerOff is decom.poweroff: whether auto mode powers the machine off at its
-	// end (the default) or halts and waits.
+	// PowerOff is decom.poweroff: whether auto mode, and station mode ended by
+	// station: max, power the machine off at their end (the default) or halt and wait.
 	PowerOff bool
 	// Registry is decom.registry, a URL that overrides the config file's registry
 	// when the config file allows it (see Config.CmdlineRegistries): the registry
