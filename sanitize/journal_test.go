@@ -90,7 +90,7 @@ func TestRunResumesFromTheJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := make([]byte, len(data))
-	s.FillAt(want, 0, nil)
+	s.FillAt(want, 0)
 	if !bytes.Equal(data, want) {
 		t.Error("the image does not hold the last pass")
 	}

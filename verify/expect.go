@@ -17,7 +17,7 @@ const maxPatternFile = 16 << 20
 // description for people and records.
 type Expectation struct {
 	Description string
-	fill        func(buf []byte, off int64, zero []byte)
+	fill        func(buf []byte, off int64)
 }
 
 // ExpectPass expects what a wipe pass wrote; random passes need their keys.
@@ -42,7 +42,7 @@ func ExpectBytes(data []byte, description string) (Expectation, error) {
 	if len(data) == 0 || len(data) > maxPatternFile {
 		return Expectation{}, fmt.Errorf("pattern of %d bytes: want 1 byte to %d MiB", len(data), maxPatternFile>>20)
 	}
-	return Expectation{Description: description, fill: func(buf []byte, off int64, _ []byte) {
+	return Expectation{Description: description, fill: func(buf []byte, off int64) {
 		wipe.Repeat(buf, data, off)
 	}}, nil
 }

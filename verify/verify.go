@@ -332,13 +332,12 @@ func (r *reader) run(ctx context.Context, blocks func(yield func(Block) bool)) i
 	var wg sync.WaitGroup
 	for w := range r.opts.QueueDepth {
 		got, want := blockio.AlignedBuffer(r.opts.BlockSize), blockio.AlignedBuffer(r.opts.BlockSize)
-		zero := blockio.AlignedBuffer(r.opts.BlockSize)
 		wg.Go(func() {
 			for b := range work {
 				if r.abandoned.Load() {
 					return
 				}
-				r.check(ctx, w, b, got, want, zero)
+				r.check(ctx, w, b, got, want)
 			}
 		})
 	}
@@ -398,7 +397,7 @@ func (r *reader) policy() iowatch.Policy {
 }
 
 // check reads one block and compares it with what is expected.
-func (r *reader) check(ctx context.Context, w int, b Block, got, want, zero []byte) {
+func (r *reader) check(ctx context.Context, w int, b Block, got, want []byte) {
 	got, want = got[:b.Length], want[:b.Length]
 	unreadable, err := r.readBlock(ctx, w, got, b.Offset)
 	if err != nil {
@@ -409,7 +408,7 @@ func (r *reader) check(ctx context.Context, w int, b Block, got, want, zero []by
 		r.fatal.CompareAndSwap(nil, &err)
 		return
 	}
-	r.exp.fill(want, b.Offset, zero[:b.Length])
+	r.exp.fill(want, b.Offset)
 	r.excuse(got, want, b.Offset)
 	r.blocks.Add(1)
 	r.bytes.Add(b.Length - unreadable)
@@ -488,7 +487,7 @@ func (r *reader) readBlock(ctx context.Context, w int, buf []byte, off int64) (u
 		return 0, err
 	}
 	for _, b := range bad {
-		r.exp.fill(buf[b.Offset-off:b.Offset-off+b.Length], b.Offset, nil)
+		r.exp.fill(buf[b.Offset-off:b.Offset-off+b.Length], b.Offset)
 	}
 	return int64(len(buf)) - read, nil
 }

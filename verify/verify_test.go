@@ -48,7 +48,7 @@ func wiped(t testing.TB, size int, p wipe.Pattern) (*memDevice, Expectation) {
 		t.Fatal(err)
 	}
 	m := &memDevice{data: make([]byte, size)}
-	exp.fill(m.data, 0, nil)
+	exp.fill(m.data, 0)
 	return m, exp
 }
 
@@ -216,7 +216,7 @@ func TestExpectBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 12)
-	exp.fill(buf, 3, nil)
+	exp.fill(buf, 3)
 	if string(buf) != "omdecomdecom" {
 		t.Errorf("fill at 3: %q", buf)
 	}

@@ -398,7 +398,7 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 		return finish(err)
 	}
 	for phase := range stream.Period() {
-		stream.FillAt(e.fixed[phase], int64(phase), nil)
+		stream.FillAt(e.fixed[phase], int64(phase))
 	}
 	bs := int64(e.opts.BlockSize)
 	e.next.Store(start.offset / bs)
@@ -420,7 +420,7 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 		// The pool fills the blocks ahead of the writers; the pass ends it before it
 		// returns, whatever the writers left unfinished.
 		gen = e.opts.pool.join(e.bufs, e.opts.QueueDepth, bs, e.size, start.offset/bs, func(buf []byte, off int64) {
-			stream.FillAt(buf, off, nil)
+			stream.FillOut(buf, off)
 		})
 		defer gen.leave()
 	}

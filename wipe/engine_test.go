@@ -80,7 +80,7 @@ func expected(t *testing.T, pr PassRecord, size int64) []byte {
 		t.Fatal(err)
 	}
 	want := make([]byte, size)
-	s.FillAt(want, 0, nil)
+	s.FillAt(want, 0)
 	return want
 }
 

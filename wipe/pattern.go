@@ -148,15 +148,24 @@ func (s *Stream) Period() int { return len(s.fixed) }
 // FillAt fills buf with the bytes the pass puts at device offset off. For a random
 // pass it writes the keystream straight into buf (internal/aesctr: no allocation, and
 // on processors with VAES several times faster than crypto/cipher's CTR mode).
-//
-// zero is ignored. It was a buffer of zeros for the keystream to be XORed over and
-// is kept only so that callers need not change; they may pass nil.
-func (s *Stream) FillAt(buf []byte, off int64, zero []byte) {
+func (s *Stream) FillAt(buf []byte, off int64) {
 	if s.ctr == nil {
 		Repeat(buf, s.fixed, off)
 		return
 	}
 	s.ctr.KeyStreamAt(buf, off)
+}
+
+// FillOut is FillAt for a buffer that is written to the device and not read here
+// again: a random pass's keystream is then stored past the processor's caches
+// (aesctr's Out), which spares fetching each line of the buffer only to overwrite
+// it. The bytes are FillAt's.
+func (s *Stream) FillOut(buf []byte, off int64) {
+	if s.ctr == nil {
+		Repeat(buf, s.fixed, off)
+		return
+	}
+	s.ctr.Out(buf, off)
 }
 
 // Repeat fills buf with what a device holding pattern repeated from offset 0 has at

@@ -33,7 +33,7 @@ func holds(t *testing.T, b []byte, p wipe.Pattern, keys *wipe.Keys) bool {
 		t.Fatal(err)
 	}
 	want := make([]byte, len(b))
-	s.FillAt(want, 0, nil)
+	s.FillAt(want, 0)
 	return bytes.Equal(b, want)
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 // reference is the keystream as crypto/cipher's CTR mode gives it, over zeros, from
@@ -73,10 +74,32 @@ func TestMatchesCipherCTR(t *testing.T) {
 					if !bytes.Equal(got[1:n+1], want) {
 						t.Fatalf("%s: key %x nonce %#x off %d len %d: keystream differs from crypto/cipher", name, key, nonce, off, n)
 					}
+					// Out, into a 64-byte aligned buffer: the streaming stores
+					// where the offset is whole blocks.
+					buf, a := aligned64(n + 2)
+					buf[a-1], buf[a+n] = 0xa5, 0x5a
+					s.Out(buf[a:a+n], off)
+					if buf[a-1] != 0xa5 || buf[a+n] != 0x5a {
+						t.Fatalf("%s: Out, off %d len %d wrote outside dst", name, off, n)
+					}
+					if !bytes.Equal(buf[a:a+n], want) {
+						t.Fatalf("%s: Out, key %x nonce %#x off %d len %d: keystream differs from crypto/cipher", name, key, nonce, off, n)
+					}
 				}
 			}
 		}
 	}
+}
+
+// aligned64 returns a buffer of at least n+1 bytes and an index a >= 1 of it whose
+// byte is 64-byte aligned, with n bytes from a on.
+func aligned64(n int) ([]byte, int) {
+	buf := make([]byte, n+128)
+	a := 1
+	for uintptr(unsafe.Pointer(&buf[a]))%64 != 0 {
+		a++
+	}
+	return buf, a
 }
 
 // The fast path's round keys are this package's own key schedule: check it against
@@ -220,6 +243,11 @@ func FuzzKeyStreamAt(f *testing.F) {
 			if !bytes.Equal(got, want) {
 				t.Fatalf("%s: off %d len %d differs from crypto/cipher", name, o, n)
 			}
+			buf, a := aligned64(int(n))
+			s.Out(buf[a:a+int(n)], o)
+			if !bytes.Equal(buf[a:a+int(n)], want) {
+				t.Fatalf("%s: Out, off %d len %d differs from crypto/cipher", name, o, n)
+			}
 		}
 	})
 }
@@ -240,6 +268,15 @@ func BenchmarkKeyStream(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				s.KeyStreamAt(buf, int64(i)*size)
+			}
+			report(b)
+		})
+		b.Run(name+"-out", func(b *testing.B) {
+			buf, a := aligned64(size)
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				s.Out(buf[a:a+size], int64(i)*size)
 			}
 			report(b)
 		})

@@ -39,7 +39,8 @@ func cpuid(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
 //go:noescape
 func ctrBlocks(rk *roundKeys, dst *byte, nonce, idx uint64, n int)
 
-// ctrBlocks512 is ctrBlocks with 512-bit VAES, for n a multiple of 4.
+// ctrBlocks512 is ctrBlocks with 512-bit VAES, for n a multiple of 4. With stream,
+// dst must be 64-byte aligned, and the stores bypass the caches (see [Stream.Out]).
 //
 //go:noescape
-func ctrBlocks512(rk *roundKeys, dst *byte, nonce, idx uint64, n int)
+func ctrBlocks512(rk *roundKeys, dst *byte, nonce, idx uint64, n int, stream bool)

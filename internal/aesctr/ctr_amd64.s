@@ -247,18 +247,21 @@ GLOBL lanes4<>(SB), RODATA|NOPTR, $64
 	VAESENC     Z29, Z0, Z0; \
 	VAESENCLAST Z30, Z0, Z0
 
-// func ctrBlocks512(rk *roundKeys, dst *byte, nonce, idx uint64, n int)
+// func ctrBlocks512(rk *roundKeys, dst *byte, nonce, idx uint64, n int, stream bool)
 //
-// n must be a multiple of 4. Registers: AX round keys, DI dst, CX blocks left,
+// n must be a multiple of 4. With stream set, dst must be 64-byte aligned: the
+// 32-block loop then stores past the caches (VMOVNTDQ), and an SFENCE orders those
+// stores before the function returns. Registers: AX round keys, DI dst, CX blocks left,
 // Z0-Z7 state (four blocks each), Z8 the next four counters, Z9 bswapq in every
 // lane, Z10 four blocks on, Z11 thirty-two blocks on, Z16-Z30 the round keys, each
 // in all four lanes.
-TEXT ·ctrBlocks512(SB), NOSPLIT, $0-40
+TEXT ·ctrBlocks512(SB), NOSPLIT, $0-41
 	MOVQ rk+0(FP), AX
 	MOVQ dst+8(FP), DI
 	MOVQ nonce+16(FP), R8
 	MOVQ idx+24(FP), R9
 	MOVQ n+32(FP), CX
+	MOVBLZX stream+40(FP), R10
 
 	VBROADCASTI32X4 0(AX), Z16
 	VBROADCASTI32X4 16(AX), Z17
@@ -336,6 +339,8 @@ blocks32:
 	VAESENCLAST Z30, Z6, Z6
 	VAESENCLAST Z30, Z7, Z7
 
+	TESTQ R10, R10
+	JNZ   streamed
 	VMOVDQU64 Z0, 0(DI)
 	VMOVDQU64 Z1, 64(DI)
 	VMOVDQU64 Z2, 128(DI)
@@ -344,7 +349,19 @@ blocks32:
 	VMOVDQU64 Z5, 320(DI)
 	VMOVDQU64 Z6, 384(DI)
 	VMOVDQU64 Z7, 448(DI)
+	JMP       stored
 
+streamed:
+	VMOVNTDQ Z0, 0(DI)
+	VMOVNTDQ Z1, 64(DI)
+	VMOVNTDQ Z2, 128(DI)
+	VMOVNTDQ Z3, 192(DI)
+	VMOVNTDQ Z4, 256(DI)
+	VMOVNTDQ Z5, 320(DI)
+	VMOVNTDQ Z6, 384(DI)
+	VMOVNTDQ Z7, 448(DI)
+
+stored:
 	ADDQ $512, DI
 	SUBQ $32, CX
 	CMPQ CX, $32
@@ -364,5 +381,10 @@ quads:
 	JMP  quads
 
 done512:
+	TESTQ R10, R10
+	JZ    fenced
+	SFENCE
+
+fenced:
 	VZEROUPPER
 	RET

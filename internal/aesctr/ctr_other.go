@@ -11,6 +11,6 @@ func ctrBlocks(rk *roundKeys, dst *byte, nonce, idx uint64, n int) {
 	panic("aesctr: no assembly in this build")
 }
 
-func ctrBlocks512(rk *roundKeys, dst *byte, nonce, idx uint64, n int) {
+func ctrBlocks512(rk *roundKeys, dst *byte, nonce, idx uint64, n int, stream bool) {
 	panic("aesctr: no assembly in this build")
 }
