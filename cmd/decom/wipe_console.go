@@ -68,14 +68,21 @@ func (r *consoleReporter) start(plans []sanitize.Plan) {
 	if len(plans) == 0 || r.prog != nil {
 		return
 	}
-	r.model = console.New(plans, r.opts)
+	r.show(console.New(plans, r.opts), "run")
+}
+
+// show runs model on the terminal and sends it the log lines. Should the screen
+// fail, the lines go straight to the terminal again and the work (what: the run or
+// the station) goes on.
+func (r *consoleReporter) show(model *console.Model, what string) {
+	r.model = model
 	r.prog = r.program(r.model)
 	r.exited = make(chan struct{})
 	go func() {
 		defer close(r.exited)
 		if _, err := r.prog.Run(); err != nil {
 			r.logs.direct()
-			r.g.log.Error().Err(err).Msg("the full-screen view failed; the run goes on")
+			r.g.log.Error().Err(err).Msgf("the full-screen view failed; the %s goes on", what)
 		}
 	}()
 	r.logs.to(func(line string) { r.prog.Send(console.LogMsg(line)) })
@@ -119,17 +126,7 @@ func (r *consoleReporter) station(st *station.Station, so sanitize.Options, auto
 		sto.Line = put
 		st.Confirm = station.Confirm(read, r.logs)
 	}
-	r.model = console.NewStation(r.opts, sto)
-	r.prog = r.program(r.model)
-	r.exited = make(chan struct{})
-	go func() {
-		defer close(r.exited)
-		if _, err := r.prog.Run(); err != nil {
-			r.logs.direct()
-			r.g.log.Error().Err(err).Msg("the full-screen view failed; the station goes on")
-		}
-	}()
-	r.logs.to(func(line string) { r.prog.Send(console.LogMsg(line)) })
+	r.show(console.NewStation(r.opts, sto), "station")
 	return func(ev station.Event) { r.prog.Send(ev) }
 }
 
