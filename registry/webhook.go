@@ -129,7 +129,12 @@ func (c *WebhookConfig) check() error {
 	def(&c.Timeout, 10*time.Second)
 	def(&c.Poll, time.Second)
 	if c.Client == nil {
-		c.Client = &http.Client{Timeout: c.Timeout}
+		// A round posts up to webhookBatch deliveries at once: keep that many
+		// connections per endpoint alive between rounds (Go's default keeps 2, and
+		// every round then dialled, and for HTTPS shook hands, anew).
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = webhookBatch
+		c.Client = &http.Client{Timeout: c.Timeout, Transport: t}
 	}
 	return nil
 }

@@ -142,11 +142,7 @@ func (s *sqlStore) ClaimDeliveries(ctx context.Context, holder string, endpoints
 	// The lease condition is in the outer WHERE too: PostgreSQL checks it again on
 	// a row another transaction changed meanwhile, so two instances never both
 	// claim a delivery.
-	free := `state = 'pending' AND next_attempt <= $3 AND (claim IS NULL OR claim_until < $3)`
-	rows, err := s.w.QueryContext(ctx, `UPDATE webhook_deliveries SET claim = $1, claim_until = $2
-		WHERE `+free+` AND id IN (SELECT id FROM webhook_deliveries WHERE `+free+`
-			AND endpoint IN (`+strings.Join(in, ", ")+`) ORDER BY id LIMIT $4`+s.d.skipLocked()+`)
-		RETURNING id`, args...)
+	rows, err := s.w.QueryContext(ctx, claimQuery(s.d, in), args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
@@ -193,6 +189,19 @@ func (s *sqlStore) ClaimDeliveries(ctx context.Context, holder string, endpoints
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	return out, nil
+}
+
+// claimQuery is ClaimDeliveries' statement: $1 the holder, $2 the lease's end, $3
+// now, $4 the limit, and endpoints the parameters of the endpoints.
+func claimQuery(d dialect, endpoints []string) string {
+	free := `state = 'pending' AND next_attempt <= $3 AND (claim IS NULL OR claim_until < $3)`
+	// (endpoint || '') keeps SQLite off the (endpoint, certificate_id) index, which
+	// would read every delivery ever made to the endpoint at each claim, and on the
+	// pending deliveries' index, in id order, up to the limit.
+	return `UPDATE webhook_deliveries SET claim = $1, claim_until = $2
+		WHERE ` + free + ` AND id IN (SELECT id FROM webhook_deliveries WHERE ` + free + `
+			AND (endpoint || '') IN (` + strings.Join(endpoints, ", ") + `) ORDER BY id LIMIT $4` + d.skipLocked() + `)
+		RETURNING id`
 }
 
 // prefixedScan scans a row whose first columns go to pre and the rest to what its

@@ -386,3 +386,28 @@ func TestSQLiteCloseWhilePutting(t *testing.T) {
 		t.Error("nothing stored before Close")
 	}
 }
+
+// The webhook claim reads the pending deliveries' index, never the index of every
+// delivery made to an endpoint, which grows with each certificate ever logged.
+func TestSQLiteClaimReadsOnlyPending(t *testing.T) {
+	s := openSQLiteForTest(t, t.TempDir()).(*sqlStore)
+	rows, err := s.w.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+claimQuery(s.d, []string{"$5"}),
+		"h", int64(2), int64(1), 64, "http://127.0.0.1:1/a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	text := strings.Join(plan, "\n")
+	if !strings.Contains(text, "webhook_deliveries_due") || strings.Contains(text, "autoindex_webhook_deliveries") {
+		t.Errorf("the claim's plan does not go through the pending deliveries' index:\n%s", text)
+	}
+}
