@@ -175,8 +175,10 @@ record() {
 
 epoch() { date -u -d "$1" +%s.%N; }
 
-# fio_run KEY NAME DEVICE...: fio's sequential 1 MiB direct write, one job per device.
-# FIO_EXTRA adds options (--refill_buffers: fresh data for every write).
+# fio_run KEY NAME DEVICE...: fio's sequential 1 MiB direct write, one job per device,
+# ending with an fsync (--end_fsync=1, inside fio's runtime), as decom's pass ends with a
+# flush inside its own time: without it fio's figure leaves out the device cache's flush
+# that decom pays. FIO_EXTRA adds options (--refill_buffers: fresh data for every write).
 fio_run() {
   local key=$1 name=$2 jobs=() i=0
   shift 2
@@ -184,7 +186,7 @@ fio_run() {
   for d in "$@"; do jobs+=("--name=j$((i += 1))" "--filename=$d"); done
   # shellcheck disable=SC2086
   timed "$name" fio --rw=write --bs=1M --direct=1 --ioengine=libaio --iodepth=8 --size="$bytes" \
-    --group_reporting --output-format=json ${FIO_EXTRA:-} "${jobs[@]}"
+    --end_fsync=1 --group_reporting --output-format=json ${FIO_EXTRA:-} "${jobs[@]}"
   record "$key" "$name" "$(jq '.jobs[0].write.io_bytes' "$logs/$name.out")" \
     "$(jq '.jobs[0].write.bw_bytes / 1e6' "$logs/$name.out")"
 }
@@ -387,7 +389,8 @@ detach() {
 }
 
 # fio_write KEY NAME BYTES LOOPS DEVICE...: fio's sequential 1 MiB direct write of BYTES per
-# device, LOOPS times over, one job per device; FIO_EXTRA adds options (the buffer contents).
+# device, LOOPS times over, one job per device, ending with an fsync as fio_run does;
+# FIO_EXTRA adds options (the buffer contents).
 fio_write() {
   local key=$1 name=$2 size=$3 loops=$4 jobs=() i=0
   shift 4
@@ -395,7 +398,7 @@ fio_write() {
   for d in "$@"; do jobs+=("--name=j$((i += 1))" "--filename=$d"); done
   # shellcheck disable=SC2086
   timed "$name" fio --rw=write --bs=1M --direct=1 --ioengine=libaio --iodepth=8 --size="$size" --loops="$loops" \
-    --group_reporting --output-format=json ${FIO_EXTRA:-} "${jobs[@]}"
+    --end_fsync=1 --group_reporting --output-format=json ${FIO_EXTRA:-} "${jobs[@]}"
   record "$key" "$name" "$(jq '.jobs[0].write.io_bytes' "$logs/$name.out")" \
     "$(jq '.jobs[0].write.bw_bytes / 1e6' "$logs/$name.out")"
 }
