@@ -223,7 +223,7 @@ func TestQEMUBootResume(t *testing.T) {
 		if _, err := io.ReadFull(f, got); err != nil {
 			t.Fatal(err)
 		}
-		stream.FillAt(want, off, nil)
+		stream.FillAt(want, off)
 		if !bytes.Equal(got, want) {
 			t.Fatalf("the disk differs from the last pass's random stream in the MiB at %d", off)
 		}
