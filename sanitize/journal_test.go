@@ -334,7 +334,10 @@ func TestRunLogsEachJournalWrite(t *testing.T) {
 // journaled (no read-back there writes none), resumes: the step runs again, reading
 // nothing, and the wipe goes on with the next pass, the first one not rewritten.
 func TestRunResumesBeforeTheReadBackStep(t *testing.T) {
-	img := image(t, "a.img", 16<<20)
+	// 64 MiB, as TestRunResumesFromTheJournal: the interruption needs a checkpoint
+	// within pass 2 and a progress event after it, and a 16 MiB pass (20 ms) ended
+	// before both came once under CI's load.
+	img := image(t, "a.img", 64<<20)
 	dir := t.TempDir()
 	interrupted(t, img, dir, 2)
 	files, _ := ReadJournals(dir)
