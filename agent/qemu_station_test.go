@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/internal/qemutest"
+	"github.com/decom-project/decom/internal/stationtest"
 )
 
 // TestQEMUBootStation boots decom as the initramfs's /init with decom.mode=station
@@ -62,80 +62,17 @@ func TestQEMUBootStation(t *testing.T) {
 		"-device", "virtio-blk-pci,drive=present,serial=PRESENT1",
 	}
 
-	arrivedRE := regexp.MustCompile(`(/dev/vd[a-z]+): arrived:`)
-	// arrival waits for a disk other than the ones named to arrive, and returns it.
-	arrival := func(ctx context.Context, m *qemutest.Monitor, known ...string) string {
-		for ctx.Err() == nil {
-			for _, match := range arrivedRE.FindAllStringSubmatch(m.Console(), -1) {
-				if !slices.Contains(known, match[1]) {
-					return match[1]
-				}
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		return ""
-	}
 	var devA, devB string
 	out := bootWithMonitor(t, qemu, args, 10*time.Minute, func(ctx context.Context, m *qemutest.Monitor) {
-		if _, err := m.WaitConsole(ctx, "station: waiting for drives"); err != nil {
-			t.Errorf("the station never started: %v", err)
-			return
-		}
-		// 16 MiB at 512 KiB/s: about 32 s of writing.
-		if err := m.HotAddDisk("a", diskA, "STATIONA", 512<<10); err != nil {
-			t.Error(err)
-			return
-		}
-		if devA = arrival(ctx, m, "/dev/vda"); devA == "" {
-			t.Errorf("disk A never arrived")
-			return
-		}
-		if _, err := m.WaitConsole(ctx, devA+": wiping"); err != nil {
-			t.Errorf("%s: %v", devA, err)
-			return
-		}
-		// 16 MiB at 256 KiB/s: about a minute of writing.
-		if err := m.HotAddDisk("b", diskB, "STATIONB", 256<<10); err != nil {
-			t.Error(err)
-			return
-		}
-		if devB = arrival(ctx, m, "/dev/vda", devA); devB == "" {
-			t.Errorf("disk B never arrived")
-			return
-		}
-		// Pulled out once some of it is written (10% of the run: a fifth of the pass).
-		if _, err := m.WaitConsole(ctx, devB+": wiping 1"); err != nil {
-			t.Errorf("%s: %v", devB, err)
-			return
-		}
-		if _, err := m.Execute("device_del", map[string]any{"id": "b"}); err != nil {
-			t.Errorf("device_del: %v", err)
-		}
+		// A: 16 MiB at 512 KiB/s, about 32 s of writing; B: at 256 KiB/s, a minute.
+		devA, devB = stationtest.HotPlug(ctx, t, m, stationtest.Disk{ID: "a", Path: diskA, Serial: "STATIONA", BytesPerSecond: 512 << 10},
+			stationtest.Disk{ID: "b", Path: diskB, Serial: "STATIONB", BytesPerSecond: 256 << 10}, "/dev/vda")
 	})
 	if t.Failed() {
 		t.FailNow()
 	}
-	lines := strings.Split(out, "\n")
-	index := func(substr string) int {
-		for i, l := range lines {
-			if strings.Contains(l, substr) {
-				return i
-			}
-		}
-		t.Errorf("the console has no line with %q", substr)
-		return -1
-	}
-	// In parallel: B was being written before A was done, and A did not wait
-	// for B's end.
-	if index(devB+": wiping") > index(devA+": completed") {
-		t.Errorf("disk B was not wiped beside disk A")
-	}
-	index(devA + ": can be pulled")
-	index(devB + ": removed")
-	index(devB + ": aborted: the drive was removed")
-	if strings.Contains(out, devB+": can be pulled") {
-		t.Errorf("the console says the pulled disk %s can be pulled", devB)
-	}
+	lines := stationtest.CheckConsole(t, out, devA, devB)
+	index := func(substr string) int { return lines.Index(t, substr) }
 	for _, l := range lines {
 		if strings.Contains(l, "/dev/vda:") && !strings.Contains(l, "ignored") {
 			t.Errorf("the disk present at boot was acted on: %q", l)

@@ -6,13 +6,13 @@ import (
 	"crypto"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/internal/qemutest"
+	"github.com/decom-project/decom/internal/stationtest"
 )
 
 // TestQEMUStation runs decom station --auto in a QEMU guest and plugs disks in and out
@@ -47,27 +47,6 @@ func TestQEMUStation(t *testing.T) {
 	first := image("first.img", 0xff)
 	pulled := image("pulled.img", 0xee)
 
-	// hotAdd plugs an image in as a virtio-blk disk whose writes QEMU throttles to
-	// bps bytes a second, so that its wipe lasts long enough to watch.
-	hotAdd := func(m *qemutest.Monitor, id, path, serial string, bps int) {
-		t.Helper()
-		if err := m.HotAddDisk(id, path, serial, bps); err != nil {
-			t.Error(err)
-		}
-	}
-	arrivedRE := regexp.MustCompile(`(/dev/vd[a-z]+): arrived:`)
-	// arrival waits for a disk other than the ones named to arrive, and returns it.
-	arrival := func(ctx context.Context, m *qemutest.Monitor, known ...string) string {
-		for ctx.Err() == nil {
-			for _, match := range arrivedRE.FindAllStringSubmatch(m.Console(), -1) {
-				if !strings.Contains(strings.Join(known, " "), match[1]) {
-					return match[1]
-				}
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		return ""
-	}
 	var firstDev, pulledDev string
 	steps, res := qemutest.RunSteps(t, qemutest.Config{
 		Disks:    []qemutest.Disk{{Path: present, Bus: qemutest.VirtioBlk, Serial: "PRESENT1"}},
@@ -75,32 +54,10 @@ func TestQEMUStation(t *testing.T) {
 		Programs: map[string]string{"/decom": "github.com/decom-project/decom/cmd/decom"},
 		Timeout:  8 * time.Minute,
 		Monitor: func(ctx context.Context, m *qemutest.Monitor) {
-			if _, err := m.WaitConsole(ctx, "station: waiting for drives"); err != nil {
-				t.Errorf("the station never started: %v", err)
-				return
-			}
-			hotAdd(m, "first", first, "FIRST1", 512<<10) // 16 MiB: about 32 s of writing
-			if firstDev = arrival(ctx, m, "/dev/vda"); firstDev == "" {
-				t.Errorf("the first disk never arrived")
-				return
-			}
-			if _, err := m.WaitConsole(ctx, firstDev+": wiping"); err != nil {
-				t.Errorf("%s: %v", firstDev, err)
-				return
-			}
-			hotAdd(m, "pulled", pulled, "PULLED1", 256<<10) // about a minute of writing
-			if pulledDev = arrival(ctx, m, "/dev/vda", firstDev); pulledDev == "" {
-				t.Errorf("the second disk never arrived")
-				return
-			}
-			// Pulled out once some of it is written (10% of the run: a fifth of the pass).
-			if _, err := m.WaitConsole(ctx, pulledDev+": wiping 1"); err != nil {
-				t.Errorf("%s: %v", pulledDev, err)
-				return
-			}
-			if _, err := m.Execute("device_del", map[string]any{"id": "pulled"}); err != nil {
-				t.Errorf("device_del: %v", err)
-			}
+			// The first: 16 MiB at 512 KiB/s, about 32 s of writing; the pulled one at
+			// 256 KiB/s, about a minute.
+			firstDev, pulledDev = stationtest.HotPlug(ctx, t, m, stationtest.Disk{ID: "first", Path: first, Serial: "FIRST1", BytesPerSecond: 512 << 10},
+				stationtest.Disk{ID: "pulled", Path: pulled, Serial: "PULLED1", BytesPerSecond: 256 << 10}, "/dev/vda")
 		},
 	}, []qemutest.Step{
 		{Argv: []string{"/decom", "station", "--auto", "--max", "2", "--method", "zero", "--verify", "full",
@@ -118,25 +75,9 @@ func TestQEMUStation(t *testing.T) {
 	if steps[0].Exit != 5 {
 		t.Errorf("decom station: exit %d, want 5 (one drive pulled out)\nstderr:\n%s", steps[0].Exit, res.Stderr)
 	}
-	lines := strings.Split(out, "\n")
-	index := func(substr string) int {
-		for i, l := range lines {
-			if strings.Contains(l, substr) {
-				return i
-			}
-		}
-		t.Errorf("no line with %q", substr)
-		return -1
-	}
-	// In parallel: the second drive was being wiped before the first was done.
-	if index(pulledDev+": wiping") > index(firstDev+": completed") {
-		t.Errorf("the second drive was not wiped beside the first")
-	}
-	index(firstDev + ": can be pulled")
-	index(pulledDev + ": removed")
-	index(pulledDev + ": aborted: the drive was removed")
-	if strings.Contains(out, pulledDev+": can be pulled") || strings.Contains(out, "/dev/vda:") {
-		t.Errorf("console says too much of %s or of the present disk", pulledDev)
+	stationtest.CheckConsole(t, out, firstDev, pulledDev)
+	if strings.Contains(out, "/dev/vda:") {
+		t.Errorf("the console names the disk present at start: nothing of it should be said")
 	}
 
 	keys, err := certificates.LoadPublicKeys(pubFile)
