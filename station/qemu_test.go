@@ -1,7 +1,6 @@
 package station_test
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"os"
@@ -36,28 +35,18 @@ func TestQEMUStation(t *testing.T) {
 	if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	image := func(name string, b byte) string {
-		p := qemutest.Image(t, name, 16<<20)
-		if err := os.WriteFile(p, bytes.Repeat([]byte{b}, 16<<20), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	present := image("present.img", 0xa5)
-	first := image("first.img", 0xff)
-	pulled := image("pulled.img", 0xee)
-
+	im := stationtest.NewImages(t)
 	var firstDev, pulledDev string
 	steps, res := qemutest.RunSteps(t, qemutest.Config{
-		Disks:    []qemutest.Disk{{Path: present, Bus: qemutest.VirtioBlk, Serial: "PRESENT1"}},
+		Disks:    []qemutest.Disk{{Path: im.Present, Bus: qemutest.VirtioBlk, Serial: "PRESENT1"}},
 		Files:    map[string]string{"/site.key": key},
 		Programs: map[string]string{"/decom": "github.com/decom-project/decom/cmd/decom"},
 		Timeout:  8 * time.Minute,
 		Monitor: func(ctx context.Context, m *qemutest.Monitor) {
 			// The first: 16 MiB at 512 KiB/s, about 32 s of writing; the pulled one at
 			// 256 KiB/s, about a minute.
-			firstDev, pulledDev = stationtest.HotPlug(ctx, t, m, stationtest.Disk{ID: "first", Path: first, Serial: "FIRST1", BytesPerSecond: 512 << 10},
-				stationtest.Disk{ID: "pulled", Path: pulled, Serial: "PULLED1", BytesPerSecond: 256 << 10}, "/dev/vda")
+			firstDev, pulledDev = stationtest.HotPlug(ctx, t, m, stationtest.Disk{ID: "first", Path: im.A, Serial: "FIRST1", BytesPerSecond: 512 << 10},
+				stationtest.Disk{ID: "pulled", Path: im.B, Serial: "PULLED1", BytesPerSecond: 256 << 10}, "/dev/vda")
 		},
 	}, []qemutest.Step{
 		{Argv: []string{"/decom", "station", "--auto", "--max", "2", "--method", "zero", "--verify", "full",
@@ -93,33 +82,12 @@ func TestQEMUStation(t *testing.T) {
 		certs[v.Certificate.Media.Serial] = v.Certificate
 		certs[v.Certificate.Media.Path] = v.Certificate
 	}
-	if c := certs[firstDev]; c == nil || c.Status != certificates.StatusCertificate || c.Outcome != certificates.OutcomeSanitized {
-		t.Errorf("first drive's certificate: %+v", c)
-	}
-	if c := certs[pulledDev]; c == nil || c.Status != certificates.StatusAbortedRecord ||
-		!strings.Contains(c.Sanitization.Error, "the drive was removed") || c.Sanitization.AbortedAt == nil {
-		t.Errorf("pulled drive's record: %+v", c)
-	}
+	stationtest.CheckRecords(t, certs[firstDev], certs[pulledDev])
 	if len(certs) > 4 {
 		t.Errorf("%d certificates, want 2", len(certs)/2)
 	}
 
-	every := func(path string, b byte) bool {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return bytes.Count(data, []byte{b}) == len(data)
-	}
-	if !every(first, 0) {
-		t.Error("the first disk's image is not all zeros")
-	}
-	if !every(present, 0xa5) {
-		t.Error("the disk present at boot was written to")
-	}
-	if every(pulled, 0xee) || every(pulled, 0) {
-		t.Error("the pulled disk's image: want partly written")
-	}
+	im.Check(t)
 }
 
 // catBodies are the files a cat step printed.

@@ -6,15 +6,82 @@
 package stationtest
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/decom-project/decom/certificates"
 	"github.com/decom-project/decom/internal/qemutest"
 )
+
+// Images are the scenario's disk images, made by NewImages in the test's own
+// directory (qemutest.Image): Present, attached at boot and never to be touched,
+// and A and B, hot-added, each filled with a byte of its own so that what a wipe
+// wrote shows.
+type Images struct{ Present, A, B string }
+
+// Size is each image's size: 16 MiB.
+const Size = 16 << 20
+
+// The bytes the images hold before the station sees them.
+const (
+	presentFill = 0xa5
+	aFill       = 0xff
+	bFill       = 0xee
+)
+
+// NewImages makes the three images.
+func NewImages(t testing.TB) Images {
+	t.Helper()
+	image := func(name string, b byte) string {
+		p := qemutest.Image(t, name, Size)
+		if err := os.WriteFile(p, bytes.Repeat([]byte{b}, Size), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	return Images{Present: image("present.img", presentFill), A: image("a.img", aFill), B: image("b.img", bFill)}
+}
+
+// Check checks the images once QEMU has exited, for a zero method: A all zeros,
+// Present as it was, B partly written (pulled out mid-wipe).
+func (im Images) Check(t testing.TB) {
+	t.Helper()
+	every := func(path string, b byte) bool {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(data) == Size && bytes.Count(data, []byte{b}) == len(data)
+	}
+	if !every(im.A, 0) {
+		t.Error("disk A's image is not all zeros")
+	}
+	if !every(im.Present, presentFill) {
+		t.Error("the disk present at start was written to")
+	}
+	if every(im.B, bFill) || every(im.B, 0) {
+		t.Error("disk B's image: want partly written (pulled out mid-wipe)")
+	}
+}
+
+// CheckRecords checks what the station signed: a's certificate says sanitized, b's
+// record says aborted because the drive was removed, and where the wipe stood.
+func CheckRecords(t testing.TB, a, b *certificates.Certificate) {
+	t.Helper()
+	if a == nil || a.Status != certificates.StatusCertificate || a.Outcome != certificates.OutcomeSanitized {
+		t.Errorf("disk A's certificate: %+v", a)
+	}
+	if b == nil || b.Status != certificates.StatusAbortedRecord ||
+		!strings.Contains(b.Sanitization.Error, "the drive was removed") || b.Sanitization.AbortedAt == nil {
+		t.Errorf("disk B's record: %+v", b)
+	}
+}
 
 // Disk is a disk image the scenario hot-adds: its monitor ID, its serial number,
 // and the write rate its throttle allows (bytes per second), which sets how long
