@@ -79,8 +79,9 @@ bar, outcome and certificate, "can be pulled" when the station is done with it, 
 "removed" when it was pulled out mid-wipe; serial numbers are typed at its foot,
 and Esc (or q with --auto) asks before it stops the station. With --plain, or when
 the output is no terminal, it prints a line when a drive arrives, its progress
-every 10%, its outcome with its certificate, and "can be pulled". --once or --max end the station after that many drives; SIGINT or SIGTERM
-end it at once (the drives being wiped end as aborted, with their records).
+every 10%, its outcome with its certificate, and "can be pulled". --once or --max
+end the station after that many drives; SIGINT or SIGTERM end it at once (the
+drives being wiped end as aborted, with their records).
 
 The method, verification and certificate settings are decom wipe's (flags,
 environment, config file); the config file's station: section may set auto,
@@ -157,11 +158,11 @@ func runStation(ctx context.Context, opts stationOptions, g *globalOptions) erro
 				mu.Unlock()
 			}
 		}}
-	if !opts.Auto {
-		st.Confirm = station.Confirm(station.Lines(g.stdin), g.stdout)
-	}
-	if screen != nil {
+	switch {
+	case screen != nil: // the questions are asked on the screen
 		print = screen.station(st, so, opts.Auto)
+	case !opts.Auto:
+		st.Confirm = station.Confirm(station.Lines(g.stdin), g.stdout)
 	}
 	err = st.Serve(ctx, src)
 	if screen != nil {

@@ -32,13 +32,10 @@ type Outbox interface {
 	// deliveries to the given endpoints that are due by now (next attempt not in
 	// the future) and not leased to another holder, oldest first.
 	ClaimDeliveries(ctx context.Context, holder string, endpoints []string, limit int, lease time.Duration) ([]Delivery, error)
-	// FinishDelivery records the result of holder's attempt at delivery id: done,
-	// to be tried again at a time, or given up. A retry or a give-up by a holder
-	// whose lease another took over changes nothing (that holder now owns it);
-	// Delivered always holds. An unknown id is ErrNotFound.
-	FinishDelivery(ctx context.Context, id int64, holder string, res DeliveryResult) error
-	// FinishDeliveries records the results of several attempts of holder's at
-	// once, in one transaction, each as FinishDelivery would. Unknown ids are
+	// FinishDeliveries records the results of holder's attempts, in one
+	// transaction: each delivered, to be tried again at a time, or given up. A
+	// retry or a give-up by a holder whose lease another took over changes nothing
+	// (that holder now owns it); Delivered always holds. Unknown ids are
 	// ErrNotFound; the others are recorded all the same.
 	FinishDeliveries(ctx context.Context, holder string, done []Finished) error
 	// DeliveryCounts counts the deliveries in each state.
@@ -212,10 +209,6 @@ type prefixedScan struct {
 }
 
 func (p prefixedScan) Scan(dest ...any) error { return p.row.Scan(append(p.pre, dest...)...) }
-
-func (s *sqlStore) FinishDelivery(ctx context.Context, id int64, holder string, res DeliveryResult) error {
-	return s.FinishDeliveries(ctx, holder, []Finished{{ID: id, Result: res}})
-}
 
 func (s *sqlStore) FinishDeliveries(ctx context.Context, holder string, done []Finished) error {
 	if len(done) == 0 {

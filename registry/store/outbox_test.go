@@ -67,23 +67,23 @@ func testOutbox(t *testing.T, open opener) {
 		t.Fatalf("claimed %d leased deliveries, %v", len(again), err)
 	}
 	// A retry by another holder than the lease's changes nothing.
-	if err := s.FinishDelivery(ctx, got[0].ID, "other", DeliveryResult{RetryAt: time.Now(), Error: "x"}); err != nil {
+	if err := s.FinishDeliveries(ctx, "other", []Finished{{ID: got[0].ID, Result: DeliveryResult{RetryAt: time.Now(), Error: "x"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishDelivery(ctx, got[0].ID, "h", DeliveryResult{Delivered: true}); err != nil {
+	if err := s.FinishDeliveries(ctx, "h", []Finished{{ID: got[0].ID, Result: DeliveryResult{Delivered: true}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishDelivery(ctx, got[1].ID, "h", DeliveryResult{RetryAt: time.Now().Add(time.Hour), Error: "HTTP 500"}); err != nil {
+	if err := s.FinishDeliveries(ctx, "h", []Finished{{ID: got[1].ID, Result: DeliveryResult{RetryAt: time.Now().Add(time.Hour), Error: "HTTP 500"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishDelivery(ctx, got[2].ID, "h", DeliveryResult{RetryAt: time.Now().Add(-time.Second), Error: "HTTP 503"}); err != nil {
+	if err := s.FinishDeliveries(ctx, "h", []Finished{{ID: got[2].ID, Result: DeliveryResult{RetryAt: time.Now().Add(-time.Second), Error: "HTTP 503"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishDelivery(ctx, got[3].ID, "h", DeliveryResult{Error: "gave up\x00\xff"}); err != nil {
+	if err := s.FinishDeliveries(ctx, "h", []Finished{{ID: got[3].ID, Result: DeliveryResult{Error: "gave up\x00\xff"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FinishDelivery(ctx, 1<<40, "h", DeliveryResult{Delivered: true}); !errors.Is(err, ErrNotFound) {
-		t.Errorf("FinishDelivery(unknown): %v, want ErrNotFound", err)
+	if err := s.FinishDeliveries(ctx, "h", []Finished{{ID: 1 << 40, Result: DeliveryResult{Delivered: true}}}); !errors.Is(err, ErrNotFound) {
+		t.Errorf("FinishDeliveries(unknown): %v, want ErrNotFound", err)
 	}
 	// Only the one due again is claimed, with its attempt counted.
 	again, err := s.ClaimDeliveries(ctx, "h2", []string{a, b}, 10, time.Minute)
@@ -91,7 +91,7 @@ func testOutbox(t *testing.T, open opener) {
 		t.Fatalf("claimed %+v, %v; want delivery %d with 1 attempt", again, err, got[2].ID)
 	}
 	// Only endpoints asked for are claimed.
-	if err := s.FinishDelivery(ctx, again[0].ID, "h2", DeliveryResult{RetryAt: time.Now().Add(-time.Second)}); err != nil {
+	if err := s.FinishDeliveries(ctx, "h2", []Finished{{ID: again[0].ID, Result: DeliveryResult{RetryAt: time.Now().Add(-time.Second)}}}); err != nil {
 		t.Fatal(err)
 	}
 	other := a
@@ -146,7 +146,7 @@ func testOutbox(t *testing.T, open opener) {
 }
 
 // testFinishDeliveries: the results of a round are recorded in one call, each as
-// FinishDelivery records it; an unknown id is reported and stops none of the others.
+// one alone would be; an unknown id is reported and stops none of the others.
 func testFinishDeliveries(t *testing.T, open opener) {
 	ctx := context.Background()
 	s := open(t)
