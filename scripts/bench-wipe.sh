@@ -175,20 +175,12 @@ record() {
 
 epoch() { date -u -d "$1" +%s.%N; }
 
-# fio_run KEY NAME DEVICE...: fio's sequential 1 MiB direct write, one job per device,
-# ending with an fsync (--end_fsync=1, inside fio's runtime), as decom's pass ends with a
-# flush inside its own time: without it fio's figure leaves out the device cache's flush
-# that decom pays. FIO_EXTRA adds options (--refill_buffers: fresh data for every write).
+# fio_run KEY NAME DEVICE...: fio's sequential 1 MiB direct write of SIZE bytes per
+# device, once: fio_write's.
 fio_run() {
-  local key=$1 name=$2 jobs=() i=0
+  local key=$1 name=$2
   shift 2
-  guard "$@"
-  for d in "$@"; do jobs+=("--name=j$((i += 1))" "--filename=$d"); done
-  # shellcheck disable=SC2086
-  timed "$name" fio --rw=write --bs=1M --direct=1 --ioengine=libaio --iodepth=8 --size="$bytes" \
-    --end_fsync=1 --group_reporting --output-format=json ${FIO_EXTRA:-} "${jobs[@]}"
-  record "$key" "$name" "$(jq '.jobs[0].write.io_bytes' "$logs/$name.out")" \
-    "$(jq '.jobs[0].write.bw_bytes / 1e6' "$logs/$name.out")"
+  fio_write "$key" "$name" "$bytes" 1 "$@"
 }
 
 # fio_read KEY NAME DEVICE: fio's sequential 1 MiB direct read of a verification device,
@@ -389,8 +381,10 @@ detach() {
 }
 
 # fio_write KEY NAME BYTES LOOPS DEVICE...: fio's sequential 1 MiB direct write of BYTES per
-# device, LOOPS times over, one job per device, ending with an fsync as fio_run does;
-# FIO_EXTRA adds options (the buffer contents).
+# device, LOOPS times over, one job per device, ending with an fsync (--end_fsync=1,
+# inside fio's runtime), as decom's pass ends with a flush inside its own time: without it
+# fio's figure leaves out the device cache's flush that decom pays. FIO_EXTRA adds options
+# (the buffer contents; --refill_buffers: fresh data for every write).
 fio_write() {
   local key=$1 name=$2 size=$3 loops=$4 jobs=() i=0
   shift 4
