@@ -236,8 +236,13 @@ func (r *run) sanitize(ctx context.Context, gate *wipe.Gate, approved []Plan, wp
 	}
 	progress := func(ev wipe.Event) { r.emit(&Progress{ev}) }
 	var wg sync.WaitGroup
+	targets := make([]wipe.Target, len(approved))
 	for i, p := range approved {
-		dev, err := gate.Open(ctx, p.Target)
+		targets[i] = p.Target
+	}
+	devs, errs := gate.OpenAll(ctx, targets)
+	for i, p := range approved {
+		dev, err := devs[i], errs[i]
 		if err != nil {
 			done(i, Result{Record: refusedRecord(p.Target, wplan, err), Verification: []verify.Result{}}, nil)
 			continue

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -65,6 +66,50 @@ func (g *Gate) Open(ctx context.Context, t Target) (*Handle, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// OpenAll opens each of ts as Open does, in order, checking them all against one
+// inventory scan taken first instead of a scan for each: a scan reads every drive of
+// the machine whatever it was asked about (about 12 ms with 20 loop devices on an idle
+// machine, several times that under load), so opening 16 targets cost 16 of them,
+// run one after another while the first targets were already being written. The
+// checks themselves are Open's: the inventory's verdict, the identity compared with
+// the plan, the exclusive open, and the descriptor's own answers. A target the scan
+// does not hold (a device that appeared since, or one gone) is looked up on its own,
+// which gives its precise error. hs[i] is nil where errs[i] is not.
+func (g *Gate) OpenAll(ctx context.Context, ts []Target) (hs []*Handle, errs []error) {
+	hs, errs = make([]*Handle, len(ts)), make([]error, len(ts))
+	og := g
+	if len(ts) > 1 && g.lookup == nil {
+		// On a scan error each Open scans for itself and reports its own error.
+		if devs, err := g.scanAll(ctx); err == nil {
+			og = g.withScan(devs)
+		}
+	}
+	for i, t := range ts {
+		hs[i], errs[i] = og.Open(ctx, t)
+	}
+	return hs, errs
+}
+
+// withScan is g answering its lookups and scans from devs.
+func (g *Gate) withScan(devs []inventory.Device) *Gate {
+	s := *g
+	s.scan = func(context.Context) ([]inventory.Device, error) { return devs, nil }
+	s.lookup = func(ctx context.Context, path string) (inventory.Device, error) {
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(g.root(), path), &st); err == nil && st.Mode&unix.S_IFMT == unix.S_IFBLK {
+			n := blockio.DevNo(st.Rdev)
+			for _, d := range devs {
+				holds := d.DevNo == n || slices.ContainsFunc(d.Partitions, func(p inventory.Partition) bool { return p.DevNo == n })
+				if holds && d.SizeBytes > 0 {
+					return d, nil
+				}
+			}
+		}
+		return g.lookupDevice(ctx, path)
+	}
+	return &s
 }
 
 // notPlanned is the refusal of a descriptor that is not the target planned.

@@ -2,12 +2,15 @@ package wipe
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/decom-project/decom/internal/loopdev"
+	"github.com/decom-project/decom/inventory"
 )
 
 // mountedLoop is a loop device with a mounted ext4 filesystem, and its mount point.
@@ -91,4 +94,87 @@ func TestGateRefusesOtherNamesOfLoopBackingFiles(t *testing.T) {
 			t.Errorf("unrelated image file: %v", err)
 		}
 	})
+}
+
+// OpenAll checks every target against one scan taken when it is called, with Open's
+// checks: a target that grew or was mounted since the plan is refused, while the
+// others (a drive and two image files) open with the identity planned.
+func TestGateOpenAllChecksEachTargetAgainstOneScan(t *testing.T) {
+	loopdev.Require(t, "mkfs.ext4")
+	ctx := context.Background()
+	a := loopdev.New(t, 8<<20, false, nil)
+	b := loopdev.New(t, 8<<20, false, nil)
+	c := loopdev.New(t, 32<<20, false, nil)
+	if err := c.MkFS("ext4", 0); err != nil {
+		t.Fatal(err)
+	}
+	file, file2 := filepath.Join(t.TempDir(), "disk.img"), filepath.Join(t.TempDir(), "disk2.img")
+	for _, f := range []string{file, file2} {
+		if err := loopdev.CreateImage(f, 4<<20); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scans := 0
+	g := &Gate{}
+	g.scan = func(ctx context.Context) ([]inventory.Device, error) {
+		scans++
+		return inventory.Scan(ctx, g.Inventory)
+	}
+	var planned []Target
+	for _, p := range []string{a.Path, b.Path, c.Path, file, file2} {
+		tgt, err := g.Check(ctx, p)
+		if err != nil {
+			t.Fatalf("check %s: %v", p, err)
+		}
+		planned = append(planned, tgt)
+	}
+
+	// The drives are looked up in the scan taken (here, one where a has another serial).
+	other := planned[0].Drive
+	other.Serial = "not-" + other.Serial
+	if _, err := g.withScan([]inventory.Device{other}).Open(ctx, planned[0]); !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "serial") {
+		t.Fatalf("open of %s with a scan where it has another serial: %v, want a refusal for the serial", a.Path, err)
+	}
+
+	// After the plan, b grows and c is mounted.
+	if err := os.Truncate(b.Backing, 16<<20); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("losetup", "--set-capacity", b.Path).CombinedOutput(); err != nil {
+		t.Fatalf("losetup --set-capacity: %v: %s", err, out)
+	}
+	if _, err := c.Mount(0); err != nil {
+		t.Fatal(err)
+	}
+
+	scans = 0
+	hs, errs := g.OpenAll(ctx, planned)
+	for _, h := range hs {
+		if h != nil {
+			defer h.Close()
+		}
+	}
+	if scans != 1 {
+		t.Errorf("OpenAll of %d targets scanned the inventory %d times, want once", len(planned), scans)
+	}
+	for _, i := range []int{0, 3, 4} {
+		if errs[i] != nil || hs[i] == nil {
+			t.Fatalf("%s: %v", planned[i].Path, errs[i])
+		}
+		got, want := hs[i].Target.Identity, planned[i].Identity
+		if got.DevNo != want.DevNo || got.SizeBytes != want.SizeBytes || got.BackingFile != want.BackingFile || got.Inode != want.Inode {
+			t.Errorf("%s: opened %+v, planned %+v", planned[i].Path, got, want)
+		}
+		if got.ConfirmedBy == "" {
+			t.Errorf("%s: opened without confirming its identity through the descriptor", planned[i].Path)
+		}
+	}
+	if hs[1] != nil {
+		t.Errorf("%s grew since the plan and was opened", b.Path)
+	}
+	wantRefused(t, errs[1], "size")
+	if hs[2] != nil {
+		t.Errorf("%s was mounted since the plan and was opened", c.Path)
+	}
+	wantRefused(t, errs[2], "mounted")
 }
