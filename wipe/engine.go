@@ -347,13 +347,9 @@ func (e *engine) allocate(passes []Pattern) {
 		}
 	}
 	if random {
-		for range e.opts.QueueDepth + keyLookahead {
-			e.bufs = append(e.bufs, blockio.AlignedBuffer(bs))
-		}
+		e.bufs = blockio.AlignedBuffers(e.opts.QueueDepth+keyLookahead, bs)
 	}
-	for range period {
-		e.fixed = append(e.fixed, blockio.AlignedBuffer(bs))
-	}
+	e.fixed = blockio.AlignedBuffers(period, bs)
 }
 
 // pass writes one pattern over the whole target. stop is non-nil when the wipe must
