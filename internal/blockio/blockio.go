@@ -6,8 +6,9 @@
 //     where it does not, and describes it from fstat; an image file's unaligned last
 //     bytes go through a buffered reopening of the very descriptor opened.
 //   - Retry tries a failed request again, then narrows it down to the bad sectors.
-//   - AlignedBuffer and AlignedBuffers make buffers O_DIRECT accepts; Vanished tells a device that is
-//     gone from one with bad blocks; Geometry and DevNo read and name a device.
+//   - AlignedBuffer and AlignedBuffers make buffers O_DIRECT accepts; Vanished tells
+//     a device that is gone from one with bad blocks; Geometry and DevNo read and name
+//     a device.
 //
 // It checks nothing about which device is the right one: that is the safety gate's
 // work (wipe.Gate), which compares what Open describes with its plan.
