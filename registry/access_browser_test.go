@@ -38,6 +38,8 @@ func TestBrowserAccess(t *testing.T) {
 	// An upload token does not read.
 	wd.find(t, `#login input[name="token"]`).sendKeys(t, upload)
 	wd.find(t, `#login button[type="submit"]`).click(t)
+	// The click returns before the form's POST has answered: wait for its page.
+	wd.waitURL(t, func(u *url.URL) bool { return u.Path == "/login" })
 	if e := wd.find(t, "#login-error").text(t); !strings.Contains(e, "may not read") {
 		t.Errorf("signing in with an upload token: %q", e)
 	}
