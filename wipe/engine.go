@@ -414,7 +414,9 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 	var gen *keyQueue
 	if stream.Period() == 0 {
 		// The pool fills the blocks ahead of the writers; the pass ends it before it
-		// returns, whatever the writers left unfinished.
+		// returns, whatever the writers left unfinished. Its generators need a P
+		// while the writers are blocked in their writes (reserveProcs).
+		defer reserveProcs(e.opts.QueueDepth)()
 		gen = e.opts.pool.join(e.bufs, e.opts.QueueDepth, bs, e.size, start.offset/bs, func(buf []byte, off int64) {
 			stream.FillOut(buf, off)
 		})

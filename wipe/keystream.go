@@ -2,7 +2,6 @@ package wipe
 
 import (
 	"context"
-	"runtime"
 	"sync"
 )
 
@@ -33,7 +32,7 @@ func newKeyPool(workers int) *keyPool {
 }
 
 // defaultKeyPool is the process's pool, sized to the cores when first used.
-var defaultKeyPool = sync.OnceValue(func() *keyPool { return newKeyPool(runtime.GOMAXPROCS(0)) })
+var defaultKeyPool = sync.OnceValue(func() *keyPool { return newKeyPool(cores()) })
 
 // slot states of a keyQueue.
 const (
