@@ -476,13 +476,18 @@ func (e *engine) pass(ctx context.Context, number int, p Pattern, rest []Pattern
 	return pr, stop
 }
 
-// checkpoint hands durable progress to Options.Checkpoint, one call at a time.
+// checkpoint hands durable progress to Options.Checkpoint, one call at a time, and
+// none once the engine has stopped waiting (abandon): the pass returns then, and what
+// the callback writes (a resume journal) is its caller's again.
 func (e *engine) checkpoint(c Checkpoint) {
 	if e.opts.Checkpoint == nil {
 		return
 	}
 	e.cpMu.Lock()
 	defer e.cpMu.Unlock()
+	if e.abandoned.Load() {
+		return
+	}
 	c.At = time.Now().UTC()
 	e.opts.Checkpoint(c)
 }
@@ -573,7 +578,11 @@ func (e *engine) mark() int64 {
 // abandon stops waiting for the writes in flight: they are recorded as pending, and
 // a worker whose write returns later writes nothing more.
 func (e *engine) abandon() {
+	// Under cpMu: a checkpoint being handed on ends before the pass returns, and the
+	// checkpointer, which may outlive the pass, hands on none after.
+	e.cpMu.Lock()
 	e.abandoned.Store(true)
+	e.cpMu.Unlock()
 	e.pending = append(e.pending, Pending(e.watch.Pending())...)
 }
 

@@ -61,6 +61,14 @@ func (c *cacheTarget) Sync() error {
 	return nil
 }
 
+// wasCut reports whether the power was cut. Writers the wipe abandoned may still be
+// calling WriteAt, so it is read under the lock.
+func (c *cacheTarget) wasCut() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cut
+}
+
 func (c *cacheTarget) durable() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -114,7 +122,7 @@ func TestResumeAfterPowerCuts(t *testing.T) {
 				t.FailNow()
 			}
 			medium = dev.durable()
-			if !dev.cut {
+			if !dev.wasCut() {
 				if rec.Outcome != OutcomeCompleted {
 					t.Fatalf("iteration %d: outcome %s: %s", iter, rec.Outcome, rec.Error)
 				}
@@ -252,3 +260,71 @@ func TestCheckpointsSpacedByTheirCost(t *testing.T) {
 		}
 	}
 }
+
+// A wipe stopped while a checkpoint is being handed on returns only after that call
+// has ended, and no checkpoint follows its return: the caller owns its journal again.
+func TestNoCheckpointAfterStop(t *testing.T) {
+	const size = 64 << 20
+	tgt := Target{Path: "/dev/null0", Kind: KindDrive, SectorSize: 512, Identity: Identity{SizeBytes: size}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		inFlight int
+		calls    int
+		held     bool
+	)
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	opts := Options{BlockSize: 64 << 10, QueueDepth: 2, CheckpointInterval: time.Millisecond, StopGrace: time.Millisecond}
+	opts.Checkpoint = func(c Checkpoint) {
+		mu.Lock()
+		inFlight++
+		calls++
+		first := c.Offset > 0 && !held
+		held = held || first
+		mu.Unlock()
+		if first {
+			close(entered) // the checkpointer's first: hold it while the wipe is stopped
+			<-release
+		}
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+	}
+	slow := &slowTarget{delay: 100 * time.Microsecond}
+	result := make(chan Record, 1)
+	go func() { result <- overwrite(ctx, slow, tgt, true, PassPlan{Method: mustMethod(t, "zero")}, opts) }()
+	<-entered
+	cancel()
+	// Without the engine waiting for it, the wipe returns within its grace while the
+	// call is held; hold it long enough for that to show.
+	select {
+	case rec := <-result:
+		t.Fatalf("the wipe returned (%s) while a checkpoint was being handed on", rec.Outcome)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	rec := <-result
+	mu.Lock()
+	n, busy := calls, inFlight
+	mu.Unlock()
+	if busy != 0 {
+		t.Fatalf("the wipe returned with %d checkpoint calls in progress", busy)
+	}
+	if rec.Outcome == OutcomeCompleted {
+		t.Fatalf("outcome %s, want the wipe stopped", rec.Outcome)
+	}
+	time.Sleep(20 * time.Millisecond) // a checkpointer left running would hand on more by now
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != n {
+		t.Errorf("%d checkpoints handed on after the wipe returned", calls-n)
+	}
+}
+
+// slowTarget takes delay for every write and keeps nothing.
+type slowTarget struct{ delay time.Duration }
+
+func (s *slowTarget) WriteAt(p []byte, _ int64) (int, error) { time.Sleep(s.delay); return len(p), nil }
+func (*slowTarget) Sync() error                              { return nil }
