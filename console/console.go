@@ -349,10 +349,8 @@ func (m *Model) runLines() []string {
 		lines = m.stationTop()
 	}
 	footer := m.footer()
-	logs := 0
-	if len(m.logs) > 0 {
-		logs = min(3, len(m.logs))
-	}
+	logLines := m.logLines()
+	logs := len(logLines)
 	room := m.height - len(lines) - len(footer) - logs
 	perRow := 3 // identity, bar, blank
 	if len(m.rows)*perRow > room {
@@ -387,10 +385,33 @@ func (m *Model) runLines() []string {
 	for len(lines) < m.height-len(footer)-logs {
 		lines = append(lines, "")
 	}
-	for _, l := range m.logs[len(m.logs)-logs:] {
+	for _, l := range logLines {
 		lines = append(lines, dimmed.Render(l))
 	}
 	return append(lines, footer...)
+}
+
+// maxLogLines is the most screen lines the last messages take when the newest
+// fits in fewer.
+const maxLogLines = 4
+
+// logLines are the last messages (at most 3) wrapped to the screen's width, the
+// newest always whole: it may be a question (the station's "type its serial
+// number"), which must be read to its end on an 80-column console too. Older ones
+// are shown while they fit within maxLogLines.
+func (m *Model) logLines() []string {
+	var out []string
+	for i := len(m.logs) - 1; i >= 0 && i >= len(m.logs)-3; i-- {
+		wrapped := []string{m.logs[i]}
+		if m.width > 0 {
+			wrapped = strings.Split(ansi.Wrap(m.logs[i], m.width, ""), "\n")
+		}
+		if len(out) > 0 && len(out)+len(wrapped) > maxLogLines {
+			break
+		}
+		out = append(wrapped, out...)
+	}
+	return out
 }
 
 func (m *Model) footer() []string {

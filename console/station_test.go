@@ -100,11 +100,13 @@ func TestStationScreenGolden(t *testing.T) {
 				planned("/dev/sdb", "WDC WD20EFRX", "WD-WCC4M0", 2_000_398_934_016),
 				tea.KeyPressMsg{Code: 'W', Text: "W"}, tea.KeyPressMsg{Code: 'D', Text: "D"}, tea.KeyPressMsg{Code: 'q', Text: "q"},
 				tea.KeyPressMsg{Code: tea.KeyBackspace}, tea.KeyPressMsg{Code: '-', Text: "-"},
-				LogMsg("/dev/sdb: all data on it (WDC WD20EFRX, serial WD-WCC4M0, 2.0 TiB) will be destroyed. Type its serial number to wipe it, or press Enter to leave it:"),
+				LogMsg("/dev/sdb: all data on it (WDC WD20EFRX, serial WD-WCC4M0, 1.8 TiB) will be destroyed. Type its serial number to wipe it, or press Enter to leave it:"),
 			)
 			text = screen(t, m)
 			golden(t, "station-confirm-"+name, text)
 			contains(t, text, "waiting for confirmation", "Serial number: WD-_")
+			// The question is read to its end, wrapped on a narrow console.
+			contains(t, text, "serial WD-WCC4M0, 1.8 TiB", "press Enter to leave it:")
 			if len(typed) != 0 {
 				t.Errorf("a line went out before Enter: %q", typed)
 			}
