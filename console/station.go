@@ -9,6 +9,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/decom-project/decom/inventory"
 	"github.com/decom-project/decom/sanitize"
 	"github.com/decom-project/decom/station"
 	"github.com/decom-project/decom/wipe"
@@ -80,12 +81,22 @@ func (m *Model) leftAlone(dev, why string, boot bool) {
 	r.left, r.boot, r.note, r.phase = true, boot, why, phaseDone
 }
 
+// driveTarget is the target a row of a drive the station reported shows: its
+// model, serial and size, nothing planned.
+func driveTarget(path string, d inventory.Device) wipe.Target {
+	return wipe.Target{Path: path, Kind: wipe.KindDrive, Drive: d,
+		Identity: wipe.Identity{Serial: d.Serial, SizeBytes: d.SizeBytes}}
+}
+
 func (m *Model) stationEvent(ev station.Event) tea.Cmd {
 	switch ev := ev.(type) {
 	case *station.Started:
 		present := slices.Sorted(slices.Values(ev.Present))
 		for _, n := range present {
 			dev := "/dev/" + n
+			if d, ok := ev.Drives[n]; ok {
+				m.Add(sanitize.Plan{Target: driveTarget(dev, d)})
+			}
 			if why := m.st.o.Boot[dev]; why != "" {
 				m.leftAlone(dev, why, true)
 			} else {
@@ -104,9 +115,7 @@ func (m *Model) stationEvent(ev station.Event) tea.Cmd {
 			}
 		}
 	case *station.Arrived:
-		d := ev.Drive
-		m.Add(sanitize.Plan{Target: wipe.Target{Path: ev.Device, Kind: wipe.KindDrive, Drive: d,
-			Identity: wipe.Identity{Serial: d.Serial, SizeBytes: d.SizeBytes}}})
+		m.Add(sanitize.Plan{Target: driveTarget(ev.Device, ev.Drive)})
 		m.byPath[ev.Device].checking = true
 	case *station.Ignored:
 		m.leftAlone(ev.Device, ev.Reason, ev.Boot)

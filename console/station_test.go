@@ -35,7 +35,9 @@ func stationScript(t *testing.T, m *Model) {
 	t.Helper()
 	const sdb, sdc, sdd, sde = "/dev/sdb", "/dev/sdc", "/dev/sdd", "/dev/sde"
 	send(m,
-		&station.Started{Present: []string{"sda", "nvme0n1"}, Auto: true, Method: "zero"},
+		&station.Started{Present: []string{"sda", "nvme0n1"}, Auto: true, Method: "zero",
+			Drives: map[string]inventory.Device{"nvme0n1": {Path: "/dev/nvme0n1", Model: "SAMSUNG MZVL21T0",
+				Serial: "S64GNF0R501234", SizeBytes: 1_024_209_543_168}}},
 		arrived(sdb, "WDC WD20EFRX", "WD-WCC4M0", 2_000_398_934_016),
 		planned(sdb, "WDC WD20EFRX", "WD-WCC4M0", 2_000_398_934_016),
 		run(sdb, &sanitize.PassStarted{Device: sdb, Pass: 1, Passes: 1, Pattern: wipe.Fixed(0)}),
@@ -84,6 +86,8 @@ func TestStationScreenGolden(t *testing.T) {
 			stationScript(t, m)
 			text := screen(t, m)
 			golden(t, "station-"+name, text)
+			// A drive present at start is shown by its identity when the scan knew it.
+			contains(t, lineWith(text, "/dev/nvme0n1 "), "SAMSUNG MZVL21T0", "SN S64GNF0R501234", "1.0 TB")
 			for dev, mark := range map[string]string{"/dev/sda": "BOOT MEDIUM", "/dev/nvme0n1": "LEFT ALONE",
 				"/dev/sdb": "COMPLETED - CAN BE PULLED", "/dev/sdd": "REMOVED"} {
 				if !strings.Contains(lineWith(text, dev+" "), mark) {

@@ -9,9 +9,12 @@ import (
 // *Wiping, *Removed, *Finished, *Failed, *Pullable, *Rescanned, *Run or *Stopped.
 type Event interface{ event() }
 
-// Started: the station listens; Present are the disks there at start.
+// Started: the station listens; Present are the disks there at start, and Drives
+// what one inventory scan told of them, by name (a disk it could not read is not
+// there).
 type Started struct {
 	Present []string
+	Drives  map[string]inventory.Device
 	Auto    bool
 	Method  string
 }

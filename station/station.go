@@ -137,7 +137,7 @@ func (s *Station) Serve(ctx context.Context, src Source) error {
 	for n := range s.present {
 		names = append(names, n)
 	}
-	s.emit(&Started{Present: names, Auto: s.Auto, Method: s.Run.Method.Name})
+	s.emit(&Started{Present: names, Drives: s.presentDrives(ctx), Auto: s.Auto, Method: s.Run.Method.Name})
 
 	// Events are read in their own goroutine; reading stops when Serve returns.
 	rctx, stopReading := context.WithCancel(ctx)
@@ -354,6 +354,10 @@ func (s *Station) admit(ctx context.Context, u Uevent) *drive {
 // lookupTimeout bounds the inventory of an arriving drive.
 const lookupTimeout = 30 * time.Second
 
+// presentScanTimeout bounds the scan that names the disks present at start: the
+// station does not wait long for what it only shows.
+const presentScanTimeout = 5 * time.Second
+
 // size reads the disk's size in bytes from sysfs (0 when it cannot be read).
 func (s *Station) size(name string) int64 {
 	b, err := os.ReadFile(filepath.Join(s.sysBlock(), name, "size"))
@@ -388,6 +392,28 @@ func (s *Station) finish(name string) {
 	}
 	delete(s.active, name)
 	s.handled++
+}
+
+// presentDrives is what one inventory scan tells of the disks present at start, so
+// that they are shown by model and serial, not by name alone. A scan that fails or
+// takes too long leaves them at their names: they are left alone either way.
+func (s *Station) presentDrives(ctx context.Context) map[string]inventory.Device {
+	if len(s.present) == 0 {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, presentScanTimeout)
+	defer cancel()
+	devs, err := inventory.Scan(sctx, s.Run.Inventory)
+	if err != nil {
+		return nil
+	}
+	out := map[string]inventory.Device{}
+	for _, d := range devs {
+		if name := strings.TrimPrefix(d.Path, "/dev/"); s.present[name] {
+			out[name] = d
+		}
+	}
+	return out
 }
 
 // handle is one drive's life at the station: inventory, gate, confirmation,

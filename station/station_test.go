@@ -207,7 +207,18 @@ func TestStationWipesArrivingDrive(t *testing.T) {
 	if !every(t, boot.Backing, 0x5a) {
 		t.Error("the boot medium was written to")
 	}
+	// What is present at start is named by its identity, not only its name.
+	var started *Started
+	for _, e := range ev.list {
+		if s, ok := e.(*Started); ok {
+			started = s
+		}
+	}
+	if d, ok := started.Drives[present.Name()]; !ok || d.Path != present.Path || d.SizeBytes != 4<<20 {
+		t.Errorf("Started.Drives[%s] = %+v, %v; want the drive present at start, 4 MiB", present.Name(), d, ok)
+	}
 	for _, want := range []string{
+		present.Path + ": present at start, left alone: ",
 		present.Path + ": ignored: present when the station started",
 		boot.Path + ": ignored: boot medium",
 		newDrive.Path + ": arrived:",

@@ -3,9 +3,12 @@ package station
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/decom-project/decom/inventory"
 )
 
 // Text returns an event listener that prints the station's events as lines on w, for
@@ -22,10 +25,13 @@ func Text(w io.Writer) func(Event) {
 			}
 			fmt.Fprintf(w, "station: waiting for drives (method %s; %s; %d disks present at start are left alone)\n",
 				ev.Method, mode, len(ev.Present))
+			for _, n := range slices.Sorted(slices.Values(ev.Present)) {
+				if d, ok := ev.Drives[n]; ok {
+					fmt.Fprintf(w, "/dev/%s: present at start, left alone: %s\n", n, describe(d))
+				}
+			}
 		case *Arrived:
-			d := ev.Drive
-			fmt.Fprintf(w, "%s: arrived: %s, serial %s, %s, %s\n", ev.Device, or(strings.TrimSpace(d.Model), "unknown model"),
-				or(d.Serial, "none"), humanize.IBytes(d.SizeBytes), or(d.Transport, "unknown transport"))
+			fmt.Fprintf(w, "%s: arrived: %s\n", ev.Device, describe(ev.Drive))
 		case *Ignored:
 			fmt.Fprintf(w, "%s: ignored: %s\n", ev.Device, ev.Reason)
 		case *Refused:
@@ -95,4 +101,10 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// describe is a drive as the line console names it: model, serial, size, transport.
+func describe(d inventory.Device) string {
+	return fmt.Sprintf("%s, serial %s, %s, %s", or(strings.TrimSpace(d.Model), "unknown model"),
+		or(d.Serial, "none"), humanize.IBytes(d.SizeBytes), or(d.Transport, "unknown transport"))
 }
