@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/dustin/go-humanize"
-
 	"github.com/decom-project/decom/sanitize"
 )
 
@@ -58,12 +56,8 @@ func Confirm(readLine func(ctx context.Context) (string, error), out io.Writer) 
 		if want == "" {
 			want, what = strings.TrimPrefix(t.Node, "/dev/"), "device name (without /dev/)"
 		}
-		model := strings.TrimSpace(t.Drive.Model)
-		if model == "" {
-			model = "unknown model"
-		}
-		fmt.Fprintf(out, "%s: all data on it (%s, serial %s, %s) will be destroyed. Type its %s to wipe it, or press Enter to leave it: ",
-			t.Path, model, or(t.Identity.Serial, "none"), humanize.IBytes(t.Identity.SizeBytes), what)
+		fmt.Fprintf(out, "%s: all data on it (%s) will be destroyed. Type its %s to wipe it, or press Enter to leave it: ",
+			t.Path, identity(t.Drive.Model, t.Identity.Serial, t.Identity.SizeBytes), what)
 		line, err := readLine(ctx)
 		switch {
 		case ctx.Err() != nil:

@@ -74,6 +74,18 @@ func (e *events) lines() string {
 	return e.text.String()
 }
 
+// started is the station's Started event (nil before it).
+func (e *events) started() *Started {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range e.list {
+		if s, ok := ev.(*Started); ok {
+			return s
+		}
+	}
+	return nil
+}
+
 func (e *events) finished(dev string) *Finished {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -208,11 +220,9 @@ func TestStationWipesArrivingDrive(t *testing.T) {
 		t.Error("the boot medium was written to")
 	}
 	// What is present at start is named by its identity, not only its name.
-	var started *Started
-	for _, e := range ev.list {
-		if s, ok := e.(*Started); ok {
-			started = s
-		}
+	started := ev.started()
+	if started == nil {
+		t.Fatal("no Started event")
 	}
 	if d, ok := started.Drives[present.Name()]; !ok || d.Path != present.Path || d.SizeBytes != 4<<20 {
 		t.Errorf("Started.Drives[%s] = %+v, %v; want the drive present at start, 4 MiB", present.Name(), d, ok)

@@ -105,6 +105,11 @@ func or(s, def string) string {
 
 // describe is a drive as the line console names it: model, serial, size, transport.
 func describe(d inventory.Device) string {
-	return fmt.Sprintf("%s, serial %s, %s, %s", or(strings.TrimSpace(d.Model), "unknown model"),
-		or(d.Serial, "none"), humanize.IBytes(d.SizeBytes), or(d.Transport, "unknown transport"))
+	return identity(d.Model, d.Serial, d.SizeBytes) + ", " + or(d.Transport, "unknown transport")
+}
+
+// identity is what the station says a drive is: "MODEL, serial S, SIZE".
+func identity(model, serial string, size uint64) string {
+	return fmt.Sprintf("%s, serial %s, %s", or(strings.TrimSpace(model), "unknown model"),
+		or(serial, "none"), humanize.IBytes(size))
 }

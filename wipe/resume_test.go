@@ -276,6 +276,9 @@ func TestNoCheckpointAfterStop(t *testing.T) {
 	)
 	entered := make(chan struct{})
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(free) // a failed test leaves no wipe held
 	opts := Options{BlockSize: 64 << 10, QueueDepth: 2, CheckpointInterval: time.Millisecond, StopGrace: time.Millisecond}
 	opts.Checkpoint = func(c Checkpoint) {
 		mu.Lock()
@@ -304,7 +307,7 @@ func TestNoCheckpointAfterStop(t *testing.T) {
 		t.Fatalf("the wipe returned (%s) while a checkpoint was being handed on", rec.Outcome)
 	case <-time.After(200 * time.Millisecond):
 	}
-	close(release)
+	free()
 	rec := <-result
 	mu.Lock()
 	n, busy := calls, inFlight
